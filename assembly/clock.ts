@@ -1,0 +1,36 @@
+// Virtual time of this processor. Every instruction costs one cycle at the board's clock
+// rate; the timer ticks at TIMEBASE_HZ. Nothing here ever looks at wall time.
+import { TIMEBASE_HZ } from "./config";
+
+let clockHz: u64 = 100_000_000;
+/** Cycles since the processor was reset. */
+let nowCycles: u64 = 0;
+
+export function setClockHz(hz: u64): void {
+  clockHz = hz;
+}
+
+export function getClockHz(): u64 {
+  return clockHz;
+}
+
+export function now(): u64 {
+  return nowCycles;
+}
+
+export function advance(cycles: u64): void {
+  nowCycles += cycles;
+}
+
+/** Timer ticks at a cycle count (rounded down). */
+export function cyclesToTicks(cycles: u64): u64 {
+  return (cycles / clockHz) * TIMEBASE_HZ + ((cycles % clockHz) * TIMEBASE_HZ) / clockHz;
+}
+
+/** The first cycle at which the timer reads at least `ticks`; u64.MAX_VALUE if never. */
+export function ticksToCycles(ticks: u64): u64 {
+  const whole = ticks / TIMEBASE_HZ;
+  if (whole > u64.MAX_VALUE / clockHz - 1) return u64.MAX_VALUE;
+  const part = ticks % TIMEBASE_HZ;
+  return whole * clockHz + (part * clockHz + TIMEBASE_HZ - 1) / TIMEBASE_HZ;
+}

@@ -1,0 +1,151 @@
+// One virtual machine: its vCPU (registers, privilege mode, CSRs), its RAM and the
+// bookkeeping the rest of the core hangs on it. Everything lives in the core's linear
+// memory; the host sees none of it except through the exports in index.ts.
+import {
+  CONSOLE_BUFFER_BYTES, DECODE_ENTRIES, EXIT_RUNNING, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, MODE_S,
+  PAGE_SHIFT, IRQ_S_SOFT, IRQ_S_TIMER, IRQ_S_EXT,
+} from "./config";
+
+/** Register file: x0..x31, then a sink (index 32) that decoded writes to x0 go to. */
+export const REG_SLOTS: u32 = 33;
+/** Offset in bytes of the x0 sink in the register file. */
+export const REG_SINK_OFFSET: u32 = 32 << 2;
+
+@unmanaged
+export class Vm {
+  id: u32;
+  kind: u32;
+  /** Core address of the register file (REG_SLOTS x i32). */
+  regs: usize;
+  pc: u32;
+  /** Privilege mode: MODE_U, MODE_S or MODE_M. */
+  mode: u32;
+  /** Core address of guest RAM (guest-physical RAM_BASE maps here). */
+  ram: usize;
+  ramBytes: u32;
+  /** One byte per page; every store sets it to 0xFF, consumers clear their own bit. */
+  dirty: usize;
+  /** Decode cache: DECODE_ENTRIES entries of 16 bytes (tag pc, op word, imm, raw bits). */
+  decode: usize;
+  exit: u32;
+  exitCode: u32;
+  /** Halted in wfi until an interrupt is pending. */
+  waiting: bool;
+  /** Instructions executed (each costs one cycle), including those that trapped. */
+  executed: u64;
+  /** Instructions that trapped instead of retiring. */
+  trapped: u64;
+  /** Instructions of the running slice before the one now in the system slow path. */
+  sliceExecuted: u64;
+  /** Cycles this VM consumed: executed instructions plus time it idled in wfi. */
+  cycles: u64;
+  /** Written into minstret / mcycle by the guest: reads are offset by these. */
+  instretDelta: u64;
+  cycleDelta: u64;
+  /** Guest address of the HTIF tohost word, 0 when the image has none. */
+  tohost: u32;
+  // Machine-level CSRs (for paravirtual VMs these belong to the hypervisor).
+  mstatus: u32;
+  medeleg: u32;
+  mideleg: u32;
+  mie: u32;
+  /** mip bits written by software (SSIP, STIP, SEIP, MSIP); timer and external bits are computed. */
+  mipSoft: u32;
+  mtvec: u32;
+  mscratch: u32;
+  mepc: u32;
+  mcause: u32;
+  mtval: u32;
+  mcounteren: u32;
+  // Supervisor-level CSRs.
+  stvec: u32;
+  sscratch: u32;
+  sepc: u32;
+  scause: u32;
+  stval: u32;
+  scounteren: u32;
+  /** Timer compare values in timer ticks: CLINT mtimecmp (machine), SBI set_timer (paravirtual). */
+  mtimecmp: u64;
+  stimecmp: u64;
+  /** Level of the external interrupt line the board drives. */
+  externalLevel: u32;
+  consoleBuffer: usize;
+  consoleBytes: u32;
+}
+
+const vmTable = memory.data(MAX_VMS * 4);
+let vmCount: i32 = 0;
+
+export function vmById(id: u32): Vm | null {
+  if (id >= <u32>vmCount) return null;
+  return changetype<Vm>(load<usize>(vmTable + (<usize>id << 2)));
+}
+
+export function vmCountNow(): i32 {
+  return vmCount;
+}
+
+function allocZeroed(bytes: usize): usize {
+  const ptr = heap.alloc(bytes);
+  memory.fill(ptr, 0, bytes);
+  return ptr;
+}
+
+/** Creates a VM with zeroed RAM; null when the table is full. */
+export function createVm(kind: u32, ramBytes: u32): Vm | null {
+  if (vmCount >= MAX_VMS) return null;
+  const vm = changetype<Vm>(allocZeroed(offsetof<Vm>()));
+  vm.id = <u32>vmCount;
+  vm.kind = kind;
+  vm.regs = allocZeroed(REG_SLOTS << 2);
+  vm.ram = allocZeroed(ramBytes);
+  vm.ramBytes = ramBytes;
+  vm.dirty = allocZeroed(ramBytes >> PAGE_SHIFT);
+  vm.decode = heap.alloc(<usize>DECODE_ENTRIES << 4);
+  flushDecodeCache(vm);
+  vm.consoleBuffer = allocZeroed(CONSOLE_BUFFER_BYTES);
+  resetVcpu(vm);
+  store<usize>(vmTable + (<usize>vmCount << 2), changetype<usize>(vm));
+  vmCount++;
+  return vm;
+}
+
+/** Architectural reset state of the vCPU, for the VM's kind. */
+export function resetVcpu(vm: Vm): void {
+  memory.fill(vm.regs, 0, REG_SLOTS << 2);
+  vm.exit = EXIT_RUNNING;
+  vm.waiting = false;
+  vm.mtimecmp = u64.MAX_VALUE;
+  vm.stimecmp = u64.MAX_VALUE;
+  vm.mstatus = 0;
+  vm.mie = 0;
+  vm.mipSoft = 0;
+  if (vm.kind == KIND_PARAVIRTUAL) {
+    // The hypervisor plays M-mode firmware: it delegates every exception except ecall
+    // from S (the hypercall) and every supervisor interrupt to the guest, and lets the
+    // guest read the counters, as SBI firmware does.
+    vm.mode = MODE_S;
+    vm.medeleg = 0xF1FF;
+    vm.mideleg = (1 << IRQ_S_SOFT) | (1 << IRQ_S_TIMER) | (1 << IRQ_S_EXT);
+    vm.mcounteren = 7;
+  } else {
+    vm.mode = MODE_M;
+    vm.medeleg = 0;
+    vm.mideleg = 0;
+    vm.mcounteren = 0;
+  }
+}
+
+/** Marks every decode cache entry empty. Tag 1 is never a valid (4-aligned) pc. */
+export function flushDecodeCache(vm: Vm): void {
+  const entries = <usize>DECODE_ENTRIES;
+  for (let i: usize = 0; i < entries; i++) store<u32>(vm.decode + (i << 4), 1);
+}
+
+@inline export function getReg(vm: Vm, r: u32): u32 {
+  return load<u32>(vm.regs + (<usize>r << 2));
+}
+
+@inline export function setReg(vm: Vm, r: u32, value: u32): void {
+  if (r != 0) store<u32>(vm.regs + (<usize>r << 2), value);
+}
