@@ -3,11 +3,20 @@
 import { TIMEBASE_HZ } from "./config";
 
 let clockHz: u64 = 100_000_000;
+let processorId: u32 = 0;
 /** Cycles since the processor was reset. */
 let nowCycles: u64 = 0;
 
 export function setClockHz(hz: u64): void {
   clockHz = hz;
+}
+
+export function setProcessorId(id: u32): void {
+  processorId = id;
+}
+
+export function getProcessorId(): u32 {
+  return processorId;
 }
 
 export function getClockHz(): u64 {
@@ -33,4 +42,16 @@ export function ticksToCycles(ticks: u64): u64 {
   if (whole > u64.MAX_VALUE / clockHz - 1) return u64.MAX_VALUE;
   const part = ticks % TIMEBASE_HZ;
   return whole * clockHz + (part * clockHz + TIMEBASE_HZ - 1) / TIMEBASE_HZ;
+}
+
+const NS_PER_S: u64 = 1_000_000_000;
+
+/** Cycles in `ns` nanoseconds (rounded down). */
+export function nsToCycles(ns: u64): u64 {
+  return (ns / NS_PER_S) * clockHz + ((ns % NS_PER_S) * clockHz) / NS_PER_S;
+}
+
+/** Nanoseconds in `cycles` (rounded down). */
+export function cyclesToNs(cycles: u64): u64 {
+  return (cycles / clockHz) * NS_PER_S + ((cycles % clockHz) * NS_PER_S) / clockHz;
 }

@@ -14,7 +14,7 @@ import { Vm } from "./vm";
  * Decodes the instruction at `pc` into its cache entry and returns the entry, or 0 if
  * the fetch trapped (vm.pc then points at the handler).
  */
-function fetchAndDecode(vm: Vm, pc: u32, entry: usize): usize {
+@inline(never) function fetchAndDecode(vm: Vm, pc: u32, entry: usize): usize {
   if ((pc & 3) != 0) {
     vm.pc = pc;
     raiseException(vm, CAUSE_MISALIGNED_FETCH, pc);

@@ -6,6 +6,9 @@ import {
 } from "./config";
 import { consolePutByte, consoleWrite } from "./console";
 import { ramOffset } from "./guestmem";
+import { now } from "./clock";
+import { EXT_FERRY, handleFerryHypercall } from "./hypercall-ferry";
+import { trace, TRACE_HYPERCALL } from "./trace";
 import { getReg, setReg, Vm } from "./vm";
 
 const A0: u32 = 10, A1: u32 = 11, A2: u32 = 12, A6: u32 = 16, A7: u32 = 17;
@@ -29,7 +32,7 @@ function ret(vm: Vm, error: i32, value: u32): void {
 }
 
 export function isExtensionImplemented(eid: u32): bool {
-  return eid == EXT_BASE || eid == EXT_TIME || eid == EXT_SRST || eid == EXT_DBCN || eid == EXT_LEGACY_PUTCHAR;
+  return eid == EXT_BASE || eid == EXT_TIME || eid == EXT_SRST || eid == EXT_DBCN || eid == EXT_LEGACY_PUTCHAR || eid == EXT_FERRY;
 }
 
 function base(vm: Vm, fid: u32): void {
@@ -90,10 +93,13 @@ function systemReset(vm: Vm, fid: u32): void {
 export function handleHypercall(vm: Vm): void {
   const eid = getReg(vm, A7);
   const fid = getReg(vm, A6);
+  vm.hypercalls++;
+  trace(TRACE_HYPERCALL, vm.id, now() + vm.sliceExecuted, eid, fid);
   if (eid == EXT_BASE) base(vm, fid);
   else if (eid == EXT_TIME) time(vm, fid);
   else if (eid == EXT_DBCN) debugConsole(vm, fid);
   else if (eid == EXT_SRST) systemReset(vm, fid);
+  else if (eid == EXT_FERRY) handleFerryHypercall(vm, fid);
   else if (eid == EXT_LEGACY_PUTCHAR) { consolePutByte(vm, getReg(vm, A0) & 0xFF); setReg(vm, A0, 0); }
   else ret(vm, SBI_ERR_NOT_SUPPORTED, 0);
 }

@@ -1,6 +1,11 @@
 // The core's exported interface: everything the board (host) may do to this processor
 // and its VMs. docs/core-interface.md is the contract; wit/ describes the same world.
-import { now as clockNow, setClockHz } from "./clock";
+import { now as clockNow, setClockHz, setProcessorId } from "./clock";
+import { addPort } from "./channel";
+import { configureLink, framesDropped, framesLost, framesReceived, framesSent } from "./communication";
+import { receiveFrame } from "./channel";
+import { addWindow, clearSchedule, setMajorFrame } from "./schedule";
+import { setTraceEnabled } from "./trace";
 import { KIND_MACHINE, KIND_PARAVIRTUAL, MODE_M, PAGE_BYTES, SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, STAGING_BYTES } from "./config";
 import { readCsr } from "./csr";
 import { noteWritten, ramOffset } from "./guestmem";
@@ -9,8 +14,72 @@ import { createVm, getReg, setReg, Vm, vmById } from "./vm";
 
 const staging = heap.alloc(STAGING_BYTES);
 
-export function configure(clockHz: u32): void {
+export function configure(clockHz: u32, processorId: u32): void {
   setClockHz(clockHz == 0 ? 1 : clockHz);
+  setProcessorId(processorId);
+}
+
+export function traceEnable(on: u32): void {
+  setTraceEnabled(on != 0);
+}
+
+export function scheduleClear(): void {
+  clearSchedule();
+}
+
+export function scheduleSetMajorFrame(ns: u64): i32 {
+  return setMajorFrame(ns) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function scheduleAddWindow(vm: u32, offsetNs: u64, durationNs: u64): i32 {
+  return addWindow(vm, offsetNs, durationNs) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function linkConfigure(peer: u32, mtuBytes: u32): i32 {
+  return configureLink(peer, mtuBytes) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function linkReceive(peer: u32, ptr: usize, len: u32): i32 {
+  if (!inStaging(ptr, len)) return SBI_ERR_INVALID_PARAM;
+  receiveFrame(peer, ptr, len);
+  return 0;
+}
+
+export function channelAddSource(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, destProcessor: u32): i32 {
+  return addPort(channel, vm, port, kind, maxMessageBytes, depth, true, destProcessor);
+}
+
+export function channelAddDestination(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32): i32 {
+  return addPort(channel, vm, port, kind, maxMessageBytes, depth, false, 0);
+}
+
+/** Processor counters: 0 frames sent, 1 frames received, 2 frames dropped, 3 frames lost (sequence gaps). */
+export function processorStat(stat: u32): u64 {
+  if (stat == 0) return framesSent;
+  if (stat == 1) return framesReceived;
+  if (stat == 2) return framesDropped;
+  if (stat == 3) return framesLost;
+  return 0;
+}
+
+/** Per-VM counters, docs/core-interface.md. */
+export function vmStat(id: u32, stat: u32): u64 {
+  const vm = vmById(id);
+  if (vm == null) return 0;
+  switch (stat) {
+    case 0: return vm.windowsUsed;
+    case 1: return vm.overruns;
+    case 2: return vm.lateInterrupts;
+    case 3: return vm.latenessCycles;
+    case 4: return vm.deadlineMisses;
+    case 5: return vm.jobsDone;
+    case 6: return vm.slackNs;
+    case 7: return vm.hypercalls;
+    case 8: return vm.framesSent;
+    case 9: return vm.framesReceived;
+    case 10: return vm.framesDropped;
+  }
+  return 0;
 }
 
 export function now(): u64 {
@@ -29,6 +98,18 @@ export function stagingBytes(): u32 {
   return STAGING_BYTES;
 }
 
+/**
+ * The canonical ABI's allocator, for the component build (docs/runtimes.md): a
+ * byte list passed into the core (vm-load's bytes) lands in the staging buffer,
+ * exactly where the plain-module host writes it itself, so vmLoad sees the same
+ * (ptr, len) either way. One fresh list per call: a list larger than the buffer,
+ * an alignment above 16 or a realloc of an earlier block traps.
+ */
+export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {
+  if (oldPtr != 0 || oldSize != 0 || align > 16 || newSize > <usize>STAGING_BYTES) unreachable();
+  return staging;
+}
+
 export function vmCreate(kind: u32, ramBytes: u32): i32 {
   if (kind != KIND_PARAVIRTUAL && kind != KIND_MACHINE) return SBI_ERR_INVALID_PARAM;
   if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > 0x4000_0000) return SBI_ERR_INVALID_PARAM;
@@ -36,9 +117,13 @@ export function vmCreate(kind: u32, ramBytes: u32): i32 {
   return vm == null ? SBI_ERR_FAILED : <i32>vm.id;
 }
 
+function inStaging(ptr: usize, len: u32): bool {
+  return ptr >= staging && len <= STAGING_BYTES && ptr - staging <= STAGING_BYTES - len;
+}
+
 export function vmLoad(id: u32, guestAddr: u32, ptr: usize, len: u32): i32 {
   const vm = vmById(id);
-  if (vm == null || ptr < staging || len > STAGING_BYTES || ptr - staging > STAGING_BYTES - len) return SBI_ERR_INVALID_PARAM;
+  if (vm == null || !inStaging(ptr, len)) return SBI_ERR_INVALID_PARAM;
   const offset = ramOffset(vm, guestAddr, len);
   if (offset < 0) return SBI_ERR_BAD_RANGE;
   memory.copy(vm.ram + <usize>offset, ptr, len);

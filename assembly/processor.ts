@@ -1,28 +1,52 @@
-// One processor's run loop: advances virtual time, takes interrupts at exact cycles,
-// lets a waiting vCPU sleep through idle time, and hands slices to the hart.
+// One processor's run loop. It follows the partition schedule (schedule.ts): in a VM's
+// window it runs that VM, taking interrupts at exact cycles and letting a vCPU in wfi
+// sleep through idle time; in a gap, or when the owner cannot run, the processor idles.
+// Window use, overruns and late interrupts are counted here, where they happen.
 import { advance, now } from "./clock";
-import { EXIT_RUNNING } from "./config";
+import { EXIT_RUNNING, IRQ_M_TIMER, IRQ_S_TIMER } from "./config";
 import { flushConsole } from "./console";
 import { raiseInterrupt } from "./dispatcher";
 import { executeSlice } from "./hart";
 import { interruptToTake, shouldWake, timerDueCycles } from "./irq";
+import { slotAt } from "./schedule";
+import { NO_VM, trace, TRACE_INTERRUPT, TRACE_VM_EXIT, TRACE_VM_SWITCH } from "./trace";
 import { Vm, vmById, vmCountNow } from "./vm";
 
 /** Longest slice the hart runs without looking at interrupts (the timer bounds it too). */
 const MAX_SLICE_CYCLES: u64 = 1 << 20;
+
+/** The slot the processor is in (schedule.ts serial), and who ran in it. */
+let slotSerial: u64 = u64.MAX_VALUE;
+let slotStartCycles: u64 = 0;
+let runningVm: u32 = NO_VM;
 
 function idle(vm: Vm, cycles: u64): void {
   advance(cycles);
   vm.cycles += cycles;
 }
 
-/** Runs `vm` until virtual time reaches `endCycles` or the VM stops. */
+/** Delivers an interrupt; a timer interrupt that fired before this window began was late. */
+function deliverInterrupt(vm: Vm, irq: u32): void {
+  let latenessCycles: u64 = 0;
+  if (irq == IRQ_S_TIMER || irq == IRQ_M_TIMER) {
+    const due = timerDueCycles(vm);
+    if (due < now()) latenessCycles = now() - due;
+    if (due < slotStartCycles) {
+      vm.lateInterrupts++;
+      vm.latenessCycles += latenessCycles;
+    }
+  }
+  trace(TRACE_INTERRUPT, vm.id, now(), 0x8000_0000 | irq, latenessCycles);
+  raiseInterrupt(vm, irq);
+}
+
+/** Runs `vm` until virtual time reaches `endCycles`, or it stops or yields. */
 function runVm(vm: Vm, endCycles: u64): void {
-  while (vm.exit == EXIT_RUNNING && now() < endCycles) {
+  while (vm.exit == EXIT_RUNNING && !vm.yielded && now() < endCycles) {
     const at = now();
     const irq = interruptToTake(vm, at);
     if (irq >= 0) {
-      raiseInterrupt(vm, <u32>irq);
+      deliverInterrupt(vm, <u32>irq);
       if (vm.exit != EXIT_RUNNING) break;
     }
     const due = timerDueCycles(vm);
@@ -40,25 +64,53 @@ function runVm(vm: Vm, endCycles: u64): void {
     vm.executed += executed;
     vm.cycles += executed;
   }
-}
-
-/** The VM to run next; null when every VM has stopped. The partition scheduler replaces this. */
-function nextRunnable(): Vm | null {
-  for (let id = 0; id < vmCountNow(); id++) {
-    const vm = vmById(<u32>id)!;
-    if (vm.exit == EXIT_RUNNING) return vm;
+  if (vm.exit != EXIT_RUNNING) {
+    flushConsole(vm);
+    trace(TRACE_VM_EXIT, vm.id, now(), vm.exit, vm.exitCode);
   }
-  return null;
 }
 
-/** Advances this processor by up to `cycles`; returns the cycles advanced. */
+function beginSlot(vm: Vm | null): void {
+  slotStartCycles = now();
+  const id = vm == null || vm.exit != EXIT_RUNNING ? NO_VM : vm.id;
+  if (vm != null && id != NO_VM) {
+    vm.windowsUsed++;
+    vm.yielded = false;
+  }
+  if (id != runningVm) trace(TRACE_VM_SWITCH, id, now(), runningVm, id);
+  runningVm = id;
+}
+
+/** A window that ends with its VM still busy (not asleep in wfi, not yielded) overran. */
+function endWindow(vm: Vm): void {
+  if (vm.exit == EXIT_RUNNING && !vm.waiting && !vm.yielded) vm.overruns++;
+  vm.lastWindowEndCycles = now();
+}
+
+function anyRunning(): bool {
+  for (let id = 0; id < vmCountNow(); id++) {
+    if (vmById(<u32>id)!.exit == EXIT_RUNNING) return true;
+  }
+  return false;
+}
+
+/** Advances this processor by up to `cycles`; returns the cycles advanced (less only when every VM has stopped). */
 export function runProcessor(cycles: u64): u64 {
   const start = now();
   const end = start + cycles;
-  while (now() < end) {
-    const vm = nextRunnable();
-    if (vm == null) break;
-    runVm(vm, end);
+  while (now() < end && anyRunning()) {
+    const slot = slotAt(now());
+    const owner = slot.vm >= 0 ? vmById(<u32>slot.vm) : null;
+    const slotEnd = slot.endCycles;
+    if (slot.serial != slotSerial) {
+      slotSerial = slot.serial;
+      beginSlot(owner);
+    }
+    const stop = slotEnd < end ? slotEnd : end;
+    if (owner != null && owner.exit == EXIT_RUNNING && !owner.yielded) runVm(owner, stop);
+    if (!anyRunning()) break;
+    if (now() < stop) advance(stop - now()); // gap, stopped owner, or yield: the processor idles
+    if (owner != null && now() >= slotEnd) endWindow(owner);
   }
   for (let id = 0; id < vmCountNow(); id++) flushConsole(vmById(<u32>id)!);
   return now() - start;

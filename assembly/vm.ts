@@ -71,6 +71,25 @@ export class Vm {
   externalLevel: u32;
   consoleBuffer: usize;
   consoleBytes: u32;
+  // Partition scheduling.
+  /** Gave up the rest of its window (Ferry yield hypercall). */
+  yielded: bool;
+  /** Absolute cycle the VM's last window ended. */
+  lastWindowEndCycles: u64;
+  /** Task set the guest reported (tasks.ts), 0 if none. */
+  tasks: usize;
+  // Counters (vmStat).
+  windowsUsed: u64;
+  overruns: u64;
+  lateInterrupts: u64;
+  latenessCycles: u64;
+  deadlineMisses: u64;
+  jobsDone: u64;
+  slackNs: u64;
+  hypercalls: u64;
+  framesSent: u64;
+  framesReceived: u64;
+  framesDropped: u64;
 }
 
 const vmTable = memory.data(MAX_VMS * 4);
@@ -104,6 +123,7 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   vm.decode = heap.alloc(<usize>DECODE_ENTRIES << 4);
   flushDecodeCache(vm);
   vm.consoleBuffer = allocZeroed(CONSOLE_BUFFER_BYTES);
+  vm.slackNs = u64.MAX_VALUE;
   resetVcpu(vm);
   store<usize>(vmTable + (<usize>vmCount << 2), changetype<usize>(vm));
   vmCount++;

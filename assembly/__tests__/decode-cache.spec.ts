@@ -1,0 +1,132 @@
+// The decode cache (decode.ts, hart.ts, guestmem.ts): instructions run from pre-decoded
+// entries, so every write into RAM must drop the entries of the words it overwrote.
+// Self-modifying code must run its new instructions, with or without fence.i.
+import { KIND_MACHINE, RAM_BASE } from "../config";
+import { stagingBuffer, vmLoad } from "../index";
+import { addi, add, fenceI, jal, sb, sh, sw } from "./helpers/encode";
+import { CODE, DATA, machineVm, newVm, poke, program, reg, setRegister, step } from "./helpers/vm";
+
+const T0: u32 = 5, T1: u32 = 6, T2: u32 = 7;
+
+describe("self-modifying code", () => {
+  it("a guest sw over an instruction that already ran makes the new one run", () => {
+    // 0: addi t0, t0, 1    <- overwritten with addi t0, t0, 100
+    // 4: sw t1, 0(t2)
+    // 8: j 0
+    const vm = machineVm();
+    program(vm, [addi(T0, T0, 1), sw(T1, T2, 0), jal(0, -8)]);
+    setRegister(vm, T1, addi(T0, T0, 100));
+    setRegister(vm, T2, CODE);
+    step(vm, 3);
+    expect(reg(vm, T0)).toBe(1);
+    expect(vm.pc).toBe(CODE);
+    step(vm, 1);
+    expect(reg(vm, T0)).toBe(101, "the stale decoded instruction ran");
+  });
+
+  it("works the same with fence.i after the store", () => {
+    const vm = machineVm();
+    program(vm, [addi(T0, T0, 1), sw(T1, T2, 0), fenceI(), jal(0, -12)]);
+    setRegister(vm, T1, addi(T0, T0, 100));
+    setRegister(vm, T2, CODE);
+    step(vm, 5);
+    expect(reg(vm, T0)).toBe(101);
+  });
+
+  it("a store to the instruction right after the store runs the new instruction", () => {
+    const vm = machineVm();
+    // 0: sw t1, 4(t2)   4: addi t0, t0, imm   8: j 0
+    program(vm, [sw(T1, T2, 4), addi(T0, T0, 1), jal(0, -8)]);
+    setRegister(vm, T2, CODE);
+    setRegister(vm, T1, addi(T0, T0, 1)); // first pass stores the same word: all three get decoded
+    step(vm, 3);
+    expect(reg(vm, T0)).toBe(1);
+    setRegister(vm, T1, addi(T0, T0, 7));
+    step(vm, 2); // sw replaces the decoded addi just before it runs
+    expect(reg(vm, T0)).toBe(8, "the stale decoded instruction ran");
+  });
+
+  it("sh and sb over part of a decoded instruction invalidate it", () => {
+    const vm = machineVm();
+    // The immediate of addi lives in the upper halfword: replace it with sh, then sb.
+    const old = addi(T0, T0, 1);
+    const viaSh = addi(T0, T0, 0x10);
+    const viaSb = addi(T0, T0, 0x400);
+    expect(old & 0xFFFF).toBe(viaSh & 0xFFFF);
+    expect(viaSh & 0x00FF_FFFF).toBe(viaSb & 0x00FF_FFFF);
+    // 0: addi t0,t0,imm   4: sh t1, 2(t2)   8: j 0  | 12: sb a0, 3(t2)  16: j -16
+    program(vm, [old, sh(T1, T2, 2), jal(0, -8), sb(10, T2, 3), jal(0, -16)]);
+    setRegister(vm, T1, viaSh >> 16);
+    setRegister(vm, 10, viaSb >> 24);
+    setRegister(vm, T2, CODE);
+    step(vm, 4); // addi(1), sh, j, addi(0x10)
+    expect(reg(vm, T0)).toBe(0x11);
+    vm.pc = CODE + 12;
+    step(vm, 3); // sb, j 0, addi(0x400)
+    expect(reg(vm, T0)).toBe(0x411);
+  });
+
+  it("a misaligned sw across two decoded instructions invalidates both", () => {
+    const vm = machineVm();
+    const a0 = addi(T0, T0, 1), a1 = addi(T0, T0, 0x20); // same low halfword
+    const b0 = addi(T1, T1, 5), b1 = addi(T2, T1, 5);    // same high halfword
+    expect(a0 & 0xFFFF).toBe(a1 & 0xFFFF);
+    expect(b0 & 0xFFFF_0000).toBe(b1 & 0xFFFF_0000);
+    // 0x10: a   0x14: b   0x18: j back to 0x10 ; 0: sw across 0x12..0x15, j 0x10
+    poke(vm, CODE + 0x10, [a0, b0, jal(0, -8)]);
+    poke(vm, CODE, [sw(10, T2, 0x12), jal(0, 0xC)]);
+    setRegister(vm, 10, (a1 >> 16) | (b1 << 16));
+    setRegister(vm, T2, CODE);
+    vm.pc = CODE + 0x10;
+    step(vm, 2);
+    expect(reg(vm, T0)).toBe(1);
+    expect(reg(vm, T1)).toBe(5);
+    vm.pc = CODE;
+    step(vm, 4); // sw, j 0x10, a1, b1
+    expect(reg(vm, T0)).toBe(0x21);
+    expect(reg(vm, T2)).toBe(10, "second word stale");
+  });
+
+  it("code written by the host (vmLoad) replaces decoded instructions", () => {
+    const vm = machineVm();
+    program(vm, [addi(T0, T0, 1), jal(0, -4)]);
+    step(vm, 3);
+    expect(reg(vm, T0)).toBe(2);
+    store<u32>(stagingBuffer(), addi(T0, T0, 0x40));
+    expect(vmLoad(vm.id, CODE, stagingBuffer(), 4)).toBe(0);
+    vm.pc = CODE;
+    step(vm, 1);
+    expect(reg(vm, T0)).toBe(0x42);
+  });
+
+  it("stores to data do not disturb decoded code", () => {
+    const vm = machineVm();
+    program(vm, [sw(T1, T2, 0), addi(T0, T0, 1), jal(0, -8)]);
+    setRegister(vm, T1, 0xFFFF_FFFF);
+    setRegister(vm, T2, DATA);
+    step(vm, 30);
+    expect(reg(vm, T0)).toBe(10);
+    expect(load<u32>(vm.ram + (DATA - RAM_BASE))).toBe(0xFFFF_FFFF);
+  });
+});
+
+describe("decode cache aliasing", () => {
+  it("two pcs that share a cache entry each run their own instruction", () => {
+    // DECODE_ENTRIES (32768) entries of one word: pcs 128 KiB apart share an entry.
+    const vm = newVm(KIND_MACHINE, 256 * 1024);
+    const far = CODE + 0x2_0000;
+    poke(vm, CODE, [addi(T0, T0, 1), jal(0, 0x2_0000)]);
+    poke(vm, far + 4, [add(T1, T0, T0), jal(0, <i32>(CODE - far) - 8)]);
+    poke(vm, far, [addi(T0, T0, 0x100)]);
+    vm.pc = CODE;
+    step(vm, 2); // addi(1) at CODE, j far+4 (entry of CODE+4 replaced by far+4's)
+    step(vm, 2); // add, j CODE
+    expect(reg(vm, T1)).toBe(2);
+    expect(vm.pc).toBe(CODE);
+    step(vm, 2); // addi(1) again, j
+    expect(reg(vm, T0)).toBe(2, "ran the aliased entry");
+    vm.pc = far;
+    step(vm, 1);
+    expect(reg(vm, T0)).toBe(0x102, "ran the aliased entry");
+  });
+});

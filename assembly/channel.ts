@@ -1,0 +1,182 @@
+// Channels: ports between VMs on the same or on other processors (ARINC 653 style).
+// A queuing channel delivers every message in order into a queue of `depth` messages at
+// the destination; the source holds one credit per free slot there, so a send either
+// has a place waiting for it or fails with "full" — nothing is dropped for lack of room.
+// A sampling channel keeps only the latest message. Messages between processors travel
+// in frames (communication.ts); a receive hands the credit back the same way.
+import {
+  acceptFrame, dropUnrouted, FRAME_CHANNEL_CREDIT, FRAME_CHANNEL_MESSAGE, FRAME_HEADER_BYTES,
+  frameChannel, maxPayloadTo, selfId, sendFrame,
+} from "./communication";
+import { SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
+import { Vm, vmById } from "./vm";
+
+export const KIND_QUEUING: u32 = 0;
+export const KIND_SAMPLING: u32 = 1;
+const MAX_PORTS: i32 = 64;
+const MAX_MESSAGE_BYTES: u32 = 4096;
+const MAX_DEPTH: u32 = 64;
+
+/** One end of a channel on this processor. Destination queues hold u32 length + maxMessageBytes per slot. */
+@unmanaged class Port {
+  channel: u32;
+  vm: u32;
+  port: u32;
+  kind: u32;
+  isSource: bool;
+  maxMessageBytes: u32;
+  depth: u32;
+  /** Source: the destination's processor. Destination: where the last message came from. */
+  peer: u32;
+  /** Source of a queuing channel: free slots at the destination. */
+  credits: u32;
+  slots: usize;
+  head: u32;
+  count: u32;
+}
+
+const ports = new StaticArray<usize>(MAX_PORTS);
+let portCount: i32 = 0;
+
+function portAt(i: i32): Port {
+  return changetype<Port>(unchecked(ports[i]));
+}
+
+function findPort(vm: u32, port: u32, isSource: bool): Port | null {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm && p.port == port && p.isSource == isSource) return p;
+  }
+  return null;
+}
+
+function findDestination(channel: u32): Port | null {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.channel == channel && !p.isSource) return p;
+  }
+  return null;
+}
+
+function findSource(channel: u32): Port | null {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.channel == channel && p.isSource) return p;
+  }
+  return null;
+}
+
+/** Adds a port; SBI error if the parameters are unusable or the port exists. */
+export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): i32 {
+  if (portCount == MAX_PORTS || vmById(vm) == null || kind > KIND_SAMPLING) return SBI_ERR_INVALID_PARAM;
+  if (maxMessageBytes == 0 || maxMessageBytes > MAX_MESSAGE_BYTES) return SBI_ERR_INVALID_PARAM;
+  if (kind == KIND_QUEUING && (depth == 0 || depth > MAX_DEPTH)) return SBI_ERR_INVALID_PARAM;
+  if (findPort(vm, port, isSource) != null) return SBI_ERR_INVALID_PARAM;
+  if (isSource && peer != selfId() && maxPayloadTo(peer) < maxMessageBytes) return SBI_ERR_BAD_RANGE;
+  const p = changetype<Port>(heap.alloc(offsetof<Port>()));
+  p.channel = channel;
+  p.vm = vm;
+  p.port = port;
+  p.kind = kind;
+  p.isSource = isSource;
+  p.maxMessageBytes = maxMessageBytes;
+  p.depth = kind == KIND_SAMPLING ? 1 : depth;
+  p.peer = peer;
+  p.credits = p.depth;
+  p.head = 0;
+  p.count = 0;
+  p.slots = isSource ? 0 : heap.alloc(<usize>p.depth * (4 + <usize>maxMessageBytes));
+  unchecked(ports[portCount] = changetype<usize>(p));
+  portCount++;
+  return 0;
+}
+
+function slotAt(p: Port, index: u32): usize {
+  return p.slots + <usize>(index % p.depth) * (4 + <usize>p.maxMessageBytes);
+}
+
+/** Puts a message into a destination port: the queue tail, or the one sampling slot. */
+function deliver(p: Port, data: usize, bytes: u32, from: u32): bool {
+  if (bytes > p.maxMessageBytes) return false;
+  p.peer = from;
+  if (p.kind == KIND_SAMPLING) {
+    p.head = 0;
+    p.count = 1;
+  } else if (p.count == p.depth) {
+    return false; // cannot happen while credits are honoured: the sender owned a slot
+  } else {
+    p.count++;
+  }
+  const slot = p.kind == KIND_SAMPLING ? p.slots : slotAt(p, p.head + p.count - 1);
+  store<u32>(slot, bytes);
+  memory.copy(slot + 4, data, bytes);
+  const vm = vmById(p.vm);
+  if (vm != null) vm.framesReceived++;
+  return true;
+}
+
+/** channel_send from `vm`: the message is at `data` (in guest RAM, already range-checked). */
+export function channelSend(vm: Vm, port: u32, data: usize, bytes: u32): i32 {
+  const p = findPort(vm.id, port, true);
+  if (p == null) return SBI_ERR_INVALID_PARAM;
+  if (bytes > p.maxMessageBytes) return SBI_ERR_BAD_RANGE;
+  if (p.kind == KIND_QUEUING) {
+    if (p.credits == 0) return SBI_ERR_FAILED;
+    p.credits--;
+  }
+  vm.framesSent++;
+  if (p.peer == selfId()) {
+    const destination = findDestination(p.channel);
+    if (destination != null) deliver(destination, data, bytes, p.peer);
+  } else {
+    sendFrame(p.peer, FRAME_CHANNEL_MESSAGE, p.channel, data, bytes, vm.id);
+  }
+  return 0;
+}
+
+/** A queuing destination gives its sender back the credit of a slot it freed. */
+function returnCredit(p: Port): void {
+  if (p.peer == selfId()) {
+    const source = findSource(p.channel);
+    if (source != null) source.credits++;
+  } else {
+    sendFrame(p.peer, FRAME_CHANNEL_CREDIT, p.channel, 0, 0, p.vm);
+  }
+}
+
+/**
+ * channel_receive into `buffer` (guest RAM, `capacity` bytes, range-checked). Returns the
+ * message length, or an SBI error (as a negative value).
+ */
+export function channelReceive(vm: Vm, port: u32, buffer: usize, capacity: u32): i64 {
+  const p = findPort(vm.id, port, false);
+  if (p == null) return SBI_ERR_INVALID_PARAM;
+  if (p.count == 0) return SBI_ERR_FAILED;
+  const slot = p.kind == KIND_SAMPLING ? p.slots : slotAt(p, p.head);
+  const bytes = load<u32>(slot);
+  if (bytes > capacity) return SBI_ERR_BAD_RANGE;
+  memory.copy(buffer, slot + 4, bytes);
+  if (p.kind == KIND_QUEUING) {
+    p.head = (p.head + 1) % p.depth;
+    p.count--;
+    returnCredit(p);
+  }
+  return bytes;
+}
+
+/** A frame from the board's link: a message for a destination port, or a credit for a source. */
+export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
+  const type = acceptFrame(peer, ptr, len);
+  if (type == 0) return;
+  const channel = frameChannel(ptr);
+  if (type == FRAME_CHANNEL_MESSAGE) {
+    const destination = findDestination(channel);
+    if (destination == null || !deliver(destination, ptr + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES, peer)) dropUnrouted(peer);
+  } else if (type == FRAME_CHANNEL_CREDIT) {
+    const source = findSource(channel);
+    if (source == null || source.kind != KIND_QUEUING || source.credits == source.depth) dropUnrouted(peer);
+    else source.credits++;
+  } else {
+    dropUnrouted(peer);
+  }
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Builds Ferry's guest images into guests/build/*.elf (they are committed).
+#
+#   bash guests/build.sh            build into guests/build/
+#   bash guests/build.sh --check    rebuild into a temp dir and fail (exit 1,
+#                                   listing the files) if any image differs
+#                                   from the committed one
+#   bash guests/build.sh --out DIR  build into DIR instead
+#
+# Needs clang and ld.lld (Debian: apt-get install -y clang lld llvm; clang 14
+# is what the committed images were built with). Without them the build is
+# skipped with a message and exit 0 - except `--check` with CI=true, which
+# fails, because then nothing would be checked.
+#
+# The build is reproducible: no debug info, no build id, no timestamps, and
+# source paths are relative to the repository root (-ffile-prefix-map), so
+# the same sources and compiler give the same bytes anywhere.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+CHECK=0
+OUT="guests/build"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --check) CHECK=1 ;;
+    --out) OUT="$2"; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "guests/build.sh: unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+CC="${CLANG:-clang}"
+if ! command -v "$CC" >/dev/null 2>&1 || ! command -v ld.lld >/dev/null 2>&1; then
+  if [ "$CHECK" = 1 ] && [ "${CI:-}" = "true" ]; then
+    echo "guests/build.sh: ERROR: clang/ld.lld not found; --check cannot verify the guest images in CI" >&2
+    echo "guests/build.sh: install them with: apt-get install -y clang lld llvm" >&2
+    exit 1
+  fi
+  echo "guests/build.sh: SKIPPED: clang and/or ld.lld not found (apt-get install -y clang lld llvm);"
+  echo "guests/build.sh: the committed images in guests/build/ are left as they are."
+  exit 0
+fi
+
+# Iteration counts of the CPU benchmark guests (cpu.elf, cpu-small.elf).
+# shellcheck source=cpu/iterations.sh
+. guests/cpu/iterations.sh
+
+CFLAGS=(
+  --target=riscv32 -march=rv32im -mabi=ilp32 -mcmodel=medany -mno-relax
+  -O2 -g0 -std=gnu11 -Wall -Wextra -Werror
+  -ffreestanding -fno-builtin -fno-common -fno-pic -fno-stack-protector
+  -fno-asynchronous-unwind-tables -fno-unwind-tables
+  -ffunction-sections -fdata-sections
+  "-ffile-prefix-map=$ROOT/="
+  -Iguests/lib
+)
+LDFLAGS=(
+  -nostdlib -fuse-ld=lld -Wl,-T,guests/lib/link.ld
+  -Wl,--build-id=none -Wl,--gc-sections -Wl,--no-undefined
+)
+
+LIB_COMMON=(guests/lib/start.S guests/lib/console.c guests/lib/string.c guests/lib/divdi3.c)
+LIB_SBI=("${LIB_COMMON[@]}" guests/lib/runtime_sbi.c)               # paravirtual
+LIB_VIRT=("${LIB_COMMON[@]}" guests/lib/runtime_virt.c guests/lib/htif.c)  # machine
+
+if [ "$CHECK" = 1 ]; then
+  DEST="$(mktemp -d "${TMPDIR:-/tmp}/ferry-guests.XXXXXX")"
+  trap 'rm -rf "$DEST"' EXIT
+else
+  DEST="$OUT"
+  mkdir -p "$DEST"
+fi
+
+# build NAME [extra cflags...] -- sources...
+build() {
+  local name="$1"; shift
+  local extra=()
+  while [ "$1" != "--" ]; do extra+=("$1"); shift; done
+  shift
+  "$CC" "${CFLAGS[@]}" "${extra[@]}" "${LDFLAGS[@]}" -o "$DEST/$name.elf" "$@"
+  # No compressed instructions may slip in (EF_RISCV_RVC = 0x1 in e_flags).
+  local flags
+  flags="$(od -An -tx4 -j36 -N4 "$DEST/$name.elf" | tr -d ' ')"
+  if [ $((16#$flags & 1)) -ne 0 ]; then
+    echo "guests/build.sh: $name.elf uses compressed instructions" >&2
+    exit 1
+  fi
+  [ "$CHECK" = 1 ] || echo "  built $DEST/$name.elf ($(wc -c < "$DEST/$name.elf") bytes)"
+}
+
+# Paravirtual guests (S-mode, SBI).
+build hello     -- "${LIB_SBI[@]}" guests/hello/hello.c
+build fail      -- "${LIB_SBI[@]}" guests/fail/fail.c
+build timer     -- "${LIB_SBI[@]}" guests/timer/timer.c
+build cpu       "-DITERATIONS=$CPU_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
+build cpu-small "-DITERATIONS=$CPU_SMALL_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
+
+# Machine guests (M-mode, QEMU-virt devices).
+build isa       -- "${LIB_VIRT[@]}" guests/isa/isa.S guests/isa/main.c
+build virt      -- "${LIB_VIRT[@]}" guests/virt/virt.c
+build virt-fail -- "${LIB_VIRT[@]}" guests/virt/virt-fail.c
+
+if [ "$CHECK" = 1 ]; then
+  bad=()
+  for f in "$DEST"/*.elf; do
+    name="$(basename "$f")"
+    if [ ! -f "guests/build/$name" ] || ! cmp -s "$f" "guests/build/$name"; then
+      bad+=("guests/build/$name")
+    fi
+  done
+  for f in guests/build/*.elf; do
+    [ -e "$f" ] || continue
+    [ -f "$DEST/$(basename "$f")" ] || bad+=("$f (no longer built)")
+  done
+  if [ "${#bad[@]}" -gt 0 ]; then
+    echo "guests/build.sh --check: these committed images differ from a fresh build:" >&2
+    printf '  %s\n' "${bad[@]}" >&2
+    echo "run 'bash guests/build.sh' (clang $("$CC" -dumpversion)) and commit guests/build/" >&2
+    exit 1
+  fi
+  echo "guests/build.sh --check: all $(ls "$DEST"/*.elf | wc -l) guest images match the sources"
+fi

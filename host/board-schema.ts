@@ -1,0 +1,104 @@
+/**
+ * Validates a parsed board file against boards/schema.json (JSON Schema
+ * 2020-12, with ajv) and words each problem as `<JSON pointer>: <what was
+ * expected>`, e.g. `/vms/2/memoryBytes: must be a multiple of 4096, not 5000`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { packageRoot } from './package-root.js';
+
+/** One problem in a board file: where (a JSON pointer, '/' for the whole file) and what. */
+export interface BoardProblem {
+  pointer: string;
+  message: string;
+}
+
+/** At most this many problems are reported for one file: the first ones say the most. */
+export const MAX_REPORTED_PROBLEMS = 5;
+
+let compiled: ValidateFunction | undefined;
+
+export function boardSchemaPath(): string {
+  return join(packageRoot(), 'boards', 'schema.json');
+}
+
+function validator(): ValidateFunction {
+  if (compiled !== undefined) return compiled;
+  const schema = JSON.parse(readFileSync(boardSchemaPath(), 'utf8')) as object;
+  // verbose: errors carry the offending value and the schema around it, for the messages below.
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
+  compiled = ajv.compile(schema);
+  return compiled;
+}
+
+/** The schema's problems with `value`, in document order; empty when it conforms. */
+export function schemaProblems(value: unknown): BoardProblem[] {
+  const validate = validator();
+  if (validate(value)) return [];
+  const problems: BoardProblem[] = [];
+  const seen = new Set<string>();
+  for (const error of validate.errors ?? []) {
+    const problem = describe(error);
+    const key = `${problem.pointer}\u0000${problem.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(problem);
+  }
+  return problems;
+}
+
+function describe(error: ErrorObject): BoardProblem {
+  const at = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  const actual = error.data === undefined ? '' : `, not ${shortJson(error.data)}`;
+  switch (error.keyword) {
+    case 'required':
+      return { pointer: `${at}/${escapePointer(String(params['missingProperty']))}`, message: 'is required' };
+    case 'additionalProperties': {
+      const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return {
+        pointer: `${at}/${escapePointer(String(params['additionalProperty']))}`,
+        message: `unknown property${allowed.length > 0 ? ` (expected one of ${allowed.join(', ')})` : ''}`,
+      };
+    }
+    case 'type':
+      return { pointer: at, message: `must be ${article(String(params['type']))}${actual}` };
+    case 'multipleOf':
+      return { pointer: at, message: `must be a multiple of ${String(params['multipleOf'])}${actual}` };
+    case 'minimum':
+      return { pointer: at, message: `must be at least ${String(params['limit'])}${actual}` };
+    case 'maximum':
+      return { pointer: at, message: `must be at most ${String(params['limit'])}${actual}` };
+    case 'enum':
+      return { pointer: at, message: `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${actual}` };
+    case 'pattern':
+      return { pointer: at, message: `must be a name: a letter, then letters, digits, '_', '.' or '-'${actual}` };
+    case 'minItems':
+      return { pointer: at, message: `must have at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}` };
+    case 'maxItems':
+      return { pointer: at, message: `must have at most ${String(params['limit'])} items` };
+    case 'minLength':
+      return { pointer: at, message: params['limit'] === 1 ? 'must not be empty' : `must be at least ${String(params['limit'])} characters long` };
+    case 'maxLength':
+      return { pointer: at, message: `must be at most ${String(params['limit'])} characters long` };
+    default:
+      return { pointer: at, message: error.message ?? `fails ${error.keyword}` };
+  }
+}
+
+function article(type: string): string {
+  const name = type === 'integer' ? 'whole number' : type;
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
+/** RFC 6901: '~' and '/' in a key. */
+export function escapePointer(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= 40 ? text : `${text.slice(0, 37)}...`;
+}

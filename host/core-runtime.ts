@@ -1,0 +1,91 @@
+/**
+ * What the host can ask of one processor's core, independent of how the core
+ * is run (a plain WebAssembly module today, a component through jco later).
+ * Mirrors docs/core-interface.md with JS types: u32 as number, u64 as bigint.
+ * Only the runtime implementations know the core's export names.
+ */
+
+/** vmCreate kinds. */
+export const VmKind = {
+  /** Starts in S-mode; ecall from S is a hypercall. */
+  paravirtual: 0,
+  /** Starts in M-mode with QEMU-virt devices; ecall traps to the guest's mtvec. */
+  machine: 1,
+} as const;
+export type VmMode = keyof typeof VmKind;
+
+/** vmExit reasons. */
+export const VmExitReason = {
+  running: 0,
+  shutdown: 1,
+  failure: 2,
+  tohost: 3,
+  finisher: 4,
+  reboot: 5,
+  fault: 6,
+} as const;
+
+/** Bytes a VM wrote to its console, copied out of the core's memory. */
+export type ConsoleSink = (vm: number, bytes: Uint8Array) => void;
+
+/** A trace event from the core: virtual time in cycles, two event-specific values (docs/trace.md). */
+export type TraceSink = (event: number, vm: number, atCycles: bigint, a: bigint, b: bigint) => void;
+/** A frame the core sends to processor `peer` over the board's link. */
+export type LinkSink = (peer: number, frame: Uint8Array) => void;
+/** Where a processor's trace events and link frames go. */
+export interface BoardSinks {
+  onTrace?: TraceSink;
+  onLinkSend?: LinkSink;
+}
+
+export interface CoreRuntime {
+  /** The processor's clock and its id on the board; call before creating VMs. */
+  configure(clockHz: number, processorId?: number): void;
+  /** Turns the core's trace events (to the onTrace sink) on or off. */
+  traceEnable(on: boolean): void;
+  scheduleClear(): void;
+  /** 0, or -3 if a window would fall outside the frame. */
+  scheduleSetMajorFrame(ns: bigint): number;
+  /** 0, or -3 for an overlapping window or one outside the major frame. */
+  scheduleAddWindow(vm: number, offsetNs: bigint, durationNs: bigint): number;
+  linkConfigure(peer: number, mtuBytes: number): number;
+  /** Hands the core a frame that arrived from `peer`. */
+  linkReceive(peer: number, frame: Uint8Array): number;
+  channelAddSource(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number, destProcessor: number): number;
+  channelAddDestination(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number): number;
+  /** Per-VM counters (docs/core-interface.md). */
+  vmStat(vm: number, stat: number): bigint;
+  /** Processor counters: 0 frames sent, 1 received, 2 dropped, 3 lost. */
+  processorStat(stat: number): bigint;
+  /** Virtual time in cycles. */
+  now(): bigint;
+  /** Advances virtual time by up to `cycles`; returns the cycles advanced. */
+  run(cycles: bigint): bigint;
+
+  /** Size of the scratch area the host passes bytes through. */
+  stagingBytes(): number;
+  /**
+   * Copies `bytes` (at most stagingBytes()) into the staging buffer and returns
+   * its address in core memory, for vmLoad.
+   */
+  stage(bytes: Uint8Array): number;
+
+  /** Returns the VM id, or a negative SBI error. */
+  vmCreate(kind: number, ramBytes: number): number;
+  /** 0, or a negative SBI error (-11 bad range, -3 no such VM); nothing written on error. */
+  vmLoad(vm: number, guestAddr: number, ptr: number, lengthBytes: number): number;
+  vmSetTohost(vm: number, guestAddr: number): void;
+  vmBoot(vm: number, pc: number, a0: number, a1: number): number;
+  /** 0 while running, else a VmExitReason. */
+  vmExit(vm: number): number;
+  vmExitCode(vm: number): number;
+  vmInstret(vm: number): bigint;
+  vmGetReg(vm: number, reg: number): number;
+  vmSetReg(vm: number, reg: number, value: number): void;
+  vmGetPc(vm: number): number;
+  vmGetCsr(vm: number, csr: number): number;
+  vmRaiseExternal(vm: number, level: number): void;
+}
+
+/** Creates one processor's core; each call gives a fresh instance with its own memory. */
+export type CoreFactory = (onConsole: ConsoleSink, sinks?: BoardSinks) => Promise<CoreRuntime>;

@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * Builds the core as a WebAssembly component and transpiles it for Node:
+ *
+ *   build/core.wasm (release, camelCase exports)
+ *     → rename the exports of the WIT world to their kebab-case names
+ *       (vmLoad → vm-load), leave out the core exports the world lacks,
+ *       check every lowered signature against wit/ferry.wit
+ *     → jco componentEmbed (world ferry:core/core) + componentNew
+ *     → build/component/ferry-core.component.wasm
+ *     → jco transpile (async instantiation: one instance per processor)
+ *     → build/component/js/ferry-core.js (+ .core.wasm, .d.ts)
+ *
+ * jco's JS API is used instead of its CLI: the 1.35 `embed` command crashes
+ * (docs/runtimes.md). Usage: node scripts/build-component.mjs [core.wasm] [out-dir]
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import binaryen from 'binaryen';
+import { componentEmbed, componentNew, transpile } from '@bytecodealliance/jco';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WIT_DIR = join(ROOT, 'wit');
+const WIT_FILE = join(WIT_DIR, 'ferry.wit');
+const WORLD = 'core';
+const BOARD_MODULE = 'ferry:core/board';
+const COMPONENT_NAME = 'ferry-core';
+/** Core exports the canonical ABI itself uses: kept as they are. */
+const ABI_EXPORTS = new Set(['memory', 'cabi_realloc']);
+
+const corePath = process.argv[2] ?? join(ROOT, 'build', 'core.wasm');
+const outDir = process.argv[3] ?? join(ROOT, 'build', 'component');
+
+class BuildError extends Error {}
+
+async function main() {
+  const witSource = readFileSync(WIT_FILE, 'utf8');
+  const wit = parseWit(witSource);
+  const renamed = renameExports(readFileSync(corePath), wit);
+
+  const embedded = await componentEmbed({ binary: renamed, witSource, world: WORLD });
+  const component = await componentNew(embedded);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(join(outDir, 'js'), { recursive: true });
+  const componentPath = join(outDir, `${COMPONENT_NAME}.component.wasm`);
+  writeFileSync(componentPath, component);
+
+  const { files } = await transpile(component, {
+    name: COMPONENT_NAME,
+    instantiation: 'async',
+    quiet: true,
+  });
+  for (const [name, bytes] of Object.entries(files)) {
+    const path = join(outDir, 'js', name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+  }
+  process.stdout.write(`build:component: ${relative(ROOT, componentPath)} (${component.length} bytes), ${relative(ROOT, join(outDir, 'js'))}/${COMPONENT_NAME}.js\n`);
+}
+
+// --- WIT: just enough of the grammar for this world ----------------------------
+
+/**
+ * The board interface's functions and the world's exported functions, each
+ * with its lowered (core wasm) signature. Handles the types the world uses:
+ * integers, bool, char, f32/f64 and list<…>/string (a pointer and a length).
+ */
+function parseWit(source) {
+  const text = source.replace(/\/\/.*$/gm, '');
+  const board = block(text, /\binterface\s+board\s*\{/);
+  const world = block(text, new RegExp(`\\bworld\\s+${WORLD}\\s*\\{`));
+  const imports = new Map();
+  for (const match of board.matchAll(/([a-z][a-z0-9-]*)\s*:\s*func\s*\(([^)]*)\)\s*(?:->\s*([^;]+))?;/g)) {
+    imports.set(match[1], lowered(match[1], match[2], match[3]));
+  }
+  const exports = new Map();
+  for (const match of world.matchAll(/\bexport\s+([a-z][a-z0-9-]*)\s*:\s*func\s*\(([^)]*)\)\s*(?:->\s*([^;]+))?;/g)) {
+    exports.set(match[1], lowered(match[1], match[2], match[3]));
+  }
+  if (exports.size === 0) throw new BuildError(`${relative(ROOT, WIT_FILE)}: world ${WORLD} exports no functions`);
+  return { imports, exports };
+}
+
+function block(text, opening) {
+  const match = opening.exec(text);
+  if (match === null) throw new BuildError(`${relative(ROOT, WIT_FILE)}: no ${opening.source.replace(/\\[sb]\*?\+?/g, ' ').trim()}`);
+  let depth = 1;
+  for (let i = match.index + match[0].length; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(match.index + match[0].length, i);
+  }
+  throw new BuildError(`${relative(ROOT, WIT_FILE)}: unclosed ${match[0]}`);
+}
+
+const FLAT_TYPES = {
+  bool: ['i32'], u8: ['i32'], s8: ['i32'], u16: ['i32'], s16: ['i32'], u32: ['i32'], s32: ['i32'], char: ['i32'],
+  u64: ['i64'], s64: ['i64'], f32: ['f32'], f64: ['f64'], string: ['i32', 'i32'],
+};
+
+function flatType(name, type) {
+  const t = type.trim();
+  if (/^list\s*</.test(t)) return ['i32', 'i32'];
+  const flat = FLAT_TYPES[t];
+  if (flat === undefined) throw new BuildError(`${relative(ROOT, WIT_FILE)}: ${name}: type ${t} is not handled by scripts/build-component.mjs`);
+  return flat;
+}
+
+/** Splits "a: u32, b: list<u8>" at top-level commas. */
+function params(list) {
+  const parts = [];
+  let depth = 0;
+  let current = '';
+  for (const char of list) {
+    if (char === '<') depth++;
+    if (char === '>') depth--;
+    if (char === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  if (current.trim() !== '') parts.push(current);
+  return parts.map((part) => {
+    const [param, type] = part.split(':');
+    if (type === undefined) throw new BuildError(`${relative(ROOT, WIT_FILE)}: bad parameter "${part.trim()}"`);
+    return { name: param.trim(), type: type.trim() };
+  });
+}
+
+function lowered(name, paramList, result) {
+  const wit = `${name}: func(${paramList.replace(/\s+/g, ' ').trim()})${result ? ` -> ${result.trim()}` : ''}`;
+  const results = result ? flatType(name, result) : [];
+  if (results.length > 1) throw new BuildError(`${relative(ROOT, WIT_FILE)}: ${name}: results that lower to a pointer are not handled yet`);
+  return { wit, params: params(paramList).flatMap((p) => flatType(name, p.type)), results };
+}
+
+// --- The core module: rename, filter, check ------------------------------------
+
+const kebabToCamel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+function valueTypes(type) {
+  const names = new Map([
+    [binaryen.i32, 'i32'], [binaryen.i64, 'i64'], [binaryen.f32, 'f32'], [binaryen.f64, 'f64'],
+  ]);
+  return binaryen.expandType(type).map((t) => names.get(t) ?? `type ${t}`);
+}
+
+function signature(module, functionName) {
+  const info = binaryen.getFunctionInfo(module.getFunction(functionName));
+  return { params: valueTypes(info.params), results: valueTypes(info.results) };
+}
+
+const show = (sig) => `(${sig.params.join(', ')}) -> (${sig.results.join(', ')})`;
+const sameSignature = (a, b) => show(a) === show(b);
+
+function renameExports(bytes, wit) {
+  // The features asc enables (bulk memory, sign extension, ...) must be allowed to round-trip.
+  const module = binaryen.readBinaryWithFeatures(bytes, binaryen.Features.All);
+  try {
+    const problems = [];
+    checkImports(module, wit, problems);
+
+    const coreExports = new Map();
+    for (let i = 0; i < module.getNumExports(); i++) {
+      const info = binaryen.getExportInfo(module.getExportByIndex(i));
+      coreExports.set(info.name, info);
+    }
+    const used = new Set(ABI_EXPORTS);
+    for (const [kebab, expected] of wit.exports) {
+      const camel = kebabToCamel(kebab);
+      const info = coreExports.get(camel);
+      if (info === undefined || info.kind !== binaryen.ExternalFunction) {
+        problems.push(`wit/ferry.wit exports ${kebab}, but the core has no function ${camel}: remove it from the world or add it to assembly/index.ts`);
+        continue;
+      }
+      const actual = signature(module, info.value);
+      if (!sameSignature(actual, expected)) {
+        problems.push(`${kebab} lowers to ${show(expected)} in wit/ferry.wit (${expected.wit}), but the core's ${camel} is ${show(actual)}: update the WIT`);
+        continue;
+      }
+      used.add(camel);
+      module.removeExport(camel);
+      module.addFunctionExport(info.value, kebab);
+    }
+    if (problems.length > 0) throw new BuildError(`the core and wit/ferry.wit disagree:\n  ${problems.join('\n  ')}`);
+
+    const left = [...coreExports.keys()].filter((name) => !used.has(name));
+    for (const name of left) module.removeExport(name);
+    if (left.length > 0) {
+      process.stdout.write(`build:component: core exports not in the WIT world, left out of the component: ${left.join(', ')}\n`);
+    }
+    if (!module.validate()) throw new BuildError('the renamed core module does not validate');
+    return module.emitBinary();
+  } finally {
+    module.dispose();
+  }
+}
+
+function checkImports(module, wit, problems) {
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+    if (!info.module) continue;
+    if (info.module !== BOARD_MODULE) {
+      problems.push(`the core imports ${info.module}.${info.base}; a component core may import only ${BOARD_MODULE}`);
+      continue;
+    }
+    const expected = wit.imports.get(info.base);
+    const actual = { params: valueTypes(info.params), results: valueTypes(info.results) };
+    if (expected === undefined) problems.push(`the core imports ${info.base}, which interface board in wit/ferry.wit lacks: add it`);
+    else if (!sameSignature(actual, expected)) {
+      problems.push(`import ${info.base} lowers to ${show(expected)} in wit/ferry.wit (${expected.wit}), but the core declares ${show(actual)}: update the WIT`);
+    }
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof BuildError)) throw error;
+  process.stderr.write(`build:component: ${error.message}\n`);
+  process.exit(1);
+}
