@@ -9,6 +9,8 @@ import {
   frameChannel, maxPayloadTo, selfId, sendFrame,
 } from "./communication";
 import { SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
+import { receiveMigrationFrame } from "./migration";
+import { FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
 import { Vm, vmById } from "./vm";
 
 export const KIND_QUEUING: u32 = 0;
@@ -169,7 +171,9 @@ export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
   const type = acceptFrame(peer, ptr, len);
   if (type == 0) return;
   const channel = frameChannel(ptr);
-  if (type == FRAME_CHANNEL_MESSAGE) {
+  if (type == FRAME_MIGRATION_MESSAGE || type == FRAME_MIGRATION_ACK) {
+    receiveMigrationFrame(peer, type, channel, ptr + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES);
+  } else if (type == FRAME_CHANNEL_MESSAGE) {
     const destination = findDestination(channel);
     if (destination == null || !deliver(destination, ptr + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES, peer)) dropUnrouted(peer);
   } else if (type == FRAME_CHANNEL_CREDIT) {

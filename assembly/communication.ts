@@ -29,6 +29,11 @@ export const DROP_DUPLICATE: u64 = 3;
 export const DROP_NO_PORT: u64 = 4;
 
 const mtuBytes = new StaticArray<u32>(MAX_PEERS);
+// What the board says about each link, for the migration manager's downtime bound.
+const bandwidthBytesPerS = new StaticArray<u64>(MAX_PEERS);
+const latencyNs = new StaticArray<u64>(MAX_PEERS);
+/** Frames are handed over at the board's quantum boundaries: up to this much later than they arrive. */
+const deliveryGranularityNs = new StaticArray<u64>(MAX_PEERS);
 const nextSendSequence = new StaticArray<u32>(MAX_PEERS);
 const nextReceiveSequence = new StaticArray<u32>(MAX_PEERS);
 const frame = heap.alloc(MAX_FRAME_BYTES);
@@ -43,6 +48,30 @@ export function configureLink(peer: u32, mtu: u32): bool {
   if (peer >= MAX_PEERS || mtu < FRAME_HEADER_BYTES + 1 || mtu > MAX_FRAME_BYTES) return false;
   mtuBytes[peer] = mtu;
   return true;
+}
+
+export function setLinkTiming(peer: u32, bandwidth: u64, latency: u64, granularity: u64): bool {
+  if (peer >= MAX_PEERS || bandwidth == 0) return false;
+  bandwidthBytesPerS[peer] = bandwidth;
+  latencyNs[peer] = latency;
+  deliveryGranularityNs[peer] = granularity;
+  return true;
+}
+
+export function linkBandwidth(peer: u32): u64 {
+  return peer < MAX_PEERS ? bandwidthBytesPerS[peer] : 0;
+}
+
+export function linkLatencyNs(peer: u32): u64 {
+  return peer < MAX_PEERS ? latencyNs[peer] : 0;
+}
+
+export function linkGranularityNs(peer: u32): u64 {
+  return peer < MAX_PEERS ? deliveryGranularityNs[peer] : 0;
+}
+
+export function linkMtu(peer: u32): u32 {
+  return peer < MAX_PEERS ? mtuBytes[peer] : 0;
 }
 
 /** Largest payload a frame to `peer` can carry; 0 if there is no link. */

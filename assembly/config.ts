@@ -33,6 +33,8 @@ export const EXIT_TOHOST: u32 = 3;
 export const EXIT_FINISHER: u32 = 4;
 export const EXIT_REBOOT: u32 = 5;
 export const EXIT_FAULT: u32 = 6;
+/** Migrated away: the VM runs on another processor now. */
+export const EXIT_MIGRATED: u32 = 7;
 
 // SBI error codes.
 export const SBI_SUCCESS: i32 = 0;
@@ -41,6 +43,7 @@ export const SBI_ERR_NOT_SUPPORTED: i32 = -2;
 export const SBI_ERR_INVALID_PARAM: i32 = -3;
 export const SBI_ERR_DENIED: i32 = -4;
 export const SBI_ERR_INVALID_ADDRESS: i32 = -5;
+export const SBI_ERR_INVALID_STATE: i32 = -10;
 export const SBI_ERR_BAD_RANGE: i32 = -11;
 
 // Exception causes.

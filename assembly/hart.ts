@@ -5,10 +5,11 @@
 // (processor.ts) sees every change of interrupt state at once.
 import { CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, PAGE_SHIFT, RAM_BASE } from "./config";
 import { decodeInto, Op } from "./decode";
+import { DIRTY_ALL, DIRTY_TRACKING } from "./dirty-tracking";
 import { raiseException } from "./dispatcher";
 import { checkTohost, DECODE_MASK, invalidateDecoded, loadSlow, LOAD_TRAPPED, storeSlow } from "./guestmem";
 import { executeSystem, illegalInstruction } from "./system";
-import { Vm } from "./vm";
+import { REG_SLOTS, RUNNING_REGS, Vm } from "./vm";
 
 /**
  * Decodes the instruction at `pc` into its cache entry and returns the entry, or 0 if
@@ -54,8 +55,10 @@ function misalignedBranch(vm: Vm, pc: u32, inst: u32, r1: i32, r2: i32, target: 
  * for the collector, and drop decoded instructions of the word(s) it overwrote.
  */
 @inline function noteStore(dirty: usize, decode: usize, offset: u32, addr: u32, bytes: u32): void {
-  store<u8>(dirty + (offset >> PAGE_SHIFT), 0xFF);
-  store<u8>(dirty + ((offset + bytes - 1) >> PAGE_SHIFT), 0xFF);
+  if (DIRTY_TRACKING) { // compiled out only in the benchmark's comparison build (dirty-tracking.ts)
+    store<u8>(dirty + (offset >> PAGE_SHIFT), DIRTY_ALL);
+    store<u8>(dirty + ((offset + bytes - 1) >> PAGE_SHIFT), DIRTY_ALL);
+  }
   invalidateDecoded(decode, addr);
   invalidateDecoded(decode, addr + bytes - 1);
 }
@@ -68,7 +71,7 @@ function loadSlowInto(vm: Vm, pc: u32, executed: i32, addr: u32, bytes: u32, sig
   if (result == LOAD_TRAPPED) return vm.pc;
   let value = <u32>result;
   if (signExtend) value = bytes == 1 ? <u32><i32><i8>value : <u32><i32><i16>value;
-  store<u32>(dest, value);
+  store<u32>(RUNNING_REGS + dest, value);
   return pc + 4;
 }
 
@@ -116,7 +119,11 @@ function storeSlowFrom(vm: Vm, pc: u32, executed: i32, addr: u32, bytes: u32, va
  * early after a trap, a system instruction, a device access, or a halt.
  */
 export function executeSlice(vm: Vm, budget: i32): i32 {
-  const regs = vm.regs;
+  // The running vCPU's registers live at a fixed address, so every register access in
+  // the loop below is a load or store with a constant offset.
+  const ownRegs = vm.regs;
+  memory.copy(RUNNING_REGS, ownRegs, REG_SLOTS << 2);
+  vm.regs = RUNNING_REGS;
   const ram = vm.ram;
   const ramBytes = vm.ramBytes;
   const dirty = vm.dirty;
@@ -134,12 +141,12 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
     }
     const word = load<u32>(entry, 4);
     const imm = load<i32>(entry, 8);
-    const dest = regs + ((word >> 8) & 0xFF);
-    const r1 = load<i32>(regs + ((word >> 16) & 0xFF));
-    const r2 = load<i32>(regs + (word >> 24));
+    const dest: usize = (word >> 8) & 0xFF;
+    const r1 = load<i32>((word >> 16) & 0xFF, RUNNING_REGS);
+    const r2 = load<i32>(word >> 24, RUNNING_REGS);
     switch (word & 0xFF) {
-      case Op.LUI: store<i32>(dest, imm); pc += 4; break;
-      case Op.JAL: store<u32>(dest, pc + 4); pc = <u32>imm; break;
+      case Op.LUI: store<i32>(dest, imm, RUNNING_REGS); pc += 4; break;
+      case Op.JAL: store<u32>(dest, pc + 4, RUNNING_REGS); pc = <u32>imm; break;
       case Op.JALR: {
         const target = <u32>(r1 + imm) & ~1;
         if ((target & 2) != 0) {
@@ -147,7 +154,7 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
           raiseException(vm, CAUSE_MISALIGNED_FETCH, target);
           pc = vm.pc; limit = executed; break;
         }
-        store<u32>(dest, pc + 4);
+        store<u32>(dest, pc + 4, RUNNING_REGS);
         pc = target;
         break;
       }
@@ -166,35 +173,35 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
       case Op.LW: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 4) { store<i32>(dest, load<i32>(ram + offset)); pc += 4; }
+        if (offset <= ramBytes - 4) { store<i32>(dest, load<i32>(ram + offset), RUNNING_REGS); pc += 4; }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 4, false, dest); }
         break;
       }
       case Op.LH: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) { store<i32>(dest, load<i16>(ram + offset)); pc += 4; }
+        if (offset <= ramBytes - 2) { store<i32>(dest, load<i16>(ram + offset), RUNNING_REGS); pc += 4; }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 2, true, dest); }
         break;
       }
       case Op.LHU: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) { store<i32>(dest, load<u16>(ram + offset)); pc += 4; }
+        if (offset <= ramBytes - 2) { store<i32>(dest, load<u16>(ram + offset), RUNNING_REGS); pc += 4; }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 2, false, dest); }
         break;
       }
       case Op.LB: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset < ramBytes) { store<i32>(dest, load<i8>(ram + offset)); pc += 4; }
+        if (offset < ramBytes) { store<i32>(dest, load<i8>(ram + offset), RUNNING_REGS); pc += 4; }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 1, true, dest); }
         break;
       }
       case Op.LBU: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset < ramBytes) { store<i32>(dest, load<u8>(ram + offset)); pc += 4; }
+        if (offset < ramBytes) { store<i32>(dest, load<u8>(ram + offset), RUNNING_REGS); pc += 4; }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 1, false, dest); }
         break;
       }
@@ -232,33 +239,33 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
         } else { limit = executed; pc = storeSlowFrom(vm, pc, executed, addr, 1, r2); }
         break;
       }
-      case Op.ADDI: store<i32>(dest, r1 + imm); pc += 4; break;
-      case Op.SLTI: store<i32>(dest, r1 < imm ? 1 : 0); pc += 4; break;
-      case Op.SLTIU: store<i32>(dest, <u32>r1 < <u32>imm ? 1 : 0); pc += 4; break;
-      case Op.XORI: store<i32>(dest, r1 ^ imm); pc += 4; break;
-      case Op.ORI: store<i32>(dest, r1 | imm); pc += 4; break;
-      case Op.ANDI: store<i32>(dest, r1 & imm); pc += 4; break;
-      case Op.SLLI: store<i32>(dest, r1 << imm); pc += 4; break;
-      case Op.SRLI: store<i32>(dest, <i32>(<u32>r1 >> imm)); pc += 4; break;
-      case Op.SRAI: store<i32>(dest, r1 >> imm); pc += 4; break;
-      case Op.ADD: store<i32>(dest, r1 + r2); pc += 4; break;
-      case Op.SUB: store<i32>(dest, r1 - r2); pc += 4; break;
-      case Op.SLL: store<i32>(dest, r1 << (r2 & 31)); pc += 4; break;
-      case Op.SLT: store<i32>(dest, r1 < r2 ? 1 : 0); pc += 4; break;
-      case Op.SLTU: store<i32>(dest, <u32>r1 < <u32>r2 ? 1 : 0); pc += 4; break;
-      case Op.XOR: store<i32>(dest, r1 ^ r2); pc += 4; break;
-      case Op.SRL: store<i32>(dest, <i32>(<u32>r1 >> (r2 & 31))); pc += 4; break;
-      case Op.SRA: store<i32>(dest, r1 >> (r2 & 31)); pc += 4; break;
-      case Op.OR: store<i32>(dest, r1 | r2); pc += 4; break;
-      case Op.AND: store<i32>(dest, r1 & r2); pc += 4; break;
-      case Op.MUL: store<i32>(dest, r1 * r2); pc += 4; break;
-      case Op.MULH: store<i32>(dest, mulhSigned(r1, r2)); pc += 4; break;
-      case Op.MULHSU: store<i32>(dest, mulhSignedUnsigned(r1, r2)); pc += 4; break;
-      case Op.MULHU: store<i32>(dest, mulhUnsigned(r1, r2)); pc += 4; break;
-      case Op.DIV: store<i32>(dest, divSigned(r1, r2)); pc += 4; break;
-      case Op.DIVU: store<i32>(dest, divUnsigned(r1, r2)); pc += 4; break;
-      case Op.REM: store<i32>(dest, remSigned(r1, r2)); pc += 4; break;
-      case Op.REMU: store<i32>(dest, remUnsigned(r1, r2)); pc += 4; break;
+      case Op.ADDI: store<i32>(dest, r1 + imm, RUNNING_REGS); pc += 4; break;
+      case Op.SLTI: store<i32>(dest, r1 < imm ? 1 : 0, RUNNING_REGS); pc += 4; break;
+      case Op.SLTIU: store<i32>(dest, <u32>r1 < <u32>imm ? 1 : 0, RUNNING_REGS); pc += 4; break;
+      case Op.XORI: store<i32>(dest, r1 ^ imm, RUNNING_REGS); pc += 4; break;
+      case Op.ORI: store<i32>(dest, r1 | imm, RUNNING_REGS); pc += 4; break;
+      case Op.ANDI: store<i32>(dest, r1 & imm, RUNNING_REGS); pc += 4; break;
+      case Op.SLLI: store<i32>(dest, r1 << imm, RUNNING_REGS); pc += 4; break;
+      case Op.SRLI: store<i32>(dest, <i32>(<u32>r1 >> imm), RUNNING_REGS); pc += 4; break;
+      case Op.SRAI: store<i32>(dest, r1 >> imm, RUNNING_REGS); pc += 4; break;
+      case Op.ADD: store<i32>(dest, r1 + r2, RUNNING_REGS); pc += 4; break;
+      case Op.SUB: store<i32>(dest, r1 - r2, RUNNING_REGS); pc += 4; break;
+      case Op.SLL: store<i32>(dest, r1 << (r2 & 31), RUNNING_REGS); pc += 4; break;
+      case Op.SLT: store<i32>(dest, r1 < r2 ? 1 : 0, RUNNING_REGS); pc += 4; break;
+      case Op.SLTU: store<i32>(dest, <u32>r1 < <u32>r2 ? 1 : 0, RUNNING_REGS); pc += 4; break;
+      case Op.XOR: store<i32>(dest, r1 ^ r2, RUNNING_REGS); pc += 4; break;
+      case Op.SRL: store<i32>(dest, <i32>(<u32>r1 >> (r2 & 31)), RUNNING_REGS); pc += 4; break;
+      case Op.SRA: store<i32>(dest, r1 >> (r2 & 31), RUNNING_REGS); pc += 4; break;
+      case Op.OR: store<i32>(dest, r1 | r2, RUNNING_REGS); pc += 4; break;
+      case Op.AND: store<i32>(dest, r1 & r2, RUNNING_REGS); pc += 4; break;
+      case Op.MUL: store<i32>(dest, r1 * r2, RUNNING_REGS); pc += 4; break;
+      case Op.MULH: store<i32>(dest, mulhSigned(r1, r2), RUNNING_REGS); pc += 4; break;
+      case Op.MULHSU: store<i32>(dest, mulhSignedUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
+      case Op.MULHU: store<i32>(dest, mulhUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
+      case Op.DIV: store<i32>(dest, divSigned(r1, r2), RUNNING_REGS); pc += 4; break;
+      case Op.DIVU: store<i32>(dest, divUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
+      case Op.REM: store<i32>(dest, remSigned(r1, r2), RUNNING_REGS); pc += 4; break;
+      case Op.REMU: store<i32>(dest, remUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
       // fence orders memory for other harts and devices: one hart, nothing to order.
       // fence.i: stores already dropped stale decoded instructions.
       case Op.FENCE: pc += 4; break;
@@ -280,5 +287,7 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
     }
   }
   vm.pc = pc;
+  memory.copy(ownRegs, RUNNING_REGS, REG_SLOTS << 2);
+  vm.regs = ownRegs;
   return executed;
 }

@@ -2,7 +2,9 @@
 // and its VMs. docs/core-interface.md is the contract; wit/ describes the same world.
 import { now as clockNow, setClockHz, setProcessorId } from "./clock";
 import { addPort } from "./channel";
-import { configureLink, framesDropped, framesLost, framesReceived, framesSent } from "./communication";
+import { configureLink, framesDropped, framesLost, framesReceived, framesSent, setLinkTiming } from "./communication";
+import { cancelMigration, migrationStat as readMigrationStat, setParam, startMigration } from "./migration";
+import { setRamCapacity } from "./vm-lifecycle";
 import { receiveFrame } from "./channel";
 import { addWindow, clearSchedule, setMajorFrame } from "./schedule";
 import { setTraceEnabled } from "./trace";
@@ -37,6 +39,33 @@ export function scheduleAddWindow(vm: u32, offsetNs: u64, durationNs: u64): i32 
 
 export function linkConfigure(peer: u32, mtuBytes: u32): i32 {
   return configureLink(peer, mtuBytes) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+/** What the board says about the link to `peer`: for the migration manager's downtime bound. */
+export function linkSetTiming(peer: u32, bandwidthBytesPerS: u64, latencyNs: u64, deliveryGranularityNs: u64): i32 {
+  return setLinkTiming(peer, bandwidthBytesPerS, latencyNs, deliveryGranularityNs) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+/** RAM this processor has for VMs (an incoming migration that does not fit is refused); 0 = no limit. */
+export function processorSetRam(bytes: u64): void {
+  setRamCapacity(bytes);
+}
+
+export function migrationSetParam(key: u32, value: u64): i32 {
+  return setParam(key, value) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+/** Starts migrating VM `vm` to processor `destProcessor`: 0, or an SBI error (-4 refused: migrationStat says why). */
+export function migrationStart(vm: u32, destProcessor: u32, strategy: u32): i32 {
+  return startMigration(vm, destProcessor, strategy);
+}
+
+export function migrationCancel(): i32 {
+  return cancelMigration();
+}
+
+export function migrationStat(key: u32): u64 {
+  return readMigrationStat(key);
 }
 
 export function linkReceive(peer: u32, ptr: usize, len: u32): i32 {
@@ -202,3 +231,6 @@ export function vmRaiseExternal(id: u32, level: u32): void {
   const vm = vmOrNull(id);
   if (vm != null) vm.externalLevel = level;
 }
+
+// The collector: checkpoint streams and restore (docs/stream-format.md).
+export * from "./checkpoint-api";

@@ -8,6 +8,7 @@ import { flushConsole } from "./console";
 import { raiseInterrupt } from "./dispatcher";
 import { executeSlice } from "./hart";
 import { interruptToTake, shouldWake, timerDueCycles } from "./irq";
+import { noteFirstRun, pumpMigrations } from "./migration";
 import { slotAt } from "./schedule";
 import { NO_VM, trace, TRACE_INTERRUPT, TRACE_VM_EXIT, TRACE_VM_SWITCH } from "./trace";
 import { Vm, vmById, vmCountNow } from "./vm";
@@ -19,6 +20,8 @@ const MAX_SLICE_CYCLES: u64 = 1 << 20;
 let slotSerial: u64 = u64.MAX_VALUE;
 let slotStartCycles: u64 = 0;
 let runningVm: u32 = NO_VM;
+/** Where the owner's share of the current window ends (throttled pre-copy cuts it). */
+let shareEndCycles: u64 = 0;
 
 function idle(vm: Vm, cycles: u64): void {
   advance(cycles);
@@ -42,7 +45,8 @@ function deliverInterrupt(vm: Vm, irq: u32): void {
 
 /** Runs `vm` until virtual time reaches `endCycles`, or it stops or yields. */
 function runVm(vm: Vm, endCycles: u64): void {
-  while (vm.exit == EXIT_RUNNING && !vm.yielded && now() < endCycles) {
+  if (vm.awaitingFirstRun) noteFirstRun(vm);
+  while (vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && now() < endCycles) {
     const at = now();
     const irq = interruptToTake(vm, at);
     if (irq >= 0) {
@@ -70,8 +74,12 @@ function runVm(vm: Vm, endCycles: u64): void {
   }
 }
 
-function beginSlot(vm: Vm | null): void {
+function beginSlot(vm: Vm | null, slotEnd: u64): void {
   slotStartCycles = now();
+  shareEndCycles = slotEnd;
+  if (vm != null && vm.cpuSharePermille < 1000) {
+    shareEndCycles = now() + ((slotEnd - now()) * <u64>vm.cpuSharePermille) / 1000;
+  }
   const id = vm == null || vm.exit != EXIT_RUNNING ? NO_VM : vm.id;
   if (vm != null && id != NO_VM) {
     vm.windowsUsed++;
@@ -83,33 +91,39 @@ function beginSlot(vm: Vm | null): void {
 
 /** A window that ends with its VM still busy (not asleep in wfi, not yielded) overran. */
 function endWindow(vm: Vm): void {
-  if (vm.exit == EXIT_RUNNING && !vm.waiting && !vm.yielded) vm.overruns++;
+  if (vm.exit == EXIT_RUNNING && !vm.waiting && !vm.yielded && !vm.held && vm.cpuSharePermille == 1000) vm.overruns++;
   vm.lastWindowEndCycles = now();
 }
 
-function anyRunning(): bool {
-  for (let id = 0; id < vmCountNow(); id++) {
-    if (vmById(<u32>id)!.exit == EXIT_RUNNING) return true;
-  }
-  return false;
+function runnable(vm: Vm | null): bool {
+  return vm != null && vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held;
 }
 
-/** Advances this processor by up to `cycles`; returns the cycles advanced (less only when every VM has stopped). */
+/**
+ * Advances this processor by `cycles` of virtual time and returns them. A processor
+ * whose VMs have all stopped idles: time passes for every processor of a board alike.
+ */
 export function runProcessor(cycles: u64): u64 {
   const start = now();
   const end = start + cycles;
-  while (now() < end && anyRunning()) {
+  pumpMigrations();
+  while (now() < end) {
     const slot = slotAt(now());
     const owner = slot.vm >= 0 ? vmById(<u32>slot.vm) : null;
     const slotEnd = slot.endCycles;
     if (slot.serial != slotSerial) {
       slotSerial = slot.serial;
-      beginSlot(owner);
+      beginSlot(owner, slotEnd);
+      pumpMigrations();
     }
     const stop = slotEnd < end ? slotEnd : end;
-    if (owner != null && owner.exit == EXIT_RUNNING && !owner.yielded) runVm(owner, stop);
-    if (!anyRunning()) break;
-    if (now() < stop) advance(stop - now()); // gap, stopped owner, or yield: the processor idles
+    if (runnable(owner)) {
+      const vm = owner!;
+      const shareEnd = shareEndCycles < stop ? shareEndCycles : stop;
+      if (vm.notBeforeCycles > now() && now() < shareEnd) advance((vm.notBeforeCycles < shareEnd ? vm.notBeforeCycles : shareEnd) - now());
+      if (now() < shareEnd) runVm(vm, shareEnd);
+    }
+    if (now() < stop) advance(stop - now()); // gap, stopped owner, yield, spent share: the processor idles
     if (owner != null && now() >= slotEnd) endWindow(owner);
   }
   for (let id = 0; id < vmCountNow(); id++) flushConsole(vmById(<u32>id)!);

@@ -58,6 +58,36 @@ export function addWindow(vm: u32, offsetNs: u64, durationNs: u64): bool {
   return true;
 }
 
+/** Removes every window of `vm` (a reservation that fell through). */
+export function removeWindowsOf(vm: u32): void {
+  let kept = 0;
+  for (let i = 0; i < windowCount; i++) {
+    if (windowVm[i] == vm) continue;
+    windowVm[kept] = windowVm[i];
+    windowStart[kept] = windowStart[i];
+    windowEnd[kept] = windowEnd[i];
+    kept++;
+  }
+  windowCount = kept;
+}
+
+/**
+ * Gives `vm` the windows listed at `ptr` (`count` pairs of u64 offset ns, duration ns),
+ * as an incoming migration asks; all or none. Without a configured table the default
+ * one makes room for the VM by itself.
+ */
+export function addWindowsLike(vm: u32, ptr: usize, count: u32): bool {
+  if (!configured) return true;
+  for (let i: u32 = 0; i < count; i++) {
+    const at = ptr + <usize>i * 16;
+    if (!addWindow(vm, load<u64>(at), load<u64>(at, 8))) {
+      removeWindowsOf(vm);
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Without a configured table: one window per VM, equal shares of DEFAULT_FRAME_NS. */
 function ensureDefault(): void {
   if (configured || defaultFor == vmCountNow()) return;

@@ -8,6 +8,8 @@ import {
 
 /** Register file: x0..x31, then a sink (index 32) that decoded writes to x0 go to. */
 export const REG_SLOTS: u32 = 33;
+/** Where the register file of the vCPU in the hart's loop lives while it runs (hart.ts). */
+export const RUNNING_REGS: usize = memory.data(REG_SLOTS << 2, 16);
 /** Offset in bytes of the x0 sink in the register file. */
 export const REG_SINK_OFFSET: u32 = 32 << 2;
 
@@ -90,6 +92,15 @@ export class Vm {
   framesSent: u64;
   framesReceived: u64;
   framesDropped: u64;
+  // Migration (migration.ts, vm-lifecycle.ts).
+  /** Not scheduled: reserved for an incoming migration, or stopped in its blackout. */
+  held: bool;
+  /** Share of each window the VM may use, in permille (throttled pre-copy). */
+  cpuSharePermille: u32;
+  /** Restored by a migration: may run from this cycle on. */
+  notBeforeCycles: u64;
+  /** Restored by a migration and not yet run: its first instruction ends the downtime. */
+  awaitingFirstRun: bool;
 }
 
 const vmTable = memory.data(MAX_VMS * 4);
@@ -124,6 +135,7 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   flushDecodeCache(vm);
   vm.consoleBuffer = allocZeroed(CONSOLE_BUFFER_BYTES);
   vm.slackNs = u64.MAX_VALUE;
+  vm.cpuSharePermille = 1000;
   resetVcpu(vm);
   store<usize>(vmTable + (<usize>vmCount << 2), changetype<usize>(vm));
   vmCount++;

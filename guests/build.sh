@@ -65,6 +65,10 @@ LDFLAGS=(
 LIB_COMMON=(guests/lib/start.S guests/lib/console.c guests/lib/string.c guests/lib/divdi3.c)
 LIB_SBI=("${LIB_COMMON[@]}" guests/lib/runtime_sbi.c)               # paravirtual
 LIB_VIRT=("${LIB_COMMON[@]}" guests/lib/runtime_virt.c guests/lib/htif.c)  # machine
+# The guest RTOS (guests/rtos/) and the control application on it (guests/control/).
+RTOS=(-Iguests/rtos guests/rtos/task.c guests/rtos/sched.c guests/rtos/time.c)
+CONTROL=(guests/control/control.c guests/control/plant.c guests/control/pid.c
+         guests/control/fixed.c guests/control/link.c)
 
 if [ "$CHECK" = 1 ]; then
   DEST="$(mktemp -d "${TMPDIR:-/tmp}/ferry-guests.XXXXXX")"
@@ -97,6 +101,11 @@ build fail      -- "${LIB_SBI[@]}" guests/fail/fail.c
 build timer     -- "${LIB_SBI[@]}" guests/timer/timer.c
 build cpu       "-DITERATIONS=$CPU_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
 build cpu-small "-DITERATIONS=$CPU_SMALL_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
+build control    -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
+build control-tx -DCTL_TX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
+build control-rx -DCTL_RX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
+build memcheck   -- "${LIB_SBI[@]}" guests/memcheck/memcheck.c
+build memcheck-finite -DMEMCHECK_ROUNDS=100 -- "${LIB_SBI[@]}" guests/memcheck/memcheck.c
 
 # Machine guests (M-mode, QEMU-virt devices).
 build isa       -- "${LIB_VIRT[@]}" guests/isa/isa.S guests/isa/main.c

@@ -38,12 +38,12 @@ export function schemaProblems(value: unknown): BoardProblem[] {
   const validate = validator();
   if (validate(value)) return [];
   const problems: BoardProblem[] = [];
+  // One problem per place: the first the schema finds (e.g. "at least 4096" before "a multiple of 4096").
   const seen = new Set<string>();
   for (const error of validate.errors ?? []) {
     const problem = describe(error);
-    const key = `${problem.pointer}\u0000${problem.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.has(problem.pointer)) continue;
+    seen.add(problem.pointer);
     problems.push(problem);
   }
   return problems;

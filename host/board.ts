@@ -18,6 +18,9 @@ export type { BoardProblem };
 /** How many VMs one processor's core can hold (MAX_VMS in assembly/config.ts). */
 export const MAX_VMS_PER_PROCESSOR = 16;
 
+/** The core's link frame header (docs/core-interface.md, "Link frames"): a message must fit the MTU less this. */
+export const FRAME_HEADER_BYTES = 16;
+
 export interface BoardProcessor {
   id: number;
   clockHz: number;
@@ -282,6 +285,7 @@ function checkVms(board: Board, report: Report): void {
     }
   }
   board.processors.forEach((processor, index) => {
+    if (!isFirstWithId(board, index)) return;
     const resident = board.vms.filter((vm) => vm.processor === processor.id);
     if (resident.length > MAX_VMS_PER_PROCESSOR) {
       report(`/processors/${index}`, `${resident.length} VMs on processor ${processor.id}, but a processor holds at most ${MAX_VMS_PER_PROCESSOR}`);
@@ -296,6 +300,7 @@ function checkVms(board: Board, report: Report): void {
 
 function checkWindows(board: Board, report: Report): void {
   board.processors.forEach((processor, processorIndex) => {
+    if (!isFirstWithId(board, processorIndex)) return;
     const resident = board.vms.filter((vm) => vm.processor === processor.id);
     const scheduled = resident.filter((vm) => vm.windows.length > 0);
     if (scheduled.length === 0) return;
@@ -356,10 +361,19 @@ function checkChannels(board: Board, report: Report): void {
       else ports.set(key, `${at}/${role}`);
     }
     const [from, to] = processors;
-    if (from !== undefined && to !== undefined && from !== to && linkBetween(board, from, to) === undefined) {
+    if (from === undefined || to === undefined || from === to) continue;
+    const link = linkBetween(board, from, to);
+    if (link === undefined) {
       report(at, `${channel.source.vm} on processor ${from} and ${channel.destination.vm} on processor ${to} have no link from ${from} to ${to}`);
+    } else if (channel.maxMessageBytes + FRAME_HEADER_BYTES > link.mtuBytes) {
+      report(`${at}/maxMessageBytes`, `must be at most ${link.mtuBytes - FRAME_HEADER_BYTES}: a message travels in one frame of /links/${link.index} (MTU ${link.mtuBytes}) with a ${FRAME_HEADER_BYTES}-byte header, not ${channel.maxMessageBytes}`);
     }
   }
+}
+
+/** Checks per processor look at the first of several with one id (the duplicate is reported once, by id). */
+function isFirstWithId(board: Board, index: number): boolean {
+  return board.processors.findIndex((processor) => processor.id === board.processors[index]!.id) === index;
 }
 
 function idList(board: Board): string {

@@ -3,11 +3,16 @@
  * (tests and scripts rely on them): see EXIT_STATUS_HELP.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { readBoard } from './board.js';
-import type { BoardSettings } from './board.js';
-import { FerryError } from './errors.js';
+import { imageRunSettings, readBoard } from './board.js';
+import { addCheckpointCommands } from './commands/checkpoint.js';
+import { parseDurationMs, runBoardCommand } from './board-command.js';
+import type { SummaryChoice } from './board-command.js';
+import { CORE_RUNTIMES } from './core-runtime.js';
+import type { CoreRuntimeName } from './core-runtime.js';
+import { DEFAULT_CLOCK_HZ } from './defaults.js';
+import { ConfigError, FerryError } from './errors.js';
 import { packageVersion } from './package-root.js';
-import { runImage } from './runner.js';
+import { coreFactoryFor, runImage } from './runner.js';
 import type { VmMode } from './runner.js';
 import { TraceWriter } from './trace.js';
 
@@ -36,6 +41,11 @@ Exit status of run:
   2    bad image, bad option or bad board file (one line on stderr)
   3    internal error (a bug in ferry)
   124  --max-cycles ran out before the guest stopped
+
+With --board and no image, every VM of the board runs: 0 if all passed,
+1 if any failed, 124 if --max-cycles or --duration-ms came first. Console
+lines are prefixed with the VM's name when the board has several VMs;
+a per-VM summary follows on stderr (--summary: on stdout).
 `;
 
 interface RunFlags {
@@ -44,6 +54,11 @@ interface RunFlags {
   maxCycles?: bigint;
   trace?: string;
   instret?: boolean;
+  runtime?: CoreRuntimeName;
+  durationMs?: bigint;
+  seed?: number;
+  summary?: boolean | string;
+  linkFaults?: string;
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */
@@ -73,24 +88,35 @@ function buildProgram(io: CliIo, setExitStatus: (status: number) => void): Comma
     .showSuggestionAfterError()
     .addHelpText('after', EXIT_STATUS_HELP);
   addRunCommand(program, io, setExitStatus);
+  addCheckpointCommands(program, io, setExitStatus);
   return program;
 }
 
 function addRunCommand(program: Command, io: CliIo, setExitStatus: (status: number) => void): void {
   program
     .command('run')
-    .description('run a guest image (an RV32IM ELF executable) in one VM on one processor')
-    .argument('<image.elf>', 'the guest image')
-    .option('--board <file>', 'board description (boards/<name>.json): processor clock and VM RAM size')
+    .description('run a guest image (an RV32IM ELF executable) in one VM on one processor, or the VMs of a board')
+    .argument('[image.elf]', 'the guest image; without it, --board runs the VMs the board lists')
+    .option('--board <file>', 'board description (boards/<name>.json, docs/boards.md); with an image: its first processor\'s clock and first VM\'s memory')
     .addOption(
       new Option('--mode <mode>', 'VM kind (default: machine if the image has a tohost symbol, else paravirtual)')
         .choices(['paravirtual', 'machine']),
     )
-    .option('--max-cycles <n>', 'stop with exit status 124 after n cycles of virtual time', parseCycles)
+    .option('--max-cycles <n>', 'stop with exit status 124 after n cycles of virtual time (of the board\'s first processor)', parseCycles)
+    .option('--duration-ms <ms>', 'stop with exit status 124 after this many milliseconds of virtual time', parseDuration)
     .option('--trace <file>', 'write the run\'s events to <file> as JSON lines')
     .option('--instret', 'print the instructions the guest retired (instret: <n>) on stderr at the end')
+    .option('--summary [format]', 'board runs: print the per-VM summary on stdout, as a table or json (default: table on stderr)', parseSummaryFormat)
+    .option('--no-summary', 'board runs: print no summary')
+    .option('--seed <n>', 'board runs: seed of the link error model (default 0)', parseSeed)
+    .option('--link-faults <spec>', 'board runs: inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
+    .addOption(
+      new Option('--runtime <runtime>', 'run the core as a plain WebAssembly module or as a component (docs/runtimes.md)')
+        .choices([...CORE_RUNTIMES])
+        .default('module'),
+    )
     .addHelpText('after', EXIT_STATUS_HELP)
-    .action(async (imagePath: string, flags: RunFlags) => setExitStatus(await runCommand(imagePath, flags, io)));
+    .action(async (imagePath: string | undefined, flags: RunFlags) => setExitStatus(await runCommand(imagePath, flags, io)));
 }
 
 /** Decimal or 0x-hex, underscores allowed: 100_000_000 or 0x5f5e100. */
@@ -102,14 +128,58 @@ function parseCycles(text: string): bigint {
   return cycles;
 }
 
-async function runCommand(imagePath: string, flags: RunFlags, io: CliIo): Promise<number> {
-  const board: BoardSettings = flags.board === undefined ? {} : await readBoard(flags.board);
+/** --duration-ms: virtual milliseconds, decimals allowed. */
+function parseDuration(text: string): bigint {
+  try {
+    return parseDurationMs(text);
+  } catch {
+    throw new InvalidArgumentError('Expected milliseconds of virtual time, e.g. 250 or 0.5.');
+  }
+}
+
+function parseSeed(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffff_ffff) throw new InvalidArgumentError('Expected a whole number from 0 to 4294967295.');
+  return Number(text);
+}
+
+function parseSummaryFormat(text: string): string {
+  if (text !== 'table' && text !== 'json') throw new InvalidArgumentError('Expected table or json.');
+  return text;
+}
+
+function summaryChoice(summary: boolean | string | undefined): SummaryChoice {
+  if (summary === undefined) return 'stderr';
+  if (summary === false) return 'none';
+  return summary === 'json' ? 'json' : 'table';
+}
+
+async function runCommand(imagePath: string | undefined, flags: RunFlags, io: CliIo): Promise<number> {
+  if (imagePath === undefined) {
+    if (flags.board === undefined) throw new ConfigError('run needs an image (ferry run <image.elf>) or a board (ferry run --board <file>)');
+    if (flags.mode !== undefined) throw new ConfigError('--mode applies to an image; a board gives each VM\'s kind');
+    return runBoardCommand({
+      board: flags.board,
+      maxCycles: flags.maxCycles,
+      durationNs: flags.durationMs,
+      trace: flags.trace,
+      summary: summaryChoice(flags.summary),
+      seed: flags.seed,
+      linkFaults: flags.linkFaults,
+      instret: flags.instret,
+      core: coreFactoryFor(flags.runtime),
+    }, io);
+  }
+  for (const [given, name] of [[flags.seed, '--seed'], [flags.linkFaults, '--link-faults'], [flags.summary, '--summary']] as const) {
+    if (given !== undefined) throw new ConfigError(`${name} applies to board runs (ferry run --board <file> without an image)`);
+  }
+  const board: { clockHz?: number; ramBytes?: number } = flags.board === undefined ? {} : imageRunSettings(await readBoard(flags.board));
   const trace = flags.trace === undefined ? undefined : TraceWriter.open(flags.trace);
   try {
     const result = await runImage({
       imagePath,
       mode: flags.mode,
-      maxCycles: flags.maxCycles,
+      runtime: flags.runtime,
+      maxCycles: imageCycleLimit(flags, board.clockHz),
       clockHz: board.clockHz,
       ramBytes: board.ramBytes,
       // Raw bytes, as the guest wrote them: no decoding, no added newlines.
@@ -122,6 +192,14 @@ async function runCommand(imagePath: string, flags: RunFlags, io: CliIo): Promis
   } finally {
     trace?.close();
   }
+}
+
+/** --max-cycles and --duration-ms together: whichever comes first, in cycles of the processor's clock. */
+function imageCycleLimit(flags: RunFlags, clockHz: number | undefined): bigint | undefined {
+  if (flags.durationMs === undefined) return flags.maxCycles;
+  const durationCycles = (flags.durationMs * BigInt(clockHz ?? DEFAULT_CLOCK_HZ)) / 1_000_000_000n;
+  const cycles = durationCycles < 1n ? 1n : durationCycles;
+  return flags.maxCycles === undefined || cycles < flags.maxCycles ? cycles : flags.maxCycles;
 }
 
 function reportError(error: unknown, io: CliIo): number {

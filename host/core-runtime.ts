@@ -87,5 +87,44 @@ export interface CoreRuntime {
   vmRaiseExternal(vm: number, level: number): void;
 }
 
+/**
+ * The collector's exports (docs/stream-format.md, docs/core-interface.md
+ * "Checkpoints"): checkpoint streams out of the core, restore streams into it.
+ * A runtime that has them implements this beside CoreRuntime
+ * (host/checkpoint.ts: withCollector).
+ */
+export interface CheckpointRuntime {
+  /** Starts a stream in the core's output buffer. */
+  checkpointBegin(): void;
+  /** Appends a full or incremental checkpoint of `vm`; 0 or a negative SBI error. */
+  checkpointCapture(vm: number, incremental: boolean): number;
+  /** Ends the stream (END record); 0 or -10 if none was begun. */
+  checkpointEnd(): number;
+  /** Takes the stream bytes produced so far out of the core (in staging-buffer chunks). */
+  checkpointTake(): Uint8Array;
+  /** Starts collecting a stream to restore. */
+  restoreBegin(): void;
+  /** Appends bytes of the stream (in staging-buffer chunks); 0 or a negative SBI error. */
+  restoreWrite(bytes: Uint8Array): number;
+  /** Checks the written stream for VM `vm` (-1: a new VM); 0 accepted, -3 refused. */
+  restoreCheck(vm: number): number;
+  /** Checks, then applies; the VM's id, or a negative SBI error (nothing changed). */
+  restoreApply(vm: number): number;
+  /** Why the last check refused: 0 code, 1 offset, 2 record index, 3 type, 4-5 details. */
+  restoreError(field: number): bigint;
+  /** After an accepted check: 0 checkpoints, 1 capture cycles, 2 clock Hz, 3 kind, 4 RAM bytes, 5 flags, 6 source VM. */
+  restoreInfo(field: number): bigint;
+  /** Starts a fresh processor's clock at `cycles`; 0, or -10 once time has advanced. */
+  processorSetTime(cycles: bigint): number;
+}
+
 /** Creates one processor's core; each call gives a fresh instance with its own memory. */
 export type CoreFactory = (onConsole: ConsoleSink, sinks?: BoardSinks) => Promise<CoreRuntime>;
+
+/**
+ * The forms of the core the host can run (docs/runtimes.md): build/core.wasm as
+ * a plain module, or the component built from wit/ferry.wit and transpiled by
+ * jco. (The third form, native firmware, is its own program: build/native/ferry-native.)
+ */
+export const CORE_RUNTIMES = ['module', 'component'] as const;
+export type CoreRuntimeName = (typeof CORE_RUNTIMES)[number];

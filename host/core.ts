@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BoardSinks, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, TraceSink } from './core-runtime.js';
+import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, TraceSink } from './core-runtime.js';
 import { CoreLoadError } from './errors.js';
 import { packageRoot } from './package-root.js';
 
@@ -62,6 +62,19 @@ interface CoreExports {
   vmGetPc(vm: number): number;
   vmGetCsr(vm: number, csr: number): number;
   vmRaiseExternal(vm: number, level: number): void;
+  // The collector (checkpoint-api.ts).
+  checkpointBegin(): void;
+  checkpointCapture(vm: number, incremental: number): number;
+  checkpointEnd(): number;
+  checkpointPending(): number;
+  checkpointRead(maxBytes: number): number;
+  restoreBegin(): void;
+  restoreWrite(ptr: number, len: number): number;
+  restoreCheck(vm: number): number;
+  restoreApply(vm: number): number;
+  restoreError(field: number): bigint;
+  restoreInfo(field: number): bigint;
+  processorSetTime(cycles: bigint): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -70,12 +83,14 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   'channelAddSource', 'channelAddDestination', 'vmStat', 'processorStat',
   'vmCreate', 'vmLoad', 'vmSetTohost', 'vmBoot', 'vmExit', 'vmExitCode', 'vmInstret',
   'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmRaiseExternal',
+  'checkpointBegin', 'checkpointCapture', 'checkpointEnd', 'checkpointPending', 'checkpointRead',
+  'restoreBegin', 'restoreWrite', 'restoreCheck', 'restoreApply', 'restoreError', 'restoreInfo', 'processorSetTime',
 ];
 
 const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
 
 /** One processor: a core instance with its own linear memory. */
-export class Core implements CoreRuntime {
+export class Core implements CoreRuntime, CheckpointRuntime {
   /** Cached at first use: the staging buffer does not move. */
   private stagingPtr: number | undefined;
 
@@ -129,6 +144,37 @@ export class Core implements CoreRuntime {
   vmGetPc(vm: number): number { return this.exports.vmGetPc(vm) >>> 0; }
   vmGetCsr(vm: number, csr: number): number { return this.exports.vmGetCsr(vm, csr) >>> 0; }
   vmRaiseExternal(vm: number, level: number): void { this.exports.vmRaiseExternal(vm, level); }
+
+  // The collector: stream bytes pass through the staging buffer in chunks.
+  checkpointBegin(): void { this.exports.checkpointBegin(); }
+  checkpointCapture(vm: number, incremental: boolean): number { return this.exports.checkpointCapture(vm, incremental ? 1 : 0) | 0; }
+  checkpointEnd(): number { return this.exports.checkpointEnd() | 0; }
+  checkpointTake(): Uint8Array {
+    const out = new Uint8Array(this.exports.checkpointPending() >>> 0);
+    this.stagingPtr ??= this.stagingBuffer();
+    for (let at = 0; at < out.length;) {
+      const got = this.exports.checkpointRead(this.stagingBytes()) >>> 0;
+      if (got === 0) throw new Error(`checkpointRead gave nothing with ${out.length - at} bytes pending`);
+      out.set(new Uint8Array(this.exports.memory.buffer, this.stagingPtr, got), at);
+      at += got;
+    }
+    return out;
+  }
+  restoreBegin(): void { this.exports.restoreBegin(); }
+  restoreWrite(bytes: Uint8Array): number {
+    const chunkBytes = this.stagingBytes();
+    for (let at = 0; at < bytes.length; at += chunkBytes) {
+      const chunk = bytes.subarray(at, at + chunkBytes);
+      const written = this.exports.restoreWrite(this.stage(chunk), chunk.length) | 0;
+      if (written !== 0) return written;
+    }
+    return 0;
+  }
+  restoreCheck(vm: number): number { return this.exports.restoreCheck(vm) | 0; }
+  restoreApply(vm: number): number { return this.exports.restoreApply(vm) | 0; }
+  restoreError(field: number): bigint { return u64(this.exports.restoreError(field)); }
+  restoreInfo(field: number): bigint { return u64(this.exports.restoreInfo(field)); }
+  processorSetTime(cycles: bigint): number { return this.exports.processorSetTime(u64(cycles)) | 0; }
 }
 
 /** Instantiates one processor's core. */

@@ -5,8 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { moduleCoreFactory } from './core.js';
-import { VmExitReason, VmKind } from './core-runtime.js';
-import type { CoreFactory, CoreRuntime, VmMode } from './core-runtime.js';
+import { componentCoreFactory } from './core-component.js';
+import { CORE_RUNTIMES, VmExitReason, VmKind } from './core-runtime.js';
+import type { CoreFactory, CoreRuntime, CoreRuntimeName, VmMode } from './core-runtime.js';
 import {
   DEFAULT_CLOCK_HZ, DEFAULT_QUANTUM_CYCLES, DEFAULT_RAM_BYTES, GUEST_PAGE_BYTES, MAX_RAM_BYTES, TOHOST_SYMBOL,
 } from './defaults.js';
@@ -38,6 +39,8 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** How to run the core; default: build/core.wasm as a plain module. */
   core?: CoreFactory;
+  /** Without `core`: which form of the core runs the VM, 'module' (default) or 'component'. */
+  runtime?: CoreRuntimeName;
 }
 
 export interface RunResult {
@@ -94,7 +97,7 @@ export async function runImage(options: RunOptions): Promise<RunResult> {
 
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
-  const core = await (options.core ?? moduleCoreFactory())((_vm, bytes) => onConsole(bytes));
+  const core = await (options.core ?? coreFactoryFor(options.runtime))((_vm, bytes) => onConsole(bytes));
   const vm = createVm(core, settings);
   loadImage(core, vm, image, settings.ramBytes);
   options.onEvent?.({ event: 'start', image: imageName, ...startFields(settings), entry: image.entry });
@@ -102,6 +105,13 @@ export async function runImage(options: RunOptions): Promise<RunResult> {
   const result = { ...runVm(core, vm, settings), console: decodeConsole(collected) };
   options.onEvent?.({ event: 'exit', ...exitFields(result) });
   return result;
+}
+
+/** The CoreFactory for a runtime name (docs/runtimes.md). */
+export function coreFactoryFor(runtime: CoreRuntimeName = 'module'): CoreFactory {
+  if (runtime === 'module') return moduleCoreFactory();
+  if (runtime === 'component') return componentCoreFactory();
+  throw new ConfigError(`runtime must be ${CORE_RUNTIMES.join(' or ')}, not ${String(runtime)}`);
 }
 
 async function readAndCheckImage(options: RunOptions, imageName: string): Promise<ElfImage> {

@@ -38,7 +38,7 @@ describe('ferry --help', () => {
   it('describes the run command and the exit statuses', () => {
     const result = runFerry(['--help']);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/run \[options\] <image\.elf>/);
+    expect(result.stdout).toMatch(/run \[options\] \[image\.elf\]/);
     for (const status of ['0 ', '1 ', '2 ', '124']) expect(result.stdout).toContain(`\n  ${status}`);
   });
 
@@ -95,7 +95,7 @@ describe('ferry run refuses bad input with exit 2 and one line', () => {
 
   it('an unknown option, a missing argument, an unknown command', () => {
     expectUsageError(runFerry(['run', '--fast', file('u.elf', buildElf())]), /unknown option '--fast'/);
-    expectUsageError(runFerry(['run']), /missing required argument 'image\.elf'/);
+    expectUsageError(runFerry(['run']), /run needs an image \(ferry run <image\.elf>\) or a board/);
     expectUsageError(runFerry(['fly']), /unknown command 'fly'/);
   });
 
@@ -103,12 +103,15 @@ describe('ferry run refuses bad input with exit 2 and one line', () => {
     const image = file('b.elf', buildElf());
     expectUsageError(runFerry(['run', '--board', join(dir, 'none.json'), image]), /board .*none\.json: cannot read it \(no such file\)/);
     expectUsageError(runFerry(['run', '--board', file('bad.json', '{ processors: ['), image]), /board .*bad\.json: not valid JSON/);
-    const typed = file('typed.json', JSON.stringify({ processors: [{ clockHz: 'fast' }] }));
-    expectUsageError(runFerry(['run', '--board', typed, image]), /clockHz must be a positive integer, not "fast"/);
+    const typed = file('typed.json', JSON.stringify({ processors: [{ id: 0, clockHz: 'fast', ramBytes: 65536 }] }));
+    expectUsageError(runFerry(['run', '--board', typed, image]), /typed\.json: \/processors\/0\/clockHz: must be a whole number, not "fast"/);
   });
 
   it('an image bigger than the board\'s VM', () => {
-    const board = file('small.json', JSON.stringify({ vms: [{ ramBytes: 4096 }] }));
+    const board = file('small.json', JSON.stringify({
+      processors: [{ id: 0, clockHz: 100_000_000, ramBytes: 65536 }],
+      vms: [{ name: 'small', image: 'b.elf', memoryBytes: 4096, processor: 0 }],
+    }));
     const image = file('big.elf', buildElf({ segments: [{ paddr: RAM_BASE, data: SAMPLE_CODE, memBytes: 0x3000 }] }));
     expectUsageError(runFerry(['run', '--board', board, image]), /image needs 12288 bytes but the VM has 4096/);
   });
@@ -165,7 +168,10 @@ describe.skipIf(!hasCore())(`ferry run on build/core.wasm with inline test guest
   });
 
   it('takes the clock and RAM size from --board', () => {
-    const board = file('board.json', JSON.stringify({ processors: [{ clockHz: 25_000_000 }], vms: [{ ramBytes: 65536 }] }));
+    const board = file('board.json', JSON.stringify({
+      processors: [{ id: 0, clockHz: 25_000_000, ramBytes: 1 << 20 }],
+      vms: [{ name: 'bd', image: 'bd.elf', memoryBytes: 65536, processor: 0 }],
+    }));
     const trace = join(dir, 'board.jsonl');
     const result = runFerry(['run', '--board', board, '--trace', trace, file('bd.elf', printAndShutdownGuest(''))]);
     expect(result.status, result.stderr).toBe(0);

@@ -4,7 +4,8 @@
  * and that each one does what it is for when run through the `ferry` CLI.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -14,10 +15,12 @@ const execFileAsync = promisify(execFile);
 
 const GUEST_DIR = join(ROOT, 'guests', 'build');
 const RAM_BASE = 0x8000_0000;
-/** Guests are kept small: every segment inside the first MiB of RAM. */
+/** Guests are kept small: every segment inside the first MiB of RAM... */
 const MAX_IMAGE_BYTES = 1024 * 1024;
+/** ...except the memory-check guests, whose point is a 1 MiB region of their own. */
+const MAX_IMAGE_BYTES_OF: Record<string, number> = { memcheck: 2 * 1024 * 1024, 'memcheck-finite': 2 * 1024 * 1024 };
 
-const PARAVIRTUAL = ['hello', 'fail', 'timer', 'cpu', 'cpu-small'];
+const PARAVIRTUAL = ['hello', 'fail', 'timer', 'cpu', 'cpu-small', 'control', 'control-tx', 'control-rx', 'memcheck', 'memcheck-finite'];
 /** Machine guests carry a `tohost` symbol, which is how `ferry run` picks the machine kind. */
 const MACHINE = ['isa', 'virt', 'virt-fail'];
 
@@ -79,7 +82,7 @@ describe('guest images in guests/build', () => {
       expect(loads.length).toBeGreaterThan(0);
       for (const s of loads) {
         expect(s.paddr).toBeGreaterThanOrEqual(RAM_BASE);
-        expect(s.paddr + s.memBytes).toBeLessThanOrEqual(RAM_BASE + MAX_IMAGE_BYTES);
+        expect(s.paddr + s.memBytes).toBeLessThanOrEqual(RAM_BASE + (MAX_IMAGE_BYTES_OF[name] ?? MAX_IMAGE_BYTES));
         expect(s.fileBytes).toBeLessThanOrEqual(s.memBytes);
         expect(s.offset + s.fileBytes).toBeLessThanOrEqual(bytes.length);
       }
@@ -103,10 +106,15 @@ describe('guest images in guests/build', () => {
 
 interface Run { status: number; stdout: string; stderr: string }
 
-/** `node bin/ferry.js run <image> [args]`, as a user would run it. */
+/** `node bin/ferry.js run <image> [args]`, as a user would run it (an image name from guests/build, or a path). */
 async function ferryRun(image: string, ...args: string[]): Promise<Run> {
+  return ferry('run', image.endsWith('.elf') ? image : guestPath(image), ...args);
+}
+
+/** `node bin/ferry.js <args>`. */
+async function ferry(...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [FERRY_BIN, 'run', guestPath(image), ...args], {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [FERRY_BIN, ...args], {
       cwd: ROOT, timeout: 50_000, maxBuffer: 16 * 1024 * 1024,
     });
     return { status: 0, stdout, stderr };
@@ -199,5 +207,179 @@ describe.skipIf(!hasCore())(`guests run through ferry run${e2eNote}`, () => {
     expect(r.status).toBe(124);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/max-cycles/);
+  });
+});
+
+// ------------------------------------------- the guest RTOS, control and memcheck
+
+interface CtlLine { vm: string; name: string; t: number; setpoint: number; y: number; err: number; u: number; tail: string }
+
+/** The `ctl <name>: t=… setpoint=… y=… err=… u=…` lines, optionally prefixed `[vm] ` (board runs). */
+function ctlLines(stdout: string): CtlLine[] {
+  const num = '(-?\\d+\\.\\d{3})';
+  const re = new RegExp(`^(?:\\[(\\S+)\\] )?ctl (\\S+): t=(\\d+) setpoint=${num} y=${num} err=${num} u=${num}(.*)$`, 'gm');
+  return [...stdout.matchAll(re)].map((m) => ({
+    vm: m[1] ?? '', name: m[2]!, t: Number(m[3]), setpoint: Number(m[4]), y: Number(m[5]),
+    err: Number(m[6]), u: Number(m[7]), tail: m[8]!,
+  }));
+}
+
+/** One virtual second at the default 100 MHz. */
+const SECOND = 100_000_000;
+
+describe.skipIf(!hasCore())(`the guest RTOS and the control application${e2eNote}`, () => {
+  it('control runs its PID every 10 ms, prints the error every 100 ms, and the error converges to 0', async () => {
+    const r = await ferryRun('control', '--max-cycles', String(4 * SECOND));
+    expect(r.status, r.stderr).toBe(124);
+    expect(r.stderr).toMatch(/max-cycles/);
+    expect(r.stdout).toMatch(/^rtos: 2 tasks, deadline-monotonic fixed-priority preemptive; clock 100000000 Hz, timer 10000000 Hz$/m);
+    expect(r.stdout).toMatch(/^rtos: task 0 control: period 10000 us, deadline 10000 us, wcet 20 us \(2000 instructions\), priority 0$/m);
+    expect(r.stdout).toMatch(/^rtos: task 1 report: period 100000 us, deadline 100000 us, wcet 200 us \(20000 instructions\), priority 1$/m);
+    expect(r.stdout).toMatch(/^rtos: task set reported to Ferry: slack \d+ us$/m);
+
+    const lines = ctlLines(r.stdout);
+    expect(lines.map((l) => l.t)).toEqual(Array.from({ length: 40 }, (_, i) => i * 100));
+    for (const l of lines) {
+      expect(l.name).toBe('control');
+      expect(l.setpoint).toBe(100);
+      expect(l.err).toBeCloseTo(l.setpoint - l.y, 2);
+      expect(Math.abs(l.u)).toBeLessThanOrEqual(12);
+    }
+    const err = (t: number): number => Math.abs(lines.find((l) => l.t === t)!.err);
+    expect(err(0)).toBe(100);
+    // Converging: the error shrinks from step to step, and is gone within a second.
+    for (let t = 100; t <= 800; t += 100) expect(err(t), `t=${t}`).toBeLessThan(err(t - 100));
+    for (let t = 1000; t <= 3000; t += 100) expect(err(t), `t=${t}`).toBeLessThanOrEqual(0.002);
+    // The load step at 3 s disturbs it; the integral action removes it again.
+    expect(err(3100)).toBeGreaterThan(0.1);
+    expect(err(3900)).toBeLessThanOrEqual(0.002);
+  });
+
+  it('control is deterministic and meets every deadline (its own count and Ferry job_done)', async () => {
+    const [a, b] = await Promise.all([
+      ferryRun('control', '--max-cycles', String(5 * SECOND + SECOND / 20)),
+      ferryRun('control', '--max-cycles', String(5 * SECOND + SECOND / 20)),
+    ]);
+    expect(a.status).toBe(124);
+    expect(a.stdout).toBe(b.stdout);
+    // The statistics every 5 s (after the 50th report): 491 control jobs, 49 reports.
+    const control = /^rtos: control: (\d+) jobs, (\d+) misses \(Ferry: (\d+)\), worst response (\d+) us, worst (\d+) instructions$/m.exec(a.stdout);
+    const report = /^rtos: report: (\d+) jobs, (\d+) misses \(Ferry: (\d+)\), worst response (\d+) us, worst (\d+) instructions$/m.exec(a.stdout);
+    expect(control, a.stdout).not.toBeNull();
+    expect(report, a.stdout).not.toBeNull();
+    expect(control!.slice(1, 4).map(Number)).toEqual([491, 0, 0]);
+    expect(report!.slice(1, 4).map(Number)).toEqual([49, 0, 0]);
+    // The declared WCETs (2,000 and 20,000 instructions) hold with margin.
+    expect(Number(control![5])).toBeLessThan(1000);
+    expect(Number(report![5])).toBeLessThan(10_000);
+    expect(Number(control![4])).toBeLessThan(20);
+  });
+
+  it('control-rx on its own falls back to its own setpoint (60 rad/s) and converges', async () => {
+    const r = await ferryRun('control-rx', '--max-cycles', String(2 * SECOND));
+    expect(r.status, r.stderr).toBe(124);
+    const lines = ctlLines(r.stdout);
+    expect(lines.length).toBe(20);
+    for (const l of lines) {
+      expect(l.name).toBe('control-rx');
+      expect(l.setpoint).toBe(60);
+      expect(l.tail).toBe(' (own setpoint)');
+    }
+    expect(Math.abs(lines.at(-1)!.err)).toBeLessThanOrEqual(0.002);
+  });
+
+  it('control-tx on its own controls as control does, counting the sends it cannot make', async () => {
+    const [tx, plain] = await Promise.all([
+      ferryRun('control-tx', '--max-cycles', String(5 * SECOND + SECOND / 20)),
+      ferryRun('control', '--max-cycles', String(5 * SECOND + SECOND / 20)),
+    ]);
+    expect(tx.status, tx.stderr).toBe(124);
+    const strip = (lines: CtlLine[]): string => JSON.stringify(lines.map(({ name: _name, ...rest }) => rest));
+    expect(strip(ctlLines(tx.stdout))).toBe(strip(ctlLines(plain.stdout)));
+    expect(tx.stdout).toMatch(/^ctl control-tx: channel port 0: 0 sent, 491 errors \(last -\d+\)$/m);
+  });
+
+  it('on a board, control-rx follows the speed control-tx sends over a channel', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-control-'));
+    try {
+      const board = join(dir, 'pair.json');
+      writeFileSync(board, JSON.stringify({
+        name: 'pair',
+        description: 'control-tx on processor 0 feeds control-rx on processor 1',
+        processors: [
+          { id: 0, clockHz: 100_000_000, ramBytes: 4 << 20, majorFrameNs: 10_000_000 },
+          { id: 1, clockHz: 100_000_000, ramBytes: 4 << 20, majorFrameNs: 10_000_000 },
+        ],
+        links: [{ from: 0, to: 1, bandwidthBytesPerS: 12_500_000, latencyNs: 10_000, mtuBytes: 1024 }],
+        vms: [
+          { name: 'tx', image: guestPath('control-tx'), kind: 'paravirtual', memoryBytes: 1 << 20, processor: 0, windows: [{ offsetNs: 0, durationNs: 5_000_000 }] },
+          { name: 'rx', image: guestPath('control-rx'), kind: 'paravirtual', memoryBytes: 1 << 20, processor: 1, windows: [{ offsetNs: 0, durationNs: 10_000_000 }] },
+        ],
+        channels: [{ name: 'speed', kind: 'sampling', maxMessageBytes: 64, depth: 1, source: { vm: 'tx', port: 0 }, destination: { vm: 'rx', port: 0 } }],
+      }));
+      const r = await ferry('run', '--board', board, '--duration-ms', '1500', '--no-summary');
+      expect(r.status, r.stderr).toBe(124);
+      const lines = ctlLines(r.stdout);
+      const tx = lines.filter((l) => l.vm === 'tx');
+      const rx = lines.filter((l) => l.vm === 'rx');
+      expect(tx.length).toBe(15);
+      expect(rx.length).toBe(15);
+      expect(r.stdout).toMatch(/^\[tx\] rtos: task set reported to Ferry: slack \d+ us$/m);
+      expect(r.stdout).toMatch(/^\[rx\] rtos: task set reported to Ferry: slack \d+ us$/m);
+      // Period 0 may come before the first sample; from then on the setpoint is tx's speed.
+      for (const l of rx.slice(1)) expect(l.tail, `t=${l.t}`).toBe(' (remote setpoint)');
+      for (const l of rx.filter((x) => x.t >= 1000)) {
+        expect(Math.abs(l.setpoint - 100), `t=${l.t}`).toBeLessThanOrEqual(0.01);
+        expect(Math.abs(l.err), `t=${l.t}`).toBeLessThanOrEqual(0.01);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!hasCore())(`the memory-check guest${e2eNote}`, () => {
+  it('memcheck-finite writes and verifies 1 MiB for 100 rounds and shuts down with status 0', async () => {
+    const r = await ferryRun('memcheck-finite', '--max-cycles', String(10 * SECOND));
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^memcheck: 1024 KiB at 0x[0-9a-f]{8} \(256 pages\), 100 rounds$/m);
+    const rounds = [...r.stdout.matchAll(/^memcheck: round (\d+) ok: 256 pages verified; 10 rounds in (\d+) us$/gm)];
+    expect(rounds.map((m) => Number(m[1]))).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect(r.stdout.endsWith('memcheck: done: 100 rounds, 1024 KiB verified each\n')).toBe(true);
+  });
+
+  it('memcheck runs until stopped, reporting progress (status 124)', async () => {
+    const r = await ferryRun('memcheck', '--max-cycles', String(SECOND));
+    expect(r.status).toBe(124);
+    expect(r.stdout).toMatch(/^memcheck: 1024 KiB at 0x[0-9a-f]{8} \(256 pages\), rounds forever$/m);
+    expect(r.stdout).toMatch(/^memcheck: round 30 ok: 256 pages verified; 10 rounds in \d+ us$/m);
+    expect(r.stdout).not.toMatch(/MISMATCH/);
+  });
+
+  it('memcheck finds a corrupted byte, names its page and offset, and fails with status 1', async () => {
+    const bytes = Buffer.from(readFileSync(guestPath('memcheck-finite')));
+    const elf = readElf(bytes);
+    const at = elf.symbols.get('memcheck_fault');
+    expect(at, 'memcheck_fault symbol').toBeDefined();
+    const segment = elf.segments.find((s) => s.type === 1 && at! >= s.paddr && at! + 16 <= s.paddr + s.fileBytes)!;
+    expect(segment, 'memcheck_fault lies in the file').toBeDefined();
+    const offset = segment.offset + at! - segment.paddr;
+    expect(bytes.readUInt32LE(offset), 'shipped: never').toBe(0xffff_ffff);
+    // Round 3, page 5, byte 1234 ^= 0x40.
+    [3, 5, 1234, 0x40].forEach((v, i) => bytes.writeUInt32LE(v, offset + 4 * i));
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-memcheck-'));
+    try {
+      const image = join(dir, 'memcheck-fault.elf');
+      writeFileSync(image, bytes);
+      const r = await ferryRun(image, '--max-cycles', String(10 * SECOND));
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/^memcheck: MISMATCH in round 4: page 5 \(0x[0-9a-f]{8}\), offset 1234: expected 0x([0-9a-f]{2}), found 0x([0-9a-f]{2})$/m);
+      const m = /expected 0x([0-9a-f]{2}), found 0x([0-9a-f]{2})/.exec(r.stdout)!;
+      expect(parseInt(m[1]!, 16) ^ parseInt(m[2]!, 16)).toBe(0x40);
+      expect(r.stdout).toMatch(/^memcheck: FAILED: 1 bytes of page 5 differ from what round 3 wrote$/m);
+      expect(r.stderr).toMatch(/system failure/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,8 +2,10 @@
 // spec file is its own wasm instance, so a spec file reuses one VM per kind: every call
 // of machineVm() / paravirtualVm() hands back that VM in a clean state (reset vCPU, all
 // bookkeeping zeroed, RAM cleared, decode cache flushed, console emptied), and parks
-// every other VM (marks it stopped) so that runProcessor only ever runs the VM under test.
+// every other VM (marks it stopped) and gives the VM under test the whole partition
+// schedule, so that runProcessor only ever runs the VM under test, at every cycle.
 import { advance } from "../../clock";
+import { addWindow, clearSchedule, setMajorFrame } from "../../schedule";
 import { EXIT_RUNNING, EXIT_SHUTDOWN, KIND_MACHINE, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, PAGE_SHIFT, RAM_BASE } from "../../config";
 import { executeSlice } from "../../hart";
 import { createVm, flushDecodeCache, getReg, resetVcpu, setReg, Vm, vmById, vmCountNow } from "../../vm";
@@ -41,13 +43,19 @@ export function newVm(kind: u32, ramBytes: u32): Vm {
   return cleanVm(createVm(kind, ramBytes)!);
 }
 
-/** Makes `vm` as new and the only runnable VM. */
+/** Major frame of the test schedule: one window, the VM under test's. */
+const FRAME_NS: u64 = 10_000_000;
+
+/** Makes `vm` as new, the only runnable VM, and the owner of every schedule window. */
 export function cleanVm(vm: Vm): Vm {
   for (let id = 0; id < vmCountNow(); id++) {
     const other = vmById(<u32>id)!;
     if (other != vm) other.exit = EXIT_SHUTDOWN;
   }
+  clearSchedule();
+  assert(setMajorFrame(FRAME_NS) && addWindow(vm.id, 0, FRAME_NS), "test schedule");
   resetVcpu(vm);
+  vm.yielded = false;
   memory.fill(vm.ram, 0, vm.ramBytes);
   memory.fill(vm.dirty, 0, vm.ramBytes >> PAGE_SHIFT);
   vm.pc = CODE;

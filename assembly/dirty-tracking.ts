@@ -1,0 +1,22 @@
+// Dirty tracking: one byte per page of guest RAM (vm.dirty). Every store into RAM sets
+// its page's byte to 0xFF; each consumer owns one bit and clears only its own, so the
+// collector, migration and replication can track writes independently
+// (docs/stream-format.md, "Dirty tracking").
+
+/**
+ * Whether the hart marks pages at all. Always true in the core; the checkpoint benchmark
+ * builds a second core with `asc --use FERRY_NO_DIRTY_TRACKING=1` to measure what the
+ * marking costs the guest. Checkpoints of that build are meaningless.
+ */
+// @ts-ignore: FERRY_NO_DIRTY_TRACKING exists only when asc defines it.
+export const DIRTY_TRACKING: bool = !isDefined(FERRY_NO_DIRTY_TRACKING);
+
+/** What a store writes: every consumer's bit set. */
+export const DIRTY_ALL: u8 = 0xFF;
+/** Bit 0, touched since the VM was created: a full checkpoint sends the page. Nobody clears it. */
+export const DIRTY_TOUCHED: u8 = 0x01;
+/** Bit 1, the collector's: written since its last checkpoint; an incremental one sends the page. */
+export const DIRTY_COLLECTOR: u8 = 0x02;
+/** Bit 2, migration's: written since the migration manager last sent the page. */
+export const DIRTY_MIGRATION: u8 = 0x04;
+// Bits 3-7 (0xF8) are free for replication.

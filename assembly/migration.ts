@@ -1,0 +1,467 @@
+// The migration manager: moves a running VM to another processor over the board's link,
+// with a downtime bound computed before it starts (downtime.ts), and never lets the VM run
+// in two places. docs/migration.md is the protocol; this file is both ends of it.
+//
+//   source                                  destination
+//   PREPARING   -- PREPARE (kind, RAM, windows) -->   reserves RAM and the VM's windows
+//               <-- PREPARE_REPLY (ok | why not) --
+//   TRANSFER    -- DATA (stream) ... -->             appends to its restore buffer
+//     pre-copy rounds: memory-only checkpoints of the pages written since the last round
+//   BLACKOUT    the VM stops; DATA: the last pages + all vCPU and device state, END
+//   COMMITTING  -- COMMIT (stop time) -->            validates the whole stream, applies it,
+//               <-- COMMIT_REPLY (ok | error) --     and runs the VM from its next window
+//   DONE        the source releases its copy
+//
+// All messages travel over transport.ts (acknowledged, retransmitted), so loss,
+// corruption, duplication and reordering only cost time. Until COMMIT is sent the source
+// can always resume the VM itself (cancel, refusal, a blackout that would overrun its
+// bound); after it, only the destination's answer decides, so the VM never runs twice.
+import { cyclesToNs, getProcessorId, now, nsToCycles } from "./clock";
+import { EXIT_RUNNING, PAGE_BYTES, PAGE_SHIFT, SBI_ERR_DENIED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
+import { FRAME_HEADER_BYTES, linkBandwidth } from "./communication";
+import { Bound, computeBound, restoreCycles } from "./downtime";
+import { releaseVm, reserveVm, resumeVm, holdVm } from "./vm-lifecycle";
+import { Endpoint, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
+import { MigrationStream } from "./migration-stream";
+import { addWindowsLike, windowsOf } from "./schedule";
+import { Vm, vmById } from "./vm";
+
+export const STRATEGY_STOP_COPY: u32 = 0;
+export const STRATEGY_PRE_COPY: u32 = 1;
+export const STRATEGY_THROTTLED: u32 = 2;
+export const STRATEGY_POST_COPY: u32 = 3;
+
+// Source states (migrationState).
+export const STATE_IDLE: u32 = 0;
+export const STATE_PREPARING: u32 = 1;
+export const STATE_TRANSFER: u32 = 2;
+export const STATE_BLACKOUT: u32 = 3;
+export const STATE_COMMITTING: u32 = 4;
+export const STATE_DONE: u32 = 5;
+export const STATE_CANCELLED: u32 = 6;
+export const STATE_FAILED: u32 = 7;
+export const STATE_REFUSED: u32 = 8;
+
+// Why a migration did not complete (migrationStat REASON).
+export const REASON_NONE: u64 = 0;
+export const REASON_BOUND: u64 = 1;
+export const REASON_NO_AFFORDABLE: u64 = 2;
+export const REASON_DEST_MEMORY: u64 = 3;
+export const REASON_DEST_SCHEDULE: u64 = 4;
+export const REASON_DEST_BUSY: u64 = 5;
+export const REASON_NOT_CONVERGED: u64 = 6;
+export const REASON_BLACKOUT_OVERRUN: u64 = 7;
+export const REASON_RESTORE_FAILED: u64 = 8;
+export const REASON_CANCELLED: u64 = 9;
+export const REASON_NO_LINK: u64 = 10;
+export const REASON_UNSUPPORTED: u64 = 11;
+
+// Messages.
+const MSG_PREPARE: u32 = 1;
+const MSG_DATA: u32 = 2;
+const MSG_COMMIT: u32 = 3;
+const MSG_CANCEL: u32 = 4;
+const MSG_PREPARE_REPLY: u32 = 5;
+const MSG_COMMIT_REPLY: u32 = 6;
+
+// Parameters (migrationSetParam), with their defaults.
+export const PARAM_MAX_ROUNDS: u32 = 0;
+export const PARAM_THRESHOLD_BYTES: u32 = 1;
+export const PARAM_THROTTLE_TARGET_PERMILLE: u32 = 2;
+export const PARAM_THROTTLE_FLOOR_PERMILLE: u32 = 3;
+export const PARAM_AFFORDABLE_NS: u32 = 4;
+export const PARAM_RETRANSMISSIONS: u32 = 5;
+const PARAMS: i32 = 6;
+const params = new StaticArray<u64>(PARAMS);
+const DEFAULT_PARAMS: StaticArray<u64> = [30, 256 * 1024, 800, 50, 0, 2];
+for (let i = 0; i < PARAMS; i++) params[i] = DEFAULT_PARAMS[i];
+
+const MAX_ROUND_STATS: i32 = 64;
+
+export function setParam(key: u32, value: u64): bool {
+  if (key >= <u32>PARAMS) return false;
+  params[key] = value;
+  return true;
+}
+
+// ---- source ----------------------------------------------------------------------------
+
+class Outgoing {
+  state: u32 = STATE_IDLE;
+  reason: u64 = REASON_NONE;
+  vm: Vm | null = null;
+  peer: u32 = 0;
+  strategy: u32 = 0;
+  link: Endpoint = new Endpoint();
+  stream: MigrationStream = new MigrationStream();
+  bound: Bound = new Bound();
+  affordableNs: u64 = 0;
+  startCycles: u64 = 0;
+  stopCycles: u64 = 0;
+  endCycles: u64 = 0;
+  blackoutDeadlineCycles: u64 = 0;
+  blackoutStreamBytes: u64 = 0;
+  rounds: u32 = 0;
+  roundStartCycles: u64 = 0;
+  roundDirtyBytesPerS: StaticArray<u64> = new StaticArray<u64>(MAX_ROUND_STATS);
+  roundPages: StaticArray<u64> = new StaticArray<u64>(MAX_ROUND_STATS);
+  sharePermille: u64 = 1000;
+  destinationVm: u32 = 0;
+  messageBody: usize = heap.alloc(65536);
+}
+
+const out = new Outgoing();
+let sessionCounter: u32 = 0;
+
+export function outgoingState(): u32 {
+  return out.state;
+}
+
+function finish(state: u32, reason: u64): void {
+  out.state = state;
+  out.reason = reason;
+  out.endCycles = now();
+  const vm = out.vm;
+  if (vm != null) vm.cpuSharePermille = 1000;
+}
+
+/** Bytes the blackout would send if it began now. */
+function blackoutBytesNow(vm: Vm): u64 {
+  return out.strategy == STRATEGY_STOP_COPY ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+}
+
+function boundFor(vm: Vm, streamBytes: u64): u64 {
+  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>params[PARAM_RETRANSMISSIONS], vm.id);
+  return out.bound.totalNs();
+}
+
+/** Starts migrating `vm` to processor `peer`; 0, or an SBI error with out.reason saying why. */
+export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
+  if (out.state != STATE_IDLE && out.state < STATE_DONE) return SBI_ERR_INVALID_STATE;
+  const vm = vmById(vmId);
+  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_THROTTLED || peer == getProcessorId()) {
+    return SBI_ERR_INVALID_PARAM;
+  }
+  resetOutgoing(vm, peer, strategy);
+  if (!out.stream.supports(vm)) { finish(STATE_REFUSED, REASON_UNSUPPORTED); return SBI_ERR_DENIED; }
+  sessionCounter++;
+  if (!out.link.start(peer, (getProcessorId() << 16) | (sessionCounter & 0xFFFF))) {
+    finish(STATE_REFUSED, REASON_NO_LINK);
+    return SBI_ERR_DENIED;
+  }
+  out.affordableNs = params[PARAM_AFFORDABLE_NS] != 0 ? params[PARAM_AFFORDABLE_NS] : vm.slackNs;
+  if (out.affordableNs == u64.MAX_VALUE) { finish(STATE_REFUSED, REASON_NO_AFFORDABLE); return SBI_ERR_DENIED; }
+  // Admission: the blackout as it would be at the latest (pre-copy: the threshold h of dirty memory).
+  const worstBytes = strategy == STRATEGY_STOP_COPY ? blackoutBytesNow(vm) : out.stream.bytesForPages(vm, params[PARAM_THRESHOLD_BYTES] >> PAGE_SHIFT);
+  if (boundFor(vm, worstBytes) > out.affordableNs) {
+    out.link.close();
+    finish(STATE_REFUSED, REASON_BOUND);
+    return SBI_ERR_DENIED;
+  }
+  sendPrepare(vm);
+  return 0;
+}
+
+function resetOutgoing(vm: Vm, peer: u32, strategy: u32): void {
+  out.vm = vm;
+  out.peer = peer;
+  out.strategy = strategy;
+  out.reason = REASON_NONE;
+  out.startCycles = now();
+  out.stopCycles = 0;
+  out.endCycles = 0;
+  out.rounds = 0;
+  out.blackoutStreamBytes = 0;
+  out.sharePermille = 1000;
+  out.state = STATE_PREPARING;
+}
+
+function sendPrepare(vm: Vm): void {
+  const body = out.messageBody;
+  store<u32>(body, vm.kind);
+  store<u32>(body, vm.ramBytes, 4);
+  const starts = new StaticArray<u64>(16);
+  const ends = new StaticArray<u64>(16);
+  const windows = windowsOf(vm.id, starts, ends);
+  store<u32>(body, <u32>windows, 8);
+  store<u32>(body, 0, 12);
+  for (let i = 0; i < windows; i++) {
+    store<u64>(body + 16 + <usize>i * 16, cyclesToNs(starts[i]));
+    store<u64>(body + 24 + <usize>i * 16, cyclesToNs(ends[i] - starts[i]));
+  }
+  out.link.send(MSG_PREPARE, body, 16 + <u32>windows * 16);
+}
+
+/** The host (or a policy) cancels: possible until COMMIT is sent. */
+export function cancelMigration(): i32 {
+  if (out.state == STATE_COMMITTING) return SBI_ERR_DENIED;
+  if (out.state == STATE_IDLE || out.state >= STATE_DONE) return SBI_ERR_INVALID_STATE;
+  abort(REASON_CANCELLED, STATE_CANCELLED);
+  return 0;
+}
+
+/** Gives up before the commit: the VM runs on (or again) on the source; the destination drops its reservation. */
+function abort(reason: u64, state: u32): void {
+  const vm = out.vm!;
+  if (vm.held) resumeVm(vm);
+  if (out.link.hasRoom()) out.link.send(MSG_CANCEL, out.messageBody, 0);
+  finish(state, reason);
+}
+
+function beginRound(vm: Vm): void {
+  out.rounds++;
+  out.roundStartCycles = now();
+  const first = out.rounds == 1;
+  out.stream.beginCheckpoint(vm, first, true);
+}
+
+/** A pre-copy round is on the other side: measure it, then decide what comes next. */
+function endRound(vm: Vm): void {
+  const elapsedNs = cyclesToNs(now() - out.roundStartCycles);
+  const dirtyPages = out.stream.dirtyPages(vm);
+  const dirtyBytesPerS = elapsedNs == 0 ? 0 : (dirtyPages * PAGE_BYTES * 1_000_000_000) / elapsedNs;
+  const index = <i32>out.rounds - 1;
+  if (index < MAX_ROUND_STATS) {
+    out.roundDirtyBytesPerS[index] = dirtyBytesPerS;
+    out.roundPages[index] = out.stream.pagesInCheckpoint;
+  }
+  const converged = dirtyPages * PAGE_BYTES <= params[PARAM_THRESHOLD_BYTES];
+  const lastRound = out.rounds >= <u32>params[PARAM_MAX_ROUNDS];
+  if (converged || lastRound) {
+    const bytes = blackoutBytesNow(vm);
+    if (boundFor(vm, bytes) <= out.affordableNs) { enterBlackout(vm, bytes); return; }
+    if (lastRound) { abort(REASON_NOT_CONVERGED, STATE_FAILED); return; }
+  }
+  if (out.strategy == STRATEGY_THROTTLED) throttle(vm, dirtyBytesPerS);
+  beginRound(vm);
+}
+
+/**
+ * Throttled pre-copy (after Jin et al.): scale the VM's CPU share so that its dirty rate
+ * falls to C times the link bandwidth: e_next = C * B * e / p, within [floor, 1].
+ */
+function throttle(vm: Vm, dirtyBytesPerS: u64): void {
+  if (dirtyBytesPerS == 0) return;
+  const target = (params[PARAM_THROTTLE_TARGET_PERMILLE] * linkBandwidth(out.peer)) / 1000;
+  let share = (target * out.sharePermille) / dirtyBytesPerS;
+  if (share > 1000) share = 1000;
+  if (share < params[PARAM_THROTTLE_FLOOR_PERMILLE]) share = params[PARAM_THROTTLE_FLOOR_PERMILLE];
+  out.sharePermille = share;
+  vm.cpuSharePermille = <u32>share;
+}
+
+function enterBlackout(vm: Vm, streamBytes: u64): void {
+  holdVm(vm);
+  vm.cpuSharePermille = 1000;
+  out.stopCycles = now();
+  out.blackoutStreamBytes = streamBytes;
+  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.totalNs());
+  out.state = STATE_BLACKOUT;
+  out.stream.beginCheckpoint(vm, out.strategy == STRATEGY_STOP_COPY, false);
+}
+
+/** Moves the outgoing migration on as far as it can now: sends, retransmits, decides. */
+function pumpOutgoing(): void {
+  if (out.state == STATE_IDLE || out.state >= STATE_DONE) return;
+  out.link.service();
+  const vm = out.vm!;
+  if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(vm);
+  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(vm);
+  if (out.state == STATE_BLACKOUT) {
+    if (out.stream.checkpointDone() && out.link.idle()) sendCommit();
+    else if (now() >= out.blackoutDeadlineCycles) abort(REASON_BLACKOUT_OVERRUN, STATE_FAILED);
+  }
+}
+
+function sendStream(vm: Vm): void {
+  const maxBody = out.link.maxBody();
+  while (out.link.hasRoom()) {
+    const bytes = out.stream.take(vm, out.messageBody, maxBody);
+    if (bytes == 0) return;
+    out.link.send(MSG_DATA, out.messageBody, bytes);
+  }
+}
+
+function sendCommit(): void {
+  const body = out.messageBody;
+  store<u64>(body, out.stopCycles);
+  store<u64>(body, out.blackoutStreamBytes, 8);
+  out.link.send(MSG_COMMIT, body, 16);
+  out.state = STATE_COMMITTING;
+}
+
+function onSourceMessage(type: u32, body: usize, bytes: u32): void {
+  if (type == MSG_PREPARE_REPLY && out.state == STATE_PREPARING) {
+    const status = load<u32>(body);
+    if (status != 0) { abort(status, STATE_REFUSED); return; }
+    out.destinationVm = load<u32>(body, 4);
+    if (out.strategy == STRATEGY_STOP_COPY) enterBlackout(out.vm!, blackoutBytesNow(out.vm!));
+    else { out.state = STATE_TRANSFER; out.stream.beginStream(out.vm!); beginRound(out.vm!); }
+  } else if (type == MSG_COMMIT_REPLY && out.state == STATE_COMMITTING) {
+    const vm = out.vm!;
+    if (load<u32>(body) == 0) {
+      finish(STATE_DONE, REASON_NONE);
+      releaseVm(vm); // the destination runs it now: drop the source's copy
+    } else {
+      resumeVm(vm);
+      finish(STATE_FAILED, REASON_RESTORE_FAILED);
+    }
+    out.link.close();
+  }
+}
+
+// ---- destination -----------------------------------------------------------------------
+
+class Incoming {
+  active: bool = false;
+  link: Endpoint = new Endpoint();
+  stream: MigrationStream = new MigrationStream();
+  vm: Vm | null = null;
+  stopCycles: u64 = 0;
+  firstRunCycles: u64 = 0;
+  downtimeNs: u64 = 0;
+  reply: usize = heap.alloc(16);
+}
+
+const incoming = new Incoming();
+
+function replyStatus(type: u32, status: u64, value: u32): void {
+  store<u32>(incoming.reply, <u32>status);
+  store<u32>(incoming.reply, value, 4);
+  incoming.link.send(type, incoming.reply, 8);
+}
+
+function onPrepare(body: usize, bytes: u32): void {
+  if (bytes < 16) return;
+  const kind = load<u32>(body);
+  const ramBytes = load<u32>(body, 4);
+  const windows = load<u32>(body, 8);
+  if (windows > 16 || bytes < 16 + windows * 16) { replyStatus(MSG_PREPARE_REPLY, REASON_DEST_SCHEDULE, 0); return; }
+  const vm = reserveVm(kind, ramBytes);
+  if (vm == null) { replyStatus(MSG_PREPARE_REPLY, REASON_DEST_MEMORY, 0); return; }
+  if (!addWindowsLike(vm.id, body + 16, windows)) {
+    releaseVm(vm);
+    replyStatus(MSG_PREPARE_REPLY, REASON_DEST_SCHEDULE, 0);
+    return;
+  }
+  incoming.vm = vm;
+  incoming.stream.beginRestore();
+  replyStatus(MSG_PREPARE_REPLY, 0, vm.id);
+}
+
+function onCommit(body: usize): void {
+  const vm = incoming.vm;
+  if (vm == null) return;
+  incoming.stopCycles = load<u64>(body);
+  const blackoutBytes = load<u64>(body, 8);
+  if (!incoming.stream.restoreInto(vm)) {
+    releaseVm(vm);
+    incoming.vm = null;
+    replyStatus(MSG_COMMIT_REPLY, REASON_RESTORE_FAILED, 0);
+    return;
+  }
+  vm.notBeforeCycles = now() + restoreCycles(blackoutBytes);
+  vm.awaitingFirstRun = true;
+  resumeVm(vm);
+  replyStatus(MSG_COMMIT_REPLY, 0, vm.id);
+}
+
+function onDestinationMessage(type: u32, body: usize, bytes: u32): void {
+  if (type == MSG_PREPARE) onPrepare(body, bytes);
+  else if (type == MSG_DATA && incoming.vm != null) incoming.stream.append(body, bytes);
+  else if (type == MSG_COMMIT) onCommit(body);
+  else if (type == MSG_CANCEL && incoming.vm != null && incoming.vm!.held) {
+    releaseVm(incoming.vm!);
+    incoming.vm = null;
+  }
+}
+
+/** The destination's VM ran its first instruction: the downtime is over. */
+export function noteFirstRun(vm: Vm): void {
+  vm.awaitingFirstRun = false;
+  if (vm != incoming.vm) return;
+  incoming.firstRunCycles = now();
+  incoming.downtimeNs = cyclesToNs(now() - incoming.stopCycles);
+}
+
+// ---- both ------------------------------------------------------------------------------
+
+/** A migration frame from the link (already checked by communication.ts). */
+export function receiveMigrationFrame(peer: u32, type: u32, session: u32, payload: usize, payloadBytes: u32): void {
+  if (type == FRAME_MIGRATION_ACK) {
+    if (payloadBytes < 4) return;
+    const link = out.link.open && out.link.session == session ? out.link : incoming.link.open && incoming.link.session == session ? incoming.link : null;
+    if (link != null) link.acknowledge(load<u32>(payload));
+  } else if (type == FRAME_MIGRATION_MESSAGE) {
+    if (out.link.open && out.link.session == session && out.link.peer == peer) {
+      const message = out.link.receive(payload, payloadBytes);
+      if (message != 0) onSourceMessage(load<u8>(message, 4), message + 8, payloadBytes - 8);
+    } else {
+      if (!incoming.link.open || incoming.link.session != session) {
+        if (incoming.vm != null && incoming.vm!.held) return; // busy with another session
+        incoming.link.start(peer, session);
+      }
+      const message = incoming.link.receive(payload, payloadBytes);
+      if (message != 0) onDestinationMessage(load<u8>(message, 4), message + 8, payloadBytes - 8);
+    }
+  }
+  pumpMigrations();
+}
+
+/** Retransmits and moves migrations on; the run loop calls it at every slot. */
+export function pumpMigrations(): void {
+  if (incoming.link.open) incoming.link.service();
+  pumpOutgoing();
+}
+
+// ---- what the host reads ---------------------------------------------------------------
+
+export const STAT_STATE: u32 = 0;
+export const STAT_REASON: u32 = 1;
+export const STAT_BOUND_NS: u32 = 2;
+export const STAT_AFFORDABLE_NS: u32 = 3;
+export const STAT_TOTAL_NS: u32 = 4;
+export const STAT_BYTES_SENT: u32 = 5;
+export const STAT_ROUNDS: u32 = 6;
+export const STAT_RETRANSMISSIONS: u32 = 7;
+export const STAT_STOP_CYCLES: u32 = 8;
+export const STAT_BLACKOUT_BYTES: u32 = 9;
+export const STAT_DESTINATION_VM: u32 = 10;
+export const STAT_INCOMING_DOWNTIME_NS: u32 = 11;
+export const STAT_INCOMING_VM: u32 = 12;
+export const STAT_BOUND_TRANSFER_NS: u32 = 13;
+export const STAT_BOUND_HANDSHAKE_NS: u32 = 14;
+export const STAT_BOUND_RETRANSMIT_NS: u32 = 15;
+export const STAT_BOUND_RESTORE_NS: u32 = 16;
+export const STAT_BOUND_SCHEDULE_NS: u32 = 17;
+export const STAT_SHARE_PERMILLE: u32 = 18;
+/** 100 + r: dirty rate in round r (bytes/s); 200 + r: pages sent in round r. */
+export const STAT_ROUND_DIRTY_RATE: u32 = 100;
+export const STAT_ROUND_PAGES: u32 = 200;
+
+export function migrationStat(key: u32): u64 {
+  if (key >= STAT_ROUND_PAGES) return key - STAT_ROUND_PAGES < <u32>MAX_ROUND_STATS ? out.roundPages[key - STAT_ROUND_PAGES] : 0;
+  if (key >= STAT_ROUND_DIRTY_RATE) return key - STAT_ROUND_DIRTY_RATE < <u32>MAX_ROUND_STATS ? out.roundDirtyBytesPerS[key - STAT_ROUND_DIRTY_RATE] : 0;
+  switch (key) {
+    case STAT_STATE: return out.state;
+    case STAT_REASON: return out.reason;
+    case STAT_BOUND_NS: return out.bound.totalNs();
+    case STAT_AFFORDABLE_NS: return out.affordableNs;
+    case STAT_TOTAL_NS: return cyclesToNs((out.endCycles != 0 ? out.endCycles : now()) - out.startCycles);
+    case STAT_BYTES_SENT: return out.link.bytesSent;
+    case STAT_ROUNDS: return out.rounds;
+    case STAT_RETRANSMISSIONS: return out.link.retransmissions;
+    case STAT_STOP_CYCLES: return out.stopCycles;
+    case STAT_BLACKOUT_BYTES: return out.blackoutStreamBytes;
+    case STAT_DESTINATION_VM: return out.destinationVm;
+    case STAT_INCOMING_DOWNTIME_NS: return incoming.downtimeNs;
+    case STAT_INCOMING_VM: return incoming.vm != null ? incoming.vm!.id : u64.MAX_VALUE;
+    case STAT_BOUND_TRANSFER_NS: return out.bound.transferNs;
+    case STAT_BOUND_HANDSHAKE_NS: return out.bound.handshakeNs;
+    case STAT_BOUND_RETRANSMIT_NS: return out.bound.retransmitNs;
+    case STAT_BOUND_RESTORE_NS: return out.bound.restoreNs;
+    case STAT_BOUND_SCHEDULE_NS: return out.bound.scheduleNs;
+    case STAT_SHARE_PERMILLE: return out.sharePermille;
+  }
+  return 0;
+}

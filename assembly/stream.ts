@@ -1,0 +1,273 @@
+// The Ferry stream's framing (docs/stream-format.md): the header, records
+// `type | length | body | crc | padding to 8`, and the digests over record CRCs. The writer
+// appends to a growable buffer in core memory that the host drains in chunks; the reader
+// walks a buffer the host filled, checking framing only — what records mean is the
+// collector's business (collector.ts, vm-state-records.ts).
+import { crc32c, crc32cWord } from "./crc32c";
+
+export const STREAM_VERSION: u32 = 1;
+export const HEADER_BYTES: u32 = 24;
+/** Record type, length; the body follows. */
+export const RECORD_HEADER_BYTES: u32 = 8;
+/** Longest body a reader accepts: a flipped length bit must not make it read or allocate gigabytes. */
+export const MAX_RECORD_BODY_BYTES: u32 = 1 << 20;
+/** Written as 0x0A0B0C0D in the stream's byte order: little-endian streams start 0D 0C 0B 0A. */
+const BYTE_ORDER_MARK: u32 = 0x0A0B_0C0D;
+/** "\x89FERRY\r\n" as a little-endian u64. */
+const MAGIC: u64 = 0x0A0D_5952_5245_4689;
+
+/** Bit 31 of a record type: a reader that does not know the type may skip the record. */
+export const RECORD_OPTIONAL: u32 = 0x8000_0000;
+
+// Record types, version 1.
+export const REC_END: u32 = 0x00;
+export const REC_VM_CONFIG: u32 = 0x01;
+export const REC_VCPU: u32 = 0x02;
+export const REC_TIMER: u32 = 0x03;
+export const REC_IRQ: u32 = 0x04;
+export const REC_CONSOLE: u32 = 0x05;
+/** Reserved: the reported task set and its job accounting (tasks.ts). */
+export const REC_TASK_SET: u32 = 0x06;
+/** Reserved: the VM's channel ports and queued messages (channel.ts). */
+export const REC_CHANNELS: u32 = 0x07;
+export const REC_SCHEDULE: u32 = 0x08;
+export const REC_PAGE_DATA: u32 = 0x10;
+export const REC_ZERO_PAGES: u32 = 0x11;
+export const REC_CHECKPOINT_END: u32 = 0x20;
+export const REC_PRODUCER: u32 = RECORD_OPTIONAL | 0x100;
+
+// Why a stream was refused (restoreError(0)); host/stream-errors.ts has the words.
+export const ERR_NONE: u32 = 0;
+export const ERR_TRUNCATED: u32 = 1;
+export const ERR_BAD_MAGIC: u32 = 2;
+export const ERR_BYTE_ORDER: u32 = 3;
+export const ERR_VERSION: u32 = 4;
+export const ERR_HEADER_FLAGS: u32 = 5;
+export const ERR_HEADER_CRC: u32 = 6;
+export const ERR_RECORD_TOO_LONG: u32 = 7;
+export const ERR_RECORD_CRC: u32 = 8;
+export const ERR_PADDING: u32 = 9;
+export const ERR_UNKNOWN_MANDATORY: u32 = 10;
+export const ERR_BAD_LENGTH: u32 = 11;
+export const ERR_ORDER: u32 = 12;
+export const ERR_DUPLICATE_RECORD: u32 = 13;
+export const ERR_MISSING_RECORD: u32 = 14;
+export const ERR_BAD_VALUE: u32 = 15;
+export const ERR_PAGE_RANGE: u32 = 16;
+export const ERR_DUPLICATE_PAGE: u32 = 17;
+export const ERR_CONFIG_MISMATCH: u32 = 18;
+export const ERR_RECORD_COUNT: u32 = 19;
+export const ERR_DIGEST: u32 = 20;
+export const ERR_CHAIN: u32 = 21;
+export const ERR_TRAILING: u32 = 22;
+export const ERR_NOT_RESUMABLE: u32 = 23;
+export const ERR_TARGET: u32 = 24;
+export const ERR_TOO_LARGE: u32 = 25;
+
+/** The record index reported for a fault in the header. */
+export const HEADER_INDEX: u32 = 0xFFFF_FFFF;
+
+// ---- The last refusal: what, where, and two details (a value, a limit, a field offset). ----
+
+let errorCode: u32 = ERR_NONE;
+let errorOffset: u32 = 0;
+let errorIndex: u32 = 0;
+let errorType: u32 = 0;
+let errorDetailA: u64 = 0;
+let errorDetailB: u64 = 0;
+
+/** Where the reader is: set before each record is checked, so any fault can name it. */
+let currentOffset: u32 = 0;
+let currentIndex: u32 = HEADER_INDEX;
+let currentType: u32 = 0;
+
+export function setCurrentRecord(offset: u32, index: u32, type: u32): void {
+  currentOffset = offset;
+  currentIndex = index;
+  currentType = type;
+}
+
+/** Records a refusal at the current record and returns false, so checks can `return refuse(...)`. */
+export function refuse(code: u32, detailA: u64 = 0, detailB: u64 = 0): bool {
+  errorCode = code;
+  errorOffset = currentOffset;
+  errorIndex = currentIndex;
+  errorType = currentType;
+  errorDetailA = detailA;
+  errorDetailB = detailB;
+  return false;
+}
+
+export function clearError(): void {
+  errorCode = ERR_NONE;
+  errorOffset = 0;
+  errorIndex = 0;
+  errorType = 0;
+  errorDetailA = 0;
+  errorDetailB = 0;
+}
+
+/** 0 code, 1 byte offset, 2 record index, 3 record type, 4 detail a, 5 detail b. */
+export function errorField(field: u32): u64 {
+  switch (field) {
+    case 0: return errorCode;
+    case 1: return errorOffset;
+    case 2: return errorIndex;
+    case 3: return errorType;
+    case 4: return errorDetailA;
+    case 5: return errorDetailB;
+  }
+  return 0;
+}
+
+@inline export function roundUp8(bytes: u32): u32 {
+  return (bytes + 7) & ~7;
+}
+
+/** Bytes a record with a `bodyBytes` body occupies: header, body, crc, padding. */
+@inline export function recordBytes(bodyBytes: u32): u32 {
+  return RECORD_HEADER_BYTES + roundUp8(bodyBytes + 4);
+}
+
+// ---- Writer: appends to `out`; the host drains it (drainOut) as it goes. ----
+
+let out: usize = 0;
+let outCapacity: usize = 0;
+/** Bytes written and bytes already handed to the host. */
+let outEnd: usize = 0;
+let outRead: usize = 0;
+/** Where the record being written starts, and its body length. */
+let recordStart: usize = 0;
+let recordBody: u32 = 0;
+
+/** CRC over the CRCs of every record since the stream began (for END). */
+export let streamDigest: u32 = 0;
+export let streamRecords: u32 = 0;
+/** CRC over the CRCs of the records of the checkpoint being written (for CHECKPOINT_END). */
+export let groupDigest: u32 = 0;
+export let groupRecords: u32 = 0;
+
+function reserve(bytes: usize): usize {
+  if (outEnd + bytes > outCapacity) {
+    let capacity = outCapacity == 0 ? <usize>(1 << 16) : outCapacity;
+    while (capacity < outEnd + bytes) capacity <<= 1;
+    out = out == 0 ? heap.alloc(capacity) : heap.realloc(out, capacity);
+    outCapacity = capacity;
+  }
+  const at = out + outEnd;
+  outEnd += bytes;
+  return at;
+}
+
+/** Starts a stream: the header. Any undrained bytes of an earlier stream are dropped. */
+export function writeHeader(): void {
+  outEnd = 0;
+  outRead = 0;
+  streamDigest = 0;
+  streamRecords = 0;
+  const at = reserve(HEADER_BYTES);
+  store<u64>(at, MAGIC);
+  store<u32>(at, BYTE_ORDER_MARK, 8);
+  store<u32>(at, STREAM_VERSION, 12);
+  store<u32>(at, 0, 16);
+  store<u32>(at, crc32c(at, 20), 20);
+}
+
+export function beginGroup(): void {
+  groupDigest = 0;
+  groupRecords = 0;
+}
+
+/** Reserves a whole record and returns where its body goes; finish it with endRecord. */
+export function beginRecord(type: u32, bodyBytes: u32): usize {
+  const at = reserve(recordBytes(bodyBytes));
+  recordStart = at - out;
+  recordBody = bodyBytes;
+  store<u32>(at, type);
+  store<u32>(at, bodyBytes, 4);
+  return at + RECORD_HEADER_BYTES;
+}
+
+/** Seals the record begun last: its crc, zero padding, and the digests. */
+export function endRecord(): void {
+  const at = out + recordStart;
+  const crcAt = at + RECORD_HEADER_BYTES + recordBody;
+  const crc = crc32c(at, RECORD_HEADER_BYTES + recordBody);
+  store<u32>(crcAt, crc);
+  const padBytes = roundUp8(recordBody + 4) - recordBody - 4;
+  memory.fill(crcAt + 4, 0, padBytes);
+  groupDigest = crc32cWord(groupDigest, crc);
+  groupRecords++;
+  streamDigest = crc32cWord(streamDigest, crc);
+  streamRecords++;
+}
+
+export function outPending(): u32 {
+  return <u32>(outEnd - outRead);
+}
+
+/** Copies up to `maxBytes` undrained bytes to `dest`; returns how many. */
+export function drainOut(dest: usize, maxBytes: u32): u32 {
+  const available = outEnd - outRead;
+  const bytes = <usize>maxBytes < available ? <usize>maxBytes : available;
+  memory.copy(dest, out + outRead, bytes);
+  outRead += bytes;
+  // Everything handed over: reuse the buffer from the start.
+  if (outRead == outEnd) { outRead = 0; outEnd = 0; }
+  return <u32>bytes;
+}
+
+// ---- Reader: framing checks over a buffer [base, base + size). ----
+
+/** Checks the header; false (with the refusal recorded) if it is not a version-1 header. */
+export function checkHeader(base: usize, size: u32): bool {
+  setCurrentRecord(0, HEADER_INDEX, 0);
+  if (size < 8) return refuse(ERR_TRUNCATED, size, HEADER_BYTES);
+  if (load<u64>(base) != MAGIC) return refuse(ERR_BAD_MAGIC, load<u64>(base));
+  if (size < HEADER_BYTES) return refuse(ERR_TRUNCATED, size, HEADER_BYTES);
+  if (load<u32>(base, 8) != BYTE_ORDER_MARK) return refuse(ERR_BYTE_ORDER, load<u32>(base, 8));
+  if (load<u32>(base, 12) != STREAM_VERSION) return refuse(ERR_VERSION, load<u32>(base, 12), STREAM_VERSION);
+  if (load<u32>(base, 16) != 0) return refuse(ERR_HEADER_FLAGS, load<u32>(base, 16));
+  const crc = crc32c(base, 20);
+  if (load<u32>(base, 20) != crc) return refuse(ERR_HEADER_CRC, load<u32>(base, 20), crc);
+  return true;
+}
+
+/**
+ * Checks the framing of the record at `offset` (index `index`): it fits, its length is
+ * within the limit, its crc matches, its padding is zero. Returns its crc, or -1.
+ */
+export function checkRecordFrame(base: usize, size: u32, offset: u32, index: u32): i64 {
+  const left = size - offset;
+  setCurrentRecord(offset, index, left >= 4 ? load<u32>(base + offset) : 0);
+  if (left < RECORD_HEADER_BYTES) { refuse(ERR_TRUNCATED, left, RECORD_HEADER_BYTES); return -1; }
+  const at = base + offset;
+  const length = load<u32>(at, 4);
+  if (length > MAX_RECORD_BODY_BYTES) { refuse(ERR_RECORD_TOO_LONG, length, MAX_RECORD_BODY_BYTES); return -1; }
+  const total = recordBytes(length);
+  if (left < total) { refuse(ERR_TRUNCATED, left, total); return -1; }
+  const crc = crc32c(at, RECORD_HEADER_BYTES + length);
+  const crcAt = at + RECORD_HEADER_BYTES + length;
+  if (load<u32>(crcAt) != crc) { refuse(ERR_RECORD_CRC, load<u32>(crcAt), crc); return -1; }
+  for (let pad = crcAt + 4; pad < at + total; pad++) {
+    if (load<u8>(pad) != 0) { refuse(ERR_PADDING, <u64>(pad - base)); return -1; }
+  }
+  return crc;
+}
+
+@inline export function recordType(base: usize, offset: u32): u32 {
+  return load<u32>(base + offset);
+}
+
+@inline export function recordLength(base: usize, offset: u32): u32 {
+  return load<u32>(base + offset, 4);
+}
+
+@inline export function recordBodyAt(base: usize, offset: u32): usize {
+  return base + offset + RECORD_HEADER_BYTES;
+}
+
+/** Offset of the record after the one at `offset` (whose framing was checked). */
+@inline export function nextRecordOffset(base: usize, offset: u32): u32 {
+  return offset + recordBytes(recordLength(base, offset));
+}

@@ -1,0 +1,91 @@
+/**
+ * `ferry run --board <file>` without an image: runs every VM the board
+ * lists until all have stopped or the virtual-time limit is reached, prints
+ * their consoles (each line prefixed with the VM's name when there are
+ * several), then a per-VM summary. docs/boards.md describes the output.
+ */
+import { readBoard } from './board.js';
+import { cyclesLimitNs, runBoard } from './board-runner.js';
+import type { BoardRunResult } from './board-runner.js';
+import type { CoreFactory } from './core-runtime.js';
+import { ConsoleLines } from './console-lines.js';
+import { ConfigError } from './errors.js';
+import { parseLinkFaults } from './link-faults.js';
+import { formatSummary, summaryJson } from './summary.js';
+import { TraceWriter } from './trace.js';
+
+export interface BoardCommandIo {
+  stdout: { write(chunk: Uint8Array | string): unknown };
+  stderr: { write(chunk: Uint8Array | string): unknown };
+}
+
+/** Where the summary goes: a table on stderr (default), a table or JSON on stdout, or nowhere. */
+export type SummaryChoice = 'stderr' | 'table' | 'json' | 'none';
+
+export interface BoardCommandOptions {
+  board: string;
+  maxCycles?: bigint;
+  /** Virtual time limit in ns (from --duration-ms). */
+  durationNs?: bigint;
+  trace?: string;
+  summary: SummaryChoice;
+  seed?: number;
+  linkFaults?: string;
+  instret?: boolean;
+  core: CoreFactory;
+}
+
+export async function runBoardCommand(options: BoardCommandOptions, io: BoardCommandIo): Promise<number> {
+  const board = await readBoard(options.board);
+  if (board.vms.length === 0) {
+    throw new ConfigError(`board ${options.board} lists no VMs: give an image to run (ferry run <image.elf> --board ${options.board})`);
+  }
+  const limits = [
+    options.maxCycles === undefined ? undefined : cyclesLimitNs(board, options.maxCycles),
+    options.durationNs,
+  ].filter((limit): limit is bigint => limit !== undefined);
+  const limitNs = limits.length === 0 ? undefined : limits.reduce((a, b) => (a < b ? a : b));
+  const linkFaults = options.linkFaults === undefined ? undefined : parseLinkFaults(options.linkFaults);
+
+  const consoleLines = new ConsoleLines((chunk) => io.stdout.write(chunk), board.vms.length > 1);
+  const trace = options.trace === undefined ? undefined : TraceWriter.open(options.trace);
+  let result: BoardRunResult;
+  try {
+    result = await runBoard({
+      board,
+      core: options.core,
+      limitNs,
+      seed: options.seed,
+      linkFaults,
+      onConsole: (vm, bytes) => consoleLines.add(vm.name, bytes),
+      onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),
+    });
+  } finally {
+    consoleLines.finish();
+    trace?.close();
+  }
+  for (const message of result.messages) io.stderr.write(`${message}\n`);
+  if (options.instret === true) {
+    for (const vm of result.vms) io.stderr.write(`instret ${vm.name}: ${vm.instret}\n`);
+  }
+  writeSummary(result, options.summary, io);
+  return result.exitStatus;
+}
+
+function writeSummary(result: BoardRunResult, choice: SummaryChoice, io: BoardCommandIo): void {
+  switch (choice) {
+    case 'stderr': io.stderr.write(formatSummary(result)); break;
+    case 'table': io.stdout.write(formatSummary(result)); break;
+    case 'json': io.stdout.write(summaryJson(result)); break;
+    case 'none': break;
+  }
+}
+
+/** --duration-ms: virtual milliseconds, decimals allowed (0.5 = 500 us). */
+export function parseDurationMs(text: string): bigint {
+  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(text.replaceAll('_', ''));
+  if (match === null) throw new ConfigError(`--duration-ms: expected milliseconds of virtual time such as 250 or 0.5, not "${text}"`);
+  const ns = BigInt(match[1]!) * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'));
+  if (ns < 1n) throw new ConfigError('--duration-ms: expected more than 0');
+  return ns;
+}

@@ -1,0 +1,335 @@
+/**
+ * Checkpoints and restore as functions (`ferry checkpoint`, `ferry restore`):
+ * run a guest to a cycle and take its checkpoint stream out of the core;
+ * write a stream into a fresh core, restore the VM and run it on. The core's
+ * collector does the work (docs/stream-format.md); this file only moves bytes
+ * and time.
+ */
+import { readFile } from 'node:fs/promises';
+import { imageRunSettings, processorById, readBoard } from './board.js';
+import type { Board, BoardVm } from './board.js';
+import { VmExitReason, VmKind } from './core-runtime.js';
+import type { CheckpointRuntime, CoreFactory, CoreRuntime } from './core-runtime.js';
+import { DEFAULT_QUANTUM_CYCLES, TOHOST_SYMBOL } from './defaults.js';
+import { parseElf } from './elf.js';
+import type { ElfImage } from './elf.js';
+import { ConfigError, FerryError, ImageError, describeSbiError } from './errors.js';
+import { hex } from './format.js';
+import { checkImageFits, loadImage } from './loader.js';
+import { coreFactoryFor, describeFsError, resolveRunSettings } from './runner.js';
+import type { RunResult, RunSettings, VmMode } from './runner.js';
+import { StreamError, describeRefusal, readRefusal } from './stream-errors.js';
+import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
+import type { VmOutcome } from './vm-exit.js';
+
+export type CollectorCore = CoreRuntime & CheckpointRuntime;
+
+/** The core with its collector exports; a runtime without them cannot checkpoint. */
+export function withCollector(core: CoreRuntime): CollectorCore {
+  const candidate = core as Partial<CheckpointRuntime>;
+  if (typeof candidate.checkpointBegin !== 'function' || typeof candidate.restoreApply !== 'function') {
+    throw new ConfigError('this core runtime has no collector exports (checkpointBegin, restoreApply, ...)');
+  }
+  return core as CollectorCore;
+}
+
+/** What to run: an image (optionally with a board's clock and memory), or one VM of a board. */
+export interface GuestSource {
+  imagePath?: string;
+  image?: Uint8Array;
+  /** A board file: with an image, its first processor's clock and first VM's memory; alone, the VM `vm` of it. */
+  boardPath?: string;
+  /** The board's VM by name or by index in its vms list (default the first). */
+  vm?: string | number;
+  mode?: VmMode;
+  ramBytes?: number;
+  clockHz?: number;
+}
+
+export interface CheckpointOptions extends GuestSource {
+  /** Virtual time (cycles) of the last checkpoint: the point a restore resumes from. */
+  atCycle: bigint | number;
+  /** Take a full checkpoint at this many cycles, then an incremental one every as many, the last at atCycle. */
+  incrementalEvery?: bigint | number;
+  quantumCycles?: bigint | number;
+  /** Console bytes of the run up to the checkpoint; without it they are collected in `console`. */
+  onConsole?: (bytes: Uint8Array) => void;
+  core?: CoreFactory;
+}
+
+export interface CheckpointInfo {
+  kind: 'full' | 'incremental';
+  atCycles: bigint;
+  /** Stream bytes this checkpoint added. */
+  bytes: number;
+}
+
+export interface CheckpointResult {
+  /** The whole stream: header, checkpoints, END. */
+  stream: Uint8Array;
+  checkpoints: CheckpointInfo[];
+  /** Instructions retired up to the last checkpoint. */
+  instret: bigint;
+  console: string;
+}
+
+/** A checkpoint request the guest cannot satisfy (it stopped before the cycle). */
+export class CheckpointError extends FerryError {
+  override name = 'CheckpointError';
+}
+
+interface PreparedGuest {
+  name: string;
+  image: ElfImage;
+  settings: RunSettings;
+}
+
+export async function checkpointGuest(options: CheckpointOptions): Promise<CheckpointResult> {
+  const guest = await prepareGuest(options);
+  const times = checkpointTimes(toCycles(options.atCycle, 'atCycle'), options.incrementalEvery);
+  const collected: Uint8Array[] = [];
+  const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
+  const core = withCollector(await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes)));
+  const vm = bootGuest(core, guest);
+  const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
+  const chunks: Uint8Array[] = [];
+  const checkpoints: CheckpointInfo[] = [];
+  core.checkpointBegin();
+  for (const [i, atCycles] of times.entries()) {
+    runUntil(core, vm, atCycles, quantum);
+    const incremental = i > 0;
+    const captured = core.checkpointCapture(vm, incremental);
+    if (captured !== 0) throw new CheckpointError(`${guest.name}: the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
+    const bytes = core.checkpointTake();
+    chunks.push(bytes);
+    checkpoints.push({ kind: incremental ? 'incremental' : 'full', atCycles, bytes: bytes.length });
+  }
+  core.checkpointEnd();
+  chunks.push(core.checkpointTake());
+  return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret: core.vmInstret(vm), console: decode(collected) };
+}
+
+/** [atCycle], or every, 2·every, … below atCycle, then atCycle. */
+export function checkpointTimes(atCycle: bigint, every: bigint | number | undefined): bigint[] {
+  if (atCycle < 1n) throw new ConfigError(`the checkpoint cycle must be at least 1, not ${atCycle}`);
+  if (every === undefined) return [atCycle];
+  const step = toCycles(every, 'incrementalEvery');
+  if (step < 1n || step > atCycle) throw new ConfigError(`--incremental-every must be from 1 to the checkpoint cycle ${atCycle}, not ${step}`);
+  const times: bigint[] = [];
+  for (let t = step; t < atCycle; t += step) times.push(t);
+  times.push(atCycle);
+  if (times.length > 10_000) throw new ConfigError(`--incremental-every ${step} makes ${times.length} checkpoints; at most 10000`);
+  return times;
+}
+
+async function prepareGuest(source: GuestSource): Promise<PreparedGuest> {
+  if (source.imagePath === undefined && source.image === undefined) {
+    if (source.boardPath === undefined) throw new ConfigError('give an image or a board');
+    return prepareBoardVm(await readBoard(source.boardPath), source.vm);
+  }
+  const board = source.boardPath === undefined ? undefined : imageRunSettings(await readBoard(source.boardPath));
+  const name = source.imagePath ?? '<image>';
+  const image = await readImage(source, name);
+  const settings = resolveRunSettings(
+    { mode: source.mode, ramBytes: source.ramBytes ?? board?.ramBytes, clockHz: source.clockHz ?? board?.clockHz },
+    image.symbols.has(TOHOST_SYMBOL),
+  );
+  named(name, () => checkImageFits(image, settings.ramBytes));
+  return { name, image, settings };
+}
+
+/**
+ * One VM of a board, alone on a processor with its processor's clock. The
+ * board's other VMs, partition windows and channels are not set up: a
+ * checkpoint of a VM that depends on them needs the board runner to pause.
+ */
+async function prepareBoardVm(board: Board, which: string | number | undefined): Promise<PreparedGuest> {
+  const vm = pickBoardVm(board, which);
+  const processor = processorById(board, vm.processor)!;
+  const image = await readImage({ imagePath: vm.imagePath }, vm.imagePath);
+  const settings = resolveRunSettings({ mode: vm.kind, ramBytes: vm.memoryBytes, clockHz: processor.clockHz }, image.symbols.has(TOHOST_SYMBOL));
+  named(vm.imagePath, () => checkImageFits(image, settings.ramBytes));
+  return { name: `${board.path} VM ${vm.name}`, image, settings };
+}
+
+function pickBoardVm(board: Board, which: string | number | undefined): BoardVm {
+  if (which === undefined) return board.vms[0]!;
+  const byName = board.vms.find((vm) => vm.name === String(which));
+  if (byName !== undefined) return byName;
+  const index = Number(which);
+  if (Number.isInteger(index) && index >= 0 && index < board.vms.length) return board.vms[index]!;
+  throw new ConfigError(`board ${board.path} has no VM ${String(which)} (its VMs: ${board.vms.map((vm) => vm.name).join(', ')})`);
+}
+
+async function readImage(source: GuestSource, name: string): Promise<ElfImage> {
+  let bytes = source.image;
+  if (bytes === undefined) {
+    try {
+      bytes = await readFile(source.imagePath!);
+    } catch (error) {
+      throw new ImageError(`${name}: cannot read the image (${describeFsError(error)})`);
+    }
+  }
+  const image = bytes;
+  return named(name, () => parseElf(image));
+}
+
+function named<T>(name: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof ImageError) throw new ImageError(`${name}: ${error.message}`);
+    throw error;
+  }
+}
+
+function bootGuest(core: CoreRuntime, guest: PreparedGuest): number {
+  const { settings } = guest;
+  core.configure(settings.clockHz);
+  const vm = core.vmCreate(VmKind[settings.mode], settings.ramBytes);
+  if (vm < 0) throw new ConfigError(`cannot create a ${settings.mode} VM with ${settings.ramBytes} bytes of RAM: ${describeSbiError(vm)}`);
+  loadImage(core, vm, guest.image, settings.ramBytes);
+  return vm;
+}
+
+/** Runs the processor to exactly `atCycles`; the VM must still be running there. */
+function runUntil(core: CoreRuntime, vm: number, atCycles: bigint, quantum: bigint): void {
+  while (core.now() < atCycles) {
+    if (core.vmExit(vm) !== VmExitReason.running) break;
+    const left = atCycles - core.now();
+    core.run(left < quantum ? left : quantum);
+  }
+  if (core.vmExit(vm) !== VmExitReason.running) {
+    const outcome = describeVmExit(core.vmExit(vm), core.vmExitCode(vm), core.vmGetPc(vm));
+    throw new CheckpointError(`VM ${vm} stopped (${outcome.reason}) before cycle ${atCycles}: nothing to checkpoint there`);
+  }
+}
+
+// ---- Restore ----
+
+export interface RestoreOptions {
+  streamPath?: string;
+  stream?: Uint8Array;
+  /** The processor's clock; default the clock the stream was captured at. */
+  clockHz?: number;
+  /** Stop (exit status 124) when the processor's virtual time reaches this, as `ferry run --max-cycles` would. */
+  maxCycles?: bigint | number;
+  quantumCycles?: bigint | number;
+  onConsole?: (bytes: Uint8Array) => void;
+  core?: CoreFactory;
+}
+
+export interface RestoreResult extends RunResult {
+  /** The restored VM's id in the fresh core. */
+  vm: number;
+  /** The capture time of the checkpoint it resumed from. */
+  resumedAtCycles: bigint;
+  checkpoints: number;
+}
+
+/** Restores the stream's VM into a fresh processor set to the capture time, and runs it on. */
+export async function restoreGuest(options: RestoreOptions): Promise<RestoreResult> {
+  const name = options.streamPath ?? '<stream>';
+  const stream = options.stream ?? (await readStreamFile(name));
+  const collected: Uint8Array[] = [];
+  const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
+  const core = withCollector(await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes)));
+  const info = checkStream(core, stream, -1, name);
+  core.configure(options.clockHz ?? Number(info.clockHz));
+  if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
+  const vm = applyStream(core, stream, -1, name);
+  const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
+  const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
+  const outcome = runOn(core, vm, maxCycles, quantum);
+  return {
+    ...outcome, instret: core.vmInstret(vm), cycles: core.now(), console: decode(collected),
+    vm, resumedAtCycles: info.captureCycles, checkpoints: info.checkpoints,
+  };
+}
+
+export interface StreamInfo {
+  checkpoints: number;
+  captureCycles: bigint;
+  clockHz: bigint;
+  kind: VmMode;
+  ramBytes: number;
+  sourceVm: number;
+}
+
+/** Writes `stream` into the core and has it checked for VM `vm` (-1 a new one); throws StreamError if refused. */
+export function checkStream(core: CollectorCore, stream: Uint8Array, vm: number, name = '<stream>'): StreamInfo {
+  core.restoreBegin();
+  core.restoreWrite(stream);
+  if (core.restoreCheck(vm) !== 0) throw refusal(core, name);
+  return {
+    checkpoints: Number(core.restoreInfo(0)),
+    captureCycles: core.restoreInfo(1),
+    clockHz: core.restoreInfo(2),
+    kind: core.restoreInfo(3) === 0n ? 'paravirtual' : 'machine',
+    ramBytes: Number(core.restoreInfo(4)),
+    sourceVm: Number(core.restoreInfo(6)),
+  };
+}
+
+/** Writes `stream` into the core and applies it to VM `vm` (-1 a new one); its id, or StreamError. */
+export function applyStream(core: CollectorCore, stream: Uint8Array, vm: number, name = '<stream>'): number {
+  core.restoreBegin();
+  core.restoreWrite(stream);
+  const id = core.restoreApply(vm);
+  if (id < 0) throw refusal(core, name);
+  return id;
+}
+
+function refusal(core: CollectorCore, name: string): StreamError {
+  const why = readRefusal(core);
+  return new StreamError(`${name}: stream refused: ${describeRefusal(why)}`, why);
+}
+
+/** A VM's whole state from a fresh stream: one full checkpoint, taken now. */
+export function captureStream(core: CollectorCore, vm: number): Uint8Array {
+  core.checkpointBegin();
+  const captured = core.checkpointCapture(vm, false);
+  if (captured !== 0) throw new CheckpointError(`the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
+  core.checkpointEnd();
+  return core.checkpointTake();
+}
+
+async function readStreamFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read the stream (${describeFsError(error)})`);
+  }
+}
+
+/** Runs until the VM stops, the processor's time reaches maxCycles, or nothing can run. */
+function runOn(core: CoreRuntime, vm: number, maxCycles: bigint | undefined, quantum: bigint): VmOutcome {
+  while (core.vmExit(vm) === VmExitReason.running) {
+    const left = maxCycles === undefined ? quantum : maxCycles - core.now();
+    if (left <= 0n) {
+      return {
+        reason: 'max-cycles', code: 0, exitStatus: MAX_CYCLES_EXIT_STATUS,
+        message: `max-cycles: the guest was still running after ${core.now()} cycles (pc ${hex(core.vmGetPc(vm))})`,
+      };
+    }
+    const advanced = core.run(left < quantum ? left : quantum);
+    if (advanced === 0n && core.vmExit(vm) === VmExitReason.running) {
+      return {
+        reason: 'fault', code: 0, exitStatus: 1,
+        message: `stalled: the VM waits at pc ${hex(core.vmGetPc(vm))} but nothing can wake it (after ${core.now()} cycles)`,
+      };
+    }
+  }
+  return describeVmExit(core.vmExit(vm), core.vmExitCode(vm), core.vmGetPc(vm));
+}
+
+function toCycles(value: bigint | number, name: string): bigint {
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new ConfigError(`${name} must be an integer, not ${value}`);
+  const cycles = BigInt(value);
+  if (cycles < 0n || cycles >= 2n ** 64n) throw new ConfigError(`${name} must be from 0 to 2^64-1, not ${value}`);
+  return cycles;
+}
+
+function decode(chunks: Uint8Array[]): string {
+  return chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,136 @@
+/**
+ * Lockstep virtual time for a board: every processor (its own core instance)
+ * advances by the same quantum of virtual nanoseconds, one after the other
+ * in ascending processor id, and link frames are handed over only at
+ * quantum boundaries. The quantum is at most the smallest link latency, so a
+ * frame sent during a quantum never arrives before the quantum's end: it is
+ * delivered, by the destination core's linkReceive, at the first boundary at
+ * or after its arrival time, before the destination runs on. Nothing here
+ * looks at wall time; the same board, inputs and seed give the same run.
+ */
+import type { CoreRuntime } from './core-runtime.js';
+import { describeSbiError } from './errors.js';
+import { LinkError } from './link.js';
+import type { InFlightFrame, LinkNetwork, SendOutcome } from './link.js';
+
+const NS_PER_S = 1_000_000_000n;
+
+export interface LockstepProcessor {
+  id: number;
+  clockHz: number;
+  core: CoreRuntime;
+}
+
+export interface LockstepOptions {
+  /** Virtual time per step; at most the network's smallest latency. */
+  quantumNs: bigint;
+  /** Stop when virtual time reaches this (the run was cut short). */
+  limitNs?: bigint;
+  network: LinkNetwork;
+  /** A frame went onto a link (outcome says whether and when it arrives). */
+  onSend?(from: number, to: number, bytes: Uint8Array, sentNs: bigint, outcome: SendOutcome): void;
+  /** A frame is about to be handed to its destination core at boundary `atNs`. */
+  onDeliver?(frame: InFlightFrame, atNs: bigint): void;
+  /** Virtual time reached a quantum boundary. */
+  onBoundary?(atNs: bigint): void;
+}
+
+export type LockstepEnd = 'stopped' | 'limit';
+
+export class Lockstep {
+  /** In stepping order: ascending id. */
+  readonly processors: readonly LockstepProcessor[];
+  private readonly byId = new Map<number, LockstepProcessor>();
+  /** Processors whose VMs have all stopped (run() advanced less than asked). */
+  private readonly stopped = new Set<number>();
+  private boundaryNs = 0n;
+  private steps = 0;
+
+  constructor(processors: readonly LockstepProcessor[], private readonly options: LockstepOptions) {
+    if (options.quantumNs < 1n) throw new RangeError(`lockstep quantum must be at least 1 ns, not ${options.quantumNs}`);
+    const minLatency = options.network.minLatencyNs();
+    if (minLatency !== undefined && options.quantumNs > minLatency) {
+      throw new RangeError(`lockstep quantum ${options.quantumNs} ns exceeds the smallest link latency ${minLatency} ns: frames would arrive late`);
+    }
+    this.processors = [...processors].sort((a, b) => a.id - b.id);
+    for (const processor of this.processors) this.byId.set(processor.id, processor);
+  }
+
+  /** Virtual time of the last boundary every processor has reached. */
+  nowNs(): bigint {
+    return this.boundaryNs;
+  }
+
+  /** Quanta run so far. */
+  stepCount(): number {
+    return this.steps;
+  }
+
+  isStopped(id: number): boolean {
+    return this.stopped.has(id);
+  }
+
+  /** Processor `from` sends a frame to `to` now (call from its core's link-send import). */
+  send(from: number, to: number, bytes: Uint8Array): SendOutcome {
+    const processor = this.processor(from);
+    const sentNs = cyclesToNs(processor.core.now(), processor.clockHz);
+    const outcome = this.options.network.send(from, to, bytes, sentNs);
+    this.options.onSend?.(from, to, bytes, sentNs, outcome);
+    return outcome;
+  }
+
+  /** Runs quanta until every processor has stopped or the limit is reached. */
+  run(): LockstepEnd {
+    for (;;) {
+      this.deliverArrived();
+      if (this.stopped.size === this.processors.length) return 'stopped';
+      if (this.options.limitNs !== undefined && this.boundaryNs >= this.options.limitNs) return 'limit';
+      this.step();
+    }
+  }
+
+  /** Advances every running processor to the next boundary. */
+  step(): void {
+    let next = this.boundaryNs + this.options.quantumNs;
+    if (this.options.limitNs !== undefined && next > this.options.limitNs) next = this.options.limitNs;
+    for (const processor of this.processors) {
+      if (this.stopped.has(processor.id)) continue;
+      const target = nsToCycles(next, processor.clockHz);
+      const now = processor.core.now();
+      if (target <= now) continue;
+      const advanced = processor.core.run(target - now);
+      if (advanced < target - now) this.stopped.add(processor.id);
+    }
+    this.boundaryNs = next;
+    this.steps++;
+    this.options.onBoundary?.(next);
+  }
+
+  /** Hands every frame that has arrived by now to its destination core. */
+  deliverArrived(): void {
+    for (const frame of this.options.network.takeArrived(this.boundaryNs)) {
+      this.options.onDeliver?.(frame, this.boundaryNs);
+      const result = this.processor(frame.to).core.linkReceive(frame.from, frame.bytes);
+      // The core judges the frame itself (CRC, sequence) and counts what it drops; a refusal is a broken call.
+      if (result !== 0) {
+        throw new LinkError(`processor ${frame.to} refused linkReceive(${frame.from}, ${frame.bytes.length} bytes): ${describeSbiError(result)}`);
+      }
+    }
+  }
+
+  private processor(id: number): LockstepProcessor {
+    const processor = this.byId.get(id);
+    if (processor === undefined) throw new RangeError(`no processor ${id} on this board`);
+    return processor;
+  }
+}
+
+/** Virtual ns at a processor's cycle count (rounded down). */
+export function cyclesToNs(cycles: bigint, clockHz: number): bigint {
+  return (cycles * NS_PER_S) / BigInt(clockHz);
+}
+
+/** A processor's cycle count at virtual time `ns` (rounded down). */
+export function nsToCycles(ns: bigint, clockHz: number): bigint {
+  return (ns * BigInt(clockHz)) / NS_PER_S;
+}

@@ -1,0 +1,82 @@
+/**
+ * The per-VM summary at the end of a board run: a table for people, JSON for
+ * programs. The numbers come from the core's vmStat counters and the host's
+ * link statistics (docs/boards.md, "Summary").
+ */
+import type { BoardRunResult, BoardVmResult } from './board-runner.js';
+import { NO_SLACK } from './board-runner.js';
+
+interface Column {
+  title: string;
+  /** Right-aligned (numbers). */
+  right: boolean;
+  cell(vm: BoardVmResult): string;
+}
+
+const COLUMNS: Column[] = [
+  { title: 'vm', right: false, cell: (vm) => vm.name },
+  { title: 'cpu', right: true, cell: (vm) => String(vm.processor) },
+  { title: 'state', right: false, cell: (vm) => vmState(vm) },
+  { title: 'instret', right: true, cell: (vm) => String(vm.instret) },
+  { title: 'windows', right: true, cell: (vm) => String(vm.stats.windowsUsed) },
+  { title: 'overruns', right: true, cell: (vm) => String(vm.stats.windowOverruns) },
+  { title: 'late-irq', right: true, cell: (vm) => String(vm.stats.lateInterrupts) },
+  { title: 'jobs', right: true, cell: (vm) => String(vm.stats.jobsCompleted) },
+  { title: 'misses', right: true, cell: (vm) => String(vm.stats.deadlineMisses) },
+  { title: 'slack-us', right: true, cell: (vm) => (vm.stats.slackNs === NO_SLACK ? '-' : formatMicros(vm.stats.slackNs)) },
+  { title: 'hcalls', right: true, cell: (vm) => String(vm.stats.hypercalls) },
+  { title: 'tx/rx/drop', right: true, cell: (vm) => `${vm.stats.framesSent}/${vm.stats.framesReceived}/${vm.stats.framesDropped}` },
+];
+
+function vmState(vm: BoardVmResult): string {
+  if (vm.state === 'running') return 'running';
+  const outcome = vm.outcome!;
+  return outcome.exitStatus === 0 ? `${outcome.reason}` : `${outcome.reason}!`;
+}
+
+function formatMicros(ns: bigint): string {
+  const whole = ns / 1000n;
+  const tenths = (ns % 1000n) / 100n;
+  return `${whole}.${tenths}`;
+}
+
+/** The summary as an aligned text table with a heading line and a link line. */
+export function formatSummary(result: BoardRunResult): string {
+  const rows = [COLUMNS.map((column) => column.title), ...result.vms.map((vm) => COLUMNS.map((column) => column.cell(vm)))];
+  const widths = COLUMNS.map((_, index) => Math.max(...rows.map((row) => row[index]!.length)));
+  const lines = rows.map((row) =>
+    row.map((cell, index) => (COLUMNS[index]!.right ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd());
+  const heading = `board ${result.board}: ${result.processors.length} processor${result.processors.length === 1 ? '' : 's'}, ` +
+    `${result.vms.length} VM${result.vms.length === 1 ? '' : 's'}, ${formatVirtualTime(result.endNs)} of virtual time, ` +
+    `${result.end === 'limit' ? 'stopped at the limit' : 'all VMs stopped'}`;
+  const delivered = result.links.reduce((sum, link) => sum + link.framesDelivered, 0);
+  const linkLine = result.links.length === 0
+    ? undefined
+    : `links: ${delivered} frames delivered, ${result.links.reduce((sum, link) => sum + link.framesDropped, 0)} lost on the wire, ` +
+      `${result.framesInFlight} in flight at the end; processors dropped ${result.processors.reduce((sum, p) => sum + p.framesDropped, 0n)}`;
+  return [heading, ...lines, ...(linkLine === undefined ? [] : [linkLine])].join('\n') + '\n';
+}
+
+/** "12.5 ms", "3 s", "250 us": virtual time for people. */
+export function formatVirtualTime(ns: bigint): string {
+  if (ns >= 1_000_000_000n) return `${trim(Number(ns) / 1e9)} s`;
+  if (ns >= 1_000_000n) return `${trim(Number(ns) / 1e6)} ms`;
+  if (ns >= 1_000n) return `${trim(Number(ns) / 1e3)} us`;
+  return `${ns} ns`;
+}
+
+function trim(value: number): string {
+  return String(Number(value.toFixed(3)));
+}
+
+/** The whole result as JSON (bigints as numbers while exact, else decimal strings). */
+export function summaryJson(result: BoardRunResult): string {
+  const vms = result.vms.map(({ console: _console, ...vm }) => ({
+    ...vm,
+    stats: { ...vm.stats, slackNs: vm.stats.slackNs === NO_SLACK ? null : vm.stats.slackNs },
+  }));
+  return JSON.stringify({ ...result, vms }, (_key, value: unknown) => {
+    if (typeof value !== 'bigint') return value;
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  }, 2) + '\n';
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the core as native firmware (docs/runtimes.md):
+#   build/core.wasm --wasm2c--> build/native/ferry-core.{c,h}
+#   + native/board.c native/elf.c + wasm2c's runtime --gcc -O2--> build/native/ferry-native
+# Bounds checks are explicit (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0): no guard pages and
+# no multi-GiB reservation, as a microcontroller-class target needs.
+#
+# Usage: bash scripts/build-native.sh [core.wasm]   (default build/core.wasm, the release build)
+# Environment: CC (default gcc), WASM2C_RUNTIME_DIR (where wasm-rt-impl.c lives).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+core=${1:-build/core.wasm}
+out=build/native
+cc=${CC:-gcc}
+
+for tool in wasm2c "$cc"; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "build:native: $tool not found (on Debian: apt-get install wabt gcc)" >&2
+    exit 1
+  fi
+done
+if [ ! -f "$core" ]; then
+  echo "build:native: $core is not built yet: run \`npm run build:core\`" >&2
+  exit 1
+fi
+
+# wabt's runtime is not on the compiler's include path: find it beside wasm2c.
+runtime=${WASM2C_RUNTIME_DIR:-}
+if [ -z "$runtime" ]; then
+  prefix=$(dirname "$(dirname "$(command -v wasm2c)")")
+  for dir in "$prefix/share/wabt/wasm2c" /usr/share/wabt/wasm2c /usr/local/share/wabt/wasm2c; do
+    if [ -f "$dir/wasm-rt-impl.c" ]; then runtime=$dir; break; fi
+  done
+fi
+if [ -z "$runtime" ] || [ ! -f "$runtime/wasm-rt-impl.c" ]; then
+  echo "build:native: cannot find wasm2c's runtime (wasm-rt-impl.c); set WASM2C_RUNTIME_DIR" >&2
+  exit 1
+fi
+
+mkdir -p "$out"
+# -n fixes the symbol prefix (Z_ferry_core...) whatever the file is called.
+wasm2c "$core" -n ferry_core -o "$out/ferry-core.c"
+"$cc" -O2 -std=gnu11 -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 \
+  -I"$out" -I"$runtime" -Inative \
+  native/board.c native/elf.c "$out/ferry-core.c" "$runtime/wasm-rt-impl.c" \
+  -o "$out/ferry-native.tmp" -lm
+mv "$out/ferry-native.tmp" "$out/ferry-native"
+echo "build:native: $out/ferry-native ($(wc -c < "$out/ferry-native") bytes) from $core"

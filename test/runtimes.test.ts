@@ -1,0 +1,225 @@
+/**
+ * One core, two Node runtimes (docs/runtimes.md): build/core.wasm as a plain
+ * module and the component built from wit/ferry.wit and transpiled by jco.
+ * Every guest in guests/build must behave identically through both: the same
+ * console bytes, exit status, stderr and retired-instruction count.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadComponentCore } from '../host/core-component.js';
+import { loadCore } from '../host/core.js';
+import type { CoreRuntime } from '../host/core-runtime.js';
+import { CoreLoadError } from '../host/errors.js';
+import { runImage } from '../host/runner.js';
+import { lines, runFerry } from './helpers/ferry-cli.js';
+import { CORE_WASM, FERRY_BIN, ROOT, hasCore } from './helpers/paths.js';
+import { printAndShutdownGuest, spinningGuest, tohostGuest } from './helpers/test-guests.js';
+
+const GUEST_DIR = join(ROOT, 'guests', 'build');
+const COMPONENT_JS = join(ROOT, 'build', 'component', 'js', 'ferry-core.js');
+const hasComponent = (): boolean => existsSync(COMPONENT_JS);
+const GUESTS = existsSync(GUEST_DIR) ? readdirSync(GUEST_DIR).filter((name) => name.endsWith('.elf')).sort() : [];
+
+const RAM_BASE = 0x8000_0000;
+const RAM_BYTES = 64 * 1024;
+
+interface Run { status: number | null; stdout: Buffer; stderr: string }
+
+/** bin/ferry.js as a child process, asynchronously, so the two runtimes run side by side. */
+function ferry(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: ROOT });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') }));
+  });
+}
+
+const skipNote = !hasCore()
+  ? ' — SKIPPED: build/core.wasm not built (npm run build:core)'
+  : !hasComponent() ? ' — SKIPPED: the component is not built (npm run build:component)' : '';
+const ready = hasCore() && hasComponent();
+
+describe.skipIf(!ready)(`every guest image: ferry run --runtime module and --runtime component agree${skipNote}`, () => {
+  it('finds the guest images', () => {
+    expect(GUESTS.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(GUESTS)('%s: same stdout, exit status, stderr and instret', async (name) => {
+    const image = join(GUEST_DIR, name);
+    const [module, component] = await Promise.all([
+      ferry(['run', image, '--instret', '--runtime', 'module']),
+      ferry(['run', image, '--instret', '--runtime', 'component']),
+    ]);
+    expect(module.stderr).toMatch(/^instret: [1-9]\d*$/m);
+    expect(component.status, component.stderr).toBe(module.status);
+    expect(component.stderr).toBe(module.stderr);
+    expect(component.stdout.equals(module.stdout), 'stdout differs').toBe(true);
+    expect([0, 1]).toContain(module.status);
+  });
+
+  it('--max-cycles stops both at the same point with 124', async () => {
+    const image = join(GUEST_DIR, 'cpu.elf');
+    const [module, component] = await Promise.all([
+      ferry(['run', image, '--instret', '--max-cycles', '123457', '--runtime', 'module']),
+      ferry(['run', image, '--instret', '--max-cycles', '123457', '--runtime', 'component']),
+    ]);
+    expect(module.status).toBe(124);
+    expect(component.status).toBe(124);
+    expect(component.stderr).toBe(module.stderr);
+    expect(component.stdout.equals(module.stdout)).toBe(true);
+  });
+});
+
+describe.skipIf(!ready)(`ferry run --runtime${skipNote}`, () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ferry-runtimes-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is described in the help, with module as the default', () => {
+    const help = runFerry(['run', '--help']);
+    expect(help.stdout).toContain('--runtime <runtime>');
+    expect(help.stdout).toMatch(/choices:\s+"module",\s+"component",\s+default:\s+"module"/);
+  });
+
+  it('refuses an unknown runtime with exit 2', () => {
+    const result = runFerry(['run', join(GUEST_DIR, 'hello.elf'), '--runtime', 'native']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--runtime <runtime>' argument 'native' is invalid/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses a bad image through the component with exit 2 and one line', () => {
+    const path = join(dir, 'notes.txt');
+    writeFileSync(path, 'not a guest\n');
+    const result = runFerry(['run', path, '--runtime', 'component']);
+    expect(result.status).toBe(2);
+    expect(lines(result.stderr)).toEqual([`ferry: error: ${path}: not an ELF file (no \\x7fELF magic number at the start)`]);
+  });
+});
+
+describe.skipIf(!ready)(`runImage({ runtime })${skipNote}`, () => {
+  const cases: [string, Uint8Array, object][] = [
+    ['a paravirtual guest that prints and shuts down', printAndShutdownGuest('hi from the component\n'), {}],
+    ['a guest that reports a system failure', printAndShutdownGuest('bye\n', 1), {}],
+    ['a machine guest that writes tohost = 7', tohostGuest(7), {}],
+    ['a guest that spins until the cycle limit', spinningGuest(), { maxCycles: 2_500_001 }],
+  ];
+
+  it.each(cases)('%s: the same result from both runtimes', async (_title, image, extra) => {
+    const module = await runImage({ image, runtime: 'module', ...extra });
+    const component = await runImage({ image, runtime: 'component', ...extra });
+    expect(component).toEqual(module);
+    expect(module.instret).toBeGreaterThan(0n);
+  });
+
+  it('rejects an unknown runtime name', async () => {
+    await expect(runImage({ image: printAndShutdownGuest('x'), runtime: 'wasm' as never })).rejects.toThrow(/runtime must be module or component/);
+  });
+});
+
+/** The same calls on both runtimes give the same answers. */
+async function bothRuntimes(): Promise<[CoreRuntime, CoreRuntime]> {
+  return [await loadCore(), await loadComponentCore()];
+}
+
+function createVm(core: CoreRuntime): number {
+  core.configure(50_000_000);
+  const vm = core.vmCreate(0, RAM_BYTES);
+  expect(vm).toBe(0);
+  return vm;
+}
+
+describe.skipIf(!ready)(`ComponentCore against Core${skipNote}`, () => {
+  it('loads bytes through the staging buffer (cabi_realloc) and refuses bad ranges alike', async () => {
+    for (const core of await bothRuntimes()) {
+      const vm = createVm(core);
+      const bytes = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+      expect(core.vmLoad(vm, RAM_BASE + 0x100, core.stage(bytes), bytes.length)).toBe(0);
+      // Past the end of RAM: -11 (bad range), nothing written; no such VM: -3.
+      expect(core.vmLoad(vm, RAM_BASE + RAM_BYTES - 8, core.stage(bytes), bytes.length)).toBe(-11);
+      expect(core.vmLoad(7, RAM_BASE, core.stage(bytes), 4)).toBe(-3);
+      // A length beyond what was staged is refused as the module core refuses one beyond its buffer.
+      expect(core.vmLoad(vm, RAM_BASE, core.stage(bytes.subarray(0, 4)), core.stagingBytes() + 1)).toBe(-3);
+      // An empty list is a valid (no-op) load.
+      expect(core.vmLoad(vm, RAM_BASE, core.stage(new Uint8Array(0)), 0)).toBe(0);
+    }
+  });
+
+  it('refuses to stage more than the staging buffer holds, before the core sees it', async () => {
+    for (const core of await bothRuntimes()) {
+      const tooBig = new Uint8Array(core.stagingBytes() + 1);
+      expect(() => core.stage(tooBig)).toThrow(RangeError);
+      expect(() => core.linkReceive(1, tooBig)).toThrow(RangeError);
+    }
+  });
+
+  it('gives u32 and u64 values the same sign and width', async () => {
+    const [module, component] = await bothRuntimes();
+    for (const core of [module, component]) {
+      const vm = createVm(core);
+      core.vmSetReg(vm, 5, 0xffff_fff0);
+      core.vmBoot(vm, 0x8000_0000, 0xdead_beef, 0);
+    }
+    for (const [name, read] of [
+      ['x5', (c: CoreRuntime) => c.vmGetReg(0, 5)],
+      ['a0', (c: CoreRuntime) => c.vmGetReg(0, 10)],
+      ['pc', (c: CoreRuntime) => c.vmGetPc(0)],
+      ['misa', (c: CoreRuntime) => c.vmGetCsr(0, 0x301)],
+      ['slack', (c: CoreRuntime) => c.vmStat(0, 6)],
+      ['now', (c: CoreRuntime) => c.now()],
+      ['vmCreate(bad kind)', (c: CoreRuntime) => c.vmCreate(9, 4096)],
+    ] as const) {
+      expect(read(component), name).toBe(read(module));
+    }
+    expect(component.vmGetReg(0, 5)).toBe(0xffff_fff0);
+    expect(component.vmCreate(9, 4096)).toBe(-3);
+  });
+
+  it('gives each processor its own instance and memory', async () => {
+    const a = await loadComponentCore();
+    const b = await loadComponentCore();
+    createVm(a);
+    expect(a.vmGetPc(0)).toBe(0);
+    a.vmBoot(0, 0x8000_1000, 0, 0);
+    // b has no VM 0 yet: its core answers 0 for the pc of a VM that does not exist.
+    expect(b.vmGetPc(0)).toBe(0);
+    expect(a.vmGetPc(0)).toBe(0x8000_1000);
+  });
+
+  it('explains a component that has not been built', async () => {
+    await expect(loadComponentCore({ jsDir: join(ROOT, 'build', 'no-such-component') })).rejects.toThrow(CoreLoadError);
+    await expect(loadComponentCore({ jsDir: join(ROOT, 'build', 'no-such-component') })).rejects.toThrow(/npm run build:component/);
+  });
+});
+
+describe.skipIf(!hasCore())('cabi_realloc in build/core.wasm (the canonical ABI\'s allocator)', () => {
+  async function coreExports(): Promise<Record<string, (...args: number[]) => number>> {
+    const noop = (): void => {};
+    const board = { 'console-write': noop, 'link-send': noop, trace: noop };
+    const { instance } = await WebAssembly.instantiate(readFileSync(CORE_WASM), { 'ferry:core/board': board });
+    return instance.exports as unknown as Record<string, (...args: number[]) => number>;
+  }
+
+  it('hands out the staging buffer for any list that fits', async () => {
+    const core = await coreExports();
+    const staging = core.stagingBuffer!();
+    expect(core.cabi_realloc!(0, 0, 1, 0)).toBe(staging);
+    expect(core.cabi_realloc!(0, 0, 1, 4096)).toBe(staging);
+    expect(core.cabi_realloc!(0, 0, 1, core.stagingBytes!())).toBe(staging);
+  });
+
+  it('traps on a list larger than the buffer and on a realloc of an earlier block', async () => {
+    const core = await coreExports();
+    expect(() => core.cabi_realloc!(0, 0, 1, core.stagingBytes!() + 1)).toThrow(WebAssembly.RuntimeError);
+    expect(() => core.cabi_realloc!(core.stagingBuffer!(), 16, 1, 32)).toThrow(WebAssembly.RuntimeError);
+  });
+});
