@@ -287,6 +287,7 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
     }
   }
   vm.pc = pc;
+  vm.sliceExecuted = 0; // outside a slice, counters are exactly vm.executed and friends
   memory.copy(ownRegs, RUNNING_REGS, REG_SLOTS << 2);
   vm.regs = ownRegs;
   return executed;

@@ -16,9 +16,12 @@ import { Vm } from "./vm";
 
 export const MAX_TASKS: i32 = 16;
 
-// A task set: count, then per task period, wcet, deadline (cycles), release origin, jobs done.
-const TASK_BYTES: usize = 40;
-const HEADER_BYTES: usize = 8;
+// A task set: u32 count, u32 reserved, then per task u64 period, wcet, deadline (cycles),
+// release origin (cycle), jobs done. The TASK_SET stream record has the same layout.
+export const TASK_SET_HEADER_BYTES: u32 = 8;
+export const TASK_RECORD_BYTES: u32 = 40;
+const TASK_BYTES: usize = TASK_RECORD_BYTES;
+const HEADER_BYTES: usize = TASK_SET_HEADER_BYTES;
 
 @inline function taskAt(set: usize, i: i32): usize {
   return set + HEADER_BYTES + <usize>i * TASK_BYTES;
@@ -45,6 +48,19 @@ export function recordTaskSet(vm: Vm, periodsUs: StaticArray<u32>, wcetsUs: Stat
     store<u64>(task, origin, 24);
     store<u64>(task, 0, 32);
   }
+}
+
+/** Takes a task set in the record layout (checked by the collector); count 0 clears it. */
+export function loadTaskSet(vm: Vm, body: usize): void {
+  const count = load<u32>(body);
+  if (count == 0) {
+    if (vm.tasks != 0) store<i32>(vm.tasks, 0);
+    return;
+  }
+  if (vm.tasks == 0) vm.tasks = heap.alloc(HEADER_BYTES + <usize>MAX_TASKS * TASK_BYTES);
+  store<u32>(vm.tasks, 0, 4);
+  memory.copy(vm.tasks, body, HEADER_BYTES + <usize>count * TASK_BYTES);
+  store<u32>(vm.tasks, 0, 4);
 }
 
 /** Completes the oldest open job of task `index`; true if it missed its deadline. */

@@ -9,12 +9,13 @@
 // checkStateRecord and applyStateRecord. A record in STATE_RECORDS is mandatory in every complete checkpoint.
 import { CONSOLE_BUFFER_BYTES, EXIT_FAULT, KIND_PARAVIRTUAL, MODE_M, MODE_S, MODE_U } from "./config";
 import {
-  beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TIMER, REC_VCPU, refuse,
+  beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_TIMER, REC_VCPU, refuse,
 } from "./stream";
+import { loadTaskSet, MAX_TASKS, TASK_SET_HEADER_BYTES, TASK_RECORD_BYTES, taskCount } from "./tasks";
 import { Vm } from "./vm";
 
 /** Mandatory state records of a complete checkpoint, in the order the collector writes them. */
-export const STATE_RECORDS: StaticArray<u32> = [REC_VCPU, REC_TIMER, REC_IRQ, REC_CONSOLE, REC_SCHEDULE];
+export const STATE_RECORDS: StaticArray<u32> = [REC_VCPU, REC_TIMER, REC_IRQ, REC_CONSOLE, REC_SCHEDULE, REC_TASK_SET];
 
 /** Position of `type` in STATE_RECORDS (its bit in the collector's seen-mask), or -1. */
 export function stateRecordIndex(type: u32): i32 {
@@ -35,6 +36,7 @@ export function stateRecordBodyBytes(type: u32, vm: Vm): u32 {
     case REC_IRQ: return IRQ_BYTES;
     case REC_CONSOLE: return CONSOLE_HEADER_BYTES + vm.consoleBytes;
     case REC_SCHEDULE: return SCHEDULE_BYTES;
+    case REC_TASK_SET: return taskSetRecordBytes(vm);
   }
   return 0;
 }
@@ -46,6 +48,7 @@ export function saveStateRecord(type: u32, vm: Vm): void {
     case REC_IRQ: saveIrq(vm); break;
     case REC_CONSOLE: saveConsole(vm); break;
     case REC_SCHEDULE: saveSchedule(vm); break;
+    case REC_TASK_SET: saveTaskSet(vm); break;
   }
 }
 
@@ -57,6 +60,7 @@ export function checkStateRecord(type: u32, body: usize, length: u32, kind: u32)
     case REC_IRQ: return checkIrq(body, length);
     case REC_CONSOLE: return checkConsole(body, length);
     case REC_SCHEDULE: return checkSchedule(body, length);
+    case REC_TASK_SET: return checkTaskSet(body, length);
   }
   return true;
 }
@@ -68,15 +72,13 @@ export function applyStateRecord(type: u32, vm: Vm, body: usize): void {
     case REC_IRQ: applyIrq(vm, body); break;
     case REC_CONSOLE: applyConsole(vm, body); break;
     case REC_SCHEDULE: applySchedule(vm, body); break;
+    case REC_TASK_SET: applyTaskSet(vm, body); break;
   }
 }
 
-/**
- * Can the collector capture all of this VM's state? Not while it holds state the stream
- * has no record for yet (a reported task set: TASK_SET is reserved, not defined).
- */
+/** Can the collector capture all of this VM's state? Yes: every component has its record. */
 export function captureSupported(vm: Vm): bool {
-  return vm.tasks == 0;
+  return vm.ramBytes != 0;
 }
 
 function checkLength(length: u32, expected: u32): bool {
@@ -351,4 +353,39 @@ function applySchedule(vm: Vm, body: usize): void {
   vm.framesSent = load<u64>(body, 80);
   vm.framesReceived = load<u64>(body, 88);
   vm.framesDropped = load<u64>(body, 96);
+}
+
+// ---- TASK_SET: the task set the guest reported and its deadline accounting (8 + 40·n bytes). ----
+// Layout as tasks.ts keeps it: u32 count, u32 reserved, then per task u64 period, wcet,
+// relative deadline (cycles), u64 release origin (cycle), u64 jobs completed.
+
+function taskSetRecordBytes(vm: Vm): u32 {
+  return TASK_SET_HEADER_BYTES + <u32>taskCount(vm.tasks) * TASK_RECORD_BYTES;
+}
+
+function saveTaskSet(vm: Vm): void {
+  const bytes = taskSetRecordBytes(vm);
+  const body = beginRecord(REC_TASK_SET, bytes);
+  store<u32>(body, <u32>taskCount(vm.tasks));
+  store<u32>(body, 0, 4);
+  if (bytes > TASK_SET_HEADER_BYTES) memory.copy(body + TASK_SET_HEADER_BYTES, vm.tasks + TASK_SET_HEADER_BYTES, bytes - TASK_SET_HEADER_BYTES);
+  endRecord();
+}
+
+function checkTaskSet(body: usize, length: u32): bool {
+  if (length < TASK_SET_HEADER_BYTES) return refuse(ERR_BAD_LENGTH, length, TASK_SET_HEADER_BYTES);
+  const count = load<u32>(body);
+  if (count > <u32>MAX_TASKS) return badValue(0, count);
+  if (!checkLength(length, TASK_SET_HEADER_BYTES + count * TASK_RECORD_BYTES)) return false;
+  if (!within(body, 4, 0)) return false;
+  for (let i: u32 = 0; i < count; i++) {
+    const task = body + TASK_SET_HEADER_BYTES + <usize>i * TASK_RECORD_BYTES;
+    const period = load<u64>(task), wcet = load<u64>(task, 8), deadline = load<u64>(task, 16);
+    if (wcet == 0 || wcet > deadline || deadline > period) return badValue(TASK_SET_HEADER_BYTES + i * TASK_RECORD_BYTES, wcet);
+  }
+  return true;
+}
+
+function applyTaskSet(vm: Vm, body: usize): void {
+  loadTaskSet(vm, body);
 }

@@ -106,6 +106,7 @@ build control-tx -DCTL_TX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
 build control-rx -DCTL_RX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
 build memcheck   -- "${LIB_SBI[@]}" guests/memcheck/memcheck.c
 build memcheck-finite -DMEMCHECK_ROUNDS=100 -- "${LIB_SBI[@]}" guests/memcheck/memcheck.c
+build memwriter  -- "${LIB_SBI[@]}" guests/memwriter/memwriter.c
 
 # Machine guests (M-mode, QEMU-virt devices).
 build isa       -- "${LIB_VIRT[@]}" guests/isa/isa.S guests/isa/main.c

@@ -19,7 +19,6 @@ import type { LinkFaultModel, LinkFaultRates } from './link-faults.js';
 import { LinkNetwork } from './link.js';
 import type { LinkDirectionStats } from './link.js';
 import { Lockstep, cyclesToNs } from './lockstep.js';
-import type { LockstepEnd } from './lockstep.js';
 import { loadImage } from './loader.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
@@ -55,8 +54,10 @@ export interface BoardRunOptions {
   board: Board;
   /** How to run the cores; default build/core.wasm as plain modules. */
   core?: CoreFactory;
-  /** Stop once this much virtual time has passed (exit status 124 if VMs still run). */
+  /** A limit: stop once this much virtual time has passed (exit status 124 if VMs still run). */
   limitNs?: bigint;
+  /** The run's planned length: stop then; VMs still running are fine (exit status 0 unless one failed). */
+  durationNs?: bigint;
   /** Seeds the link error model (and anything random a scenario adds later). Default 0. */
   seed?: number;
   /** Seeded link faults at these rates; off by default. */
@@ -70,6 +71,9 @@ export interface BoardRunOptions {
   /** Trace records, a quantum's worth at a time, in time order; turns the core's trace on. */
   onTrace?: (records: TraceRecord[]) => void;
 }
+
+/** Why a board run ended: every VM stopped, the limit came first, or the planned duration ran out. */
+export type BoardRunEnd = 'stopped' | 'limit' | 'duration';
 
 export interface BoardVmResult {
   name: string;
@@ -100,9 +104,9 @@ export interface BoardProcessorResult {
 
 export interface BoardRunResult {
   board: string;
-  /** 0 every VM passed; 1 a VM failed; 124 the limit came first. */
+  /** 0 every VM passed (or still ran at the end of the duration); 1 a VM failed; 124 the limit came first. */
   exitStatus: number;
-  end: LockstepEnd;
+  end: BoardRunEnd;
   /** Virtual time the run took. */
   endNs: bigint;
   quantumNs: bigint;
@@ -145,6 +149,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
     ns: 0n, event: 'run-start', board: board.name, processors: board.processors.length, vms: board.vms.length,
     links: board.links.length, channels: board.channels.length, quantumNs, seed,
     ...(options.limitNs === undefined ? {} : { limitNs: options.limitNs }),
+    ...(options.durationNs === undefined ? {} : { durationNs: options.durationNs }),
     ...(options.linkFaults === undefined ? {} : { linkFaults: options.linkFaults }),
   });
 
@@ -179,7 +184,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
 
   lockstep = new Lockstep(placed, {
     quantumNs,
-    limitNs: options.limitNs,
+    limitNs: earliest(options.limitNs, options.durationNs),
     network,
     onSend: (from, to, bytes, sentNs, outcome) => {
       if (outcome.dropped) trace?.add({ ns: sentNs, cpu: from, event: 'link-drop', from, to, bytes: bytes.length });
@@ -193,9 +198,9 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
     },
     onBoundary: () => trace?.flush(),
   });
-  const end = lockstep.run();
+  const end = endOf(lockstep.run(), options);
   // Stopped: when the last VM stopped, not the boundary after it.
-  const endNs = end === 'limit' ? lockstep.nowNs() : placed.reduce((latest, slot) => {
+  const endNs = end !== 'stopped' ? lockstep.nowNs() : placed.reduce((latest, slot) => {
     const ns = cyclesToNs(slot.core.now(), slot.clockHz);
     return ns > latest ? ns : latest;
   }, 0n);
@@ -203,6 +208,18 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
   return result;
+}
+
+function earliest(a: bigint | undefined, b: bigint | undefined): bigint | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a < b ? a : b;
+}
+
+/** The lockstep loop stops at the earlier of limit and duration; the limit wins a tie. */
+function endOf(end: 'stopped' | 'limit', options: BoardRunOptions): BoardRunEnd {
+  if (end === 'stopped' || options.durationNs === undefined) return end;
+  return options.limitNs !== undefined && options.limitNs <= options.durationNs ? 'limit' : 'duration';
 }
 
 /** Virtual time for `cycles` of the board's first processor, rounded up: --max-cycles on a board. */
@@ -323,7 +340,7 @@ function readStats(core: CoreRuntime, vmId: number): VmStats {
 
 function collectResult(
   board: Board, placed: PlacedProcessor[], lockstep: Lockstep, network: LinkNetwork,
-  run: { end: LockstepEnd; endNs: bigint; quantumNs: bigint; seed: number },
+  run: { end: BoardRunEnd; endNs: bigint; quantumNs: bigint; seed: number },
 ): BoardRunResult {
   const byBoardOrder: BoardVmResult[] = [];
   const messages: string[] = [];
@@ -353,7 +370,7 @@ function collectResult(
   const failed = vms.some((vm) => (vm.outcome?.exitStatus ?? 0) !== 0);
   const running = vms.filter((vm) => vm.state === 'running');
   let exitStatus = failed ? 1 : 0;
-  if (!failed && running.length > 0) {
+  if (!failed && running.length > 0 && run.end === 'limit') {
     exitStatus = MAX_CYCLES_EXIT_STATUS;
     const first = placed[0]!;
     messages.push(

@@ -2,19 +2,21 @@
  * The `ferry` command line. The exit statuses and messages are a contract
  * (tests and scripts rely on them): see EXIT_STATUS_HELP.
  */
+import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { imageRunSettings, readBoard } from './board.js';
 import { addCheckpointCommands } from './commands/checkpoint.js';
 import { parseDurationMs, runBoardCommand } from './board-command.js';
 import type { SummaryChoice } from './board-command.js';
 import { CORE_RUNTIMES } from './core-runtime.js';
-import type { CoreRuntimeName } from './core-runtime.js';
+import type { CoreRuntimeName, TraceSink } from './core-runtime.js';
 import { DEFAULT_CLOCK_HZ } from './defaults.js';
 import { ConfigError, FerryError } from './errors.js';
 import { packageVersion } from './package-root.js';
 import { coreFactoryFor, runImage } from './runner.js';
 import type { VmMode } from './runner.js';
-import { TraceWriter } from './trace.js';
+import { TraceWriter, coreTraceRecord } from './trace.js';
+import { cyclesToNs } from './lockstep.js';
 
 /** Where the CLI writes; the process's streams unless a test captures them. */
 export interface CliIo {
@@ -42,10 +44,14 @@ Exit status of run:
   3    internal error (a bug in ferry)
   124  --max-cycles ran out before the guest stopped
 
-With --board and no image, every VM of the board runs: 0 if all passed,
-1 if any failed, 124 if --max-cycles or --duration-ms came first. Console
-lines are prefixed with the VM's name when the board has several VMs;
-a per-VM summary follows on stderr (--summary: on stdout).
+--duration-ms is the run's planned length, not a limit: a guest still
+running when it ends is not a failure (exit 0).
+
+With --board and no image, every VM of the board runs: 0 if all passed
+(or still ran when --duration-ms ended), 1 if any failed, 124 if
+--max-cycles came first. Console lines are prefixed with the VM's name
+when the board has several VMs; a per-VM summary follows on stderr
+(--summary: on stdout). docs/boards.md has the details.
 `;
 
 interface RunFlags {
@@ -103,7 +109,7 @@ function addRunCommand(program: Command, io: CliIo, setExitStatus: (status: numb
         .choices(['paravirtual', 'machine']),
     )
     .option('--max-cycles <n>', 'stop with exit status 124 after n cycles of virtual time (of the board\'s first processor)', parseCycles)
-    .option('--duration-ms <ms>', 'stop with exit status 124 after this many milliseconds of virtual time', parseDuration)
+    .option('--duration-ms <ms>', 'run for this many milliseconds of virtual time, then stop (guests still running are not a failure)', parseDuration)
     .option('--trace <file>', 'write the run\'s events to <file> as JSON lines')
     .option('--instret', 'print the instructions the guest retired (instret: <n>) on stderr at the end')
     .option('--summary [format]', 'board runs: print the per-VM summary on stdout, as a table or json (default: table on stderr)', parseSummaryFormat)
@@ -173,33 +179,46 @@ async function runCommand(imagePath: string | undefined, flags: RunFlags, io: Cl
     if (given !== undefined) throw new ConfigError(`${name} applies to board runs (ferry run --board <file> without an image)`);
   }
   const board: { clockHz?: number; ramBytes?: number } = flags.board === undefined ? {} : imageRunSettings(await readBoard(flags.board));
+  const limit = imageCycleLimit(flags, board.clockHz);
   const trace = flags.trace === undefined ? undefined : TraceWriter.open(flags.trace);
   try {
     const result = await runImage({
       imagePath,
       mode: flags.mode,
       runtime: flags.runtime,
-      maxCycles: imageCycleLimit(flags, board.clockHz),
+      maxCycles: limit.cycles,
       clockHz: board.clockHz,
       ramBytes: board.ramBytes,
       // Raw bytes, as the guest wrote them: no decoding, no added newlines.
       onConsole: (bytes) => io.stdout.write(bytes),
       onEvent: (event) => trace?.write(event),
+      onCoreTrace: trace === undefined ? undefined : imageTraceSink(trace, imagePath, board.clockHz ?? DEFAULT_CLOCK_HZ),
     });
-    if (result.message !== undefined) io.stderr.write(`${result.message}\n`);
+    // The planned duration ran out: the guest ran as long as it was meant to.
+    const durationEnded = limit.isDuration && result.reason === 'max-cycles';
+    if (result.message !== undefined && !durationEnded) io.stderr.write(`${result.message}\n`);
     if (flags.instret === true) io.stderr.write(`instret: ${result.instret}\n`);
-    return result.exitStatus;
+    return durationEnded ? 0 : result.exitStatus;
   } finally {
     trace?.close();
   }
 }
 
-/** --max-cycles and --duration-ms together: whichever comes first, in cycles of the processor's clock. */
-function imageCycleLimit(flags: RunFlags, clockHz: number | undefined): bigint | undefined {
-  if (flags.durationMs === undefined) return flags.maxCycles;
+/** The core's events of a one-image run as trace records (docs/trace.md): processor 0, the VM named after its image. */
+function imageTraceSink(trace: TraceWriter, imagePath: string, clockHz: number): TraceSink {
+  const name = basename(imagePath).replace(/\.elf$/i, '');
+  return (event, vm, atCycles, a, b) => {
+    trace.write(coreTraceRecord(0, cyclesToNs(atCycles, clockHz), event, vm, atCycles, a, b, () => name));
+  };
+}
+
+/** --max-cycles and --duration-ms together: whichever comes first, in cycles of the processor's clock (the limit wins a tie). */
+function imageCycleLimit(flags: RunFlags, clockHz: number | undefined): { cycles?: bigint; isDuration: boolean } {
+  if (flags.durationMs === undefined) return { cycles: flags.maxCycles, isDuration: false };
   const durationCycles = (flags.durationMs * BigInt(clockHz ?? DEFAULT_CLOCK_HZ)) / 1_000_000_000n;
   const cycles = durationCycles < 1n ? 1n : durationCycles;
-  return flags.maxCycles === undefined || cycles < flags.maxCycles ? cycles : flags.maxCycles;
+  if (flags.maxCycles !== undefined && flags.maxCycles <= cycles) return { cycles: flags.maxCycles, isDuration: false };
+  return { cycles, isDuration: true };
 }
 
 function reportError(error: unknown, io: CliIo): number {

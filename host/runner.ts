@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { moduleCoreFactory } from './core.js';
 import { componentCoreFactory } from './core-component.js';
 import { CORE_RUNTIMES, VmExitReason, VmKind } from './core-runtime.js';
-import type { CoreFactory, CoreRuntime, CoreRuntimeName, VmMode } from './core-runtime.js';
+import type { CoreFactory, CoreRuntime, CoreRuntimeName, TraceSink, VmMode } from './core-runtime.js';
 import {
   DEFAULT_CLOCK_HZ, DEFAULT_QUANTUM_CYCLES, DEFAULT_RAM_BYTES, GUEST_PAGE_BYTES, MAX_RAM_BYTES, TOHOST_SYMBOL,
 } from './defaults.js';
@@ -37,6 +37,8 @@ export interface RunOptions {
   onConsole?: (bytes: Uint8Array) => void;
   /** Receives the run's events (for --trace). */
   onEvent?: (event: RunEvent) => void;
+  /** Receives the core's trace events (docs/trace.md) between start and exit; turns the core's trace on. */
+  onCoreTrace?: TraceSink;
   /** How to run the core; default: build/core.wasm as a plain module. */
   core?: CoreFactory;
   /** Without `core`: which form of the core runs the VM, 'module' (default) or 'component'. */
@@ -97,7 +99,9 @@ export async function runImage(options: RunOptions): Promise<RunResult> {
 
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
-  const core = await (options.core ?? coreFactoryFor(options.runtime))((_vm, bytes) => onConsole(bytes));
+  const sinks = options.onCoreTrace === undefined ? undefined : { onTrace: options.onCoreTrace };
+  const core = await (options.core ?? coreFactoryFor(options.runtime))((_vm, bytes) => onConsole(bytes), sinks);
+  if (options.onCoreTrace !== undefined) core.traceEnable(true);
   const vm = createVm(core, settings);
   loadImage(core, vm, image, settings.ramBytes);
   options.onEvent?.({ event: 'start', image: imageName, ...startFields(settings), entry: image.entry });

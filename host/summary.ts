@@ -40,6 +40,12 @@ function formatMicros(ns: bigint): string {
   return `${whole}.${tenths}`;
 }
 
+const END_WORDS: Record<BoardRunResult['end'], string> = {
+  stopped: 'all VMs stopped',
+  limit: 'stopped at the limit',
+  duration: 'ran for its duration',
+};
+
 /** The summary as an aligned text table with a heading line and a link line. */
 export function formatSummary(result: BoardRunResult): string {
   const rows = [COLUMNS.map((column) => column.title), ...result.vms.map((vm) => COLUMNS.map((column) => column.cell(vm)))];
@@ -48,7 +54,7 @@ export function formatSummary(result: BoardRunResult): string {
     row.map((cell, index) => (COLUMNS[index]!.right ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd());
   const heading = `board ${result.board}: ${result.processors.length} processor${result.processors.length === 1 ? '' : 's'}, ` +
     `${result.vms.length} VM${result.vms.length === 1 ? '' : 's'}, ${formatVirtualTime(result.endNs)} of virtual time, ` +
-    `${result.end === 'limit' ? 'stopped at the limit' : 'all VMs stopped'}`;
+    `${END_WORDS[result.end]}`;
   const delivered = result.links.reduce((sum, link) => sum + link.framesDelivered, 0);
   const linkLine = result.links.length === 0
     ? undefined

@@ -101,15 +101,25 @@ describe.skipIf(!hasCore())(`ferry run --board on build/core.wasm${coreNote}`, (
     expect(result.stderr).toBe('broken: shutdown: the guest reported a system failure (SRST reason 1)\n');
   });
 
-  it('exit 124 when --duration-ms or --max-cycles comes first', () => {
+  it('exit 124 when --max-cycles comes first; exit 0 at the end of --duration-ms with VMs still running', () => {
     // The default schedule gives each VM half of a 10 ms frame: done runs first, then spinner.
     const board = boardFile('s.json', { done: 'ok.elf', spinner: 'spin.elf' });
-    const byTime = runFerry(['run', '--board', board, '--duration-ms', '6.5', '--no-summary']);
-    expect(byTime.status).toBe(124);
-    expect(byTime.stderr).toBe('limit: 1 VM was still running after 6500000 ns of virtual time (650000 cycles of processor 0): spinner\n');
     const byCycles = runFerry(['run', '--board', board, '--max-cycles', '700000', '--duration-ms', '100', '--no-summary']);
     expect(byCycles.status).toBe(124);
-    expect(byCycles.stderr).toMatch(/after 7000000 ns of virtual time \(700000 cycles of processor 0\): spinner/);
+    expect(byCycles.stderr).toBe('limit: 1 VM was still running after 7000000 ns of virtual time (700000 cycles of processor 0): spinner\n');
+    const byTime = runFerry(['run', '--board', board, '--duration-ms', '6.5']);
+    expect(byTime.status, byTime.stderr).toBe(0);
+    expect(lines(byTime.stderr)[0]).toBe('board s: 1 processor, 2 VMs, 6.5 ms of virtual time, ran for its duration');
+    expect(byTime.stderr).toMatch(/^spinner\s+0\s+running\s/m);
+    const tie = runFerry(['run', '--board', board, '--max-cycles', '650000', '--duration-ms', '6.5', '--no-summary']);
+    expect(tie.status).toBe(124);
+  });
+
+  it('an image with --duration-ms runs that long and exits 0', () => {
+    const result = runFerry(['run', join(dir, 'spin.elf'), '--duration-ms', '0.1', '--instret']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/^instret: 10000\n$/);
+    expect(runFerry(['run', join(dir, 'spin.elf'), '--duration-ms', '1', '--max-cycles', '500']).status).toBe(124);
   });
 
   it('--summary prints the table on stdout after the consoles; --summary json prints JSON', () => {
@@ -156,9 +166,10 @@ describe.skipIf(!hasCore())(`ferry run --board on build/core.wasm${coreNote}`, (
     expect(start).toMatchObject({ event: 'start', clockHz: 100_000_000, ramBytes: 1 << 20 });
   });
 
-  it('boards/quad.json runs every VM; the summary lists them all', () => {
-    const result = runFerry(['run', '--board', join(ROOT, 'boards', 'quad.json')]);
+  it('boards/quad.json runs every VM for --duration-ms; the summary lists them all', () => {
+    const result = runFerry(['run', '--board', join(ROOT, 'boards', 'quad.json'), '--duration-ms', '120']);
     expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^board quad: 4 processors, \d+ VMs, 120 ms of virtual time, ran for its duration$/m);
     for (const line of lines(result.stdout)) expect(line).toMatch(/^\[[a-z0-9]+\] /);
     const board = JSON.parse(readFileSync(join(ROOT, 'boards', 'quad.json'), 'utf8')) as { vms: { name: string }[] };
     for (const vm of board.vms) expect(result.stderr).toMatch(new RegExp(`^${vm.name}\\s`, 'm'));
