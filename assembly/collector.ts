@@ -15,7 +15,8 @@ import {
   REC_PAGE_DATA, REC_PRODUCER, REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_HEADER_BYTES, RECORD_OPTIONAL, recordBodyAt,
   recordLength, recordType, refuse, setCurrentRecord, streamDigest, writeHeader,
 } from "./stream";
-import { createVm, flushDecodeCache, Vm } from "./vm";
+import { flushDecodeCache, Vm } from "./vm";
+import { reserveVm, resumeVm } from "./vm-lifecycle";
 import {
   allStateRecordsMask, applyStateRecord, captureSupported, checkStateRecord, saveStateRecord, STATE_RECORDS, stateRecordBodyBytes,
   stateRecordIndex,
@@ -179,7 +180,7 @@ function isZeroPage(page: usize): bool {
  * from; the number of pages of RAM when it got to the end. pagesWrittenLast() tells how
  * many pages it wrote.
  */
-export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32): u32 {
+export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32, maxPages: u32 = u32.MAX_VALUE): u32 {
   const pages = vm.ramBytes >> PAGE_SHIFT;
   dataCount = 0;
   zeroCount = 0;
@@ -198,7 +199,7 @@ export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, max
       unchecked(dataBatch[dataCount++] = page);
       if (dataCount == DATA_PAGES_PER_RECORD) flushDataPages(vm);
     }
-    if (recordsWritten >= maxRecords) { flushBatches(vm); return page + 1; }
+    if (recordsWritten >= maxRecords || pagesWritten >= maxPages) { flushBatches(vm); return page + 1; }
   }
   flushBatches(vm);
   return pages;
@@ -523,7 +524,7 @@ export function validatedInfo(field: u32): u64 {
  */
 export function restoreStream(base: usize, size: u32, target: Vm | null): i32 {
   if (!validateStream(base, size, target)) return SBI_ERR_INVALID_PARAM;
-  const vm = target != null ? target : createVm(configKind, configRamBytes);
+  const vm = target != null ? target : newVmFor(configKind, configRamBytes);
   if (vm == null) {
     setCurrentRecord(HEADER_BYTES, 0, REC_VM_CONFIG);
     refuse(ERR_TARGET, 0xFFFF_FFFF, MAX_VMS);
@@ -531,6 +532,13 @@ export function restoreStream(base: usize, size: u32, target: Vm | null): i32 {
   }
   applyStream(base, vm);
   return <i32>vm.id;
+}
+
+/** A new VM for a restore, within the processor's RAM (processorSetRam); null if none fits. */
+function newVmFor(kind: u32, ramBytes: u32): Vm | null {
+  const vm = reserveVm(kind, ramBytes);
+  if (vm != null) resumeVm(vm);
+  return vm;
 }
 
 function applyStream(base: usize, vm: Vm): void {

@@ -19,4 +19,6 @@ export const DIRTY_TOUCHED: u8 = 0x01;
 export const DIRTY_COLLECTOR: u8 = 0x02;
 /** Bit 2, migration's: written since the migration manager last sent the page. */
 export const DIRTY_MIGRATION: u8 = 0x04;
-// Bits 3-7 (0xF8) are free for replication.
+/** Bit 3, migration's post-copy: still to be pushed to the destination after the commit. */
+export const DIRTY_POSTCOPY_PENDING: u8 = 0x08;
+// Bits 4-7 (0xF0) are free for replication.

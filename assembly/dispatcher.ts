@@ -17,7 +17,10 @@ export function raiseException(vm: Vm, cause: u32, tval: u32): void {
   if (vm.kind == KIND_PARAVIRTUAL) {
     if (cause == CAUSE_ECALL_S) {
       handleHypercall(vm);
-      vm.pc += 4;
+      // A hypercall whose buffer has not arrived yet (post-copy) did nothing: it runs
+      // again once the page is here, and retires then.
+      if (vm.awaitingPage != 0) vm.trapped++;
+      else vm.pc += 4;
       return;
     }
     vm.trapped++;

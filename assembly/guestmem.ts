@@ -19,6 +19,27 @@ export function ramOffset(vm: Vm, addr: u32, bytes: u32): i64 {
   return offset;
 }
 
+/** guestBuffer: the range lies (partly) in a page that has not arrived yet (post-copy). */
+export const BUFFER_ABSENT: i64 = -2;
+
+/**
+ * Offset of a buffer a hypercall reads or writes, -1 if it is not wholly in RAM, or
+ * BUFFER_ABSENT if a post-copy page of it has not arrived: the VM then waits for the
+ * page and the dispatcher runs the ecall again (vm.awaitingPage).
+ */
+export function guestBuffer(vm: Vm, addr: u32, bytes: u32): i64 {
+  const offset = ramOffset(vm, addr, bytes);
+  if (offset < 0 || vm.absent == 0 || bytes == 0) return offset;
+  const last = (<u32>offset + bytes - 1) >> PAGE_SHIFT;
+  for (let page = <u32>offset >> PAGE_SHIFT; page <= last; page++) {
+    if (load<u8>(vm.absent + page) != 0) {
+      vm.awaitingPage = page + 1;
+      return BUFFER_ABSENT;
+    }
+  }
+  return offset;
+}
+
 /** Clears the decode cache entry that holds the instruction word at `addr`, if any. */
 @inline export function invalidateDecoded(decode: usize, addr: u32): void {
   const entry = decode + ((<usize>(addr >> 2) & (DECODE_MASK)) << 4);

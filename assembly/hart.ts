@@ -27,8 +27,18 @@ import { REG_SLOTS, RUNNING_REGS, Vm } from "./vm";
     raiseException(vm, CAUSE_FETCH_ACCESS, pc);
     return 0;
   }
+  if (vm.absent != 0 && absent(vm, offset, 4)) {
+    awaitPage(vm, pc, offset);
+    return 0;
+  }
   decodeInto(entry, load<u32>(vm.ram + offset), pc);
   return entry;
+}
+
+/** The instruction at `pc` needs a page that has not arrived: the VM waits, and runs it again once it has. */
+function awaitPage(vm: Vm, pc: u32, offset: u32): void {
+  vm.pc = pc;
+  vm.awaitingPage = (offset >> PAGE_SHIFT) + 1;
 }
 
 /** Takes the branch-misaligned trap of the instruction at `pc` if its branch is taken. */
@@ -114,11 +124,31 @@ function storeSlowFrom(vm: Vm, pc: u32, executed: i32, addr: u32, bytes: u32, va
   return b == 0 ? a : <i32>(<u32>a % <u32>b);
 }
 
+// Two builds of the loop from one source: Resident for VMs whose RAM is all here, and
+// DemandPaged for a VM arriving by post-copy migration, whose loads and stores first
+// check that their page has arrived (migration.ts). The check compiles away in Resident.
+class Resident {}
+class DemandPaged {}
+
+@inline function demandPaged<Mode>(): bool {
+  return idof<Mode>() == idof<DemandPaged>();
+}
+
+/** Is any page of [offset, offset + bytes) still absent? Then the VM waits for it. */
+@inline function absent(vm: Vm, offset: u32, bytes: u32): bool {
+  return (load<u8>(vm.absent + (offset >> PAGE_SHIFT)) | load<u8>(vm.absent + ((offset + bytes - 1) >> PAGE_SHIFT))) != 0;
+}
+
 /**
  * Executes up to `budget` instructions of `vm` and returns how many it executed. Stops
- * early after a trap, a system instruction, a device access, or a halt.
+ * early after a trap, a system instruction, a device access, a halt, or (post-copy) an
+ * access to a page that has not arrived yet.
  */
 export function executeSlice(vm: Vm, budget: i32): i32 {
+  return vm.absent != 0 ? executeSliceAs<DemandPaged>(vm, budget) : executeSliceAs<Resident>(vm, budget);
+}
+
+function executeSliceAs<Mode>(vm: Vm, budget: i32): i32 {
   // The running vCPU's registers live at a fixed address, so every register access in
   // the loop below is a load or store with a constant offset.
   const ownRegs = vm.regs;
@@ -137,7 +167,11 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
     let entry = decode + ((<usize>(pc >> 2) & DECODE_MASK) << 4);
     if (load<u32>(entry) != pc) {
       entry = fetchAndDecode(vm, pc, entry);
-      if (entry == 0) { pc = vm.pc; break; }
+      if (entry == 0) {
+        if (vm.awaitingPage != 0) executed--; // not fetched: it runs once its page is here
+        pc = vm.pc;
+        break;
+      }
     }
     const word = load<u32>(entry, 4);
     const imm = load<i32>(entry, 8);
@@ -173,35 +207,50 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
       case Op.LW: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 4) { store<i32>(dest, load<i32>(ram + offset), RUNNING_REGS); pc += 4; }
+        if (offset <= ramBytes - 4) {
+          if (demandPaged<Mode>() && absent(vm, offset, 4)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
+          store<i32>(dest, load<i32>(ram + offset), RUNNING_REGS); pc += 4;
+        }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 4, false, dest); }
         break;
       }
       case Op.LH: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) { store<i32>(dest, load<i16>(ram + offset), RUNNING_REGS); pc += 4; }
+        if (offset <= ramBytes - 2) {
+          if (demandPaged<Mode>() && absent(vm, offset, 2)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
+          store<i32>(dest, load<i16>(ram + offset), RUNNING_REGS); pc += 4;
+        }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 2, true, dest); }
         break;
       }
       case Op.LHU: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) { store<i32>(dest, load<u16>(ram + offset), RUNNING_REGS); pc += 4; }
+        if (offset <= ramBytes - 2) {
+          if (demandPaged<Mode>() && absent(vm, offset, 2)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
+          store<i32>(dest, load<u16>(ram + offset), RUNNING_REGS); pc += 4;
+        }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 2, false, dest); }
         break;
       }
       case Op.LB: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset < ramBytes) { store<i32>(dest, load<i8>(ram + offset), RUNNING_REGS); pc += 4; }
+        if (offset < ramBytes) {
+          if (demandPaged<Mode>() && absent(vm, offset, 1)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
+          store<i32>(dest, load<i8>(ram + offset), RUNNING_REGS); pc += 4;
+        }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 1, true, dest); }
         break;
       }
       case Op.LBU: {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
-        if (offset < ramBytes) { store<i32>(dest, load<u8>(ram + offset), RUNNING_REGS); pc += 4; }
+        if (offset < ramBytes) {
+          if (demandPaged<Mode>() && absent(vm, offset, 1)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
+          store<i32>(dest, load<u8>(ram + offset), RUNNING_REGS); pc += 4;
+        }
         else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 1, false, dest); }
         break;
       }
@@ -210,6 +259,7 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
         if (offset <= ramBytes - 4) {
+          if (demandPaged<Mode>() && absent(vm, offset, 4)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
           store<i32>(ram + offset, r2);
           noteStore(dirty, decode, offset, addr, 4);
           pc += 4;
@@ -221,6 +271,7 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
         if (offset <= ramBytes - 2) {
+          if (demandPaged<Mode>() && absent(vm, offset, 2)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
           store<i16>(ram + offset, r2);
           noteStore(dirty, decode, offset, addr, 2);
           pc += 4;
@@ -232,6 +283,7 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
         const addr = <u32>(r1 + imm);
         const offset = addr - RAM_BASE;
         if (offset < ramBytes) {
+          if (demandPaged<Mode>() && absent(vm, offset, 1)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
           store<i8>(ram + offset, r2);
           noteStore(dirty, decode, offset, addr, 1);
           pc += 4;

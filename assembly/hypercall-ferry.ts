@@ -4,7 +4,7 @@
 import { cyclesToNs, getClockHz, getProcessorId, now } from "./clock";
 import { SBI_ERR_FAILED, SBI_ERR_INVALID_ADDRESS, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_SUCCESS, TIMEBASE_HZ } from "./config";
 import { channelReceive, channelSend } from "./channel";
-import { ramOffset } from "./guestmem";
+import { BUFFER_ABSENT, guestBuffer } from "./guestmem";
 import { jobDone, MAX_TASKS, recordTaskSet, slackCycles, taskCount } from "./tasks";
 import { getReg, setReg, Vm } from "./vm";
 
@@ -34,7 +34,8 @@ const deadlines = new StaticArray<u32>(MAX_TASKS);
 function reportTaskSet(vm: Vm): void {
   const count = getReg(vm, A1);
   if (count == 0 || count > <u32>MAX_TASKS) { ret(vm, SBI_ERR_INVALID_PARAM, 0); return; }
-  const offset = ramOffset(vm, getReg(vm, A0), count * TASK_WORDS * 4);
+  const offset = guestBuffer(vm, getReg(vm, A0), count * TASK_WORDS * 4);
+  if (offset == BUFFER_ABSENT) return;
   if (offset < 0) { ret(vm, SBI_ERR_INVALID_ADDRESS, 0); return; }
   const base = vm.ram + <usize>offset;
   for (let i: u32 = 0; i < count; i++) {
@@ -59,14 +60,16 @@ function reportJobDone(vm: Vm): void {
 
 function send(vm: Vm): void {
   const bytes = getReg(vm, A2);
-  const offset = ramOffset(vm, getReg(vm, A1), bytes);
+  const offset = guestBuffer(vm, getReg(vm, A1), bytes);
+  if (offset == BUFFER_ABSENT) return;
   if (offset < 0) { ret(vm, SBI_ERR_INVALID_ADDRESS, 0); return; }
   ret(vm, channelSend(vm, getReg(vm, A0), vm.ram + <usize>offset, bytes), 0);
 }
 
 function receive(vm: Vm): void {
   const capacity = getReg(vm, A2);
-  const offset = ramOffset(vm, getReg(vm, A1), capacity);
+  const offset = guestBuffer(vm, getReg(vm, A1), capacity);
+  if (offset == BUFFER_ABSENT) return;
   if (offset < 0) { ret(vm, SBI_ERR_INVALID_ADDRESS, 0); return; }
   const result = channelReceive(vm, getReg(vm, A0), vm.ram + <usize>offset, capacity);
   if (result < 0) ret(vm, <i32>result, 0);

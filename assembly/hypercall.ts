@@ -5,7 +5,7 @@ import {
   EXIT_FAILURE, EXIT_REBOOT, EXIT_SHUTDOWN, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_SUCCESS,
 } from "./config";
 import { consolePutByte, consoleWrite } from "./console";
-import { ramOffset } from "./guestmem";
+import { BUFFER_ABSENT, guestBuffer } from "./guestmem";
 import { now } from "./clock";
 import { EXT_FERRY, handleFerryHypercall } from "./hypercall-ferry";
 import { trace, TRACE_HYPERCALL } from "./trace";
@@ -62,7 +62,8 @@ function debugConsole(vm: Vm, fid: u32): void {
   if (fid != 0 && fid != 1) { ret(vm, SBI_ERR_NOT_SUPPORTED, 0); return; }
   // write / read (num_bytes, base_lo, base_hi): the buffer must lie in the guest's RAM.
   const bytes = getReg(vm, A0);
-  const offset = getReg(vm, A2) == 0 ? ramOffset(vm, getReg(vm, A1), bytes) : -1;
+  const offset = getReg(vm, A2) == 0 ? guestBuffer(vm, getReg(vm, A1), bytes) : -1;
+  if (offset == BUFFER_ABSENT) return;
   if (offset < 0) { ret(vm, SBI_ERR_INVALID_PARAM, 0); return; }
   if (fid == 0) {
     consoleWrite(vm, vm.ram + <usize>offset, bytes);

@@ -9,8 +9,12 @@ import {
   pageRecordsBytes, stateRecordsBytes, writeCheckpointEnd, writePagesFrom, writeStateRecords, writeVmConfig,
   CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, restoreStream, supportsCapture, END_RECORD_BYTES, CHECKPOINT_FRAME_BYTES,
 } from "./collector";
-import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
-import { beginGroup, beginRecord, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest, writeHeader } from "./stream";
+import { DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
+import { noteWritten } from "./guestmem";
+import {
+  beginGroup, beginRecord, checkRecordFrame, MAX_RECORD_BODY_BYTES, RECORD_HEADER_BYTES, recordBytes, drainOut, endRecord, groupDigest, outPending, REC_END, REC_PAGE_DATA,
+  REC_ZERO_PAGES, recordBodyAt, recordLength, recordType, nextRecordOffset, streamDigest, writeHeader,
+} from "./stream";
 import { Vm } from "./vm";
 
 /** Data records the producer writes before it lets the transport drain them. */
@@ -26,6 +30,10 @@ export class MigrationStream {
   nextPage: u32 = 0;
   full: bool = true;
   memoryOnly: bool = true;
+  /** Dirty bit that selects the checkpoint's pages (full pre-copy round: touched; else: migration's). */
+  pageBit: u8 = DIRTY_TOUCHED;
+  /** Post-copy push: the next page to look at. */
+  pushNext: u32 = 0;
   checkpoints: u32 = 0;
   chainId: u32 = 0;
   sequence: u32 = 0;
@@ -53,6 +61,7 @@ export class MigrationStream {
     }
     this.full = full;
     this.memoryOnly = memoryOnly;
+    this.pageBit = full ? DIRTY_TOUCHED : DIRTY_MIGRATION;
     this.nextPage = 0;
     this.pagesInCheckpoint = 0;
     this.phase = PHASE_PAGES;
@@ -72,9 +81,8 @@ export class MigrationStream {
 
   private produce(vm: Vm): void {
     if (this.phase == PHASE_PAGES) {
-      const bit = this.full ? DIRTY_TOUCHED : DIRTY_MIGRATION;
       const before = this.nextPage;
-      this.nextPage = writePagesFrom(vm, bit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
+      this.nextPage = writePagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
       this.pagesInCheckpoint += pagesWrittenLast();
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
     } else if (this.phase == PHASE_STATE) {
@@ -97,6 +105,56 @@ export class MigrationStream {
       store<u32>(body, streamDigest, 4);
       endRecord();
     }
+  }
+
+  /**
+   * Post-copy's blackout: a full, complete checkpoint of only the prepaged pages (those
+   * written while the manager watched, migration's bit); every other touched page is
+   * marked pending, to follow after the commit. `prepage` false sends none.
+   */
+  beginPostCopyCheckpoint(vm: Vm, prepage: bool): void {
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    for (let page: u32 = 0; page < pages; page++) {
+      let dirty = load<u8>(vm.dirty + page);
+      if (!prepage) dirty &= ~DIRTY_MIGRATION;
+      if ((dirty & DIRTY_TOUCHED) != 0 && (dirty & DIRTY_MIGRATION) == 0) dirty |= DIRTY_POSTCOPY_PENDING;
+      store<u8>(vm.dirty + page, dirty);
+    }
+    this.beginStream(vm);
+    this.full = true;
+    this.memoryOnly = false;
+    this.pageBit = DIRTY_MIGRATION;
+    this.nextPage = 0;
+    this.pagesInCheckpoint = 0;
+    this.pushNext = 0;
+    this.phase = PHASE_PAGES;
+    beginGroup();
+    writeVmConfig(vm);
+  }
+
+  /**
+   * After a post-copy commit: up to `maxBytes` of page records for `dest` — first the
+   * page the destination asked for (1 + page, or 0), then the next pending pages.
+   * 0 when nothing is left.
+   */
+  takePush(vm: Vm, dest: usize, maxBytes: u32, requested: u32): u32 {
+    if (requested != 0 && outPending() == 0) {
+      writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
+    }
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    while (outPending() < maxBytes && this.pushNext < pages) {
+      this.pushNext = writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, this.pushNext, 1);
+    }
+    return drainOut(dest, maxBytes);
+  }
+
+  /** Is page `page` still to be pushed? */
+  pending(vm: Vm, page: u32): bool {
+    return page < (vm.ramBytes >> PAGE_SHIFT) && (load<u8>(vm.dirty + page) & DIRTY_POSTCOPY_PENDING) != 0;
+  }
+
+  pushDone(vm: Vm): bool {
+    return this.pushNext >= (vm.ramBytes >> PAGE_SHIFT) && outPending() == 0;
   }
 
   /** Pages written since they were last sent (the next round's set). */
@@ -143,6 +201,73 @@ export class MigrationStream {
     }
     memory.copy(this.input + this.inputBytes, ptr, bytes);
     this.inputBytes = needed;
+  }
+
+  /** After a post-copy restore: every page the stream did not carry is absent until it arrives. */
+  beginPostCopy(vm: Vm): void {
+    const pages = <usize>(vm.ramBytes >> PAGE_SHIFT);
+    vm.absent = heap.alloc(pages);
+    let missing: u32 = 0;
+    for (let page: usize = 0; page < pages; page++) {
+      const gone = (load<u8>(vm.dirty + page) & DIRTY_TOUCHED) == 0;
+      store<u8>(vm.absent + page, gone ? 1 : 0);
+      if (gone) missing++;
+    }
+    this.inputBytes = 0;
+    if (missing == 0) this.endPostCopy(vm);
+  }
+
+  /**
+   * Post-copy page records as they arrive (a record may span messages): each page lands
+   * if it is still absent, and a VM waiting for it runs on. Returns false on a record the
+   * stream rules refuse.
+   */
+  appendPostCopy(vm: Vm, ptr: usize, bytes: u32): bool {
+    this.append(ptr, bytes);
+    let offset: u32 = 0;
+    const size = <u32>this.inputBytes;
+    while (size - offset >= RECORD_HEADER_BYTES) {
+      const length = recordLength(this.input, offset);
+      if (length > MAX_RECORD_BODY_BYTES) return false;
+      if (size - offset < recordBytes(length)) break; // the rest of it is still on the way
+      if (checkRecordFrame(this.input, size, offset, 0) < 0) return false;
+      if (!this.applyPageRecord(vm, offset)) return false;
+      offset = nextRecordOffset(this.input, offset);
+    }
+    memory.copy(this.input, this.input + offset, size - offset);
+    this.inputBytes = size - offset;
+    return true;
+  }
+
+  private applyPageRecord(vm: Vm, offset: u32): bool {
+    const type = recordType(this.input, offset);
+    const body = recordBodyAt(this.input, offset);
+    const length = recordLength(this.input, offset);
+    if ((type != REC_PAGE_DATA && type != REC_ZERO_PAGES) || length < 8) return false;
+    const count = load<u32>(body);
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    const numbers = body + 8;
+    const contents = numbers + (<usize>((count + 1) & ~1) << 2);
+    if (type == REC_ZERO_PAGES ? length != 8 + count * 4 : length != 8 + ((count + 1) & ~1) * 4 + (count << PAGE_SHIFT)) return false;
+    for (let i: u32 = 0; i < count; i++) {
+      const page = load<u32>(numbers + (<usize>i << 2));
+      if (page >= pages) return false;
+      if (load<u8>(vm.absent + page) == 0) continue; // already here
+      const at = vm.ram + (<usize>page << PAGE_SHIFT);
+      if (type == REC_PAGE_DATA) memory.copy(at, contents + (<usize>i << PAGE_SHIFT), 1 << PAGE_SHIFT);
+      else memory.fill(at, 0, 1 << PAGE_SHIFT);
+      store<u8>(vm.absent + page, 0);
+      noteWritten(vm, page << PAGE_SHIFT, 1 << PAGE_SHIFT);
+      if (vm.awaitingPage == page + 1) vm.awaitingPage = 0;
+    }
+    return true;
+  }
+
+  /** Every page is here: the VM runs on the plain hart again. */
+  endPostCopy(vm: Vm): void {
+    if (vm.absent != 0) heap.free(vm.absent);
+    vm.absent = 0;
+    vm.awaitingPage = 0;
   }
 
   /** Checks the whole stream and applies it to `vm`; false (nothing applied) if refused. */

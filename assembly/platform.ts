@@ -9,7 +9,10 @@ import { Vm } from "./vm";
 const UART_BASE: u32 = 0x1000_0000;
 const UART_BYTES: u32 = 0x100;
 const UART_THR: u32 = 0;
+const UART_LCR: u32 = 3;
 const UART_LSR: u32 = 5;
+/** LCR bit 7: offsets 0 and 1 are the baud-rate divisor latch, not THR and IER. */
+const UART_LCR_DLAB: u32 = 0x80;
 /** Line status: transmit holding register empty, transmitter empty. */
 const UART_LSR_IDLE: u32 = 0x60;
 
@@ -35,7 +38,10 @@ function mtimeNow(vm: Vm): u64 {
 /** Reads `bytes` at `addr`; NO_DEVICE if nothing is mapped there. */
 export function deviceLoad(vm: Vm, addr: u32, bytes: u32): u64 {
   if (addr - UART_BASE < UART_BYTES) {
-    return addr - UART_BASE == UART_LSR ? UART_LSR_IDLE : 0;
+    const reg = addr - UART_BASE;
+    if (reg == UART_LSR) return UART_LSR_IDLE;
+    if (reg == UART_LCR) return vm.uartLineControl;
+    return 0;
   }
   if (addr - CLINT_BASE < CLINT_BYTES) {
     const reg = addr - CLINT_BASE;
@@ -53,7 +59,9 @@ export function deviceLoad(vm: Vm, addr: u32, bytes: u32): u64 {
 /** Writes `value` (`bytes` wide) at `addr`; false if nothing is mapped there. */
 export function deviceStore(vm: Vm, addr: u32, bytes: u32, value: u32): bool {
   if (addr - UART_BASE < UART_BYTES) {
-    if (addr - UART_BASE == UART_THR) consolePutByte(vm, value & 0xFF);
+    const reg = addr - UART_BASE;
+    if (reg == UART_LCR) vm.uartLineControl = value & 0xFF;
+    else if (reg == UART_THR && (vm.uartLineControl & UART_LCR_DLAB) == 0) consolePutByte(vm, value & 0xFF);
     return true;
   }
   if (addr - CLINT_BASE < CLINT_BYTES) {

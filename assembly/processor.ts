@@ -46,7 +46,7 @@ function deliverInterrupt(vm: Vm, irq: u32): void {
 /** Runs `vm` until virtual time reaches `endCycles`, or it stops or yields. */
 function runVm(vm: Vm, endCycles: u64): void {
   if (vm.awaitingFirstRun) noteFirstRun(vm);
-  while (vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && now() < endCycles) {
+  while (vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && vm.awaitingPage == 0 && now() < endCycles) {
     const at = now();
     const irq = interruptToTake(vm, at);
     if (irq >= 0) {
@@ -96,7 +96,7 @@ function endWindow(vm: Vm): void {
 }
 
 function runnable(vm: Vm | null): bool {
-  return vm != null && vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held;
+  return vm != null && vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && vm.awaitingPage == 0;
 }
 
 /**

@@ -283,7 +283,7 @@ const CONSOLE_HEADER_BYTES: u32 = 8;
 function saveConsole(vm: Vm): void {
   const body = beginRecord(REC_CONSOLE, CONSOLE_HEADER_BYTES + vm.consoleBytes);
   store<u32>(body, vm.consoleBytes);
-  store<u32>(body, 0, 4);
+  store<u32>(body, vm.uartLineControl, 4);
   memory.copy(body + CONSOLE_HEADER_BYTES, vm.consoleBuffer, vm.consoleBytes);
   endRecord();
 }
@@ -293,10 +293,11 @@ function checkConsole(body: usize, length: u32): bool {
   const bytes = load<u32>(body);
   if (bytes > CONSOLE_BUFFER_BYTES) return badValue(0, bytes);
   if (!checkLength(length, CONSOLE_HEADER_BYTES + bytes)) return false;
-  return within(body, 4, 0);
+  return within(body, 4, 0xFF);
 }
 
 function applyConsole(vm: Vm, body: usize): void {
+  vm.uartLineControl = load<u32>(body, 4);
   vm.consoleBytes = load<u32>(body);
   memory.copy(vm.consoleBuffer, body + CONSOLE_HEADER_BYTES, vm.consoleBytes);
 }

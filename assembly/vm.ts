@@ -73,6 +73,8 @@ export class Vm {
   externalLevel: u32;
   consoleBuffer: usize;
   consoleBytes: u32;
+  /** The UART's line control register (machine VMs): bit 7 (DLAB) maps the divisor latch over THR. */
+  uartLineControl: u32;
   // Partition scheduling.
   /** Gave up the rest of its window (Ferry yield hypercall). */
   yielded: bool;
@@ -101,6 +103,10 @@ export class Vm {
   notBeforeCycles: u64;
   /** Restored by a migration and not yet run: its first instruction ends the downtime. */
   awaitingFirstRun: bool;
+  /** Post-copy: one byte per page, non-zero while the page has not arrived; 0 when all RAM is here. */
+  absent: usize;
+  /** Post-copy: 1 + the page the VM waits for, 0 if none. */
+  awaitingPage: u32;
 }
 
 const vmTable = memory.data(MAX_VMS * 4);

@@ -53,6 +53,7 @@ const FIELDS: Record<string, Record<number, string>> = {
   IRQ: { 0: 'mipSoft', 4: 'externalLevel' },
   CONSOLE: { 0: 'bytes', 4: 'reserved' },
   SCHEDULE: { 0: 'flags', 4: 'reserved' },
+  TASK_SET: { 0: 'count', 4: 'reserved' },
   PAGE_DATA: { 0: 'count', 4: 'reserved' },
   ZERO_PAGES: { 0: 'count', 4: 'reserved' },
   CHECKPOINT_END: { 0: 'flags', 4: 'sequence', 8: 'captureCycles', 16: 'clockHz' },
@@ -95,7 +96,7 @@ export function describeRefusalCause(r: StreamRefusal): string {
       + '(restore the full checkpoint and the increments before it first, and do not run the VM in between)';
     case 22: return `${a} bytes follow the END record`;
     case 23: return 'the stream has no complete checkpoint to resume from';
-    case 24: return a === 0xffff_ffffn ? `no room for another VM (at most ${b})` : `the target VM differs: its ${fieldName(0x01, Number(a))} is ${b}`;
+    case 24: return a === 0xffff_ffffn ? `no room for the VM on this processor (its VM table or its RAM is full)` : `the target VM differs: its ${fieldName(0x01, Number(a))} is ${b}`;
     case 25: return `the stream is too large (${a} bytes; at most ${b})`;
   }
   return `refused (code ${r.code})`;

@@ -163,6 +163,7 @@ function summarize(type: number, body: Uint8Array): string {
     case RecordType.TIMER: return `mtimecmp ${ticks(u64(0))}, stimecmp ${ticks(u64(8))}`;
     case RecordType.IRQ: return `software-pending ${hex(u32(0) >>> 0)}, external line ${u32(4)}`;
     case RecordType.CONSOLE: return `${u32(0)} console bytes buffered`;
+    case RecordType.TASK_SET: return u32(0) === 0 ? 'no task set reported' : `${u32(0)} task${u32(0) === 1 ? '' : 's'} reported`;
     case RecordType.SCHEDULE: return `windows used ${u64(16)}, overruns ${u64(24)}, deadline misses ${u64(48)}${u32(0) & 1 ? ', yielded' : ''}`;
     case RecordType.PAGE_DATA: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length);
     case RecordType.ZERO_PAGES: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length) + ', all zero';

@@ -215,9 +215,9 @@ describe.skipIf(!hasCore())('bad streams are refused by record and offset, and c
     expect(checkStream(core, optional, -1).checkpoints).toBe(1);
   });
 
-  it('the reserved TASK_SET and CHANNELS types are refused until defined', async () => {
-    const taskSet = reseal((records) => records.splice(2, 0, { type: RecordType.TASK_SET, body: new Uint8Array(8) }));
-    expect(await refusal(taskSet)).toMatch(/unknown mandatory record type 0x00000006/);
+  it('the reserved CHANNELS type is refused until it is defined', async () => {
+    const channels = reseal((records) => records.splice(2, 0, { type: RecordType.CHANNELS, body: new Uint8Array(8) }));
+    expect(await refusal(channels)).toMatch(/unknown mandatory record type 0x00000007/);
   });
 
   it('bad lengths', async () => {

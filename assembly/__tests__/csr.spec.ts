@@ -426,10 +426,11 @@ describe("counters", () => {
   });
 
   it("the host's counter reads (vmGetCsr) agree with vmInstret after a run", () => {
-    // core bug: vm.sliceExecuted is set by the slow paths (CSR instruction, device access)
-    // but never cleared when the slice ends (hart.ts executeSlice), so a read outside a
-    // slice (index.ts vmGetCsr -> csr.ts readCsr) adds a stale count to minstret, mcycle,
-    // time and mip. Here: 2 instructions before the csrr -> reads are 2 too high.
+    // Regression test for a core bug this suite found: vm.sliceExecuted is set by the slow
+    // paths (CSR instruction, device access) and was not cleared when the slice ended
+    // (hart.ts executeSlice), so a read outside a slice (index.ts vmGetCsr -> csr.ts
+    // readCsr) added a stale count to minstret, mcycle, time and mip. Here: 2
+    // instructions before the csrr made the host's reads 2 too high.
     const vm = machineVm();
     program(vm, [addi(1, 1, 1), addi(1, 1, 1), csrrs(2, MSCRATCH, 0), spin()]);
     const start = now();

@@ -10,7 +10,7 @@ import { MSTATUS_MIE } from "../irq";
 import { runProcessor } from "../processor";
 import { Vm } from "../vm";
 import { addi, csrrs, csrrsi, jal, lbu, lui, lw, sb, sh, spin, sw } from "./helpers/encode";
-import { consoleText } from "./helpers/console";
+import { consoleText, consoleVisible } from "./helpers/console";
 import {
   CODE, DATA, M_HANDLER, machineTrap, machineVm, paravirtualVm, program, reg, setRegister, step, supervisorTrap, Trap,
 } from "./helpers/vm";
@@ -38,6 +38,22 @@ describe("UART (ns16550 at 0x10000000)", () => {
     program(vm, [lui(T0, 0x10000), addi(T1, 0, 0x21), sw(T1, T0, 0), spin()]);
     runProcessor(10);
     expect(consoleText(vm.id)).toBe("!");
+  });
+
+  it("programming the baud-rate divisor (LCR.DLAB) prints nothing", () => {
+    // regression (fixed): platform.ts deviceStore treats every store to offset 0 as a transmit. On
+    // an ns16550 (and on QEMU virt) offsets 0 and 1 are the divisor latch (DLL, DLM)
+    // while LCR bit 7 (DLAB) is set; the usual bare-metal UART init (e.g. xv6's uartinit:
+    // LCR = 0x80, DLL = 3, DLM = 0, LCR = 3) prints a stray 0x03 byte on the console.
+    // Fix: keep LCR per VM (stores to offset 3, readable there); transmit on offset 0 only
+    // while LCR.DLAB is clear.
+    const vm = machineVm();
+    program(vm, [
+      lui(T0, 0x10000), addi(T1, 0, 0x80), sb(T1, T0, 3), addi(T1, 0, 3), sb(T1, T0, 0), sb(0, T0, 1),
+      addi(T1, 0, 3), sb(T1, T0, 3), addi(T1, 0, 0x41), sb(T1, T0, 0), spin(),
+    ]);
+    runProcessor(20);
+    expect(consoleVisible(vm.id)).toBe("A");
   });
 
   it("LSR reads 0x60 (transmitter empty), other registers read 0 and writes to them print nothing", () => {

@@ -16,6 +16,18 @@ export function consoleText(vm: u32): string {
   return text;
 }
 
+/** Like consoleText, with bytes outside printable ASCII written as \\xNN (for messages). */
+export function consoleVisible(vm: u32): string {
+  const length = consoleLength(vm);
+  let text = "";
+  for (let i: u32 = 0; i < length; i++) {
+    const byte = consoleByte(vm, i);
+    if (byte >= 0x20 && byte < 0x7F && byte != 0x5C) text += String.fromCharCode(byte);
+    else text += "\\x" + (byte < 16 ? "0" : "") + byte.toString(16);
+  }
+  return text;
+}
+
 export function consoleBytes(vm: u32): u32 {
   return consoleLength(vm);
 }
