@@ -19,7 +19,7 @@ export const RESTORE_FIXED_CYCLES: u64 = 20_000;
 /** Bytes the destination validates and applies per cycle (CRC, copy). */
 export const RESTORE_BYTES_PER_CYCLE: u64 = 4;
 /** Bytes of the commit message's body. */
-export const COMMIT_BODY_BYTES: u32 = 16;
+export const COMMIT_BODY_BYTES: u32 = 24;
 
 export class Bound {
   transferNs: u64 = 0;

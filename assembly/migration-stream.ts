@@ -112,11 +112,12 @@ export class MigrationStream {
    * written while the manager watched, migration's bit); every other touched page is
    * marked pending, to follow after the commit. `prepage` false sends none.
    */
-  beginPostCopyCheckpoint(vm: Vm, prepage: bool): void {
+  beginPostCopyCheckpoint(vm: Vm, prepage: bool, runningPage: u32): void {
     const pages = vm.ramBytes >> PAGE_SHIFT;
     for (let page: u32 = 0; page < pages; page++) {
       let dirty = load<u8>(vm.dirty + page);
       if (!prepage) dirty &= ~DIRTY_MIGRATION;
+      if (page == runningPage) dirty |= DIRTY_MIGRATION | DIRTY_TOUCHED;
       if ((dirty & DIRTY_TOUCHED) != 0 && (dirty & DIRTY_MIGRATION) == 0) dirty |= DIRTY_POSTCOPY_PENDING;
       store<u8>(vm.dirty + page, dirty);
     }
@@ -155,6 +156,11 @@ export class MigrationStream {
 
   pushDone(vm: Vm): bool {
     return this.pushNext >= (vm.ramBytes >> PAGE_SHIFT) && outPending() == 0;
+  }
+
+  /** From now on, migration's dirty bit records the VM's writes. */
+  watchWrites(vm: Vm): void {
+    clearMigrationBits(vm);
   }
 
   /** Pages written since they were last sent (the next round's set). */

@@ -17,9 +17,9 @@
 // can always resume the VM itself (cancel, refusal, a blackout that would overrun its
 // bound); after it, only the destination's answer decides, so the VM never runs twice.
 import { cyclesToNs, getProcessorId, now, nsToCycles } from "./clock";
-import { EXIT_RUNNING, PAGE_BYTES, PAGE_SHIFT, SBI_ERR_DENIED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
+import { EXIT_RUNNING, PAGE_BYTES, PAGE_SHIFT, RAM_BASE, SBI_ERR_DENIED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
 import { FRAME_HEADER_BYTES, linkBandwidth } from "./communication";
-import { Bound, computeBound, restoreCycles } from "./downtime";
+import { Bound, COMMIT_BODY_BYTES, computeBound, restoreCycles } from "./downtime";
 import { releaseVm, reserveVm, resumeVm, holdVm } from "./vm-lifecycle";
 import { Endpoint, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
 import { MigrationStream } from "./migration-stream";
@@ -37,10 +37,12 @@ export const STATE_PREPARING: u32 = 1;
 export const STATE_TRANSFER: u32 = 2;
 export const STATE_BLACKOUT: u32 = 3;
 export const STATE_COMMITTING: u32 = 4;
-export const STATE_DONE: u32 = 5;
-export const STATE_CANCELLED: u32 = 6;
-export const STATE_FAILED: u32 = 7;
-export const STATE_REFUSED: u32 = 8;
+/** Post-copy: the VM runs on the destination; the source pushes the pages it still lacks. */
+export const STATE_POSTCOPY: u32 = 5;
+export const STATE_DONE: u32 = 6;
+export const STATE_CANCELLED: u32 = 7;
+export const STATE_FAILED: u32 = 8;
+export const STATE_REFUSED: u32 = 9;
 
 // Why a migration did not complete (migrationStat REASON).
 export const REASON_NONE: u64 = 0;
@@ -55,6 +57,7 @@ export const REASON_RESTORE_FAILED: u64 = 8;
 export const REASON_CANCELLED: u64 = 9;
 export const REASON_NO_LINK: u64 = 10;
 export const REASON_UNSUPPORTED: u64 = 11;
+export const REASON_VM_STOPPED: u64 = 12;
 
 // Messages.
 const MSG_PREPARE: u32 = 1;
@@ -63,6 +66,10 @@ const MSG_COMMIT: u32 = 3;
 const MSG_CANCEL: u32 = 4;
 const MSG_PREPARE_REPLY: u32 = 5;
 const MSG_COMMIT_REPLY: u32 = 6;
+const MSG_POSTCOPY_DONE: u32 = 7;
+const MSG_PAGE_REQUEST: u32 = 8;
+const COMMIT_FLAG_POSTCOPY: u32 = 1;
+const MAX_REQUESTS: u32 = 16;
 
 // Parameters (migrationSetParam), with their defaults.
 export const PARAM_MAX_ROUNDS: u32 = 0;
@@ -71,9 +78,11 @@ export const PARAM_THROTTLE_TARGET_PERMILLE: u32 = 2;
 export const PARAM_THROTTLE_FLOOR_PERMILLE: u32 = 3;
 export const PARAM_AFFORDABLE_NS: u32 = 4;
 export const PARAM_RETRANSMISSIONS: u32 = 5;
-const PARAMS: i32 = 6;
+/** Post-copy: how long the manager watches the VM's writes to choose the prepaged pages. */
+export const PARAM_PREPAGE_NS: u32 = 6;
+const PARAMS: i32 = 7;
 const params = new StaticArray<u64>(PARAMS);
-const DEFAULT_PARAMS: StaticArray<u64> = [30, 256 * 1024, 800, 50, 0, 2];
+const DEFAULT_PARAMS: StaticArray<u64> = [30, 256 * 1024, 800, 50, 0, 2, 10_000_000];
 for (let i = 0; i < PARAMS; i++) params[i] = DEFAULT_PARAMS[i];
 
 const MAX_ROUND_STATS: i32 = 64;
@@ -108,6 +117,13 @@ class Outgoing {
   sharePermille: u64 = 1000;
   destinationVm: u32 = 0;
   messageBody: usize = heap.alloc(65536);
+  /** Post-copy: when the watch for prepaged pages ends. */
+  watchEndCycles: u64 = 0;
+  /** Post-copy: pages the destination asked for (1 + page), oldest first. */
+  requests: StaticArray<u32> = new StaticArray<u32>(MAX_REQUESTS);
+  requestHead: u32 = 0;
+  requestCount: u32 = 0;
+  demandRequests: u64 = 0;
 }
 
 const out = new Outgoing();
@@ -139,7 +155,7 @@ function boundFor(vm: Vm, streamBytes: u64): u64 {
 export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   if (out.state != STATE_IDLE && out.state < STATE_DONE) return SBI_ERR_INVALID_STATE;
   const vm = vmById(vmId);
-  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_THROTTLED || peer == getProcessorId()) {
+  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_POST_COPY || peer == getProcessorId()) {
     return SBI_ERR_INVALID_PARAM;
   }
   resetOutgoing(vm, peer, strategy);
@@ -152,7 +168,10 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   out.affordableNs = params[PARAM_AFFORDABLE_NS] != 0 ? params[PARAM_AFFORDABLE_NS] : vm.slackNs;
   if (out.affordableNs == u64.MAX_VALUE) { finish(STATE_REFUSED, REASON_NO_AFFORDABLE); return SBI_ERR_DENIED; }
   // Admission: the blackout as it would be at the latest (pre-copy: the threshold h of dirty memory).
-  const worstBytes = strategy == STRATEGY_STOP_COPY ? blackoutBytesNow(vm) : out.stream.bytesForPages(vm, params[PARAM_THRESHOLD_BYTES] >> PAGE_SHIFT);
+  // Post-copy: the state and the page it runs in (prepaging is dropped if it would not fit).
+  const worstBytes = strategy == STRATEGY_STOP_COPY ? blackoutBytesNow(vm)
+    : strategy == STRATEGY_POST_COPY ? out.stream.bytesForPages(vm, 1)
+    : out.stream.bytesForPages(vm, params[PARAM_THRESHOLD_BYTES] >> PAGE_SHIFT);
   if (boundFor(vm, worstBytes) > out.affordableNs) {
     out.link.close();
     finish(STATE_REFUSED, REASON_BOUND);
@@ -173,6 +192,8 @@ function resetOutgoing(vm: Vm, peer: u32, strategy: u32): void {
   out.rounds = 0;
   out.blackoutStreamBytes = 0;
   out.sharePermille = 1000;
+  out.requestCount = 0;
+  out.demandRequests = 0;
   out.state = STATE_PREPARING;
 }
 
@@ -194,7 +215,7 @@ function sendPrepare(vm: Vm): void {
 
 /** The host (or a policy) cancels: possible until COMMIT is sent. */
 export function cancelMigration(): i32 {
-  if (out.state == STATE_COMMITTING) return SBI_ERR_DENIED;
+  if (out.state == STATE_COMMITTING || out.state == STATE_POSTCOPY) return SBI_ERR_DENIED;
   if (out.state == STATE_IDLE || out.state >= STATE_DONE) return SBI_ERR_INVALID_STATE;
   abort(REASON_CANCELLED, STATE_CANCELLED);
   return 0;
@@ -250,6 +271,29 @@ function throttle(vm: Vm, dirtyBytesPerS: u64): void {
   vm.cpuSharePermille = <u32>share;
 }
 
+/**
+ * Post-copy's watch is over: stop the VM and send its state with the pages it wrote while
+ * watched (and the page it runs in) — or, if that would not fit the bound, with only the
+ * page it runs in. The rest follows after the commit.
+ */
+function enterPostCopyBlackout(vm: Vm): void {
+  const running = vm.pc - RAM_BASE;
+  const written = out.stream.dirtyPages(vm);
+  let prepage = true;
+  let bytes = out.stream.bytesForPages(vm, written + 1);
+  if (boundFor(vm, bytes) > out.affordableNs) {
+    prepage = false;
+    bytes = out.stream.bytesForPages(vm, 1);
+    if (boundFor(vm, bytes) > out.affordableNs) { abort(REASON_BOUND, STATE_FAILED); return; }
+  }
+  holdVm(vm);
+  out.stopCycles = now();
+  out.blackoutStreamBytes = bytes;
+  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.totalNs());
+  out.state = STATE_BLACKOUT;
+  out.stream.beginPostCopyCheckpoint(vm, prepage, running < vm.ramBytes ? running >> PAGE_SHIFT : u32.MAX_VALUE);
+}
+
 function enterBlackout(vm: Vm, streamBytes: u64): void {
   holdVm(vm);
   vm.cpuSharePermille = 1000;
@@ -265,6 +309,12 @@ function pumpOutgoing(): void {
   if (out.state == STATE_IDLE || out.state >= STATE_DONE) return;
   out.link.service();
   const vm = out.vm!;
+  if (vm.exit != EXIT_RUNNING && out.state < STATE_BLACKOUT) { abort(REASON_VM_STOPPED, STATE_FAILED); return; }
+  if (out.strategy == STRATEGY_POST_COPY && out.state == STATE_TRANSFER) {
+    if (now() >= out.watchEndCycles) enterPostCopyBlackout(vm);
+    else return;
+  }
+  if (out.state == STATE_POSTCOPY) { pushPages(vm); return; }
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(vm);
   if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(vm);
   if (out.state == STATE_BLACKOUT) {
@@ -286,8 +336,36 @@ function sendCommit(): void {
   const body = out.messageBody;
   store<u64>(body, out.stopCycles);
   store<u64>(body, out.blackoutStreamBytes, 8);
-  out.link.send(MSG_COMMIT, body, 16);
+  store<u32>(body, out.strategy == STRATEGY_POST_COPY ? COMMIT_FLAG_POSTCOPY : 0, 16);
+  store<u32>(body, 0, 20);
+  out.link.send(MSG_COMMIT, body, COMMIT_BODY_BYTES);
   out.state = STATE_COMMITTING;
+}
+
+/** The next page the destination asked for that is still to be sent (1 + page), or 0. */
+function nextRequest(vm: Vm): u32 {
+  while (out.requestCount > 0) {
+    const request = out.requests[out.requestHead];
+    out.requestHead = (out.requestHead + 1) % MAX_REQUESTS;
+    out.requestCount--;
+    if (out.stream.pending(vm, request - 1)) return request;
+  }
+  return 0;
+}
+
+/** Post-copy after the commit: pages asked for first, then the rest in order; done when all are acknowledged. */
+function pushPages(vm: Vm): void {
+  const maxBody = out.link.maxBody();
+  while (out.link.hasRoom()) {
+    const bytes = out.stream.takePush(vm, out.messageBody, maxBody, nextRequest(vm));
+    if (bytes == 0) break;
+    out.link.send(MSG_DATA, out.messageBody, bytes);
+  }
+  if (out.stream.pushDone(vm) && out.link.idle() && out.link.hasRoom()) {
+    out.link.send(MSG_POSTCOPY_DONE, out.messageBody, 0);
+    finish(STATE_DONE, REASON_NONE);
+    releaseVm(vm); // every page is on the destination now
+  }
 }
 
 function onSourceMessage(type: u32, body: usize, bytes: u32): void {
@@ -295,18 +373,32 @@ function onSourceMessage(type: u32, body: usize, bytes: u32): void {
     const status = load<u32>(body);
     if (status != 0) { abort(status, STATE_REFUSED); return; }
     out.destinationVm = load<u32>(body, 4);
-    if (out.strategy == STRATEGY_STOP_COPY) enterBlackout(out.vm!, blackoutBytesNow(out.vm!));
-    else { out.state = STATE_TRANSFER; out.stream.beginStream(out.vm!); beginRound(out.vm!); }
+    const vm = out.vm!;
+    if (out.strategy == STRATEGY_STOP_COPY) enterBlackout(vm, blackoutBytesNow(vm));
+    else if (out.strategy == STRATEGY_POST_COPY) {
+      out.state = STATE_TRANSFER;
+      out.stream.watchWrites(vm);
+      out.watchEndCycles = now() + nsToCycles(params[PARAM_PREPAGE_NS]);
+    } else { out.state = STATE_TRANSFER; out.stream.beginStream(vm); beginRound(vm); }
+  } else if (type == MSG_PAGE_REQUEST && out.state == STATE_POSTCOPY && bytes >= 4) {
+    out.demandRequests++;
+    if (out.requestCount < MAX_REQUESTS) {
+      out.requests[(out.requestHead + out.requestCount) % MAX_REQUESTS] = load<u32>(body) + 1;
+      out.requestCount++;
+    }
   } else if (type == MSG_COMMIT_REPLY && out.state == STATE_COMMITTING) {
     const vm = out.vm!;
-    if (load<u32>(body) == 0) {
-      finish(STATE_DONE, REASON_NONE);
-      releaseVm(vm); // the destination runs it now: drop the source's copy
-    } else {
+    if (load<u32>(body) != 0) {
       resumeVm(vm);
       finish(STATE_FAILED, REASON_RESTORE_FAILED);
+      out.link.close();
+    } else if (out.strategy == STRATEGY_POST_COPY) {
+      out.state = STATE_POSTCOPY; // the destination runs it; its pages follow
+    } else {
+      finish(STATE_DONE, REASON_NONE);
+      releaseVm(vm); // the destination runs it now: drop the source's copy
+      out.link.close();
     }
-    out.link.close();
   }
 }
 
@@ -321,6 +413,12 @@ class Incoming {
   firstRunCycles: u64 = 0;
   downtimeNs: u64 = 0;
   reply: usize = heap.alloc(16);
+  /** Post-copy: pages still arriving after the commit. */
+  postCopy: bool = false;
+  /** The page last asked for (1 + page). */
+  requested: u32 = 0;
+  demandFaults: u64 = 0;
+  postCopyEndCycles: u64 = 0;
 }
 
 const incoming = new Incoming();
@@ -354,6 +452,7 @@ function onCommit(body: usize): void {
   if (vm == null) return;
   incoming.stopCycles = load<u64>(body);
   const blackoutBytes = load<u64>(body, 8);
+  const postCopy = (load<u32>(body, 16) & COMMIT_FLAG_POSTCOPY) != 0;
   if (!incoming.stream.restoreInto(vm)) {
     releaseVm(vm);
     incoming.vm = null;
@@ -362,13 +461,23 @@ function onCommit(body: usize): void {
   }
   vm.notBeforeCycles = now() + restoreCycles(blackoutBytes);
   vm.awaitingFirstRun = true;
+  incoming.requested = 0;
+  incoming.demandFaults = 0;
+  incoming.postCopy = postCopy;
+  if (postCopy) incoming.stream.beginPostCopy(vm);
   resumeVm(vm);
   replyStatus(MSG_COMMIT_REPLY, 0, vm.id);
 }
 
 function onDestinationMessage(type: u32, body: usize, bytes: u32): void {
   if (type == MSG_PREPARE) onPrepare(body, bytes);
+  else if (type == MSG_DATA && incoming.vm != null && incoming.postCopy) incoming.stream.appendPostCopy(incoming.vm!, body, bytes);
   else if (type == MSG_DATA && incoming.vm != null) incoming.stream.append(body, bytes);
+  else if (type == MSG_POSTCOPY_DONE && incoming.vm != null && incoming.postCopy) {
+    incoming.stream.endPostCopy(incoming.vm!);
+    incoming.postCopy = false;
+    incoming.postCopyEndCycles = now();
+  }
   else if (type == MSG_COMMIT) onCommit(body);
   else if (type == MSG_CANCEL && incoming.vm != null && incoming.vm!.held) {
     releaseVm(incoming.vm!);
@@ -377,11 +486,11 @@ function onDestinationMessage(type: u32, body: usize, bytes: u32): void {
 }
 
 /** The destination's VM ran its first instruction: the downtime is over. */
-export function noteFirstRun(vm: Vm): void {
+export function noteFirstRun(vm: Vm, atCycles: u64): void {
   vm.awaitingFirstRun = false;
   if (vm != incoming.vm) return;
-  incoming.firstRunCycles = now();
-  incoming.downtimeNs = cyclesToNs(now() - incoming.stopCycles);
+  incoming.firstRunCycles = atCycles;
+  incoming.downtimeNs = cyclesToNs(atCycles - incoming.stopCycles);
 }
 
 // ---- both ------------------------------------------------------------------------------
@@ -408,9 +517,21 @@ export function receiveMigrationFrame(peer: u32, type: u32, session: u32, payloa
   pumpMigrations();
 }
 
+/** Post-copy: a VM waiting for a page asks the source for it, once. */
+function requestAwaitedPage(): void {
+  const vm = incoming.vm;
+  if (!incoming.postCopy || vm == null || vm.awaitingPage == 0 || vm.awaitingPage == incoming.requested) return;
+  if (!incoming.link.hasRoom()) return;
+  store<u32>(incoming.reply, vm.awaitingPage - 1);
+  incoming.link.send(MSG_PAGE_REQUEST, incoming.reply, 4);
+  incoming.requested = vm.awaitingPage;
+  incoming.demandFaults++;
+}
+
 /** Retransmits and moves migrations on; the run loop calls it at every slot. */
 export function pumpMigrations(): void {
   if (incoming.link.open) incoming.link.service();
+  requestAwaitedPage();
   pumpOutgoing();
 }
 
@@ -435,6 +556,10 @@ export const STAT_BOUND_RETRANSMIT_NS: u32 = 15;
 export const STAT_BOUND_RESTORE_NS: u32 = 16;
 export const STAT_BOUND_SCHEDULE_NS: u32 = 17;
 export const STAT_SHARE_PERMILLE: u32 = 18;
+/** Post-copy: page requests the source answered; on the destination, demand faults and when the last page arrived. */
+export const STAT_DEMAND_REQUESTS: u32 = 19;
+export const STAT_INCOMING_DEMAND_FAULTS: u32 = 20;
+export const STAT_INCOMING_POSTCOPY_END_NS: u32 = 21;
 /** 100 + r: dirty rate in round r (bytes/s); 200 + r: pages sent in round r. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 export const STAT_ROUND_PAGES: u32 = 200;
@@ -462,6 +587,9 @@ export function migrationStat(key: u32): u64 {
     case STAT_BOUND_RESTORE_NS: return out.bound.restoreNs;
     case STAT_BOUND_SCHEDULE_NS: return out.bound.scheduleNs;
     case STAT_SHARE_PERMILLE: return out.sharePermille;
+    case STAT_DEMAND_REQUESTS: return out.demandRequests;
+    case STAT_INCOMING_DEMAND_FAULTS: return incoming.demandFaults;
+    case STAT_INCOMING_POSTCOPY_END_NS: return cyclesToNs(incoming.postCopyEndCycles);
   }
   return 0;
 }

@@ -45,7 +45,6 @@ function deliverInterrupt(vm: Vm, irq: u32): void {
 
 /** Runs `vm` until virtual time reaches `endCycles`, or it stops or yields. */
 function runVm(vm: Vm, endCycles: u64): void {
-  if (vm.awaitingFirstRun) noteFirstRun(vm);
   while (vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && vm.awaitingPage == 0 && now() < endCycles) {
     const at = now();
     const irq = interruptToTake(vm, at);
@@ -55,6 +54,8 @@ function runVm(vm: Vm, endCycles: u64): void {
     }
     const due = timerDueCycles(vm);
     if (vm.waiting) {
+      // A VM asleep in wfi is running as far as downtime goes: it has the processor.
+      if (vm.awaitingFirstRun) noteFirstRun(vm, at);
       if (shouldWake(vm, at)) { vm.waiting = false; continue; }
       // Asleep: nothing but the timer (or the board, between runs) can wake it.
       idle(vm, (due > at && due < endCycles ? due : endCycles) - at);
@@ -64,6 +65,7 @@ function runVm(vm: Vm, endCycles: u64): void {
     if (due > at && due - at < slice) slice = due - at;
     if (slice > MAX_SLICE_CYCLES) slice = MAX_SLICE_CYCLES;
     const executed = <u64>executeSlice(vm, <i32>slice);
+    if (vm.awaitingFirstRun && executed > 0) noteFirstRun(vm, at); // the slice's first instruction ran at `at`
     advance(executed);
     vm.executed += executed;
     vm.cycles += executed;

@@ -198,6 +198,8 @@ function readLayout(wasmPath: string, watPath: string): WasmLayout {
 
 /** "assembly/hart/executeSlice" → "assembly/hart"; "~lib/rt/tlsf/allocateBlock" → "~lib/rt/tlsf". */
 function sourceOf(name: string): string {
+  // "start:assembly/channel": the file's top-level initialisation.
+  if (name.startsWith('start:')) return name.slice('start:'.length);
   const plain = name.split(/[<#]/)[0]!;
   const slash = plain.lastIndexOf('/');
   return slash > 0 ? plain.slice(0, slash) : plain.startsWith('start:') || plain.startsWith('~start') ? '(start)' : '(other)';
