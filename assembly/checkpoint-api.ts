@@ -6,7 +6,7 @@ import { advance, getClockHz, now } from "./clock";
 import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
 import { captureCheckpoint, closeStream, openStream, restoreStream, SBI_ERR_INVALID_STATE, validatedInfo, validateStream } from "./collector";
 import { stagingBuffer, stagingBytes } from "./index";
-import { drainOut, errorField, ERR_TOO_LARGE, HEADER_INDEX, outPending, refuse, setCurrentRecord } from "./stream";
+import { drainOut, errorField, ERR_TARGET, ERR_TOO_LARGE, HEADER_INDEX, outPending, refuse, setCurrentRecord } from "./stream";
 import { Vm, vmById } from "./vm";
 
 /** Largest stream restore accepts: a 1 GiB VM's full checkpoint and then some. */
@@ -82,6 +82,14 @@ function targetOf(vm: i32): Vm | null {
   return vm < 0 ? null : vmById(<u32>vm);
 }
 
+/** Detail a of ERR_TARGET when the target VM does not exist (b: its id). */
+const NO_SUCH_VM: u32 = 0xFFFF_FFFE;
+
+function refuseNoVm(vm: i32): void {
+  setCurrentRecord(0, HEADER_INDEX, 0);
+  refuse(ERR_TARGET, NO_SUCH_VM, <u64>vm);
+}
+
 function refuseTooLarge(): void {
   setCurrentRecord(0, HEADER_INDEX, 0);
   refuse(ERR_TOO_LARGE, inputBytes, MAX_RESTORE_BYTES);
@@ -93,7 +101,7 @@ function refuseTooLarge(): void {
  */
 export function restoreCheck(vm: i32): i32 {
   if (inputTooLarge) { refuseTooLarge(); return SBI_ERR_INVALID_PARAM; }
-  if (vm >= 0 && targetOf(vm) == null) return SBI_ERR_INVALID_PARAM;
+  if (vm >= 0 && targetOf(vm) == null) { refuseNoVm(vm); return SBI_ERR_INVALID_PARAM; }
   return validateStream(input, inputBytes, targetOf(vm)) ? 0 : SBI_ERR_INVALID_PARAM;
 }
 
@@ -104,7 +112,7 @@ export function restoreCheck(vm: i32): i32 {
  */
 export function restoreApply(vm: i32): i32 {
   if (inputTooLarge) { refuseTooLarge(); return SBI_ERR_INVALID_PARAM; }
-  if (vm >= 0 && targetOf(vm) == null) return SBI_ERR_INVALID_PARAM;
+  if (vm >= 0 && targetOf(vm) == null) { refuseNoVm(vm); return SBI_ERR_INVALID_PARAM; }
   return restoreStream(input, inputBytes, targetOf(vm));
 }
 

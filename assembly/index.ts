@@ -12,7 +12,7 @@ import { KIND_MACHINE, KIND_PARAVIRTUAL, MODE_M, PAGE_BYTES, SBI_ERR_BAD_RANGE, 
 import { readCsr } from "./csr";
 import { noteWritten, ramOffset } from "./guestmem";
 import { runProcessor } from "./processor";
-import { createVm, getReg, setReg, Vm, vmById } from "./vm";
+import { createVm, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters } from "./vm";
 
 const staging = heap.alloc(STAGING_BYTES);
 
@@ -95,20 +95,7 @@ export function processorStat(stat: u32): u64 {
 export function vmStat(id: u32, stat: u32): u64 {
   const vm = vmById(id);
   if (vm == null) return 0;
-  switch (stat) {
-    case 0: return vm.windowsUsed;
-    case 1: return vm.overruns;
-    case 2: return vm.lateInterrupts;
-    case 3: return vm.latenessCycles;
-    case 4: return vm.deadlineMisses;
-    case 5: return vm.jobsDone;
-    case 6: return vm.slackNs;
-    case 7: return vm.hypercalls;
-    case 8: return vm.framesSent;
-    case 9: return vm.framesReceived;
-    case 10: return vm.framesDropped;
-  }
-  return 0;
+  return stat < VM_COUNTERS ? load<u64>(vmCounters(vm) + (<usize>stat << 3)) : 0;
 }
 
 export function now(): u64 {

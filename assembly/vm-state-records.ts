@@ -12,7 +12,7 @@ import {
   beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_TIMER, REC_VCPU, refuse,
 } from "./stream";
 import { loadTaskSet, MAX_TASKS, TASK_SET_HEADER_BYTES, TASK_RECORD_BYTES, taskCount } from "./tasks";
-import { Vm } from "./vm";
+import { Vm, VM_COUNTERS, vmCounters } from "./vm";
 
 /** Mandatory state records of a complete checkpoint, in the order the collector writes them. */
 export const STATE_RECORDS: StaticArray<u32> = [REC_VCPU, REC_TIMER, REC_IRQ, REC_CONSOLE, REC_SCHEDULE, REC_TASK_SET];
@@ -306,32 +306,14 @@ function applyConsole(vm: Vm, body: usize): void {
 
 const SCHEDULE_BYTES: u32 = 104;
 const SCHEDULE_FLAG_YIELDED: u32 = 1;
-/** The vmStat counters, stored from offset 16 in this order. */
-const SCHEDULE_COUNTERS: i32 = 11;
 
 function saveSchedule(vm: Vm): void {
   const body = beginRecord(REC_SCHEDULE, SCHEDULE_BYTES);
   store<u32>(body, vm.yielded ? SCHEDULE_FLAG_YIELDED : 0);
   store<u32>(body, 0, 4);
   store<u64>(body, vm.lastWindowEndCycles, 8);
-  for (let i = 0; i < SCHEDULE_COUNTERS; i++) store<u64>(body + 16 + (<usize>i << 3), scheduleCounter(vm, i));
+  memory.copy(body + 16, vmCounters(vm), <usize>VM_COUNTERS << 3);
   endRecord();
-}
-
-function scheduleCounter(vm: Vm, i: i32): u64 {
-  switch (i) {
-    case 0: return vm.windowsUsed;
-    case 1: return vm.overruns;
-    case 2: return vm.lateInterrupts;
-    case 3: return vm.latenessCycles;
-    case 4: return vm.deadlineMisses;
-    case 5: return vm.jobsDone;
-    case 6: return vm.slackNs;
-    case 7: return vm.hypercalls;
-    case 8: return vm.framesSent;
-    case 9: return vm.framesReceived;
-  }
-  return vm.framesDropped;
 }
 
 function checkSchedule(body: usize, length: u32): bool {
@@ -343,17 +325,7 @@ function checkSchedule(body: usize, length: u32): bool {
 function applySchedule(vm: Vm, body: usize): void {
   vm.yielded = (load<u32>(body) & SCHEDULE_FLAG_YIELDED) != 0;
   vm.lastWindowEndCycles = load<u64>(body, 8);
-  vm.windowsUsed = load<u64>(body, 16);
-  vm.overruns = load<u64>(body, 24);
-  vm.lateInterrupts = load<u64>(body, 32);
-  vm.latenessCycles = load<u64>(body, 40);
-  vm.deadlineMisses = load<u64>(body, 48);
-  vm.jobsDone = load<u64>(body, 56);
-  vm.slackNs = load<u64>(body, 64);
-  vm.hypercalls = load<u64>(body, 72);
-  vm.framesSent = load<u64>(body, 80);
-  vm.framesReceived = load<u64>(body, 88);
-  vm.framesDropped = load<u64>(body, 96);
+  memory.copy(vmCounters(vm), body + 16, <usize>VM_COUNTERS << 3);
 }
 
 // ---- TASK_SET: the task set the guest reported and its deadline accounting (8 + 40·n bytes). ----

@@ -82,7 +82,7 @@ export class Vm {
   lastWindowEndCycles: u64;
   /** Task set the guest reported (tasks.ts), 0 if none. */
   tasks: usize;
-  // Counters (vmStat).
+  // Counters (vmStat 0..10, in this order; VM_COUNTERS): keep them consecutive.
   windowsUsed: u64;
   overruns: u64;
   lateInterrupts: u64;
@@ -107,6 +107,13 @@ export class Vm {
   absent: usize;
   /** Post-copy: 1 + the page the VM waits for, 0 if none. */
   awaitingPage: u32;
+}
+
+/** The per-VM counters vmStat reports: consecutive u64 fields from windowsUsed to framesDropped. */
+export const VM_COUNTERS: u32 = 11;
+
+export function vmCounters(vm: Vm): usize {
+  return changetype<usize>(vm) + offsetof<Vm>("windowsUsed");
 }
 
 const vmTable = memory.data(MAX_VMS * 4);

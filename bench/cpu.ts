@@ -1,24 +1,37 @@
 /**
  * CPU benchmark: how fast Ferry runs guests/build/cpu.elf (a CoreMark-like
- * integer workload, ~300 million RV32IM instructions) compared with the same
- * C compiled natively by gcc -O2.
+ * integer workload, ~300 million RV32IM instructions) under each of the core's
+ * three runtimes (docs/runtimes.md) — the plain wasm module, the jco component
+ * and the native firmware build/native/ferry-native (wasm2c + gcc) — compared
+ * with the same C compiled natively by gcc -O2.
  *
  *   npm run build && npm run bench:cpu [-- --runs N] [-- --json]
  *
- * Both builds must print the same checksum, so the comparison is of equal
- * work. Wall time is measured with performance.now() around runImage (guest)
- * and around the native process (which includes its start-up, well under a
- * millisecond against tens of milliseconds of work).
+ * Every run must print the same checksum and retire the same instructions, so
+ * the comparison is of equal work. Wall time is measured with performance.now()
+ * around runImage (module, component: includes loading the core) and around the
+ * whole ferry-native process (start-up, ELF loading and the run; guest MIPS =
+ * instret / that wall) and the native gcc program (start-up well under a
+ * millisecond against tens of milliseconds of work). The runtimes take turns
+ * within each run, so a busy machine slows them alike.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { CoreRuntimeName } from '../host/core-runtime.js';
 import { runImage } from '../host/runner.js';
 
 interface Options { runs: number; json: boolean }
+
+type RuntimeName = CoreRuntimeName | 'native';
+const RUNTIMES: { name: RuntimeName; label: string }[] = [
+  { name: 'module', label: 'module' },
+  { name: 'component', label: 'component' },
+  { name: 'native', label: 'ferry-native' },
+];
 
 interface GuestRun { wallSeconds: number; instret: bigint; cycles: bigint; checksum: string }
 
@@ -88,14 +101,38 @@ function runNative(root: string, iterationCount: number, runs: number): { second
   }
 }
 
-async function runGuest(imagePath: string): Promise<GuestRun> {
+async function runGuest(imagePath: string, runtime: CoreRuntimeName = 'module'): Promise<GuestRun> {
   const start = performance.now();
-  const r = await runImage({ imagePath });
+  const r = await runImage({ imagePath, runtime });
   const wallSeconds = (performance.now() - start) / 1000;
   if (r.exitStatus !== 0) {
     throw new Error(`${imagePath}: the guest ended with status ${r.exitStatus} (${r.reason})\n${r.console}`);
   }
   return { wallSeconds, instret: r.instret, cycles: r.cycles, checksum: checksumOf(r.console) };
+}
+
+/** build/native/ferry-native, rebuilt when older than the core; a reason string when it cannot be. */
+function nativeFirmware(root: string): string | { path: string } {
+  const path = join(root, 'build', 'native', 'ferry-native');
+  const core = join(root, 'build', 'core.wasm');
+  if (existsSync(path) && statSync(path).mtimeMs >= statSync(core).mtimeMs) return { path };
+  for (const tool of ['wasm2c', 'gcc']) {
+    if (spawnSync(tool, ['--version']).status !== 0) return `${tool} not found (apt-get install -y wabt gcc)`;
+  }
+  const build = spawnSync('bash', [join(root, 'scripts', 'build-native.sh')], { cwd: root, encoding: 'utf8' });
+  return build.status === 0 ? { path } : `npm run build:native failed: ${build.stderr.trim()}`;
+}
+
+/** The whole ferry-native process, timed from spawn to exit. */
+function runFirmware(firmware: string, imagePath: string): GuestRun {
+  const start = performance.now();
+  const r = spawnSync(firmware, ['--instret', imagePath], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const wallSeconds = (performance.now() - start) / 1000;
+  if (r.status !== 0) throw new Error(`ferry-native ${imagePath}: exit status ${r.status}\n${r.stderr}`);
+  const instret = /^instret: (\d+)$/m.exec(r.stderr);
+  if (!instret) throw new Error(`ferry-native printed no instret line:\n${r.stderr}`);
+  // ferry-native does not report virtual cycles; the runs are compared on instret and checksum.
+  return { wallSeconds, instret: BigInt(instret[1]!), cycles: -1n, checksum: checksumOf(r.stdout) };
 }
 
 const fmt = (value: number, digits: number): string => value.toFixed(digits);
@@ -108,21 +145,39 @@ async function main(): Promise<void> {
   const iterationCount = iterations(root);
 
   const native = runNative(root, iterationCount, options.runs);
+  const firmware = nativeFirmware(root);
+  const runtimes = RUNTIMES.filter((r) => r.name !== 'native' || typeof firmware !== 'string');
 
-  const guest: GuestRun[] = [];
-  for (let i = 0; i < options.runs; i++) guest.push(await runGuest(imagePath));
+  const runs = new Map<RuntimeName, GuestRun[]>(runtimes.map((r) => [r.name, []]));
+  for (let i = 0; i < options.runs; i++) {
+    for (const { name } of runtimes) {
+      const run = name === 'native' ? runFirmware((firmware as { path: string }).path, imagePath) : await runGuest(imagePath, name);
+      runs.get(name)!.push(run);
+    }
+  }
 
+  const guest = runs.get('module')!;
   const instret = guest[0]!.instret;
-  if (guest.some((g) => g.instret !== instret || g.checksum !== guest[0]!.checksum)) {
-    throw new Error('the guest runs disagree on instret or checksum: the core is not deterministic');
+  for (const [name, list] of runs) {
+    if (list.some((g) => g.instret !== instret || g.checksum !== guest[0]!.checksum)) {
+      throw new Error(`the ${name} runs disagree with the module on instret or checksum: the runtimes are not equivalent`);
+    }
   }
   if (native && native.checksum !== guest[0]!.checksum) {
     throw new Error(`checksum mismatch: native ${native.checksum}, guest ${guest[0]!.checksum}`);
   }
-  const guestWall = median(guest.map((g) => g.wallSeconds));
-  const guestMips = Number(instret) / guestWall / 1e6;
+  const wall = (name: RuntimeName): number => median(runs.get(name)!.map((g) => g.wallSeconds));
+  const mips = (seconds: number): number => Number(instret) / seconds / 1e6;
+  const guestWall = wall('module');
+  const guestMips = mips(guestWall);
   const nativeWall = native ? median(native.seconds) : undefined;
   const slowdown = nativeWall ? guestWall / nativeWall : undefined;
+  const byRuntime = Object.fromEntries(runtimes.map(({ name }) => [name, {
+    wallSeconds: runs.get(name)!.map((g) => g.wallSeconds),
+    medianSeconds: wall(name),
+    mips: mips(wall(name)),
+    slowdown: nativeWall ? wall(name) / nativeWall : null,
+  }]));
 
   if (options.json) {
     process.stdout.write(`${JSON.stringify({
@@ -130,6 +185,8 @@ async function main(): Promise<void> {
       checksum: guest[0]!.checksum, instret: instret.toString(), virtualCycles: guest[0]!.cycles.toString(),
       guestWallSeconds: guest.map((g) => g.wallSeconds), guestMedianSeconds: guestWall, guestMips,
       nativeWallSeconds: native?.seconds ?? null, nativeMedianSeconds: nativeWall ?? null, slowdown: slowdown ?? null,
+      runtimes: byRuntime,
+      firmwareSkipped: typeof firmware === 'string' ? firmware : null,
     }, null, 2)}\n`);
     return;
   }
@@ -137,24 +194,35 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`Ferry CPU benchmark: guests/build/cpu.elf, ${iterationCount} iterations, checksum ${guest[0]!.checksum}`);
   out.push('');
-  out.push(`  run   guest wall (s)   guest MIPS   native wall (s)`);
+  const header = runtimes.map(({ label }) => `${pad(`${label} s`, 14)} ${pad('MIPS', 6)}`).join('   ');
+  out.push(`  run   ${header}   ${pad('gcc native s', 12)}`);
   for (let i = 0; i < options.runs; i++) {
-    const g = guest[i]!;
-    const n = native ? fmt(native.seconds[i]!, 4) : 'n/a';
-    out.push(`  ${pad(String(i + 1), 3)}   ${pad(fmt(g.wallSeconds, 3), 14)}   ${pad(fmt(Number(instret) / g.wallSeconds / 1e6, 1), 10)}   ${pad(n, 15)}`);
+    const cells = runtimes.map(({ name }) => {
+      const seconds = runs.get(name)![i]!.wallSeconds;
+      return `${pad(fmt(seconds, 3), 14)} ${pad(fmt(mips(seconds), 1), 6)}`;
+    }).join('   ');
+    out.push(`  ${pad(String(i + 1), 3)}   ${cells}   ${pad(native ? fmt(native.seconds[i]!, 4) : 'n/a', 12)}`);
   }
   out.push('');
-  out.push(`  guest instructions retired  ${instret.toLocaleString('en-US')}`);
+  out.push(`  guest instructions retired  ${instret.toLocaleString('en-US')} (the same under every runtime)`);
   out.push(`  guest virtual cycles        ${guest[0]!.cycles.toLocaleString('en-US')}`);
-  out.push(`  guest median wall           ${fmt(guestWall, 3)} s`);
-  out.push(`  guest speed                 ${fmt(guestMips, 1)} MIPS (instret / wall)`);
-  if (native && nativeWall !== undefined && slowdown !== undefined) {
-    out.push(`  native median wall          ${fmt(nativeWall, 4)} s (gcc -O2, same workload, same checksum)`);
-    out.push('');
-    out.push(`Ferry runs the workload at ${fmt(slowdown, 1)}× slower than native.`);
-  } else {
-    out.push('  native                      SKIPPED: gcc not found (apt-get install -y gcc)');
+  out.push('');
+  out.push('  runtime        median wall   guest MIPS   vs gcc native');
+  for (const { name, label } of runtimes) {
+    const r = byRuntime[name]!;
+    const versus = r.slowdown === null ? 'n/a' : `${fmt(r.slowdown, 1)}x slower`;
+    out.push(`  ${label.padEnd(13)} ${pad(fmt(r.medianSeconds, 3), 10)} s   ${pad(fmt(r.mips, 1), 10)}   ${pad(versus, 13)}`);
   }
+  if (native && nativeWall !== undefined && slowdown !== undefined) {
+    out.push(`  ${'gcc native'.padEnd(13)} ${pad(fmt(nativeWall, 4), 10)} s   (gcc -O2, same workload, same checksum)`);
+    out.push('');
+    out.push(`Ferry (module) runs the workload at ${fmt(slowdown, 1)}× slower than native.`);
+  } else {
+    out.push('  gcc native    SKIPPED: gcc not found (apt-get install -y gcc)');
+  }
+  if (typeof firmware === 'string') out.push(`  ferry-native  SKIPPED: ${firmware}`);
+  out.push('  (module and component: wall around runImage, core loading included;');
+  out.push('   ferry-native: the whole process, start-up and ELF loading included)');
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

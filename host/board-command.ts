@@ -12,6 +12,8 @@ import type { CoreFactory } from './core-runtime.js';
 import { ConsoleLines } from './console-lines.js';
 import { ConfigError } from './errors.js';
 import { parseLinkFaults } from './link-faults.js';
+import { formatMigrationReport } from './migration.js';
+import type { Scenario } from './scenario.js';
 import { formatSummary, summaryJson } from './summary.js';
 import { TraceWriter } from './trace.js';
 
@@ -24,7 +26,10 @@ export interface BoardCommandIo {
 export type SummaryChoice = 'stderr' | 'table' | 'json' | 'none';
 
 export interface BoardCommandOptions {
+  /** The board file; ignored when a scenario is given (it names its board). */
   board: string;
+  /** A scenario (docs/scenarios.md): its board, events, duration, seed and link faults; options given here win. */
+  scenario?: Scenario;
   maxCycles?: bigint;
   /** The run's planned length in virtual ns (from --duration-ms): VMs still running then are not a failure. */
   durationNs?: bigint;
@@ -37,12 +42,13 @@ export interface BoardCommandOptions {
 }
 
 export async function runBoardCommand(options: BoardCommandOptions, io: BoardCommandIo): Promise<number> {
-  const board = await readBoard(options.board);
+  const scenario = options.scenario;
+  const board = scenario?.board ?? await readBoard(options.board);
   if (board.vms.length === 0) {
     throw new ConfigError(`board ${options.board} lists no VMs: give an image to run (ferry run <image.elf> --board ${options.board})`);
   }
   const limitNs = options.maxCycles === undefined ? undefined : cyclesLimitNs(board, options.maxCycles);
-  const linkFaults = options.linkFaults === undefined ? undefined : parseLinkFaults(options.linkFaults);
+  const linkFaults = options.linkFaults === undefined ? scenario?.linkFaults : parseLinkFaults(options.linkFaults);
 
   const consoleLines = new ConsoleLines((chunk) => io.stdout.write(chunk), board.vms.length > 1);
   const trace = options.trace === undefined ? undefined : TraceWriter.open(options.trace);
@@ -52,8 +58,9 @@ export async function runBoardCommand(options: BoardCommandOptions, io: BoardCom
       board,
       core: options.core,
       limitNs,
-      durationNs: options.durationNs,
-      seed: options.seed,
+      durationNs: options.durationNs ?? scenario?.durationNs,
+      seed: options.seed ?? scenario?.seed,
+      events: scenario?.events,
       linkFaults,
       onConsole: (vm, bytes) => consoleLines.add(vm.name, bytes),
       onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),
@@ -70,7 +77,16 @@ export async function runBoardCommand(options: BoardCommandOptions, io: BoardCom
   return result.exitStatus;
 }
 
+/** Migration reports go with the table form of the summary (the JSON form has them as `migrations`). */
+function writeMigrations(result: BoardRunResult, choice: SummaryChoice, io: BoardCommandIo): void {
+  if (result.migrations.length === 0 || choice === 'json' || choice === 'none') return;
+  const text = result.migrations.map(formatMigrationReport).join('');
+  if (choice === 'stderr') io.stderr.write(text);
+  else io.stdout.write(text);
+}
+
 function writeSummary(result: BoardRunResult, choice: SummaryChoice, io: BoardCommandIo): void {
+  writeMigrations(result, choice, io);
   switch (choice) {
     case 'stderr': io.stderr.write(formatSummary(result)); break;
     case 'table': io.stdout.write(formatSummary(result)); break;

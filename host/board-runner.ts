@@ -20,6 +20,8 @@ import { LinkNetwork } from './link.js';
 import type { LinkDirectionStats } from './link.js';
 import { Lockstep, cyclesToNs } from './lockstep.js';
 import { loadImage } from './loader.js';
+import { MigrationController, migrationCore } from './migration.js';
+import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
 import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
@@ -70,14 +72,21 @@ export interface BoardRunOptions {
   onConsole?: (vm: BoardVm, bytes: Uint8Array) => void;
   /** Trace records, a quantum's worth at a time, in time order; turns the core's trace on. */
   onTrace?: (records: TraceRecord[]) => void;
+  /** Scenario events: migrations to start and cancel at virtual times (host/migration.ts, docs/scenarios.md). */
+  events?: readonly ScenarioEvent[];
+  /** End the run (as 'stopped') once every event has fired and every migration's report is final. */
+  endAfterMigrations?: boolean;
 }
 
-/** Why a board run ended: every VM stopped, the limit came first, or the planned duration ran out. */
-export type BoardRunEnd = 'stopped' | 'limit' | 'duration';
+/** Why a board run ended: every VM stopped, the limit came first, the planned duration ran out, or (endAfterMigrations) the migrations were over. */
+export type BoardRunEnd = 'stopped' | 'limit' | 'duration' | 'migrated';
 
 export interface BoardVmResult {
   name: string;
+  /** Where the VM is at the end (after any migration). */
   processor: number;
+  /** The processor the board placed it on, if it has moved since. */
+  migratedFrom?: number;
   /** The VM's id in its processor's core. */
   vmId: number;
   kind: VmMode;
@@ -119,6 +128,8 @@ export interface BoardRunResult {
   framesInFlight: number;
   /** What to tell the user (failed VMs, the limit), one line each. */
   messages: string[];
+  /** One report per migrate event, in the order they fired (empty without events). */
+  migrations: MigrationReport[];
 }
 
 interface PlacedVm {
@@ -126,6 +137,8 @@ interface PlacedVm {
   vmId: number;
   kind: VmMode;
   collected: Uint8Array[];
+  /** Undefined: the VM lives here. Incoming: reserved by a migration, not committed; departed: it moved away; dropped: a reservation given up. */
+  status?: 'incoming' | 'departed' | 'dropped';
 }
 
 interface PlacedProcessor {
@@ -178,9 +191,10 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
       },
     );
     placed.push(slot);
-    setUpProcessor(board, slot, images, network, trace);
+    setUpProcessor(board, slot, images, network, trace, quantumNs);
   }
   setUpChannels(board, placed);
+  const migrations = new MigrationController(options.events ?? [], migrationBoard(placed, trace));
 
   lockstep = new Lockstep(placed, {
     quantumNs,
@@ -196,15 +210,22 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
         ...(frame.faults.length > 0 ? { faults: frame.faults } : {}),
       });
     },
-    onBoundary: () => trace?.flush(),
+    onBoundary: (atNs) => {
+      migrations.atBoundary(atNs);
+      trace?.flush();
+    },
+    finished: () => (allStopped(placed) && !migrations.migrating()) || (options.endAfterMigrations === true && !migrations.busy()),
   });
-  const end = endOf(lockstep.run(), options);
+  migrations.atBoundary(0n);
+  const lockstepEnd = lockstep.run();
+  const end = lockstepEnd === 'stopped' && !allStopped(placed) ? 'migrated' : endOf(lockstepEnd, options);
+  migrations.finish(lockstep.nowNs());
   // Stopped: when the last VM stopped, not the boundary after it.
   const endNs = end !== 'stopped' ? lockstep.nowNs() : placed.reduce((latest, slot) => {
     const ns = cyclesToNs(slot.core.now(), slot.clockHz);
     return ns > latest ? ns : latest;
   }, 0n);
-  const result = collectResult(board, placed, lockstep, network, { end, endNs, quantumNs, seed });
+  const result = collectResult(board, placed, lockstep, network, { end, endNs, quantumNs, seed }, migrations.reports());
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
   return result;
@@ -261,7 +282,9 @@ async function readImages(board: Board): Promise<Map<string, ElfImage>> {
   return images;
 }
 
-function setUpProcessor(board: Board, slot: PlacedProcessor, images: Map<string, ElfImage>, network: LinkNetwork, trace: BoardTrace | undefined): void {
+function setUpProcessor(
+  board: Board, slot: PlacedProcessor, images: Map<string, ElfImage>, network: LinkNetwork, trace: BoardTrace | undefined, quantumNs: bigint,
+): void {
   const { core } = slot;
   const processor = board.processors.find((candidate) => candidate.id === slot.id)!;
   const at = `board ${board.path}: /processors/${board.processors.indexOf(processor)}`;
@@ -300,7 +323,74 @@ function setUpProcessor(board: Board, slot: PlacedProcessor, images: Map<string,
   for (const { peer, mtuBytes } of network.peersOf(processor.id)) {
     const link = board.links.find((candidate) => (candidate.from === processor.id && candidate.to === peer) || (candidate.bidirectional && candidate.to === processor.id && candidate.from === peer))!;
     refuseUnless(core.linkConfigure(peer, mtuBytes), `board ${board.path}: /links/${link.index}`, `linkConfigure(${peer}, ${mtuBytes}) on processor ${processor.id}`);
+    // The migration manager's bound: frames are handed over at quantum boundaries, so up to a quantum late.
+    const timed = migrationCore(core);
+    if (timed !== undefined) {
+      refuseUnless(
+        timed.linkSetTiming(peer, BigInt(link.bandwidthBytesPerS), BigInt(link.latencyNs), quantumNs),
+        `board ${board.path}: /links/${link.index}`, `linkSetTiming(${peer}, ${link.bandwidthBytesPerS}, ${link.latencyNs}, ${quantumNs}) on processor ${processor.id}`,
+      );
+    }
   }
+  migrationCore(core)?.processorSetRam(BigInt(processor.ramBytes));
+}
+
+/** Every VM of the board has stopped where it lives now. */
+function allStopped(placed: readonly PlacedProcessor[]): boolean {
+  for (const slot of placed) {
+    for (const placedVm of slot.vms) {
+      if (placedVm === undefined || placedVm.status !== undefined) continue;
+      if (slot.core.vmExit(placedVm.vmId) === VmExitReason.running) return false;
+    }
+  }
+  return true;
+}
+
+/** The board as the migration controller sees it: cores by processor id, and where each VM lives. */
+function migrationBoard(placed: PlacedProcessor[], trace: BoardTrace | undefined): MigrationBoard {
+  const slotOf = (id: number): PlacedProcessor | undefined => placed.find((slot) => slot.id === id);
+  const home = (name: string): { slot: PlacedProcessor; placedVm: PlacedVm } | undefined => {
+    for (const slot of placed) {
+      const placedVm = slot.vms.find((candidate) => candidate !== undefined && candidate.status === undefined && candidate.vm.name === name);
+      if (placedVm !== undefined) return { slot, placedVm };
+    }
+    return undefined;
+  };
+  const incoming = (name: string, processor: number, vmId: number): PlacedVm | undefined => {
+    const slot = slotOf(processor);
+    const here = slot?.vms[vmId];
+    if (slot === undefined) return undefined;
+    if (here !== undefined && here.vm.name === name && here.status !== 'dropped') return here;
+    const found = home(name) ?? placed.flatMap((candidate) => candidate.vms.filter((vm) => vm?.vm.name === name).map((placedVm) => ({ slot: candidate, placedVm })))[0];
+    if (found === undefined) return undefined;
+    const entry: PlacedVm = { vm: found.placedVm.vm, vmId, kind: found.placedVm.kind, collected: found.placedVm.collected, status: 'incoming' };
+    slot.vms[vmId] = entry;
+    return entry;
+  };
+  return {
+    core: (id) => {
+      const slot = slotOf(id);
+      return slot === undefined ? undefined : migrationCore(slot.core);
+    },
+    clockHz: (id) => slotOf(id)?.clockHz ?? 1,
+    locate: (name) => {
+      const found = home(name);
+      return found === undefined ? undefined : { processor: found.slot.id, vmId: found.placedVm.vmId };
+    },
+    expect: (name, processor, vmId) => { incoming(name, processor, vmId); },
+    arrive: (name, processor, vmId) => {
+      const from = home(name);
+      const entry = incoming(name, processor, vmId);
+      if (entry === undefined) return;
+      if (from !== undefined && from.placedVm !== entry) from.placedVm.status = 'departed';
+      entry.status = undefined;
+    },
+    forget: (processor, vmId) => {
+      const entry = slotOf(processor)?.vms[vmId];
+      if (entry !== undefined && entry.status === 'incoming') entry.status = 'dropped';
+    },
+    trace: trace === undefined ? undefined : (record) => trace.add(record),
+  };
 }
 
 function setUpChannels(board: Board, placed: PlacedProcessor[]): void {
@@ -340,17 +430,19 @@ function readStats(core: CoreRuntime, vmId: number): VmStats {
 
 function collectResult(
   board: Board, placed: PlacedProcessor[], lockstep: Lockstep, network: LinkNetwork,
-  run: { end: BoardRunEnd; endNs: bigint; quantumNs: bigint; seed: number },
+  run: { end: BoardRunEnd; endNs: bigint; quantumNs: bigint; seed: number }, migrations: MigrationReport[],
 ): BoardRunResult {
   const byBoardOrder: BoardVmResult[] = [];
   const messages: string[] = [];
   for (const slot of placed) {
     for (const placedVm of slot.vms) {
+      if (placedVm === undefined || placedVm.status !== undefined) continue;
       const { core } = slot;
       const exit = core.vmExit(placedVm.vmId);
       const result: BoardVmResult = {
         name: placedVm.vm.name,
         processor: slot.id,
+        ...(placedVm.vm.processor === slot.id ? {} : { migratedFrom: placedVm.vm.processor }),
         vmId: placedVm.vmId,
         kind: placedVm.kind,
         image: placedVm.vm.image,
@@ -399,5 +491,6 @@ function collectResult(
     links: network.stats(),
     framesInFlight: network.framesInFlight(),
     messages,
+    migrations,
   };
 }

@@ -41,7 +41,7 @@ export function schemaProblems(value: unknown): BoardProblem[] {
   // One problem per place: the first the schema finds (e.g. "at least 4096" before "a multiple of 4096").
   const seen = new Set<string>();
   for (const error of validate.errors ?? []) {
-    const problem = describe(error);
+    const problem = describeSchemaError(error);
     if (seen.has(problem.pointer)) continue;
     seen.add(problem.pointer);
     problems.push(problem);
@@ -49,7 +49,8 @@ export function schemaProblems(value: unknown): BoardProblem[] {
   return problems;
 }
 
-function describe(error: ErrorObject): BoardProblem {
+/** One ajv error as `<pointer>: <what was expected>` (also used for scenario files). */
+export function describeSchemaError(error: ErrorObject): BoardProblem {
   const at = error.instancePath;
   const params = error.params as Record<string, unknown>;
   const actual = error.data === undefined ? '' : `, not ${shortJson(error.data)}`;

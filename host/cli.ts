@@ -6,6 +6,8 @@ import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { imageRunSettings, readBoard } from './board.js';
 import { addCheckpointCommands } from './commands/checkpoint.js';
+import { addMigrateCommand } from './commands/migrate.js';
+import { readScenario } from './scenario.js';
 import { parseDurationMs, runBoardCommand } from './board-command.js';
 import type { SummaryChoice } from './board-command.js';
 import { CORE_RUNTIMES } from './core-runtime.js';
@@ -52,6 +54,11 @@ With --board and no image, every VM of the board runs: 0 if all passed
 --max-cycles came first. Console lines are prefixed with the VM's name
 when the board has several VMs; a per-VM summary follows on stderr
 (--summary: on stdout). docs/boards.md has the details.
+
+--scenario runs a scenario file's board with its events (migrations at
+virtual times), with the same exit statuses; each migration's report
+comes with the summary. docs/scenarios.md has the format. To migrate one
+VM from the command line, see ferry migrate --help.
 `;
 
 interface RunFlags {
@@ -65,6 +72,7 @@ interface RunFlags {
   seed?: number;
   summary?: boolean | string;
   linkFaults?: string;
+  scenario?: string;
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */
@@ -95,6 +103,7 @@ function buildProgram(io: CliIo, setExitStatus: (status: number) => void): Comma
     .addHelpText('after', EXIT_STATUS_HELP);
   addRunCommand(program, io, setExitStatus);
   addCheckpointCommands(program, io, setExitStatus);
+  addMigrateCommand(program, io, setExitStatus);
   return program;
 }
 
@@ -104,6 +113,7 @@ function addRunCommand(program: Command, io: CliIo, setExitStatus: (status: numb
     .description('run a guest image (an RV32IM ELF executable) in one VM on one processor, or the VMs of a board')
     .argument('[image.elf]', 'the guest image; without it, --board runs the VMs the board lists')
     .option('--board <file>', 'board description (boards/<name>.json, docs/boards.md); with an image: its first processor\'s clock and first VM\'s memory')
+    .option('--scenario <file>', 'run a scenario (scenarios/<name>.json, docs/scenarios.md): its board with migrations at virtual times')
     .addOption(
       new Option('--mode <mode>', 'VM kind (default: machine if the image has a tohost symbol, else paravirtual)')
         .choices(['paravirtual', 'machine']),
@@ -160,6 +170,23 @@ function summaryChoice(summary: boolean | string | undefined): SummaryChoice {
 }
 
 async function runCommand(imagePath: string | undefined, flags: RunFlags, io: CliIo): Promise<number> {
+  if (flags.scenario !== undefined) {
+    if (imagePath !== undefined || flags.board !== undefined) throw new ConfigError('--scenario names its own board: give no image and no --board');
+    if (flags.mode !== undefined) throw new ConfigError('--mode applies to an image; a board gives each VM\'s kind');
+    const scenario = await readScenario(flags.scenario);
+    return runBoardCommand({
+      board: scenario.board.path,
+      scenario,
+      maxCycles: flags.maxCycles,
+      durationNs: flags.durationMs,
+      trace: flags.trace,
+      summary: summaryChoice(flags.summary),
+      seed: flags.seed,
+      linkFaults: flags.linkFaults,
+      instret: flags.instret,
+      core: coreFactoryFor(flags.runtime),
+    }, io);
+  }
   if (imagePath === undefined) {
     if (flags.board === undefined) throw new ConfigError('run needs an image (ferry run <image.elf>) or a board (ferry run --board <file>)');
     if (flags.mode !== undefined) throw new ConfigError('--mode applies to an image; a board gives each VM\'s kind');

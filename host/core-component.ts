@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BoardSinks, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, TraceSink } from './core-runtime.js';
+import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, TraceSink } from './core-runtime.js';
 import { CoreLoadError } from './errors.js';
 import { packageRoot } from './package-root.js';
 
@@ -63,6 +63,26 @@ interface ComponentExports {
   vmGetMode(vm: number): number;
   vmRaiseExternal(vm: number, level: number): void;
   vmStat(vm: number, stat: number): bigint;
+  // Migration manager (no host wrapper yet: reached through ComponentCore.exports).
+  processorSetRam(bytes: bigint): void;
+  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, deliveryGranularityNs: bigint): number;
+  migrationSetParam(key: number, value: bigint): number;
+  migrationStart(vm: number, destProcessor: number, strategy: number): number;
+  migrationCancel(): number;
+  migrationStat(key: number): bigint;
+  // The collector.
+  checkpointBegin(): void;
+  checkpointCapture(vm: number, incremental: number): number;
+  checkpointEnd(): number;
+  checkpointPending(): number;
+  checkpointRead(maxBytes: number): Uint8Array;
+  restoreBegin(): void;
+  restoreWrite(chunk: Uint8Array): number;
+  restoreCheck(vm: number): number;
+  restoreApply(vm: number): number;
+  restoreError(field: number): bigint;
+  restoreInfo(field: number): bigint;
+  processorSetTime(cycles: bigint): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof ComponentExports)[] = [
@@ -71,6 +91,9 @@ const EXPORTED_FUNCTIONS: readonly (keyof ComponentExports)[] = [
   'channelAddSource', 'channelAddDestination',
   'vmCreate', 'vmLoad', 'vmSetTohost', 'vmBoot', 'vmExit', 'vmExitCode', 'vmInstret',
   'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmGetMode', 'vmRaiseExternal', 'vmStat',
+  'processorSetRam', 'linkSetTiming', 'migrationSetParam', 'migrationStart', 'migrationCancel', 'migrationStat',
+  'checkpointBegin', 'checkpointCapture', 'checkpointEnd', 'checkpointPending', 'checkpointRead',
+  'restoreBegin', 'restoreWrite', 'restoreCheck', 'restoreApply', 'restoreError', 'restoreInfo', 'processorSetTime',
 ];
 
 /** The board interface the component imports (interface board in wit/ferry.wit). */
@@ -99,11 +122,12 @@ const STAGED_BYTES_ADDRESS = 0;
 const SBI_ERR_INVALID_PARAM = -3;
 
 /** One processor: a component instance with its own core memory. */
-export class ComponentCore implements CoreRuntime {
+export class ComponentCore implements CoreRuntime, CheckpointRuntime {
   private staged: Uint8Array = new Uint8Array(0);
   private stagingSize: number | undefined;
 
-  constructor(private readonly exports: ComponentExports) {}
+  /** The world's exports, for what CoreRuntime does not wrap (yet). */
+  constructor(readonly exports: ComponentExports) {}
 
   configure(clockHz: number, processorId = 0): void { this.exports.configure(clockHz, processorId); }
   traceEnable(on: boolean): void { this.exports.traceEnable(on ? 1 : 0); }
@@ -154,6 +178,35 @@ export class ComponentCore implements CoreRuntime {
   vmGetPc(vm: number): number { return this.exports.vmGetPc(vm); }
   vmGetCsr(vm: number, csr: number): number { return this.exports.vmGetCsr(vm, csr); }
   vmRaiseExternal(vm: number, level: number): void { this.exports.vmRaiseExternal(vm, level); }
+
+  // The collector: stream bytes cross as lists, in staging-buffer-sized chunks.
+  checkpointBegin(): void { this.exports.checkpointBegin(); }
+  checkpointCapture(vm: number, incremental: boolean): number { return this.exports.checkpointCapture(vm, incremental ? 1 : 0); }
+  checkpointEnd(): number { return this.exports.checkpointEnd(); }
+  checkpointTake(): Uint8Array {
+    const out = new Uint8Array(this.exports.checkpointPending());
+    for (let at = 0; at < out.length;) {
+      const chunk = this.exports.checkpointRead(this.stagingBytes());
+      if (chunk.length === 0) throw new Error(`checkpoint-read gave nothing with ${out.length - at} bytes pending`);
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+  restoreBegin(): void { this.exports.restoreBegin(); }
+  restoreWrite(bytes: Uint8Array): number {
+    const chunkBytes = this.stagingBytes();
+    for (let at = 0; at < bytes.length; at += chunkBytes) {
+      const written = this.exports.restoreWrite(bytes.subarray(at, at + chunkBytes));
+      if (written !== 0) return written;
+    }
+    return 0;
+  }
+  restoreCheck(vm: number): number { return this.exports.restoreCheck(vm); }
+  restoreApply(vm: number): number { return this.exports.restoreApply(vm); }
+  restoreError(field: number): bigint { return this.exports.restoreError(field); }
+  restoreInfo(field: number): bigint { return this.exports.restoreInfo(field); }
+  processorSetTime(cycles: bigint): number { return this.exports.processorSetTime(u64(cycles)); }
 
   /** A list longer than the staging buffer would trap in cabi_realloc: refuse it here, as Core.stage does. */
   private checkFits(bytes: Uint8Array, what: string): void {

@@ -118,6 +118,27 @@ export interface CheckpointRuntime {
   processorSetTime(cycles: bigint): number;
 }
 
+/**
+ * The migration manager's exports (docs/migration.md, "Core interface"): link timing
+ * and RAM for the downtime bound and admission, parameters, start, cancel and the
+ * report. The module and component runtimes implement this beside CoreRuntime; a
+ * scripted core may not (host/migration.ts: migrationCore).
+ */
+export interface MigrationRuntime {
+  /** What the board says about the link to `peer`: bandwidth, latency and the delivery granularity (the lockstep quantum). 0 or -3. */
+  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, granularityNs: bigint): number;
+  /** RAM this processor has for VMs: an incoming VM that does not fit is refused. 0 = no limit. */
+  processorSetRam(bytes: bigint): void;
+  /** A migration parameter (MigrationParam in host/migration.ts): 0, or -3 for an unknown key. */
+  migrationSetParam(key: number, value: bigint): number;
+  /** Starts migrating `vm` to processor `destProcessor` with a strategy (0 stop-copy, 1 pre-copy, 2 throttled, 3 post-copy): 0, -4 refused, -3 bad arguments, -10 one already running. */
+  migrationStart(vm: number, destProcessor: number, strategy: number): number;
+  /** 0 cancelled, -4 too late (committing, post-copy), -10 nothing to cancel. */
+  migrationCancel(): number;
+  /** The migration's report and state (MigrationStat in host/migration.ts). */
+  migrationStat(key: number): bigint;
+}
+
 /** Creates one processor's core; each call gives a fresh instance with its own memory. */
 export type CoreFactory = (onConsole: ConsoleSink, sinks?: BoardSinks) => Promise<CoreRuntime>;
 

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, TraceSink } from './core-runtime.js';
+import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, MigrationRuntime, TraceSink } from './core-runtime.js';
 import { CoreLoadError } from './errors.js';
 import { packageRoot } from './package-root.js';
 
@@ -75,6 +75,13 @@ interface CoreExports {
   restoreError(field: number): bigint;
   restoreInfo(field: number): bigint;
   processorSetTime(cycles: bigint): number;
+  // The migration manager (docs/migration.md).
+  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, granularityNs: bigint): number;
+  processorSetRam(bytes: bigint): void;
+  migrationSetParam(key: number, value: bigint): number;
+  migrationStart(vm: number, destProcessor: number, strategy: number): number;
+  migrationCancel(): number;
+  migrationStat(key: number): bigint;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -85,12 +92,13 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmRaiseExternal',
   'checkpointBegin', 'checkpointCapture', 'checkpointEnd', 'checkpointPending', 'checkpointRead',
   'restoreBegin', 'restoreWrite', 'restoreCheck', 'restoreApply', 'restoreError', 'restoreInfo', 'processorSetTime',
+  'linkSetTiming', 'processorSetRam', 'migrationSetParam', 'migrationStart', 'migrationCancel', 'migrationStat',
 ];
 
 const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
 
 /** One processor: a core instance with its own linear memory. */
-export class Core implements CoreRuntime, CheckpointRuntime {
+export class Core implements CoreRuntime, CheckpointRuntime, MigrationRuntime {
   /** Cached at first use: the staging buffer does not move. */
   private stagingPtr: number | undefined;
 
@@ -175,6 +183,18 @@ export class Core implements CoreRuntime, CheckpointRuntime {
   restoreError(field: number): bigint { return u64(this.exports.restoreError(field)); }
   restoreInfo(field: number): bigint { return u64(this.exports.restoreInfo(field)); }
   processorSetTime(cycles: bigint): number { return this.exports.processorSetTime(u64(cycles)) | 0; }
+
+  // The migration manager.
+  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, granularityNs: bigint): number {
+    return this.exports.linkSetTiming(peer, bandwidthBytesPerS, latencyNs, granularityNs) | 0;
+  }
+  processorSetRam(bytes: bigint): void { this.exports.processorSetRam(bytes); }
+  migrationSetParam(key: number, value: bigint): number { return this.exports.migrationSetParam(key, value) | 0; }
+  migrationStart(vm: number, destProcessor: number, strategy: number): number {
+    return this.exports.migrationStart(vm, destProcessor, strategy) | 0;
+  }
+  migrationCancel(): number { return this.exports.migrationCancel() | 0; }
+  migrationStat(key: number): bigint { return u64(this.exports.migrationStat(key)); }
 }
 
 /** Instantiates one processor's core. */

@@ -33,6 +33,13 @@ export interface LockstepOptions {
   onDeliver?(frame: InFlightFrame, atNs: bigint): void;
   /** Virtual time reached a quantum boundary. */
   onBoundary?(atNs: bigint): void;
+  /**
+   * Asked at every boundary (after the frames due there were delivered): true ends
+   * the run as 'stopped'. A core keeps time moving after its VMs stop (a processor
+   * idles, and may still receive a migrating VM), so the board decides when its
+   * VMs are all done.
+   */
+  finished?(): boolean;
 }
 
 export type LockstepEnd = 'stopped' | 'limit';
@@ -83,7 +90,7 @@ export class Lockstep {
   run(): LockstepEnd {
     for (;;) {
       this.deliverArrived();
-      if (this.stopped.size === this.processors.length) return 'stopped';
+      if (this.stopped.size === this.processors.length || this.options.finished?.() === true) return 'stopped';
       if (this.options.limitNs !== undefined && this.boundaryNs >= this.options.limitNs) return 'limit';
       this.step();
     }

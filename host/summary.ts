@@ -44,6 +44,7 @@ const END_WORDS: Record<BoardRunResult['end'], string> = {
   stopped: 'all VMs stopped',
   limit: 'stopped at the limit',
   duration: 'ran for its duration',
+  migrated: 'stopped after its migrations',
 };
 
 /** The summary as an aligned text table with a heading line and a link line. */

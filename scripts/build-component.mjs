@@ -107,7 +107,7 @@ function flatType(name, type) {
 }
 
 /** Splits "a: u32, b: list<u8>" at top-level commas. */
-function params(list) {
+function params_(list) {
   const parts = [];
   let depth = 0;
   let current = '';
@@ -127,16 +127,56 @@ function params(list) {
   });
 }
 
+/** The canonical ABI's flattening: at most 16 flat parameters and 1 flat result, else a pointer. */
+const MAX_FLAT_PARAMS = 16;
+const MAX_FLAT_RESULTS = 1;
+
 function lowered(name, paramList, result) {
   const wit = `${name}: func(${paramList.replace(/\s+/g, ' ').trim()})${result ? ` -> ${result.trim()}` : ''}`;
-  const results = result ? flatType(name, result) : [];
-  if (results.length > 1) throw new BuildError(`${relative(ROOT, WIT_FILE)}: ${name}: results that lower to a pointer are not handled yet`);
-  return { wit, params: params(paramList).flatMap((p) => flatType(name, p.type)), results };
+  let params = params_(paramList).flatMap((p) => flatType(name, p.type));
+  if (params.length > MAX_FLAT_PARAMS) params = ['i32'];
+  let results = result ? flatType(name, result) : [];
+  // A list result comes back as a pointer to its (ptr, len) pair in core memory.
+  if (results.length > MAX_FLAT_RESULTS) results = ['i32'];
+  return { wit, params, results };
 }
 
 // --- The core module: rename, filter, check ------------------------------------
 
 const kebabToCamel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+/**
+ * World exports whose core function does not have the canonical ABI's shape,
+ * each with the glue this build adds to the component's core module:
+ *
+ * checkpoint-read -> list<u8>: the core's checkpointRead(maxBytes) moves up to
+ * maxBytes stream bytes to the start of the staging buffer and returns the
+ * count (the plain-module host reads them there). The canonical ABI wants a
+ * pointer to the list's (ptr, len) pair: the adapter keeps the last 8 bytes of
+ * the staging buffer for that pair, reads at most stagingBytes - 8 and returns
+ * the pair (stagingBuffer, count).
+ */
+const ADAPTERS = {
+  'checkpoint-read': {
+    uses: ['checkpointRead', 'stagingBuffer', 'stagingBytes'],
+    add(module, fn) {
+      const { i32 } = binaryen;
+      const get = (index) => module.local.get(index, i32);
+      // param 0 maxBytes; locals: 1 staging, 2 limit (stagingBytes - 8), 3 pair
+      const body = module.block(null, [
+        module.local.set(1, module.call(fn.stagingBuffer, [], i32)),
+        module.local.set(2, module.i32.sub(module.call(fn.stagingBytes, [], i32), module.i32.const(8))),
+        module.local.set(3, module.i32.add(get(1), get(2))),
+        module.i32.store(0, 4, get(3), get(1)),
+        module.i32.store(4, 4, get(3), module.call(fn.checkpointRead, [module.select(module.i32.lt_u(get(0), get(2)), get(0), get(2))], i32)),
+        get(3),
+      ], i32);
+      const name = 'ferry-component-adapter/checkpoint-read';
+      module.addFunction(name, binaryen.createType([i32]), i32, [i32, i32, i32], body);
+      return name;
+    },
+  },
+};
 
 function valueTypes(type) {
   const names = new Map([
@@ -166,7 +206,25 @@ function renameExports(bytes, wit) {
       coreExports.set(info.name, info);
     }
     const used = new Set(ABI_EXPORTS);
+    const renamed = [];
     for (const [kebab, expected] of wit.exports) {
+      const adapter = ADAPTERS[kebab];
+      if (adapter !== undefined) {
+        const fn = {};
+        for (const name of adapter.uses) {
+          const info = coreExports.get(name);
+          if (info === undefined || info.kind !== binaryen.ExternalFunction) {
+            problems.push(`wit/ferry.wit exports ${kebab}, whose adapter needs the core's ${name}, which it lacks`);
+          } else fn[name] = info.value;
+        }
+        if (Object.keys(fn).length !== adapter.uses.length) continue;
+        const internal = adapter.add(module, fn);
+        const actual = signature(module, internal);
+        if (!sameSignature(actual, expected)) problems.push(`the adapter for ${kebab} is ${show(actual)}, the WIT wants ${show(expected)}`);
+        for (const name of adapter.uses) used.add(name);
+        renamed.push([internal, kebab, undefined]);
+        continue;
+      }
       const camel = kebabToCamel(kebab);
       const info = coreExports.get(camel);
       if (info === undefined || info.kind !== binaryen.ExternalFunction) {
@@ -179,13 +237,16 @@ function renameExports(bytes, wit) {
         continue;
       }
       used.add(camel);
-      module.removeExport(camel);
-      module.addFunctionExport(info.value, kebab);
+      renamed.push([info.value, kebab, camel]);
     }
     if (problems.length > 0) throw new BuildError(`the core and wit/ferry.wit disagree:\n  ${problems.join('\n  ')}`);
 
+    // Only the world's exports (and the canonical ABI's own) stay in the component's core module.
+    for (const name of coreExports.keys()) {
+      if (!ABI_EXPORTS.has(name)) module.removeExport(name);
+    }
+    for (const [internal, kebab] of renamed) module.addFunctionExport(internal, kebab);
     const left = [...coreExports.keys()].filter((name) => !used.has(name));
-    for (const name of left) module.removeExport(name);
     if (left.length > 0) {
       process.stdout.write(`build:component: core exports not in the WIT world, left out of the component: ${left.join(', ')}\n`);
     }

@@ -40,7 +40,8 @@ interface Run { status: number | null; stdout: Buffer; stderr: string }
 
 function run(command: string, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT });
+    // Killed if it hangs, so a failing test leaves no process behind.
+    const child = spawn(command, args, { cwd: ROOT, timeout: 100_000 });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -4,16 +4,17 @@
  * Every guest in guests/build must behave identically through both: the same
  * console bytes, exit status, stderr and retired-instruction count.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointGuest, restoreGuest } from '../host/checkpoint.js';
 import { loadComponentCore } from '../host/core-component.js';
 import { loadCore } from '../host/core.js';
 import type { CoreRuntime } from '../host/core-runtime.js';
 import { CoreLoadError } from '../host/errors.js';
-import { runImage } from '../host/runner.js';
+import { coreFactoryFor, runImage } from '../host/runner.js';
 import { lines, runFerry } from './helpers/ferry-cli.js';
 import { CORE_WASM, FERRY_BIN, ROOT, hasCore } from './helpers/paths.js';
 import { printAndShutdownGuest, spinningGuest, tohostGuest } from './helpers/test-guests.js';
@@ -21,6 +22,23 @@ import { printAndShutdownGuest, spinningGuest, tohostGuest } from './helpers/tes
 const GUEST_DIR = join(ROOT, 'guests', 'build');
 const COMPONENT_JS = join(ROOT, 'build', 'component', 'js', 'ferry-core.js');
 const hasComponent = (): boolean => existsSync(COMPONENT_JS);
+/** What the component is made from: rebuilt below when any of these is newer (npm test builds it anyway). */
+const COMPONENT_SOURCES = [CORE_WASM, join(ROOT, 'wit', 'ferry.wit'), join(ROOT, 'scripts', 'build-component.mjs')];
+
+/**
+ * Comparing a fresh module with a stale component would report differences that
+ * are not there: rebuild the component first when the core or the WIT changed
+ * (e.g. after `npm run build:core` and a bare `npx vitest`). A build that fails
+ * (the core and the WIT disagree) fails this file with the build's message.
+ */
+function rebuildStaleComponent(): void {
+  if (!hasCore()) return;
+  const built = hasComponent() ? statSync(COMPONENT_JS).mtimeMs : 0;
+  if (COMPONENT_SOURCES.every((source) => !existsSync(source) || statSync(source).mtimeMs <= built)) return;
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-component.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build:component failed:\n${build.stdout}${build.stderr}`);
+}
+rebuildStaleComponent();
 const GUESTS = existsSync(GUEST_DIR) ? readdirSync(GUEST_DIR).filter((name) => name.endsWith('.elf')).sort() : [];
 
 /**
@@ -38,7 +56,8 @@ interface Run { status: number | null; stdout: Buffer; stderr: string }
 /** bin/ferry.js as a child process, asynchronously, so the two runtimes run side by side. */
 function ferry(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: ROOT });
+    // Killed if it hangs, so a failing test leaves no process behind.
+    const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: ROOT, timeout: 100_000 });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -208,6 +227,32 @@ describe.skipIf(!ready)(`ComponentCore against Core${skipNote}`, () => {
     await expect(loadComponentCore({ jsDir: join(ROOT, 'build', 'no-such-component') })).rejects.toThrow(CoreLoadError);
     await expect(loadComponentCore({ jsDir: join(ROOT, 'build', 'no-such-component') })).rejects.toThrow(/npm run build:component/);
   });
+});
+
+const CHECKPOINT_GUEST = join(GUEST_DIR, 'memcheck-finite.elf');
+
+describe.skipIf(!ready || !existsSync(CHECKPOINT_GUEST))(`checkpoint streams cross runtimes${skipNote}`, () => {
+  const checkpoint = (runtime: 'module' | 'component') => checkpointGuest({
+    imagePath: CHECKPOINT_GUEST, atCycle: 2_000_000, incrementalEvery: 1_000_000, core: coreFactoryFor(runtime),
+  });
+  const restore = (stream: Uint8Array, runtime: 'module' | 'component') => restoreGuest({
+    stream, maxCycles: 4_000_000, core: coreFactoryFor(runtime),
+  });
+
+  it('both runtimes write the same stream, and each restores the other\'s to the same result', async () => {
+    const [fromModule, fromComponent] = [await checkpoint('module'), await checkpoint('component')];
+    expect(fromModule.checkpoints.map((c) => c.kind)).toEqual(['full', 'incremental']);
+    // Bigger than one staging buffer: checkpoint-read and restore-write run in several chunks.
+    expect(fromModule.stream.length).toBeGreaterThan(64 * 1024);
+    expect(Buffer.from(fromComponent.stream).equals(Buffer.from(fromModule.stream))).toBe(true);
+    expect(fromComponent.console).toBe(fromModule.console);
+
+    const inModule = await restore(fromComponent.stream, 'module');
+    const inComponent = await restore(fromModule.stream, 'component');
+    expect(inComponent).toEqual(inModule);
+    expect(inModule.resumedAtCycles).toBe(2_000_000n);
+    expect(inModule.instret).toBeGreaterThan(fromModule.instret);
+  }, 120_000);
 });
 
 describe.skipIf(!hasCore())('cabi_realloc in build/core.wasm (the canonical ABI\'s allocator)', () => {

@@ -47,6 +47,7 @@ export class FakeBoardCore implements CoreRuntime {
   private exited = 0;
   private printed = false;
   private sentCount = 0;
+  private stoppedAt: bigint | undefined;
   private readonly staging = new Uint8Array(4096);
 
   constructor(
@@ -94,21 +95,26 @@ export class FakeBoardCore implements CoreRuntime {
   }
   now(): bigint { return this.time; }
 
+  /** As the real core: time always advances by `cycles`; a processor whose VMs have stopped idles. */
   run(cycles: bigint): bigint {
     this.runCalls.push(cycles);
     const start = this.time;
-    if (this.exited !== 0 || this.vmCount === 0) return 0n;
-    this.printOnce();
-    let end = start + cycles;
-    const stopAt = this.script(this.processorId).stopAtCycle;
-    if (stopAt !== undefined && stopAt < end) end = stopAt < start ? start : stopAt;
-    for (const at of this.sendTimesIn(start, end)) {
-      this.time = at.cycle;
-      this.sendFrame(at.send);
+    const end = start + cycles;
+    if (this.exited === 0 && this.vmCount > 0) {
+      this.printOnce();
+      const stopAt = this.script(this.processorId).stopAtCycle;
+      const busyUntil = stopAt !== undefined && stopAt < end ? (stopAt < start ? start : stopAt) : end;
+      for (const at of this.sendTimesIn(start, busyUntil)) {
+        this.time = at.cycle;
+        this.sendFrame(at.send);
+      }
+      if (stopAt !== undefined && busyUntil >= stopAt) {
+        this.exited = this.script(this.processorId).exitReason ?? 1;
+        this.stoppedAt = stopAt;
+      }
     }
     this.time = end;
-    if (stopAt !== undefined && this.time >= stopAt) this.exited = this.script(this.processorId).exitReason ?? 1;
-    return this.time - start;
+    return cycles;
   }
 
   stagingBytes(): number { return this.staging.length; }
@@ -119,7 +125,8 @@ export class FakeBoardCore implements CoreRuntime {
   vmBoot(): number { return 0; }
   vmExit(_vm: number): number { return this.exited; }
   vmExitCode(_vm: number): number { return this.exited === 0 ? 0 : (this.script(this.processorId).exitCode ?? 0); }
-  vmInstret(_vm: number): bigint { return this.time; }
+  /** One instruction per cycle until the VMs stopped. */
+  vmInstret(_vm: number): bigint { return this.stoppedAt ?? this.time; }
   vmGetReg(): number { return 0; }
   vmSetReg(): void {}
   vmGetPc(): number { return 0x8000_0000; }
