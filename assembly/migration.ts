@@ -58,6 +58,7 @@ export const REASON_CANCELLED: u64 = 9;
 export const REASON_NO_LINK: u64 = 10;
 export const REASON_UNSUPPORTED: u64 = 11;
 export const REASON_VM_STOPPED: u64 = 12;
+export const REASON_UNREACHABLE: u64 = 13;
 
 // Messages.
 const MSG_PREPARE: u32 = 1;
@@ -80,9 +81,15 @@ export const PARAM_AFFORDABLE_NS: u32 = 4;
 export const PARAM_RETRANSMISSIONS: u32 = 5;
 /** Post-copy: how long the manager watches the VM's writes to choose the prepaged pages. */
 export const PARAM_PREPAGE_NS: u32 = 6;
-const PARAMS: i32 = 7;
+/**
+ * Timeouts in a row after which the other side counts as unreachable: before the commit
+ * the source gives up (the VM runs on there) and a destination drops its reservation.
+ * After the commit nobody gives up: only the other side's answer may decide.
+ */
+export const PARAM_GIVE_UP_TIMEOUTS: u32 = 7;
+const PARAMS: i32 = 8;
 const params = new StaticArray<u64>(PARAMS);
-const DEFAULT_PARAMS: StaticArray<u64> = [30, 256 * 1024, 800, 50, 0, 2, 10_000_000];
+const DEFAULT_PARAMS: StaticArray<u64> = [30, 256 * 1024, 800, 50, 0, 2, 10_000_000, 16];
 for (let i = 0; i < PARAMS; i++) params[i] = DEFAULT_PARAMS[i];
 
 const MAX_ROUND_STATS: i32 = 64;
@@ -124,6 +131,8 @@ class Outgoing {
   requestHead: u32 = 0;
   requestCount: u32 = 0;
   demandRequests: u64 = 0;
+  /** CANCEL still to be sent (the window was full when the migration was abandoned). */
+  cancelPending: bool = false;
 }
 
 const out = new Outgoing();
@@ -194,6 +203,7 @@ function resetOutgoing(vm: Vm, peer: u32, strategy: u32): void {
   out.sharePermille = 1000;
   out.requestCount = 0;
   out.demandRequests = 0;
+  out.cancelPending = false;
   out.state = STATE_PREPARING;
 }
 
@@ -225,8 +235,15 @@ export function cancelMigration(): i32 {
 function abort(reason: u64, state: u32): void {
   const vm = out.vm!;
   if (vm.held) resumeVm(vm);
-  if (out.link.hasRoom()) out.link.send(MSG_CANCEL, out.messageBody, 0);
+  out.cancelPending = reason != REASON_UNREACHABLE; // an unreachable destination drops its reservation itself
+  sendPendingCancel();
   finish(state, reason);
+}
+
+function sendPendingCancel(): void {
+  if (!out.cancelPending || !out.link.hasRoom()) return;
+  out.link.send(MSG_CANCEL, out.messageBody, 0);
+  out.cancelPending = false;
 }
 
 function beginRound(vm: Vm): void {
@@ -306,9 +323,18 @@ function enterBlackout(vm: Vm, streamBytes: u64): void {
 
 /** Moves the outgoing migration on as far as it can now: sends, retransmits, decides. */
 function pumpOutgoing(): void {
-  if (out.state == STATE_IDLE || out.state >= STATE_DONE) return;
-  out.link.service();
+  if (out.link.open) out.link.service();
+  if (out.state == STATE_IDLE || out.state >= STATE_DONE) {
+    // Over: what is still in flight (CANCEL, POSTCOPY_DONE) is retransmitted until acknowledged.
+    sendPendingCancel();
+    if (out.link.open && out.link.idle() && !out.cancelPending) out.link.close();
+    return;
+  }
   const vm = out.vm!;
+  if (out.state < STATE_COMMITTING && out.link.timeoutsInARow >= <u32>params[PARAM_GIVE_UP_TIMEOUTS]) {
+    abort(REASON_UNREACHABLE, STATE_FAILED);
+    return;
+  }
   if (vm.exit != EXIT_RUNNING && out.state < STATE_BLACKOUT) { abort(REASON_VM_STOPPED, STATE_FAILED); return; }
   if (out.strategy == STRATEGY_POST_COPY && out.state == STATE_TRANSFER) {
     if (now() >= out.watchEndCycles) enterPostCopyBlackout(vm);
@@ -419,6 +445,8 @@ class Incoming {
   requested: u32 = 0;
   demandFaults: u64 = 0;
   postCopyEndCycles: u64 = 0;
+  /** When the source was last heard from (any frame of the session). */
+  lastHeardCycles: u64 = 0;
 }
 
 const incoming = new Incoming();
@@ -443,6 +471,7 @@ function onPrepare(body: usize, bytes: u32): void {
     return;
   }
   incoming.vm = vm;
+  incoming.stopCycles = 0;
   incoming.stream.beginRestore();
   replyStatus(MSG_PREPARE_REPLY, 0, vm.id);
 }
@@ -507,9 +536,11 @@ export function receiveMigrationFrame(peer: u32, type: u32, session: u32, payloa
       if (message != 0) onSourceMessage(load<u8>(message, 4), message + 8, payloadBytes - 8);
     } else {
       if (!incoming.link.open || incoming.link.session != session) {
-        if (incoming.vm != null && incoming.vm!.held) return; // busy with another session
+        // Busy with another session: its sender times out and gives up (unreachable).
+        if (incoming.vm != null && (incoming.vm!.held || incoming.postCopy)) return;
         incoming.link.start(peer, session);
       }
+      incoming.lastHeardCycles = now();
       const message = incoming.link.receive(payload, payloadBytes);
       if (message != 0) onDestinationMessage(load<u8>(message, 4), message + 8, payloadBytes - 8);
     }
@@ -528,9 +559,24 @@ function requestAwaitedPage(): void {
   incoming.demandFaults++;
 }
 
+/**
+ * A reservation whose source went silent before the commit is dropped: the source has
+ * given up by then and runs the VM itself (it never commits without our answers).
+ */
+function dropSilentReservation(): void {
+  const vm = incoming.vm;
+  if (vm == null || !vm.held || incoming.stopCycles != 0) return; // none, or committed: the VM is ours
+  const silentCycles = now() - incoming.lastHeardCycles;
+  if (silentCycles < params[PARAM_GIVE_UP_TIMEOUTS] * incoming.link.timeoutCycles) return;
+  releaseVm(vm);
+  incoming.vm = null;
+  incoming.link.close();
+}
+
 /** Retransmits and moves migrations on; the run loop calls it at every slot. */
 export function pumpMigrations(): void {
   if (incoming.link.open) incoming.link.service();
+  dropSilentReservation();
   requestAwaitedPage();
   pumpOutgoing();
 }

@@ -47,6 +47,8 @@ export class Endpoint {
   baseSentCycles: u64 = 0;
   timeoutCycles: u64 = 0;
   retransmissions: u64 = 0;
+  /** Timeouts since the other side last acknowledged anything: how silent it has gone. */
+  timeoutsInARow: u32 = 0;
   bytesSent: u64 = 0;
   // Receiver.
   expected: u32 = 0;
@@ -65,6 +67,7 @@ export class Endpoint {
     this.next = 0;
     this.expected = 0;
     this.retransmissions = 0;
+    this.timeoutsInARow = 0;
     this.bytesSent = 0;
     this.timeoutCycles = nsToCycles(retransmitTimeoutNs(peer, this.window, mtu));
     this.open = true;
@@ -110,6 +113,7 @@ export class Endpoint {
       this.base = nextExpected;
       this.baseSentCycles = now();
     }
+    this.timeoutsInARow = 0;
   }
 
   /** Retransmits everything unacknowledged once the oldest message has waited a timeout. */
@@ -117,6 +121,7 @@ export class Endpoint {
     if (!this.open || this.idle() || now() - this.baseSentCycles < this.timeoutCycles) return;
     for (let seq = this.base; seq != this.next; seq++) this.transmit(seq);
     this.retransmissions++;
+    this.timeoutsInARow++;
     this.baseSentCycles = now();
   }
 

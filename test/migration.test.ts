@@ -1,0 +1,364 @@
+/**
+ * Migration end to end on build/core.wasm, through the board runner and scenario
+ * events: every strategy moves a memory-checking guest intact; a CPU-bound guest
+ * ends exactly as an uninterrupted run does; a VM never runs on two processors; a
+ * cancel in each protocol state, a refusing destination and a refusal by admission
+ * all leave the VM running on the source; lost, corrupted, duplicated and reordered
+ * frames only cost time. Everything is virtual time: no wall-clock assertion.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runBoard } from '../host/board-runner.js';
+import { MIGRATION_STRATEGIES, MigrationController, MigrationState, MigrationStatKey } from '../host/migration.js';
+import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
+import { readScenario } from '../host/scenario.js';
+import { MIB, migrate, pairBoard, runMigration, verifiedRounds } from './helpers/migration-board.js';
+import type { MigrationRun } from './helpers/migration-board.js';
+import { ROOT, hasCore } from './helpers/paths.js';
+
+const MS = 1_000_000n;
+/** What the memcheck VM can afford in these tests (no task set): generous, so admission is not the subject. */
+const AFFORDABLE = { affordableNs: 200n * MS };
+
+/** The VM moved, ran on the destination and was never seen running in two places; downtime within the bound. */
+function expectCompleted(run: MigrationRun, to = 1): void {
+  const { report, vm } = run;
+  expect(report.message).toMatch(/completed/);
+  expect(report.outcome).toBe('completed');
+  expect(report.state).toBe('done');
+  expect(report.violations).toEqual([]);
+  expect(vm.processor).toBe(to);
+  expect(vm.migratedFrom).toBe(0);
+  expect(report.downtimeNs).toBeDefined();
+  expect(report.downtimeNs!).toBeGreaterThan(0n);
+  expect(report.downtimeNs!, `downtime ${report.downtimeNs} ns against the bound ${report.boundNs} ns`).toBeLessThanOrEqual(report.boundNs);
+}
+
+/** memcheck still runs (no mismatch: that would have ended it with SRST failure) and verified rounds after the migration. */
+function expectMemoryIntact(run: MigrationRun): void {
+  expect(run.result.messages).toEqual([]);
+  expect(run.vm.state).toBe('running');
+  expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+  expect(verifiedRounds(run.vm.console)).toContain(10);
+}
+
+/** The VM was not moved and kept running on the source. */
+function expectStayedOnSource(run: MigrationRun): void {
+  expect(run.vm.processor).toBe(0);
+  expect(run.vm.migratedFrom).toBeUndefined();
+  expect(run.report.violations).toEqual([]);
+  expect(run.report.downtimeNs).toBeUndefined();
+}
+
+const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm run build:core)';
+
+describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
+  describe('every strategy', () => {
+    for (const strategy of MIGRATION_STRATEGIES) {
+      it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 320n * MS });
+        expectCompleted(run);
+        expectMemoryIntact(run);
+        const { report } = run;
+        expect(report.startedAtNs).toBe(50n * MS);
+        expect(report.bytesSent).toBeGreaterThan(BigInt(MIB)); // the whole 1 MiB region, at least
+        expect(report.timeline.map((entry) => entry.state)).toEqual(
+          strategy === 'stop-copy' ? ['preparing', 'blackout', 'committing', 'done']
+            : strategy === 'post-copy' ? ['preparing', 'transfer', 'blackout', 'committing', 'post-copy', 'done']
+              : ['preparing', 'transfer', 'blackout', 'committing', 'done'],
+        );
+        if (strategy === 'pre-copy' || strategy === 'throttled') {
+          expect(report.rounds).toBeGreaterThan(0);
+          expect(report.roundStats).toHaveLength(report.rounds);
+          expect(report.roundStats[0]!.pages).toBeGreaterThanOrEqual(256n);
+          expect(report.roundStats[0]!.dirtyBytesPerS).toBeGreaterThan(0n);
+        }
+        const termsNs = Object.values(report.bound).reduce((sum, term) => sum + term, 0n);
+        expect(termsNs).toBe(report.boundNs);
+      });
+    }
+
+    for (const strategy of MIGRATION_STRATEGIES) {
+      it(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
+        const board = pairBoard({ image: 'cpu-small.elf' });
+        const plain = await runBoard({ board, limitNs: 1_000n * MS });
+        const run = await runMigration(board, [migrate(10n * MS, strategy, AFFORDABLE)], { limitNs: 1_000n * MS });
+        expectCompleted(run);
+        const before = plain.vms[0]!;
+        expect(before.outcome?.reason).toBe('shutdown');
+        expect(run.vm.outcome).toEqual(before.outcome);
+        expect(run.vm.instret).toBe(before.instret);
+        const checksum = /checksum: 0x[0-9a-f]+/.exec(before.console)![0];
+        expect(run.vm.console).toContain(checksum);
+        expect(run.vm.console).toBe(before.console);
+        expect(run.result.exitStatus).toBe(0);
+      });
+    }
+  });
+
+  describe('cancel', () => {
+    const cases: { state: CancelState; strategy: MigrationStrategy }[] = [
+      { state: 'preparing', strategy: 'pre-copy' },
+      { state: 'transfer', strategy: 'pre-copy' },
+      { state: 'blackout', strategy: 'stop-copy' },
+    ];
+    for (const { state, strategy } of cases) {
+      it(`in ${state}: the VM runs on at the source, and a later migration still succeeds`, async () => {
+        const events: ScenarioEvent[] = [
+          migrate(50n * MS, strategy, AFFORDABLE),
+          { kind: 'cancel', vm: 'g', inState: state },
+          migrate(150n * MS, 'pre-copy', AFFORDABLE),
+        ];
+        const run = await runMigration(pairBoard(), events, { durationNs: 320n * MS });
+        const [cancelled, again] = run.result.migrations;
+        expect(cancelled!.cancel).toMatchObject({ state, result: 'cancelled' });
+        expect(cancelled!.outcome).toBe('cancelled');
+        expect(cancelled!.reason).toBe('cancelled');
+        expect(cancelled!.violations).toEqual([]);
+        expect(cancelled!.downtimeNs).toBeUndefined();
+        expect(cancelled!.message).toMatch(new RegExp(`cancelled in ${state} state; the VM runs on the source`));
+        // The destination dropped its reservation: the second migration is accepted and completes.
+        expect(again!.outcome).toBe('completed');
+        expect(again!.violations).toEqual([]);
+        expect(again!.downtimeNs!).toBeLessThanOrEqual(again!.boundNs);
+        expectMemoryIntact(run);
+      });
+
+      it(`in ${state}, alone: the VM never leaves the source and keeps verifying its memory`, async () => {
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE), { kind: 'cancel', vm: 'g', inState: state }], { durationNs: 320n * MS });
+        expect(run.report.outcome).toBe('cancelled');
+        expectStayedOnSource(run);
+        expectMemoryIntact(run);
+      });
+    }
+
+    it('in committing: refused as too late; the migration completes', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'committing' }], { durationNs: 320n * MS });
+      expect(run.report.cancel).toMatchObject({ state: 'committing', result: 'too-late' });
+      expectCompleted(run);
+      expectMemoryIntact(run);
+    });
+
+    it('in post-copy: refused as too late (the VM already runs on the destination)', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'post-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'post-copy' }], { durationNs: 320n * MS });
+      expect(run.report.cancel).toMatchObject({ state: 'post-copy', result: 'too-late' });
+      expectCompleted(run);
+      expectMemoryIntact(run);
+    });
+
+    it('with nothing to cancel: said so, nothing changes', async () => {
+      const run = await runMigration(pairBoard({ image: 'cpu-small.elf' }), [migrate(5n * MS, 'stop-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', atNs: 25n * MS }], { limitNs: 1_000n * MS });
+      expectCompleted(run);
+      expect(run.report.cancel).toBeUndefined();
+    });
+  });
+
+  describe('link faults (seeded): frames lost, corrupted, duplicated, reordered only cost time', () => {
+    const kinds = [
+      { kind: 'drop', rates: { drop: 0.005 }, counter: 'framesDropped' },
+      { kind: 'corrupt', rates: { corrupt: 0.005 }, counter: 'framesCorrupted' },
+      { kind: 'duplicate', rates: { duplicate: 0.02 }, counter: 'framesDuplicated' },
+      { kind: 'reorder', rates: { reorder: 0.005 }, counter: 'framesReordered' },
+    ] as const;
+    for (const { kind, rates, counter } of kinds) {
+      for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
+        it(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
+          const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 320n * MS, linkFaults: rates, seed: 2 });
+          expectCompleted(run);
+          expectMemoryIntact(run);
+          const faulted = run.result.links.reduce((sum, link) => sum + link[counter], 0);
+          expect(faulted, `${counter} on the links`).toBeGreaterThan(0);
+          if (kind === 'duplicate') {
+            // A duplicate is caught by its sequence number and dropped, never applied twice.
+            expect(run.result.processors.reduce((sum, processor) => sum + processor.framesDropped, 0n)).toBeGreaterThan(0n);
+          } else {
+            expect(run.report.retransmissions).toBeGreaterThan(0n);
+          }
+        });
+      }
+    }
+
+    it('all four at once, two seeds: the same guarantee', async () => {
+      for (const seed of [3, 4]) {
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, 'pre-copy', AFFORDABLE)], {
+          durationNs: 320n * MS, seed, linkFaults: { drop: 0.003, corrupt: 0.003, duplicate: 0.003, reorder: 0.003 },
+        });
+        expectCompleted(run);
+        expectMemoryIntact(run);
+      }
+    });
+
+    it('beyond the budget (reordering by a latency, 5 %): the blackout gives up before its bound; the VM runs on at the source', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 320n * MS, linkFaults: { reorder: 0.05 } });
+      expect(run.report.outcome).toBe('failed');
+      expect(run.report.reason).toBe('blackout-overrun');
+      expect(run.report.retransmissions).toBeGreaterThan(BigInt(run.report.params.retransmissions));
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+
+    // KNOWN CORE BUG (reported to the lead): the blackout's overrun check compares the
+    // time since the stop with the whole bound, so a blackout whose transfer ate the
+    // retransmission budget and more still commits just before that deadline, and the
+    // handshake, restore and schedule wait that follow push the downtime past the bound
+    // (here 25.517 ms against 24.777 ms, 17 retransmissions). When the core aborts in
+    // time this test passes: then drop `.fails`.
+    it.fails('beyond the budget (2 % lost): never down longer than the bound — fails until the core aborts the blackout in time', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 320n * MS, linkFaults: { drop: 0.02 } });
+      expect(run.report.violations).toEqual([]);
+      expectMemoryIntact(run);
+      if (run.report.outcome === 'completed') expect(run.report.downtimeNs!).toBeLessThanOrEqual(run.report.boundNs);
+      else expectStayedOnSource(run);
+    });
+
+    it('is deterministic: the same seed gives the same migration, number for number', async () => {
+      const once = async (): Promise<unknown> => (await runMigration(pairBoard(), [migrate(50n * MS, 'pre-copy', AFFORDABLE)], {
+        durationNs: 120n * MS, seed: 7, linkFaults: { drop: 0.005, reorder: 0.005 },
+      })).report;
+      expect(await once()).toEqual(await once());
+    });
+  });
+
+  describe('refusals leave the VM on the source, with the reason', () => {
+    it('the destination has no RAM for it (processorSetRam)', async () => {
+      const board = pairBoard({ destinationRamBytes: 2 * MIB, destinationVms: [{ name: 'full', image: 'memcheck.elf', memoryBytes: 2 * MIB }] });
+      const run = await runMigration(board, [migrate(50n * MS, 'pre-copy', AFFORDABLE)], { durationNs: 320n * MS });
+      expect(run.report).toMatchObject({ outcome: 'refused', state: 'refused', reason: 'destination-no-ram' });
+      expect(run.report.message).toMatch(/refused: the destination has no RAM for the VM/);
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+      expect(run.result.vms.find((vm) => vm.name === 'full')!.processor).toBe(1);
+    });
+
+    it("the VM's windows overlap the destination's schedule", async () => {
+      const board = pairBoard({
+        windows: [{ offsetNs: 0, durationNs: 5_000_000 }],
+        destinationVms: [{ name: 'busy', image: 'memcheck.elf', memoryBytes: 2 * MIB, windows: [{ offsetNs: 2_000_000, durationNs: 6_000_000 }] }],
+      });
+      const run = await runMigration(board, [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 700n * MS });
+      expect(run.report).toMatchObject({ outcome: 'refused', reason: 'destination-schedule-conflict' });
+      expect(run.report.message).toMatch(/conflict with the destination's schedule/);
+      expectStayedOnSource(run);
+      expect(run.vm.state).toBe('running');
+      expect(run.vm.console).not.toMatch(/MISMATCH/);
+    });
+
+    it('admission: the bound exceeds the affordable downtime; both numbers are reported', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', { affordableNs: 1n * MS })], { durationNs: 320n * MS });
+      expect(run.report).toMatchObject({ outcome: 'refused', reason: 'bound-exceeds-affordable', affordableNs: 1n * MS });
+      expect(run.report.boundNs).toBeGreaterThan(1n * MS);
+      expect(run.report.message).toMatch(/refused: the downtime bound \d+\.\d{3} ms exceeds the affordable downtime 1\.000 ms/);
+      expect(run.report.bytesSent).toBe(0n);
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+
+    it('admission: no task set and no configured limit means no affordable downtime', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'pre-copy')], { durationNs: 100n * MS });
+      expect(run.report).toMatchObject({ outcome: 'refused', reason: 'no-affordable-downtime' });
+      expect(run.report.affordableNs).toBeUndefined();
+      expectStayedOnSource(run);
+    });
+
+    it('a request the core cannot start: to the processor the VM is on, or an unknown VM', async () => {
+      const run = await runMigration(pairBoard(), [migrate(20n * MS, 'pre-copy', AFFORDABLE, 'g', 0), migrate(30n * MS, 'pre-copy', AFFORDABLE, 'nobody')], { durationNs: 40n * MS });
+      const [self, unknown] = run.result.migrations;
+      expect(self).toMatchObject({ outcome: 'refused', startStatus: -3 });
+      expect(self!.message).toMatch(/g already runs on processor 0/);
+      expect(unknown!.message).toMatch(/no VM named nobody/);
+      expectStayedOnSource(run);
+    });
+  });
+
+  it('the default scenario (npm start): ctl0 migrates live within the slack of its task set, no deadline missed', async () => {
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'quad-migrate.json'));
+    const result = await runBoard({ board: scenario.board, events: scenario.events, durationNs: 2_500n * MS });
+    const [report] = result.migrations;
+    expect(report).toMatchObject({ vm: 'ctl0', from: 0, to: 3, strategy: 'pre-copy', outcome: 'completed' });
+    expect(report!.params.affordableNs).toBeUndefined();
+    const ctl0 = result.vms.find((vm) => vm.name === 'ctl0')!;
+    expect(report!.affordableNs).toBe(ctl0.stats.slackNs);
+    expect(report!.boundNs).toBeLessThanOrEqual(report!.affordableNs!);
+    expect(report!.downtimeNs!).toBeLessThanOrEqual(report!.boundNs);
+    expect(report!.violations).toEqual([]);
+    expect(ctl0).toMatchObject({ processor: 3, migratedFrom: 0, state: 'running' });
+    for (const vm of result.vms) expect(vm.stats.deadlineMisses, vm.name).toBe(0n);
+    // It kept controlling after the move: report lines continue past 2 s.
+    expect(ctl0.console).toMatch(/ctl control: t=2400 /);
+    expect(result.exitStatus).toBe(0);
+  });
+});
+
+describe('the never-on-two-processors check', () => {
+  /** One scripted migration: the source in `state`, both copies retiring instructions as told. */
+  function scriptedBoard(steps: { state: number; source: bigint; destination: bigint }[]): { board: MigrationBoard; step(): void } {
+    let at = 0;
+    const stat = (key: number): bigint => {
+      if (key === MigrationStatKey.state) return BigInt(steps[at]!.state);
+      if (key === MigrationStatKey.destinationVm) return 0n;
+      return 0n;
+    };
+    const core = (side: 'source' | 'destination') => ({
+      migrationStat: stat,
+      migrationStart: () => 0,
+      migrationSetParam: () => 0,
+      migrationCancel: () => 0,
+      vmInstret: () => steps[at]![side],
+      vmExit: () => 0,
+      linkSetTiming: () => 0,
+      processorSetRam: () => {},
+    });
+    const cores = [core('source'), core('destination')];
+    const board: MigrationBoard = {
+      core: (id) => cores[id] as unknown as ReturnType<MigrationBoard['core']>,
+      clockHz: () => 100_000_000,
+      locate: () => ({ processor: 0, vmId: 0 }),
+      expect: () => {},
+      arrive: () => {},
+      forget: () => {},
+    };
+    return { board, step: () => { at = Math.min(at + 1, steps.length - 1); } };
+  }
+
+  it('flags a quantum in which both copies retired instructions', () => {
+    const { board, step } = scriptedBoard([
+      { state: MigrationState.preparing, source: 100n, destination: 0n },
+      { state: MigrationState.transfer, source: 200n, destination: 0n },
+      { state: MigrationState.transfer, source: 300n, destination: 0n },
+      { state: MigrationState.transfer, source: 400n, destination: 350n },
+      { state: MigrationState.transfer, source: 500n, destination: 450n },
+    ]);
+    const controller = new MigrationController([migrate(0n, 'pre-copy', AFFORDABLE)], board);
+    for (let ns = 0n; ns < 5n; ns++) { controller.atBoundary(ns); step(); }
+    const [report] = controller.reports();
+    expect(report!.violations.length).toBeGreaterThan(0);
+    expect(report!.violations.join('\n')).toMatch(/retired instructions on processors 0 and 1 in the same quantum/);
+  });
+
+  it('flags the source running while the migration holds it (blackout)', () => {
+    const { board, step } = scriptedBoard([
+      { state: MigrationState.preparing, source: 100n, destination: 0n },
+      { state: MigrationState.blackout, source: 200n, destination: 0n },
+      { state: MigrationState.blackout, source: 300n, destination: 0n },
+    ]);
+    const controller = new MigrationController([migrate(0n, 'stop-copy', AFFORDABLE)], board);
+    for (let ns = 0n; ns < 3n; ns++) { controller.atBoundary(ns); step(); }
+    expect(controller.reports()[0]!.violations.join('\n')).toMatch(/ran on the source \(processor 0\) while the migration held it/);
+  });
+
+  it('accepts a clean hand-over: the source stops, then the destination runs from the restored count', () => {
+    const { board, step } = scriptedBoard([
+      { state: MigrationState.preparing, source: 100n, destination: 0n },
+      { state: MigrationState.blackout, source: 150n, destination: 0n },
+      { state: MigrationState.committing, source: 150n, destination: 0n },
+      { state: MigrationState.done, source: 150n, destination: 150n },
+      { state: MigrationState.done, source: 150n, destination: 250n },
+    ]);
+    const controller = new MigrationController([migrate(0n, 'stop-copy', AFFORDABLE)], board);
+    for (let ns = 0n; ns < 5n; ns++) { controller.atBoundary(ns); step(); }
+    controller.finish(5n);
+    const [report] = controller.reports();
+    expect(report!.violations).toEqual([]);
+    expect(report!.outcome).toBe('completed');
+  });
+});
