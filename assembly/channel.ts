@@ -68,6 +68,12 @@ function findSource(channel: u32): Port | null {
   return null;
 }
 
+/** Does `vm` own any channel port? (Their state has no stream record yet.) */
+export function vmHasPorts(vm: u32): bool {
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) return true;
+  return false;
+}
+
 /** Adds a port; SBI error if the parameters are unusable or the port exists. */
 export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): i32 {
   if (portCount == MAX_PORTS || vmById(vm) == null || kind > KIND_SAMPLING) return SBI_ERR_INVALID_PARAM;

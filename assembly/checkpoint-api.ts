@@ -2,6 +2,7 @@
 // bytes through the staging buffer in chunks: out with checkpointRead, in with
 // restoreWrite. Every call returns plain numbers, so the component build can wrap a
 // chunk as a list<u8> result or argument without changing the core.
+import { migrationWriting } from "./migration";
 import { advance, getClockHz, now } from "./clock";
 import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
 import { captureCheckpoint, closeStream, openStream, restoreStream, SBI_ERR_INVALID_STATE, validatedInfo, validateStream } from "./collector";
@@ -26,6 +27,7 @@ export function checkpointBegin(): void {
 export function checkpointCapture(vm: u32, incremental: u32): i32 {
   const target = vmById(vm);
   if (target == null) return SBI_ERR_INVALID_PARAM;
+  if (migrationWriting()) return SBI_ERR_INVALID_STATE; // the stream writer is migration's now
   return captureCheckpoint(target, incremental != 0, now(), <u32>getClockHz());
 }
 

@@ -4,7 +4,7 @@
 // order, counts, digests, chain, pages, every state value, the target VM — before any VM
 // changes, so a refused stream leaves nothing half-applied. docs/stream-format.md is the
 // format; this file is its meaning.
-import { MAX_VMS, PAGE_BYTES, PAGE_SHIFT, RAM_BASE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED } from "./config";
+import { MAX_VMS, PAGE_BYTES, SBI_ERR_INVALID_STATE, PAGE_SHIFT, RAM_BASE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED } from "./config";
 import { crc32cWord } from "./crc32c";
 import { DIRTY_COLLECTOR, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
@@ -22,8 +22,7 @@ import {
   stateRecordIndex,
 } from "./vm-state-records";
 
-/** SBI "invalid state": no open stream, or an increment with nothing to build on. */
-export const SBI_ERR_INVALID_STATE: i32 = -10;
+export { SBI_ERR_INVALID_STATE };
 
 /** After a restore wrote a page: touched, clean for the collector, dirty for everyone else. */
 const DIRTY_RESTORED: u8 = 0xFF & ~DIRTY_COLLECTOR;

@@ -4,7 +4,7 @@
 import { cyclesToNs, getClockHz, getProcessorId, now } from "./clock";
 import { SBI_ERR_FAILED, SBI_ERR_INVALID_ADDRESS, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_SUCCESS, TIMEBASE_HZ } from "./config";
 import { channelReceive, channelSend } from "./channel";
-import { BUFFER_ABSENT, guestBuffer } from "./guestmem";
+import { BUFFER_ABSENT, guestBuffer, noteWritten } from "./guestmem";
 import { jobDone, MAX_TASKS, recordTaskSet, slackCycles, taskCount } from "./tasks";
 import { getReg, setReg, Vm } from "./vm";
 
@@ -72,8 +72,9 @@ function receive(vm: Vm): void {
   if (offset == BUFFER_ABSENT) return;
   if (offset < 0) { ret(vm, SBI_ERR_INVALID_ADDRESS, 0); return; }
   const result = channelReceive(vm, getReg(vm, A0), vm.ram + <usize>offset, capacity);
-  if (result < 0) ret(vm, <i32>result, 0);
-  else ret(vm, SBI_SUCCESS, <u32>result);
+  if (result < 0) { ret(vm, <i32>result, 0); return; }
+  noteWritten(vm, <u32>offset, <u32>result); // a write into guest RAM: dirty pages, stale decodes
+  ret(vm, SBI_SUCCESS, <u32>result);
 }
 
 export function handleFerryHypercall(vm: Vm, fid: u32): void {

@@ -142,6 +142,11 @@ export function outgoingState(): u32 {
   return out.state;
 }
 
+/** Is an outgoing migration using the processor's stream writer (stream.ts)? */
+export function migrationWriting(): bool {
+  return out.state >= STATE_PREPARING && out.state <= STATE_POSTCOPY;
+}
+
 function finish(state: u32, reason: u64): void {
   out.state = state;
   out.reason = reason;

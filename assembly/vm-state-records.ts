@@ -12,6 +12,7 @@ import {
   beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_TIMER, REC_VCPU, refuse,
 } from "./stream";
 import { loadTaskSet, MAX_TASKS, TASK_SET_HEADER_BYTES, TASK_RECORD_BYTES, taskCount } from "./tasks";
+import { vmHasPorts } from "./channel";
 import { Vm, VM_COUNTERS, vmCounters } from "./vm";
 
 /** Mandatory state records of a complete checkpoint, in the order the collector writes them. */
@@ -76,9 +77,12 @@ export function applyStateRecord(type: u32, vm: Vm, body: usize): void {
   }
 }
 
-/** Can the collector capture all of this VM's state? Yes: every component has its record. */
+/**
+ * Can the collector capture all of this VM's state? Not a VM that has left (no RAM), nor
+ * one with channel ports: their queues have no stream record yet (CHANNELS is reserved).
+ */
 export function captureSupported(vm: Vm): bool {
-  return vm.ramBytes != 0;
+  return vm.ramBytes != 0 && !vmHasPorts(vm.id);
 }
 
 function checkLength(length: u32, expected: u32): bool {

@@ -69,6 +69,7 @@ export const MIGRATION_REASONS: Record<number, string> = {
   10: 'no usable link to the destination',
   11: 'the VM holds state the stream cannot carry yet',
   12: 'the VM stopped during the migration',
+  13: 'the other side went silent before the commit (unreachable)',
 };
 
 /** Short names of the reasons, for JSON and tests. */
@@ -86,6 +87,7 @@ export const MIGRATION_REASON_NAMES: Record<number, string> = {
   10: 'no-link',
   11: 'unsupported-state',
   12: 'vm-stopped',
+  13: 'unreachable',
 };
 
 /** migrationSetParam keys. */
@@ -97,6 +99,7 @@ export const MigrationParamKey = {
   affordableNs: 4,
   retransmissions: 5,
   prepageNs: 6,
+  giveUpTimeouts: 7,
 } as const;
 
 /** migrationStat keys. */
@@ -153,6 +156,8 @@ export interface MigrationParams {
   retransmissions?: number;
   /** Post-copy: how long the writes are watched to choose the prepaged pages. */
   prepageNs?: bigint;
+  /** Retransmission timeouts in a row after which, before the commit, the other side counts as unreachable. */
+  giveUpTimeouts?: number;
 }
 
 /** The core's defaults (assembly/migration.ts DEFAULT_PARAMS), set again before every migration. */
@@ -163,6 +168,7 @@ export const DEFAULT_MIGRATION_PARAMS = {
   throttleFloor: 0.05,
   retransmissions: 2,
   prepageNs: 10_000_000n,
+  giveUpTimeouts: 16,
 } as const;
 
 /** The parameters a migration ran with (affordableNs undefined: from the task set's slack). */
@@ -174,6 +180,7 @@ export interface ResolvedMigrationParams {
   affordableNs?: bigint;
   retransmissions: number;
   prepageNs: bigint;
+  giveUpTimeouts: number;
 }
 
 export function resolveMigrationParams(params: MigrationParams = {}): ResolvedMigrationParams {
@@ -185,6 +192,7 @@ export function resolveMigrationParams(params: MigrationParams = {}): ResolvedMi
     ...(params.affordableNs === undefined ? {} : { affordableNs: params.affordableNs }),
     retransmissions: params.retransmissions ?? DEFAULT_MIGRATION_PARAMS.retransmissions,
     prepageNs: params.prepageNs ?? DEFAULT_MIGRATION_PARAMS.prepageNs,
+    giveUpTimeouts: params.giveUpTimeouts ?? DEFAULT_MIGRATION_PARAMS.giveUpTimeouts,
   };
 }
 
@@ -201,6 +209,7 @@ function applyParams(core: MigrationRuntime, params: ResolvedMigrationParams): v
   set(MigrationParamKey.affordableNs, params.affordableNs ?? 0n);
   set(MigrationParamKey.retransmissions, BigInt(params.retransmissions));
   set(MigrationParamKey.prepageNs, params.prepageNs);
+  set(MigrationParamKey.giveUpTimeouts, BigInt(params.giveUpTimeouts));
 }
 
 /** The core as the migration manager needs it, or undefined if this runtime lacks the exports (a scripted core). */

@@ -56,7 +56,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('every strategy', () => {
     for (const strategy of MIGRATION_STRATEGIES) {
       it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
-        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 320n * MS });
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
         expectCompleted(run);
         expectMemoryIntact(run);
         const { report } = run;
@@ -109,7 +109,9 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
           { kind: 'cancel', vm: 'g', inState: state },
           migrate(150n * MS, 'pre-copy', AFFORDABLE),
         ];
-        const run = await runMigration(pairBoard(), events, { durationNs: 320n * MS });
+        // 600 ms: the destination's released reservation keeps a slot of its default schedule
+        // (reported to the lead), so the VM runs there at half speed after the second move.
+        const run = await runMigration(pairBoard(), events, { durationNs: 600n * MS });
         const [cancelled, again] = run.result.migrations;
         expect(cancelled!.cancel).toMatchObject({ state, result: 'cancelled' });
         expect(cancelled!.outcome).toBe('cancelled');
@@ -125,22 +127,37 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       });
 
       it(`in ${state}, alone: the VM never leaves the source and keeps verifying its memory`, async () => {
-        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE), { kind: 'cancel', vm: 'g', inState: state }], { durationNs: 320n * MS });
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE), { kind: 'cancel', vm: 'g', inState: state }], { durationNs: 360n * MS });
         expect(run.report.outcome).toBe('cancelled');
         expectStayedOnSource(run);
         expectMemoryIntact(run);
       });
     }
 
+    // KNOWN CORE BUG (reported to the lead): a reservation the destination drops (cancel,
+    // refusal, silence) keeps its partition windows, so the next migration of a VM with
+    // windows to that processor is refused as a schedule conflict (and without windows
+    // the dropped VM keeps a slot of the default schedule). Drop `.fails` once fixed.
+    it.fails('in transfer, then again: the destination gave the cancelled reservation\'s windows back', async () => {
+      const board = pairBoard({ windows: [{ offsetNs: 0, durationNs: 10_000_000 }] });
+      const events: ScenarioEvent[] = [
+        migrate(50n * MS, 'pre-copy', AFFORDABLE),
+        { kind: 'cancel', vm: 'g', inState: 'transfer' },
+        migrate(150n * MS, 'pre-copy', AFFORDABLE),
+      ];
+      const run = await runMigration(board, events, { durationNs: 360n * MS });
+      expect(run.result.migrations[1]!.outcome).toBe('completed');
+    });
+
     it('in committing: refused as too late; the migration completes', async () => {
-      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'committing' }], { durationNs: 320n * MS });
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'committing' }], { durationNs: 360n * MS });
       expect(run.report.cancel).toMatchObject({ state: 'committing', result: 'too-late' });
       expectCompleted(run);
       expectMemoryIntact(run);
     });
 
     it('in post-copy: refused as too late (the VM already runs on the destination)', async () => {
-      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'post-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'post-copy' }], { durationNs: 320n * MS });
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'post-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'post-copy' }], { durationNs: 360n * MS });
       expect(run.report.cancel).toMatchObject({ state: 'post-copy', result: 'too-late' });
       expectCompleted(run);
       expectMemoryIntact(run);
@@ -163,7 +180,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     for (const { kind, rates, counter } of kinds) {
       for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
         it(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
-          const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 320n * MS, linkFaults: rates, seed: 2 });
+          const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS, linkFaults: rates, seed: 2 });
           expectCompleted(run);
           expectMemoryIntact(run);
           const faulted = run.result.links.reduce((sum, link) => sum + link[counter], 0);
@@ -181,7 +198,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     it('all four at once, two seeds: the same guarantee', async () => {
       for (const seed of [3, 4]) {
         const run = await runMigration(pairBoard(), [migrate(50n * MS, 'pre-copy', AFFORDABLE)], {
-          durationNs: 320n * MS, seed, linkFaults: { drop: 0.003, corrupt: 0.003, duplicate: 0.003, reorder: 0.003 },
+          durationNs: 360n * MS, seed, linkFaults: { drop: 0.003, corrupt: 0.003, duplicate: 0.003, reorder: 0.003 },
         });
         expectCompleted(run);
         expectMemoryIntact(run);
@@ -189,7 +206,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     });
 
     it('beyond the budget (reordering by a latency, 5 %): the blackout gives up before its bound; the VM runs on at the source', async () => {
-      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 320n * MS, linkFaults: { reorder: 0.05 } });
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS, linkFaults: { reorder: 0.05 } });
       expect(run.report.outcome).toBe('failed');
       expect(run.report.reason).toBe('blackout-overrun');
       expect(run.report.retransmissions).toBeGreaterThan(BigInt(run.report.params.retransmissions));
@@ -204,7 +221,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     // (here 25.517 ms against 24.777 ms, 17 retransmissions). When the core aborts in
     // time this test passes: then drop `.fails`.
     it.fails('beyond the budget (2 % lost): never down longer than the bound — fails until the core aborts the blackout in time', async () => {
-      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 320n * MS, linkFaults: { drop: 0.02 } });
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS, linkFaults: { drop: 0.02 } });
       expect(run.report.violations).toEqual([]);
       expectMemoryIntact(run);
       if (run.report.outcome === 'completed') expect(run.report.downtimeNs!).toBeLessThanOrEqual(run.report.boundNs);
@@ -222,7 +239,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('refusals leave the VM on the source, with the reason', () => {
     it('the destination has no RAM for it (processorSetRam)', async () => {
       const board = pairBoard({ destinationRamBytes: 2 * MIB, destinationVms: [{ name: 'full', image: 'memcheck.elf', memoryBytes: 2 * MIB }] });
-      const run = await runMigration(board, [migrate(50n * MS, 'pre-copy', AFFORDABLE)], { durationNs: 320n * MS });
+      const run = await runMigration(board, [migrate(50n * MS, 'pre-copy', AFFORDABLE)], { durationNs: 360n * MS });
       expect(run.report).toMatchObject({ outcome: 'refused', state: 'refused', reason: 'destination-no-ram' });
       expect(run.report.message).toMatch(/refused: the destination has no RAM for the VM/);
       expectStayedOnSource(run);
@@ -244,7 +261,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     });
 
     it('admission: the bound exceeds the affordable downtime; both numbers are reported', async () => {
-      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', { affordableNs: 1n * MS })], { durationNs: 320n * MS });
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', { affordableNs: 1n * MS })], { durationNs: 360n * MS });
       expect(run.report).toMatchObject({ outcome: 'refused', reason: 'bound-exceeds-affordable', affordableNs: 1n * MS });
       expect(run.report.boundNs).toBeGreaterThan(1n * MS);
       expect(run.report.message).toMatch(/refused: the downtime bound \d+\.\d{3} ms exceeds the affordable downtime 1\.000 ms/);
