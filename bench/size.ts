@@ -337,8 +337,10 @@ function main(): void {
     for (const part of native.parts) {
       out.push(`    ${part.name.padEnd(40)} text ${num(part.size.text).padStart(8)}  data ${num(part.size.data).padStart(6)}  bss ${num(part.size.bss).padStart(7)}`);
     }
-    out.push('    (the rest of the text is the C library start-up and PLT; the core\'s bss holds');
-    out.push('    no guest RAM: guest memory is the wasm linear memory, allocated at run time)');
+    out.push('    (the rest of the text is the C library start-up and PLT. Guest RAM is not in bss:');
+    out.push('    it lives in the core\'s linear memory, allocated as VMs are created. wasm2c\'s 64 KiB');
+    out.push('    bss is its buffer for wasm exceptions, which the core never throws; wabt 1.0.32');
+    out.push('    fixes its size. The board\'s bss is the ELF image table and the core instance.)');
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -3,9 +3,11 @@
  * Builds the core as a WebAssembly component and transpiles it for Node:
  *
  *   build/core.wasm (release, camelCase exports)
- *     → rename the exports of the WIT world to their kebab-case names
- *       (vmLoad → vm-load), leave out the core exports the world lacks,
- *       check every lowered signature against wit/ferry.wit
+ *     → check the core's imports and every world export's lowered signature
+ *       against wit/ferry.wit (a mismatch stops the build, saying what to fix)
+ *     → rename the world's exports to their kebab-case names (vmLoad → vm-load),
+ *       add the checkpoint-read adapter, leave out the core exports the world
+ *       lacks (and say which)
  *     → jco componentEmbed (world ferry:core/core) + componentNew
  *     → build/component/ferry-core.component.wasm
  *     → jco transpile (async instantiation: one instance per processor)
@@ -14,7 +16,7 @@
  * jco's JS API is used instead of its CLI: the 1.35 `embed` command crashes
  * (docs/runtimes.md). Usage: node scripts/build-component.mjs [core.wasm] [out-dir]
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import binaryen from 'binaryen';
@@ -41,10 +43,12 @@ async function main() {
 
   const embedded = await componentEmbed({ binary: renamed, witSource, world: WORLD });
   const component = await componentNew(embedded);
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(join(outDir, 'js'), { recursive: true });
-  const componentPath = join(outDir, `${COMPONENT_NAME}.component.wasm`);
-  writeFileSync(componentPath, component);
+  // Written to a private directory, then swapped in by renames: tests running the
+  // component while another build runs see the old build or the new, not half of one.
+  const staging = `${outDir}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, 'js'), { recursive: true });
+  writeFileSync(join(staging, `${COMPONENT_NAME}.component.wasm`), component);
 
   const { files } = await transpile(component, {
     name: COMPONENT_NAME,
@@ -52,11 +56,36 @@ async function main() {
     quiet: true,
   });
   for (const [name, bytes] of Object.entries(files)) {
-    const path = join(outDir, 'js', name);
+    const path = join(staging, 'js', name);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, bytes);
+    writeFileSync(path, name === `${COMPONENT_NAME}.js` ? cacheDebugFlag(new TextDecoder().decode(bytes)) : bytes);
   }
+  const old = `${outDir}.old-${process.pid}`;
+  if (existsSync(outDir)) renameSync(outDir, old);
+  renameSync(staging, outDir);
+  rmSync(old, { recursive: true, force: true });
+  const componentPath = join(outDir, `${COMPONENT_NAME}.component.wasm`);
   process.stdout.write(`build:component: ${relative(ROOT, componentPath)} (${component.length} bytes), ${relative(ROOT, join(outDir, 'js'))}/${COMPONENT_NAME}.js\n`);
+}
+
+/**
+ * jco 1.35's glue calls _debugLog about twenty times per export call, and each
+ * call reads process.env.JCO_DEBUG (a C++ property getter): 4-5 µs per call into
+ * the core, where the plain module takes 0.03. Reading the flag once per instance
+ * makes it ~1.8 µs (the rest is jco's task bookkeeping). This matters to boards,
+ * which call every processor's core several times per short quantum; `ferry run`
+ * calls it once per million cycles. Left as generated if jco's code changes.
+ */
+function cacheDebugFlag(js) {
+  const generated = `  const _debugLog = (...args) => {
+    if (!globalThis?.process?.env?.JCO_DEBUG) { return; }`;
+  if (!js.includes(generated)) {
+    process.stdout.write('build:component: note: jco\'s _debugLog has changed; its JCO_DEBUG check is left as generated\n');
+    return js;
+  }
+  return js.replace(generated, `  const _jcoDebug = Boolean(globalThis?.process?.env?.JCO_DEBUG); // read once (scripts/build-component.mjs)
+  const _debugLog = (...args) => {
+    if (!_jcoDebug) { return; }`);
 }
 
 // --- WIT: just enough of the grammar for this world ----------------------------
@@ -68,8 +97,8 @@ async function main() {
  */
 function parseWit(source) {
   const text = source.replace(/\/\/.*$/gm, '');
-  const board = block(text, /\binterface\s+board\s*\{/);
-  const world = block(text, new RegExp(`\\bworld\\s+${WORLD}\\s*\\{`));
+  const board = block(text, /\binterface\s+board\s*\{/, 'interface board');
+  const world = block(text, new RegExp(`\\bworld\\s+${WORLD}\\s*\\{`), `world ${WORLD}`);
   const imports = new Map();
   for (const match of board.matchAll(/([a-z][a-z0-9-]*)\s*:\s*func\s*\(([^)]*)\)\s*(?:->\s*([^;]+))?;/g)) {
     imports.set(match[1], lowered(match[1], match[2], match[3]));
@@ -82,9 +111,9 @@ function parseWit(source) {
   return { imports, exports };
 }
 
-function block(text, opening) {
+function block(text, opening, what) {
   const match = opening.exec(text);
-  if (match === null) throw new BuildError(`${relative(ROOT, WIT_FILE)}: no ${opening.source.replace(/\\[sb]\*?\+?/g, ' ').trim()}`);
+  if (match === null) throw new BuildError(`${relative(ROOT, WIT_FILE)}: no ${what} { ... }`);
   let depth = 1;
   for (let i = match.index + match[0].length; i < text.length; i++) {
     if (text[i] === '{') depth++;

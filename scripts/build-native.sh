@@ -39,16 +39,25 @@ if [ -z "$runtime" ] || [ ! -f "$runtime/wasm-rt-impl.c" ]; then
 fi
 
 mkdir -p "$out/obj"
+# Build in a private directory and move the results into place file by file (each
+# mv is atomic): test runs and benchmarks may build and run ferry-native at once.
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/obj"
 # -n fixes the symbol prefix (Z_ferry_core...) whatever the file is called.
-wasm2c "$core" -n ferry_core -o "$out/ferry-core.c"
+wasm2c "$core" -n ferry_core -o "$tmp/ferry-core.c"
 # One object per part, so bench:size can say what the firmware's text is made of:
 # the core (ferry-core.o), wasm2c's runtime (wasm-rt-impl.o), the board (board.o, elf.o).
-cflags=(-O2 -std=gnu11 -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -I"$out" -I"$runtime" -Inative)
-for source in "$out/ferry-core.c" "$runtime/wasm-rt-impl.c" native/board.c native/elf.c; do
-  name=$(basename "$source" .c)
-  "$cc" "${cflags[@]}" -c "$source" -o "$out/obj/$name.o" &
+cflags=(-O2 -std=gnu11 -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -I"$tmp" -I"$runtime" -Inative)
+pids=()
+for source in "$tmp/ferry-core.c" "$runtime/wasm-rt-impl.c" native/board.c native/elf.c; do
+  "$cc" "${cflags[@]}" -c "$source" -o "$tmp/obj/$(basename "$source" .c).o" &
+  pids+=($!)
 done
-wait
-"$cc" -o "$out/ferry-native.tmp" "$out"/obj/{ferry-core,wasm-rt-impl,board,elf}.o -lm
-mv "$out/ferry-native.tmp" "$out/ferry-native"
+for pid in "${pids[@]}"; do wait "$pid"; done
+"$cc" -o "$tmp/ferry-native" "$tmp"/obj/{ferry-core,wasm-rt-impl,board,elf}.o -lm
+
+mv -f "$tmp/ferry-core.c" "$tmp/ferry-core.h" "$out/"
+mv -f "$tmp"/obj/*.o "$out/obj/"
+mv -f "$tmp/ferry-native" "$out/ferry-native"
 echo "build:native: $out/ferry-native ($(wc -c < "$out/ferry-native") bytes) from $core"

@@ -318,7 +318,8 @@ describe.skipIf(!hasCore())(`the guest RTOS and the control application${e2eNote
         channels: [{ name: 'speed', kind: 'sampling', maxMessageBytes: 64, depth: 1, source: { vm: 'tx', port: 0 }, destination: { vm: 'rx', port: 0 } }],
       }));
       const r = await ferry('run', '--board', board, '--duration-ms', '1500', '--no-summary');
-      expect(r.status, r.stderr).toBe(124);
+      // --duration-ms is the run's planned length: VMs still running then exit 0 (docs/boards.md).
+      expect(r.status, r.stderr).toBe(0);
       const lines = ctlLines(r.stdout);
       const tx = lines.filter((l) => l.vm === 'tx');
       const rx = lines.filter((l) => l.vm === 'rx');

@@ -40,6 +40,8 @@ function rebuildStaleComponent(): void {
 }
 rebuildStaleComponent();
 const GUESTS = existsSync(GUEST_DIR) ? readdirSync(GUEST_DIR).filter((name) => name.endsWith('.elf')).sort() : [];
+const BOARD_DIR = join(ROOT, 'boards');
+const BOARDS = existsSync(BOARD_DIR) ? readdirSync(BOARD_DIR).filter((name) => name.endsWith('.json') && name !== 'schema.json').sort() : [];
 
 /**
  * Some guests never stop on their own (they wait for a board's peers, or loop
@@ -97,6 +99,11 @@ describe.skipIf(!ready)(`every guest image: ferry run --runtime module and --run
     const module = await expectSameThroughBoth([join(GUEST_DIR, 'cpu.elf'), '--instret']);
     expect(module.status).toBe(0);
     expect(module.stdout.toString()).toMatch(/checksum: 0x[0-9a-f]{8}/);
+  }, 120_000);
+
+  // Multiprocessor boards: link frames cross the component boundary as lists both ways.
+  it.each(BOARDS)('board %s (--max-cycles 5_000_000): same output, exit status and summary', async (name) => {
+    await expectSameThroughBoth(['--board', join(BOARD_DIR, name), '--max-cycles', '5_000_000']);
   }, 120_000);
 
   it('--max-cycles stops both at the same point with 124', async () => {
