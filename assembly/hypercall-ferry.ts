@@ -77,6 +77,16 @@ function receive(vm: Vm): void {
   ret(vm, SBI_SUCCESS, <u32>result);
 }
 
+/** The guest's own figure of merit, a signed value (e.g. a control error in milli-units). */
+function reportMetric(vm: Vm): void {
+  const value = <i32>getReg(vm, A0);
+  const magnitude = <u64>(value < 0 ? -<i64>value : <i64>value);
+  vm.metricLast = <u64><i64>value;
+  if (magnitude > vm.metricPeak) vm.metricPeak = magnitude;
+  vm.metricReports++;
+  ret(vm, SBI_SUCCESS, 0);
+}
+
 export function handleFerryHypercall(vm: Vm, fid: u32): void {
   switch (fid) {
     case 0: getInfo(vm); return;
@@ -85,6 +95,7 @@ export function handleFerryHypercall(vm: Vm, fid: u32): void {
     case 3: vm.yielded = true; ret(vm, SBI_SUCCESS, 0); return;
     case 4: send(vm); return;
     case 5: receive(vm); return;
+    case 6: reportMetric(vm); return;
   }
   ret(vm, SBI_ERR_NOT_SUPPORTED, 0);
 }

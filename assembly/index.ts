@@ -10,6 +10,7 @@ import { addWindow, clearSchedule, setMajorFrame } from "./schedule";
 import { setTraceEnabled } from "./trace";
 import { KIND_MACHINE, KIND_PARAVIRTUAL, MODE_M, PAGE_BYTES, SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, STAGING_BYTES } from "./config";
 import { readCsr } from "./csr";
+import { timerDueCycles } from "./irq";
 import { noteWritten, ramOffset } from "./guestmem";
 import { runProcessor } from "./processor";
 import { createVm, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters } from "./vm";
@@ -212,6 +213,16 @@ export function vmGetCsr(id: u32, csr: u32): u32 {
 export function vmGetMode(id: u32): u32 {
   const vm = vmOrNull(id);
   return vm == null ? 0 : vm.mode;
+}
+
+/**
+ * Is the VM asleep in wfi? 0 no; 1 yes, with its timer armed; 2 yes, with nothing armed:
+ * only an interrupt from the board could still wake it.
+ */
+export function vmAsleep(id: u32): u32 {
+  const vm = vmOrNull(id);
+  if (vm == null || vm.exit != 0 || !vm.waiting) return 0;
+  return timerDueCycles(vm) == u64.MAX_VALUE ? 2 : 1;
 }
 
 export function vmRaiseExternal(id: u32, level: u32): void {

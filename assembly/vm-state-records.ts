@@ -306,9 +306,9 @@ function applyConsole(vm: Vm, body: usize): void {
   memory.copy(vm.consoleBuffer, body + CONSOLE_HEADER_BYTES, vm.consoleBytes);
 }
 
-// ---- SCHEDULE: the VM's partition accounting (104 bytes). ----
+// ---- SCHEDULE: the VM's partition accounting and vmStat counters (16 + 8 · VM_COUNTERS bytes). ----
 
-const SCHEDULE_BYTES: u32 = 104;
+const SCHEDULE_BYTES: u32 = 16 + (VM_COUNTERS << 3);
 const SCHEDULE_FLAG_YIELDED: u32 = 1;
 
 function saveSchedule(vm: Vm): void {

@@ -82,7 +82,7 @@ export class Vm {
   lastWindowEndCycles: u64;
   /** Task set the guest reported (tasks.ts), 0 if none. */
   tasks: usize;
-  // Counters (vmStat 0..10, in this order; VM_COUNTERS): keep them consecutive.
+  // Counters (vmStat 0..13, in this order; VM_COUNTERS): keep them consecutive.
   windowsUsed: u64;
   overruns: u64;
   lateInterrupts: u64;
@@ -94,6 +94,10 @@ export class Vm {
   framesSent: u64;
   framesReceived: u64;
   framesDropped: u64;
+  /** The guest's own figure of merit (Ferry report_metric, e.g. a control error), last and largest magnitude. */
+  metricLast: u64;
+  metricPeak: u64;
+  metricReports: u64;
   // Migration (migration.ts, vm-lifecycle.ts).
   /** Not scheduled: reserved for an incoming migration, or stopped in its blackout. */
   held: bool;
@@ -109,8 +113,8 @@ export class Vm {
   awaitingPage: u32;
 }
 
-/** The per-VM counters vmStat reports: consecutive u64 fields from windowsUsed to framesDropped. */
-export const VM_COUNTERS: u32 = 11;
+/** The per-VM counters vmStat reports: consecutive u64 fields from windowsUsed to metricReports. */
+export const VM_COUNTERS: u32 = 14;
 
 export function vmCounters(vm: Vm): usize {
   return changetype<usize>(vm) + offsetof<Vm>("windowsUsed");

@@ -62,6 +62,7 @@ interface ComponentExports {
   vmGetCsr(vm: number, csr: number): number;
   vmGetMode(vm: number): number;
   vmRaiseExternal(vm: number, level: number): void;
+  vmAsleep(vm: number): number;
   vmStat(vm: number, stat: number): bigint;
   // Migration manager (no host wrapper yet: reached through ComponentCore.exports).
   processorSetRam(bytes: bigint): void;
@@ -90,7 +91,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof ComponentExports)[] = [
   'scheduleClear', 'scheduleSetMajorFrame', 'scheduleAddWindow', 'linkConfigure', 'linkReceive',
   'channelAddSource', 'channelAddDestination',
   'vmCreate', 'vmLoad', 'vmSetTohost', 'vmBoot', 'vmExit', 'vmExitCode', 'vmInstret',
-  'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmGetMode', 'vmRaiseExternal', 'vmStat',
+  'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmGetMode', 'vmRaiseExternal', 'vmAsleep', 'vmStat',
   'processorSetRam', 'linkSetTiming', 'migrationSetParam', 'migrationStart', 'migrationCancel', 'migrationStat',
   'checkpointBegin', 'checkpointCapture', 'checkpointEnd', 'checkpointPending', 'checkpointRead',
   'restoreBegin', 'restoreWrite', 'restoreCheck', 'restoreApply', 'restoreError', 'restoreInfo', 'processorSetTime',
@@ -178,6 +179,7 @@ export class ComponentCore implements CoreRuntime, CheckpointRuntime {
   vmGetPc(vm: number): number { return this.exports.vmGetPc(vm); }
   vmGetCsr(vm: number, csr: number): number { return this.exports.vmGetCsr(vm, csr); }
   vmRaiseExternal(vm: number, level: number): void { this.exports.vmRaiseExternal(vm, level); }
+  vmAsleep(vm: number): number { return this.exports.vmAsleep(vm) >>> 0; }
 
   // The collector: stream bytes cross as lists, in staging-buffer-sized chunks.
   checkpointBegin(): void { this.exports.checkpointBegin(); }

@@ -85,6 +85,8 @@ export interface CoreRuntime {
   vmGetPc(vm: number): number;
   vmGetCsr(vm: number, csr: number): number;
   vmRaiseExternal(vm: number, level: number): void;
+  /** 0 awake or stopped; 1 asleep in wfi with its timer armed; 2 asleep with nothing armed (only the board could wake it). */
+  vmAsleep(vm: number): number;
 }
 
 /**

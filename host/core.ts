@@ -62,6 +62,7 @@ interface CoreExports {
   vmGetPc(vm: number): number;
   vmGetCsr(vm: number, csr: number): number;
   vmRaiseExternal(vm: number, level: number): void;
+  vmAsleep(vm: number): number;
   // The collector (checkpoint-api.ts).
   checkpointBegin(): void;
   checkpointCapture(vm: number, incremental: number): number;
@@ -89,7 +90,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   'traceEnable', 'scheduleClear', 'scheduleSetMajorFrame', 'scheduleAddWindow', 'linkConfigure', 'linkReceive',
   'channelAddSource', 'channelAddDestination', 'vmStat', 'processorStat',
   'vmCreate', 'vmLoad', 'vmSetTohost', 'vmBoot', 'vmExit', 'vmExitCode', 'vmInstret',
-  'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmRaiseExternal',
+  'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmRaiseExternal', 'vmAsleep',
   'checkpointBegin', 'checkpointCapture', 'checkpointEnd', 'checkpointPending', 'checkpointRead',
   'restoreBegin', 'restoreWrite', 'restoreCheck', 'restoreApply', 'restoreError', 'restoreInfo', 'processorSetTime',
   'linkSetTiming', 'processorSetRam', 'migrationSetParam', 'migrationStart', 'migrationCancel', 'migrationStat',
@@ -152,6 +153,7 @@ export class Core implements CoreRuntime, CheckpointRuntime, MigrationRuntime {
   vmGetPc(vm: number): number { return this.exports.vmGetPc(vm) >>> 0; }
   vmGetCsr(vm: number, csr: number): number { return this.exports.vmGetCsr(vm, csr) >>> 0; }
   vmRaiseExternal(vm: number, level: number): void { this.exports.vmRaiseExternal(vm, level); }
+  vmAsleep(vm: number): number { return this.exports.vmAsleep(vm) >>> 0; }
 
   // The collector: stream bytes pass through the staging buffer in chunks.
   checkpointBegin(): void { this.exports.checkpointBegin(); }

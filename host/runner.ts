@@ -201,8 +201,8 @@ function runVm(core: CoreRuntime, vm: number, settings: RunSettings): Omit<RunRe
     if (left <= 0n) return finish(core, vm, cycles, maxCyclesOutcome(core, vm, cycles));
     const advanced = core.run(left < settings.quantumCycles ? left : settings.quantumCycles);
     cycles += advanced;
-    // run() gives back less only when nothing can run; a VM still "running" then waits forever.
-    if (advanced === 0n && core.vmExit(vm) === VmExitReason.running) {
+    // Alone on its processor, a VM asleep with no timer armed waits for an interrupt that cannot come.
+    if (core.vmExit(vm) === VmExitReason.running && core.vmAsleep(vm) === 2) {
       return finish(core, vm, cycles, stalledOutcome(core, vm, cycles));
     }
   }

@@ -7,6 +7,7 @@ import type { RunEvent } from '../host/runner.js';
 import { describeVmExit } from '../host/vm-exit.js';
 import { buildElf, RAM_BASE } from './helpers/elf-builder.js';
 import { fakeCoreFactory } from './helpers/fake-core.js';
+import { assemble, ecall, li, reg, spin } from './helpers/rv32.js';
 import { hasCore } from './helpers/paths.js';
 import { printAndShutdownGuest, spinningGuest, tohostGuest } from './helpers/test-guests.js';
 
@@ -140,6 +141,22 @@ describe.skipIf(!hasCore())(`runImage on build/core.wasm${hasCore() ? '' : ' —
     expect(await runImage({ image: tohostGuest(1) })).toMatchObject({ exitStatus: 0, reason: 'tohost', code: 1 });
     const failed = await runImage({ image: tohostGuest(7) });
     expect(failed).toMatchObject({ exitStatus: 1, reason: 'tohost', message: 'tohost: test 3 failed' });
+  });
+
+  it('ends a guest asleep in wfi with no timer armed (nothing on a lone processor can wake it)', async () => {
+    const wfi = [0x1050_0073];
+    const image = buildElf({ segments: [{ paddr: RAM_BASE, data: assemble(wfi, spin()), flags: 5 }] });
+    const result = await runImage({ image, quantumCycles: 10_000n });
+    expect(result).toMatchObject({ exitStatus: 1, reason: 'fault', cycles: 10_000n, instret: 1n });
+    expect(result.message).toMatch(/^stalled: the VM waits at pc 0x80000004/);
+  });
+
+  it('does not call a guest asleep with its timer armed stalled', async () => {
+    // set_timer(now + 1000 ticks) by SBI, then wfi: it wakes, and spins to the cycle limit.
+    const setTimer = [...li(reg.a7, 0x5449_4d45), ...li(reg.a6, 0), ...li(reg.a0, 1000), ...li(reg.a1, 0), ...ecall()];
+    const image = buildElf({ segments: [{ paddr: RAM_BASE, data: assemble(setTimer, [0x1050_0073], spin()), flags: 5 }] });
+    const result = await runImage({ image, quantumCycles: 1_000n, maxCycles: 50_000 });
+    expect(result).toMatchObject({ exitStatus: 124, reason: 'max-cycles' });
   });
 
   it('stops a spinning guest at the cycle limit', async () => {

@@ -6,7 +6,9 @@
  * It first writes each page once (so a full checkpoint has all of them), then
  * in every period writes `pages_per_period` pages (`words_per_page` words in
  * each, spread over the page), moving on through the working set so that
- * successive periods dirty different pages. Between periods it sleeps in wfi
+ * successive periods dirty different pages (in address order, or `stride` pages
+ * apart: a scattered order that still visits every page once per pass when the
+ * stride and the page count are coprime). Between periods it sleeps in wfi
  * until the next period starts (SBI set_timer with interrupts masked: wfi
  * wakes on the pending bit, no handler needed); with period_ticks = 0 it
  * writes without pause.
@@ -32,10 +34,11 @@ struct memwriter_params {
     uint32_t period_ticks;     /* timer ticks (10 MHz) per period; 0 = no pause */
     uint32_t periods;          /* periods before shutdown; 0 = until stopped */
     uint32_t fill;             /* non-zero: write every page of the working set once first */
+    uint32_t stride;           /* pages between successive writes; 0 or 1 = in address order */
 };
 
 volatile struct memwriter_params memwriter_params = {
-    MEMWRITER_MAGIC, 1024 * 1024, 16, 1, 10000, 10, 1,
+    MEMWRITER_MAGIC, 1024 * 1024, 16, 1, 10000, 10, 1, 1,
 };
 
 extern char _end[];
@@ -64,6 +67,9 @@ int main(void)
         return 1;
     }
     uint32_t pages = (uint32_t)((end - base) / PAGE_BYTES);
+    uint32_t stride = p.stride % pages;
+    if (stride == 0)
+        stride = 1;
     printf("memwriter: %u pages, %u per period, %u words each\n", pages, p.pages_per_period, p.words_per_page);
 
     if (p.fill) {
@@ -78,8 +84,9 @@ int main(void)
     for (uint32_t period = 1; p.periods == 0 || period <= p.periods; period++) {
         for (uint32_t i = 0; i < p.pages_per_period; i++) {
             write_page((volatile uint32_t *)(base + cursor * PAGE_BYTES), p.words_per_page, period << 16);
-            if (++cursor == pages)
-                cursor = 0;
+            cursor += stride;
+            if (cursor >= pages)
+                cursor -= pages;
         }
         if (p.period_ticks) {
             sleep_until(deadline);

@@ -132,6 +132,7 @@ export class FakeBoardCore implements CoreRuntime {
   vmGetPc(): number { return 0x8000_0000; }
   vmGetCsr(): number { return 0; }
   vmRaiseExternal(): void {}
+  vmAsleep(_vm: number): number { return 0; }
 
   /** Send times in [start, end), in order (ties by script order). */
   private sendTimesIn(start: bigint, end: bigint): { cycle: bigint; send: FakeSend }[] {

@@ -94,6 +94,9 @@ export class FakeCore implements CoreRuntime {
   vmGetPc(_vm: number): number { return this.script.pc ?? 0x8000_0010; }
   vmGetCsr(_vm: number, _csr: number): number { return 0; }
   vmRaiseExternal(): void {}
+  vmAsleep(_vm: number): number {
+    return this.script.stallAtCycle !== undefined && this.time >= this.script.stallAtCycle ? 2 : 0;
+  }
 
   private printConsoleOnce(): void {
     if (this.printed || this.script.consoleOutput === undefined) return;
