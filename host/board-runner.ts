@@ -45,6 +45,10 @@ export const VmStatId = {
   framesSent: 8,
   framesReceived: 9,
   framesDropped: 10,
+  /** Ferry report_metric: the guest's figure of merit (a control error, in milli-units), sign-extended. */
+  metricLast: 11,
+  metricPeak: 12,
+  metricReports: 13,
 } as const;
 
 export type VmStats = { -readonly [K in keyof typeof VmStatId]: bigint };

@@ -24,9 +24,20 @@ const COLUMNS: Column[] = [
   { title: 'jobs', right: true, cell: (vm) => String(vm.stats.jobsCompleted) },
   { title: 'misses', right: true, cell: (vm) => String(vm.stats.deadlineMisses) },
   { title: 'slack-us', right: true, cell: (vm) => (vm.stats.slackNs === NO_SLACK ? '-' : formatMicros(vm.stats.slackNs)) },
+  { title: 'ctl-err', right: true, cell: (vm) => metric(vm, vm.stats.metricLast) },
+  { title: 'ctl-err-max', right: true, cell: (vm) => metric(vm, vm.stats.metricPeak) },
   { title: 'hcalls', right: true, cell: (vm) => String(vm.stats.hypercalls) },
   { title: 'tx/rx/drop', right: true, cell: (vm) => `${vm.stats.framesSent}/${vm.stats.framesReceived}/${vm.stats.framesDropped}` },
 ];
+
+/** A reported metric in milli-units as a decimal ("-" if the guest reported none). */
+function metric(vm: BoardVmResult, raw: bigint): string {
+  if (vm.stats.metricReports === 0n) return '-';
+  const value = BigInt.asIntN(64, raw);
+  const sign = value < 0n ? '-' : '';
+  const magnitude = value < 0n ? -value : value;
+  return `${sign}${magnitude / 1000n}.${String(magnitude % 1000n).padStart(3, '0')}`;
+}
 
 function vmState(vm: BoardVmResult): string {
   if (vm.state === 'running') return 'running';
