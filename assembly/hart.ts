@@ -65,12 +65,15 @@ function misalignedBranch(vm: Vm, pc: u32, inst: u32, r1: i32, r2: i32, target: 
  * for the collector, and drop decoded instructions of the word(s) it overwrote.
  */
 @inline function noteStore(dirty: usize, decode: usize, offset: u32, addr: u32, bytes: u32): void {
-  if (DIRTY_TRACKING) { // compiled out only in the benchmark's comparison build (dirty-tracking.ts)
-    store<u8>(dirty + (offset >> PAGE_SHIFT), DIRTY_ALL);
-    store<u8>(dirty + ((offset + bytes - 1) >> PAGE_SHIFT), DIRTY_ALL);
-  }
+  // compiled out only in the benchmark's comparison build (dirty-tracking.ts)
+  if (DIRTY_TRACKING) store<u8>(dirty + (offset >> PAGE_SHIFT), DIRTY_ALL);
   invalidateDecoded(decode, addr);
-  invalidateDecoded(decode, addr + bytes - 1);
+  // A misaligned store may reach into the next word, and so the next page: rare, so test.
+  const last = addr + bytes - 1;
+  if (bytes > 1 && ((addr ^ last) & ~3) != 0) {
+    if (DIRTY_TRACKING) store<u8>(dirty + ((offset + bytes - 1) >> PAGE_SHIFT), DIRTY_ALL);
+    invalidateDecoded(decode, last);
+  }
 }
 
 /** A load the inline path did not take. Returns the next pc: pc + 4, or a trap vector. */
