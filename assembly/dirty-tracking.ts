@@ -21,4 +21,10 @@ export const DIRTY_COLLECTOR: u8 = 0x02;
 export const DIRTY_MIGRATION: u8 = 0x04;
 /** Bit 3, migration's post-copy: still to be pushed to the destination after the commit. */
 export const DIRTY_POSTCOPY_PENDING: u8 = 0x08;
-// Bits 4-7 (0xF0) are free for replication.
+/**
+ * Bit 4, migration's rate meter: written since the current pre-copy round began. Unlike
+ * bit 2 the round's page scan never clears it, so it counts every page the VM wrote during
+ * the round, also those written ahead of the scan and sent in the same round.
+ */
+export const DIRTY_ROUND: u8 = 0x10;
+// Bits 5-7 (0xE0) are free for replication.

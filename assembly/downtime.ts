@@ -5,7 +5,10 @@
 //     one frame of other traffic ahead of it, the link latency, up to one board quantum
 //     until the last message is handed over),
 //   the last acknowledgement's trip back, then the commit message's trip,
-//   the retransmissions it budgets for (each: a timeout, then the window again),
+//   the retransmissions it budgets for (each: a timeout, then the window again), and one
+//     more for the commit message itself (after it nothing can be taken back),
+//   post-copy: the first instruction's demand faults (up to two pages: a data access may
+//     straddle a page boundary), each a request's trip and a page behind a window of push,
 //   restoring on the destination (a fixed cost plus a cost per byte applied),
 //   waiting for the VM's next window on the destination (the longest gap between its windows).
 // docs/migration.md derives it; the migration bench checks measured / bound <= 1.
@@ -27,11 +30,24 @@ export class Bound {
   retransmitNs: u64 = 0;
   restoreNs: u64 = 0;
   scheduleNs: u64 = 0;
+  firstFaultsNs: u64 = 0;
+  /** What comes after COMMIT leaves the source: its trip, one retransmission of it, restore, schedule, first faults. */
+  afterCommitNs: u64 = 0;
 
   totalNs(): u64 {
-    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs;
+    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.firstFaultsNs;
+  }
+
+  /** The latest a blackout may send COMMIT, as an offset from its start, and still keep the bound. */
+  commitByNs(): u64 {
+    const total = this.totalNs();
+    return total > this.afterCommitNs ? total - this.afterCommitNs : 0;
   }
 }
+
+/** Bytes of a page request message and of a one-page record message. */
+const PAGE_REQUEST_BYTES: u32 = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + 4;
+const ONE_PAGE_RECORD_BYTES: u32 = 8 + 8 + 8 + 4096 + 8;
 
 export function restoreCycles(streamBytes: u64): u64 {
   return RESTORE_FIXED_CYCLES + (streamBytes + RESTORE_BYTES_PER_CYCLE - 1) / RESTORE_BYTES_PER_CYCLE;
@@ -58,7 +74,7 @@ export function longestGapNs(vm: u32): u64 {
 }
 
 /** The bound for a blackout that sends `streamBytes` of stream to `peer`. */
-export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u32, retransmissions: u32, vm: u32): void {
+export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u32, retransmissions: u32, vm: u32, postCopy: bool): void {
   const mtu = linkMtu(peer);
   const maxBody = mtu - FRAME_HEADER_BYTES - MESSAGE_HEADER_BYTES;
   // Bandwidth-limited: the stream on the wire behind one frame of other traffic. Window-
@@ -67,9 +83,15 @@ export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u3
   const bandwidthLimitedNs = wireNs(peer, mtu) + tripNs(peer, wireBytesOf(streamBytes, maxBody));
   const windowLimitedNs = ((messages + window - 1) / window) * (tripNs(peer, <u64>window * mtu) + tripNs(peer, ackFrameBytes()));
   out.transferNs = bandwidthLimitedNs > windowLimitedNs ? bandwidthLimitedNs : windowLimitedNs;
-  out.handshakeNs = tripNs(peer, ackFrameBytes())
-    + tripNs(peer, FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + COMMIT_BODY_BYTES);
+  const commitBytes = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + COMMIT_BODY_BYTES;
+  const commitTripNs = tripNs(peer, commitBytes);
+  const commitRetryNs = retransmitTimeoutNs(peer, window, mtu) + wireNs(peer, commitBytes);
+  out.handshakeNs = tripNs(peer, ackFrameBytes()) + commitTripNs + commitRetryNs;
   out.retransmitNs = <u64>retransmissions * (retransmitTimeoutNs(peer, window, mtu) + wireNs(peer, <u64>window * mtu));
   out.restoreNs = cyclesToNs(restoreCycles(streamBytes));
   out.scheduleNs = longestGapNs(vm);
+  const faultNs = tripNs(peer, PAGE_REQUEST_BYTES) + wireNs(peer, <u64>window * mtu)
+    + tripNs(peer, wireBytesOf(ONE_PAGE_RECORD_BYTES, maxBody)) + retransmitTimeoutNs(peer, window, mtu);
+  out.firstFaultsNs = postCopy ? 2 * faultNs : 0;
+  out.afterCommitNs = commitTripNs + commitRetryNs + out.restoreNs + out.scheduleNs + out.firstFaultsNs;
 }

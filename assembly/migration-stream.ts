@@ -9,13 +9,16 @@ import {
   pageRecordsBytes, stateRecordsBytes, writeCheckpointEnd, writePagesFrom, writeStateRecords, writeVmConfig,
   CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, restoreStream, supportsCapture, END_RECORD_BYTES, CHECKPOINT_FRAME_BYTES,
 } from "./collector";
-import { DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
+import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
 import { noteWritten } from "./guestmem";
 import {
   beginGroup, beginRecord, checkRecordFrame, MAX_RECORD_BODY_BYTES, RECORD_HEADER_BYTES, recordBytes, drainOut, endRecord, groupDigest, outPending, REC_END, REC_PAGE_DATA,
   REC_ZERO_PAGES, recordBodyAt, recordLength, recordType, nextRecordOffset, streamDigest, writeHeader,
 } from "./stream";
 import { Vm } from "./vm";
+
+/** Largest migration stream a destination buffers until the commit (the allocator's blocks stop at 1 GiB). */
+export const MAX_BUFFERED_STREAM_BYTES: usize = 384 << 20;
 
 /** Data records the producer writes before it lets the transport drain them. */
 const RECORDS_PER_STEP: u32 = 2;
@@ -139,9 +142,8 @@ export class MigrationStream {
    * 0 when nothing is left.
    */
   takePush(vm: Vm, dest: usize, maxBytes: u32, requested: u32): u32 {
-    if (requested != 0 && outPending() == 0) {
-      writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
-    }
+    // The asked-for page goes next, behind at most the record already being sent.
+    if (requested != 0) writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
     const pages = vm.ramBytes >> PAGE_SHIFT;
     while (outPending() < maxBytes && this.pushNext < pages) {
       this.pushNext = writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, this.pushNext, 1);
@@ -156,6 +158,20 @@ export class MigrationStream {
 
   pushDone(vm: Vm): bool {
     return this.pushNext >= (vm.ramBytes >> PAGE_SHIFT) && outPending() == 0;
+  }
+
+  /** Starts the rate meter: from now on DIRTY_ROUND marks each page the VM writes. */
+  startRateMeter(vm: Vm): void {
+    const pages = <usize>(vm.ramBytes >> PAGE_SHIFT);
+    for (let page: usize = 0; page < pages; page++) store<u8>(vm.dirty + page, load<u8>(vm.dirty + page) & ~DIRTY_ROUND);
+  }
+
+  /** Pages the VM wrote since startRateMeter. */
+  pagesWrittenSinceMeter(vm: Vm): u64 {
+    let count: u64 = 0;
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    for (let page: u32 = 0; page < pages; page++) if ((load<u8>(vm.dirty + page) & DIRTY_ROUND) != 0) count++;
+    return count;
   }
 
   /** From now on, migration's dirty bit records the VM's writes. */
@@ -195,6 +211,16 @@ export class MigrationStream {
 
   beginRestore(): void {
     this.inputBytes = 0;
+  }
+
+  /**
+   * Appends unless the stream would outgrow MAX_BUFFERED_STREAM_BYTES (the destination
+   * holds it whole until the commit); false then, and the commit is refused.
+   */
+  appendBounded(ptr: usize, bytes: u32): bool {
+    if (this.inputBytes + bytes > MAX_BUFFERED_STREAM_BYTES) return false;
+    this.append(ptr, bytes);
+    return true;
   }
 
   append(ptr: usize, bytes: u32): void {

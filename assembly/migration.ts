@@ -161,7 +161,7 @@ function blackoutBytesNow(vm: Vm): u64 {
 }
 
 function boundFor(vm: Vm, streamBytes: u64): u64 {
-  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>params[PARAM_RETRANSMISSIONS], vm.id);
+  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>params[PARAM_RETRANSMISSIONS], vm.id, out.strategy == STRATEGY_POST_COPY);
   return out.bound.totalNs();
 }
 
@@ -220,7 +220,8 @@ function sendPrepare(vm: Vm): void {
   const ends = new StaticArray<u64>(16);
   const windows = windowsOf(vm.id, starts, ends);
   store<u32>(body, <u32>windows, 8);
-  store<u32>(body, 0, 12);
+  // Post-copy's watch is a silence the destination must not take for a dead source.
+  store<u32>(body, out.strategy == STRATEGY_POST_COPY ? <u32>(params[PARAM_PREPAGE_NS] / 1000) : 0, 12);
   for (let i = 0; i < windows; i++) {
     store<u64>(body + 16 + <usize>i * 16, cyclesToNs(starts[i]));
     store<u64>(body + 24 + <usize>i * 16, cyclesToNs(ends[i] - starts[i]));
@@ -256,13 +257,15 @@ function beginRound(vm: Vm): void {
   out.roundStartCycles = now();
   const first = out.rounds == 1;
   out.stream.beginCheckpoint(vm, first, true);
+  out.stream.startRateMeter(vm);
 }
 
 /** A pre-copy round is on the other side: measure it, then decide what comes next. */
 function endRound(vm: Vm): void {
   const elapsedNs = cyclesToNs(now() - out.roundStartCycles);
-  const dirtyPages = out.stream.dirtyPages(vm);
-  const dirtyBytesPerS = elapsedNs == 0 ? 0 : (dirtyPages * PAGE_BYTES * 1_000_000_000) / elapsedNs;
+  const dirtyPages = out.stream.dirtyPages(vm); // still to send
+  const writtenPages = out.stream.pagesWrittenSinceMeter(vm); // written during the round: the rate
+  const dirtyBytesPerS = elapsedNs == 0 ? 0 : (writtenPages * PAGE_BYTES * 1_000_000_000) / elapsedNs;
   const index = <i32>out.rounds - 1;
   if (index < MAX_ROUND_STATS) {
     out.roundDirtyBytesPerS[index] = dirtyBytesPerS;
@@ -311,7 +314,7 @@ function enterPostCopyBlackout(vm: Vm): void {
   holdVm(vm);
   out.stopCycles = now();
   out.blackoutStreamBytes = bytes;
-  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.totalNs());
+  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.commitByNs());
   out.state = STATE_BLACKOUT;
   out.stream.beginPostCopyCheckpoint(vm, prepage, running < vm.ramBytes ? running >> PAGE_SHIFT : u32.MAX_VALUE);
 }
@@ -321,7 +324,7 @@ function enterBlackout(vm: Vm, streamBytes: u64): void {
   vm.cpuSharePermille = 1000;
   out.stopCycles = now();
   out.blackoutStreamBytes = streamBytes;
-  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.totalNs());
+  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.commitByNs());
   out.state = STATE_BLACKOUT;
   out.stream.beginCheckpoint(vm, out.strategy == STRATEGY_STOP_COPY, false);
 }
@@ -349,8 +352,10 @@ function pumpOutgoing(): void {
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(vm);
   if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(vm);
   if (out.state == STATE_BLACKOUT) {
-    if (out.stream.checkpointDone() && out.link.idle()) sendCommit();
-    else if (now() >= out.blackoutDeadlineCycles) abort(REASON_BLACKOUT_OVERRUN, STATE_FAILED);
+    // COMMIT goes only while what follows it still fits the bound; past that, the VM
+    // resumes here, down for less than its bound.
+    if (now() >= out.blackoutDeadlineCycles) abort(REASON_BLACKOUT_OVERRUN, STATE_FAILED);
+    else if (out.stream.checkpointDone() && out.link.idle()) sendCommit();
   }
 }
 
@@ -452,6 +457,10 @@ class Incoming {
   postCopyEndCycles: u64 = 0;
   /** When the source was last heard from (any frame of the session). */
   lastHeardCycles: u64 = 0;
+  /** Silence the source announced (post-copy's watch), on top of the give-up timeouts. */
+  quietCycles: u64 = 0;
+  /** The stream outgrew what the destination can hold: the commit will be refused. */
+  overflow: bool = false;
 }
 
 const incoming = new Incoming();
@@ -467,6 +476,10 @@ function onPrepare(body: usize, bytes: u32): void {
   const kind = load<u32>(body);
   const ramBytes = load<u32>(body, 4);
   const windows = load<u32>(body, 8);
+  incoming.quietCycles = nsToCycles(<u64>load<u32>(body, 12) * 1000);
+  incoming.overflow = false;
+  incoming.downtimeNs = 0;
+  incoming.firstRunCycles = 0;
   if (windows > 16 || bytes < 16 + windows * 16) { replyStatus(MSG_PREPARE_REPLY, REASON_DEST_SCHEDULE, 0); return; }
   const vm = reserveVm(kind, ramBytes);
   if (vm == null) { replyStatus(MSG_PREPARE_REPLY, REASON_DEST_MEMORY, 0); return; }
@@ -487,7 +500,7 @@ function onCommit(body: usize): void {
   incoming.stopCycles = load<u64>(body);
   const blackoutBytes = load<u64>(body, 8);
   const postCopy = (load<u32>(body, 16) & COMMIT_FLAG_POSTCOPY) != 0;
-  if (!incoming.stream.restoreInto(vm)) {
+  if (incoming.overflow || !incoming.stream.restoreInto(vm)) {
     releaseVm(vm);
     incoming.vm = null;
     replyStatus(MSG_COMMIT_REPLY, REASON_RESTORE_FAILED, 0);
@@ -506,7 +519,9 @@ function onCommit(body: usize): void {
 function onDestinationMessage(type: u32, body: usize, bytes: u32): void {
   if (type == MSG_PREPARE) onPrepare(body, bytes);
   else if (type == MSG_DATA && incoming.vm != null && incoming.postCopy) incoming.stream.appendPostCopy(incoming.vm!, body, bytes);
-  else if (type == MSG_DATA && incoming.vm != null) incoming.stream.append(body, bytes);
+  else if (type == MSG_DATA && incoming.vm != null) {
+    if (!incoming.stream.appendBounded(body, bytes)) incoming.overflow = true;
+  }
   else if (type == MSG_POSTCOPY_DONE && incoming.vm != null && incoming.postCopy) {
     incoming.stream.endPostCopy(incoming.vm!);
     incoming.postCopy = false;
@@ -572,7 +587,7 @@ function dropSilentReservation(): void {
   const vm = incoming.vm;
   if (vm == null || !vm.held || incoming.stopCycles != 0) return; // none, or committed: the VM is ours
   const silentCycles = now() - incoming.lastHeardCycles;
-  if (silentCycles < params[PARAM_GIVE_UP_TIMEOUTS] * incoming.link.timeoutCycles) return;
+  if (silentCycles < params[PARAM_GIVE_UP_TIMEOUTS] * incoming.link.timeoutCycles + incoming.quietCycles) return;
   releaseVm(vm);
   incoming.vm = null;
   incoming.link.close();
@@ -611,6 +626,8 @@ export const STAT_SHARE_PERMILLE: u32 = 18;
 export const STAT_DEMAND_REQUESTS: u32 = 19;
 export const STAT_INCOMING_DEMAND_FAULTS: u32 = 20;
 export const STAT_INCOMING_POSTCOPY_END_NS: u32 = 21;
+/** The bound's post-copy term: the first instruction's demand faults. */
+export const STAT_BOUND_FIRST_FAULTS_NS: u32 = 22;
 /** 100 + r: dirty rate in round r (bytes/s); 200 + r: pages sent in round r. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 export const STAT_ROUND_PAGES: u32 = 200;
@@ -641,6 +658,7 @@ export function migrationStat(key: u32): u64 {
     case STAT_DEMAND_REQUESTS: return out.demandRequests;
     case STAT_INCOMING_DEMAND_FAULTS: return incoming.demandFaults;
     case STAT_INCOMING_POSTCOPY_END_NS: return cyclesToNs(incoming.postCopyEndCycles);
+    case STAT_BOUND_FIRST_FAULTS_NS: return out.bound.firstFaultsNs;
   }
   return 0;
 }

@@ -4,7 +4,7 @@
 // on it.
 import { nsToCycles } from "./clock";
 import { MAX_VMS } from "./config";
-import { vmCountNow } from "./vm";
+import { isLive, vmById, vmCountNow, vmSetVersion } from "./vm";
 
 const MAX_WINDOWS: i32 = 64;
 /** Frame used when the board configures no windows: every VM gets an equal share. */
@@ -17,8 +17,8 @@ const windowEnd = new StaticArray<u64>(MAX_WINDOWS);
 let windowCount: i32 = 0;
 let configured = false;
 let frameCycles: u64 = 0;
-/** VM count the default table was made for. */
-let defaultFor: i32 = -1;
+/** The VM set (vm.ts vmSetVersion) the default table was made for; -1: none yet. */
+let defaultFor: i64 = -1;
 
 export function clearSchedule(): void {
   windowCount = 0;
@@ -88,21 +88,23 @@ export function addWindowsLike(vm: u32, ptr: usize, count: u32): bool {
   return true;
 }
 
-/** Without a configured table: one window per VM, equal shares of DEFAULT_FRAME_NS. */
+/** Without a configured table: one window per live VM, equal shares of DEFAULT_FRAME_NS. */
 function ensureDefault(): void {
-  if (configured || defaultFor == vmCountNow()) return;
-  const vms = vmCountNow();
-  defaultFor = vms;
+  if (configured || defaultFor == <i64>vmSetVersion()) return;
+  defaultFor = <i64>vmSetVersion();
   frameCycles = nsToCycles(DEFAULT_FRAME_NS);
   windowCount = 0;
-  if (vms == 0) return;
-  const share = frameCycles / <u64>vms;
-  for (let i = 0; i < vms; i++) {
-    windowVm[i] = <u32>i;
-    windowStart[i] = share * <u64>i;
-    windowEnd[i] = i == vms - 1 ? frameCycles : share * <u64>(i + 1);
+  let live = 0;
+  for (let id = 0; id < vmCountNow(); id++) if (isLive(vmById(<u32>id)!)) live++;
+  if (live == 0) return;
+  const share = frameCycles / <u64>live;
+  for (let id = 0; id < vmCountNow(); id++) {
+    if (!isLive(vmById(<u32>id)!)) continue;
+    windowVm[windowCount] = <u32>id;
+    windowStart[windowCount] = share * <u64>windowCount;
+    windowEnd[windowCount] = windowCount == live - 1 ? frameCycles : share * <u64>(windowCount + 1);
+    windowCount++;
   }
-  windowCount = vms;
 }
 
 /** The slot the processor is in at `atCycles`: a window of a VM, or a gap. */

@@ -3,7 +3,8 @@
 // or its reservation is dropped. A released VM keeps its id (the table is append-only)
 // but gives its memory back.
 import { EXIT_MIGRATED, EXIT_RUNNING, PAGE_BYTES } from "./config";
-import { createVm, Vm, vmById, vmCountNow } from "./vm";
+import { removeWindowsOf } from "./schedule";
+import { createVm, noteVmSetChanged, Vm, vmById, vmCountNow } from "./vm";
 
 /** RAM this processor has for VMs; 0 = only what the core's memory allows. */
 let ramCapacityBytes: u64 = 0;
@@ -48,4 +49,6 @@ export function releaseVm(vm: Vm): void {
   vm.dirty = 0;
   vm.decode = 0;
   vm.ramBytes = 0;
+  removeWindowsOf(vm.id); // its time goes back to the processor
+  noteVmSetChanged();
 }

@@ -122,6 +122,21 @@ export function vmCounters(vm: Vm): usize {
 
 const vmTable = memory.data(MAX_VMS * 4);
 let vmCount: i32 = 0;
+/** Changes whenever a VM is created or released: the default schedule follows it. */
+let vmSetGeneration: u32 = 0;
+
+export function noteVmSetChanged(): void {
+  vmSetGeneration++;
+}
+
+export function vmSetVersion(): u32 {
+  return vmSetGeneration;
+}
+
+/** A VM still here: not released (a released VM has given its RAM back). */
+export function isLive(vm: Vm): bool {
+  return vm.ramBytes != 0;
+}
 
 export function vmById(id: u32): Vm | null {
   if (id >= <u32>vmCount) return null;
@@ -156,6 +171,7 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   resetVcpu(vm);
   store<usize>(vmTable + (<usize>vmCount << 2), changetype<usize>(vm));
   vmCount++;
+  noteVmSetChanged();
   return vm;
 }
 

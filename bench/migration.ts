@@ -2,7 +2,7 @@
  * Migration benchmark: what the migration manager achieves, measured in virtual
  * time on a two-processor board, in one run.
  *
- *   npm run build && npm run bench:migration [-- --scale N] [-- --quick] [-- --figure 1|2] [-- --json]
+ *   npm run build && npm run bench:migration [-- --scale N] [-- --quick] [-- --figure 1|2|3] [-- --json]
  *
  * The guest is guests/build/memwriter.elf, its parameters patched into the ELF's
  * .data (the memwriter_params struct) before the board loads it: it touches every
@@ -52,6 +52,7 @@ import { loadCore } from '../host/core.js';
 import { VmExitReason, VmKind } from '../host/core-runtime.js';
 import { parseElf } from '../host/elf.js';
 import { loadImage } from '../host/loader.js';
+import type { LinkFaultRates } from '../host/link-faults.js';
 import type { MigrationParams, MigrationReport, MigrationStrategy } from '../host/migration.js';
 
 // ---------------------------------------------------------------- setup
@@ -91,7 +92,7 @@ function findRoot(): string {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { scale: 16, quick: false, json: false, figures: new Set(['1', '2']) };
+  const options: Options = { scale: 16, quick: false, json: false, figures: new Set(['1', '2', '3']) };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') options.json = true;
@@ -197,12 +198,17 @@ interface RunSpec {
   params: MigrationParams;
   /** Throttled pre-copy's C, for the tables. */
   c?: number;
+  /** Seeded link faults (figure 3's fault runs). */
+  linkFaults?: LinkFaultRates;
+  seed?: number;
 }
 
 interface RunResult {
   figure: string;
   strategy: MigrationStrategy;
   c?: number;
+  linkFaults?: LinkFaultRates;
+  seed?: number;
   memoryBytes: number;
   thresholdBytes: number;
   maxRounds: number;
@@ -254,6 +260,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     board,
     endAfterMigrations: true,
     limitNs: 3_600_000n * MS,
+    ...(spec.linkFaults === undefined ? {} : { linkFaults: spec.linkFaults, seed: spec.seed ?? 0 }),
     events: [{ kind: 'migrate', atNs: START_NS, vm: 'writer', to: 1, strategy: spec.strategy, params }],
   });
   const wallSeconds = (performance.now() - start) / 1000;
@@ -263,6 +270,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     figure: spec.figure,
     strategy: spec.strategy,
     ...(spec.c === undefined ? {} : { c: spec.c }),
+    ...(spec.linkFaults === undefined ? {} : { linkFaults: spec.linkFaults, seed: spec.seed ?? 0 }),
     memoryBytes: spec.ramBytes,
     thresholdBytes: report.params.thresholdBytes,
     maxRounds: report.params.maxRounds,
@@ -369,7 +377,8 @@ const CORE_STREAM_LIMIT_BYTES = 448 * MIB;
 
 const mbit = (bytesPerS: number): number => (bytesPerS * 8) / 1e6;
 const fmt = (value: number | undefined, digits = 1, width = 9): string => (value === undefined ? '-' : value.toFixed(digits)).padStart(width);
-const mib = (bytes: number): string => `${Number((bytes / MIB).toFixed(2))} MiB`;
+const mib = (bytes: number): string => (bytes < MIB ? `${Number((bytes / 1024).toFixed(2))} KiB` : `${Number((bytes / MIB).toFixed(2))} MiB`);
+const faultsText = (faults: LinkFaultRates | undefined, seed?: number): string => (faults === undefined ? '' : `${Object.entries(faults).map(([kind, rate]) => `${kind}=${rate}`).join(',')}${seed === undefined ? '' : ` s${seed}`}`);
 
 function figure1Table(rows: RunResult[], memoryBytes: number): string[] {
   const head = '  strategy     p nominal  p round 1  outcome     downtime ms   bound ms   total ms  rounds   MB sent';
@@ -429,14 +438,14 @@ function figure2Table(part: Figure2Part, cs: number[]): string[] {
 }
 
 function figure3Table(rows: RunResult[]): string[] {
-  const head = '  figure  strategy         M          p nominal  outcome     downtime ms   bound ms   ratio';
+  const head = '  figure  run                            M          p nominal  outcome     downtime ms   bound ms   ratio  retx';
   const out = ['', 'Figure 3: measured downtime / bound, every run', head, '-'.repeat(head.length)];
   let worst = 0;
   const broken: RunResult[] = [];
   for (const row of rows) {
-    const name = row.c === undefined ? row.strategy : `${row.strategy} C=${row.c}`;
+    const name = `${row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}${row.linkFaults === undefined ? '' : ` ${faultsText(row.linkFaults, row.seed)}`}`;
     const flag = (row.ratio ?? 0) > 1 ? '  <-- EXCEEDS THE BOUND' : row.outcome === 'crashed' ? `  <-- ${row.reason}` : '';
-    out.push(`  ${row.figure.padEnd(6)}  ${name.padEnd(15)}  ${mib(row.memoryBytes).padEnd(9)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.ratio, 3, 6)}${flag}`);
+    out.push(`  ${row.figure.padEnd(6)}  ${name.padEnd(29)}  ${mib(row.memoryBytes).padEnd(9)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.ratio, 3, 6)}  ${String(row.retransmissions).padStart(4)}${flag}`);
     if (row.ratio !== undefined && row.ratio > worst) worst = row.ratio;
     if ((row.ratio ?? 0) > 1 || row.violations.length > 0 || row.outcome === 'crashed') broken.push(row);
   }
@@ -446,7 +455,7 @@ function figure3Table(rows: RunResult[]): string[] {
   } else {
     out.push('', `  *** ${broken.length} RUN(S) BROKE THE GUARANTEE OR CRASHED THE CORE (a bug in the core): ***`);
     for (const row of broken) {
-      out.push(`  *** figure ${row.figure} ${row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}: M = ${row.memoryBytes} B, p = ${row.nominalMbitPerS.toFixed(1)} Mbit/s nominal`
+      out.push(`  *** figure ${row.figure} ${row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}${row.linkFaults === undefined ? '' : `, link faults ${faultsText(row.linkFaults)} seed ${row.seed ?? 0} (docs: --link-faults, --seed)`}: M = ${row.memoryBytes} B, p = ${row.nominalMbitPerS.toFixed(1)} Mbit/s nominal`
         + ` (window ${(row.windowFraction * FRAME_NS).toFixed(0)} ns of ${FRAME_NS}), h = ${row.thresholdBytes} B, N = ${row.maxRounds}, B = ${BANDWIDTH} B/s,`
         + ` latency ${LATENCY_NS} ns, MTU ${MTU}: ${row.outcome === 'crashed' ? row.reason : `downtime ${row.downtimeMs?.toFixed(3)} ms > bound ${row.boundMs.toFixed(3)} ms (ratio ${row.ratio?.toFixed(3)})`}`
         + `${row.violations.length > 0 ? `; ${row.violations.join('; ')}` : ''}`);
@@ -469,12 +478,13 @@ async function figure2Part(label: string, scale: number, ps: number[], cs: numbe
   const skipped: Figure2Part['skipped'] = [];
   for (const p of ps) {
     const bytesPerS = (p * 1e6) / 8;
-    const fits = (c?: number): boolean => modelRun(model, bytesPerS, c).streamBytes <= CORE_STREAM_LIMIT_BYTES;
+    // Conservative for throttled runs too: the core throttles on the dirty rate it measures, which may stay below C * B.
+    const fits = (): boolean => modelRun(model, bytesPerS).streamBytes <= CORE_STREAM_LIMIT_BYTES;
     if (fits()) specs.push({ figure: `2${label}`, strategy: 'pre-copy', pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params });
     else skipped.push({ p });
     for (const c of cs) {
       if (bytesPerS <= c * BANDWIDTH) continue; // the throttle would never act: the pre-copy run
-      if (fits(c)) specs.push({ figure: `2${label}`, strategy: 'throttled', c, pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params: { ...params, throttleTarget: c } });
+      if (fits()) specs.push({ figure: `2${label}`, strategy: 'throttled', c, pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params: { ...params, throttleTarget: c } });
       else skipped.push({ p, c });
     }
   }
@@ -515,13 +525,30 @@ async function main(): Promise<void> {
       '  not fit are left out ("limit"), and 2b at --scale 64, which fits every point but has h = 4 KiB, one page, so that the pages written during',
       '  a round\'s acknowledgement trip weigh more against h than they would at full scale.',
     );
-    const ps2 = options.quick ? [50, 140, 160, 250] : [0, 50, 100, 125, 140, 150, 155, 160, 165, 170, 175, 200, 250, 300];
+    const ps2 = options.quick ? [50, 140, 160, 250] : [0, 50, 100, 125, 140, 150, 155, 160, 165, 170, 175, 180, 190, 200, 250, 300];
     parts.push(await figure2Part('a', options.scale, ps2, cs));
     if (options.scale !== 64) parts.push(await figure2Part('b', 64, ps2, cs));
     for (const part of parts) lines.push(...figure2Table(part, cs));
   }
 
-  const all = [...figure1, ...parts.flatMap((part) => part.rows)];
+  // Figure 3 also has migrations over a faulty link (seeded): the bound budgets for a few retransmissions.
+  const specs3: RunSpec[] = [];
+  if (options.figures.has('3')) {
+    const faults: { linkFaults: LinkFaultRates; seed: number }[] = [
+      { linkFaults: { drop: 0.005 }, seed: 0 }, { linkFaults: { drop: 0.01 }, seed: 0 }, { linkFaults: { drop: 0.02 }, seed: 0 },
+      { linkFaults: { drop: 0.03 }, seed: 0 }, { linkFaults: { drop: 0.05 }, seed: 0 }, { linkFaults: { drop: 0.05 }, seed: 1 },
+      { linkFaults: { corrupt: 0.01 }, seed: 0 }, { linkFaults: { corrupt: 0.03 }, seed: 0 },
+      { linkFaults: { duplicate: 0.02 }, seed: 0 }, { linkFaults: { reorder: 0.005 }, seed: 0 },
+    ];
+    for (const { linkFaults, seed } of faults) {
+      for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
+        specs3.push({ figure: '3', strategy, pBytesPerS: (100 * 1e6) / 8, ramBytes: 4 * MIB, params: {}, linkFaults, seed });
+      }
+    }
+  }
+  const faulty = await runAll(specs3, (row) => log(`figure 3 (${faultsText(row.linkFaults, row.seed)}): ${describeRun(row)}`));
+
+  const all = [...figure1, ...parts.flatMap((part) => part.rows), ...faulty];
   lines.push(...figure3Table(all));
   const wall = (performance.now() - started) / 1000;
   lines.push('', `(${all.length} migrations, ${wall.toFixed(0)} s of wall time)`);

@@ -360,12 +360,13 @@ function migrationBoard(placed: PlacedProcessor[], trace: BoardTrace | undefined
     }
     return undefined;
   };
+  /** The VM's entry on the destination (made on first use): it shares the VM's console with the source's entry. */
   const incoming = (name: string, processor: number, vmId: number): PlacedVm | undefined => {
     const slot = slotOf(processor);
     const here = slot?.vms[vmId];
     if (slot === undefined) return undefined;
     if (here !== undefined && here.vm.name === name && here.status !== 'dropped') return here;
-    const found = home(name) ?? placed.flatMap((candidate) => candidate.vms.filter((vm) => vm?.vm.name === name).map((placedVm) => ({ slot: candidate, placedVm })))[0];
+    const found = home(name);
     if (found === undefined) return undefined;
     const entry: PlacedVm = { vm: found.placedVm.vm, vmId, kind: found.placedVm.kind, collected: found.placedVm.collected, status: 'incoming' };
     slot.vms[vmId] = entry;

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, TraceSink } from './core-runtime.js';
+import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, MigrationRuntime, TraceSink } from './core-runtime.js';
 import { CoreLoadError } from './errors.js';
 import { packageRoot } from './package-root.js';
 
@@ -64,7 +64,7 @@ interface ComponentExports {
   vmRaiseExternal(vm: number, level: number): void;
   vmAsleep(vm: number): number;
   vmStat(vm: number, stat: number): bigint;
-  // Migration manager (no host wrapper yet: reached through ComponentCore.exports).
+  // Migration manager (MigrationRuntime).
   processorSetRam(bytes: bigint): void;
   linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, deliveryGranularityNs: bigint): number;
   migrationSetParam(key: number, value: bigint): number;
@@ -123,7 +123,7 @@ const STAGED_BYTES_ADDRESS = 0;
 const SBI_ERR_INVALID_PARAM = -3;
 
 /** One processor: a component instance with its own core memory. */
-export class ComponentCore implements CoreRuntime, CheckpointRuntime {
+export class ComponentCore implements CoreRuntime, CheckpointRuntime, MigrationRuntime {
   private staged: Uint8Array = new Uint8Array(0);
   private stagingSize: number | undefined;
 
@@ -209,6 +209,16 @@ export class ComponentCore implements CoreRuntime, CheckpointRuntime {
   restoreError(field: number): bigint { return this.exports.restoreError(field); }
   restoreInfo(field: number): bigint { return this.exports.restoreInfo(field); }
   processorSetTime(cycles: bigint): number { return this.exports.processorSetTime(u64(cycles)); }
+
+  // The migration manager (values cross the canonical ABI: u64 arguments must be unsigned).
+  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, granularityNs: bigint): number {
+    return this.exports.linkSetTiming(peer, u64(bandwidthBytesPerS), u64(latencyNs), u64(granularityNs));
+  }
+  processorSetRam(bytes: bigint): void { this.exports.processorSetRam(u64(bytes)); }
+  migrationSetParam(key: number, value: bigint): number { return this.exports.migrationSetParam(key, u64(value)); }
+  migrationStart(vm: number, destProcessor: number, strategy: number): number { return this.exports.migrationStart(vm, destProcessor, strategy); }
+  migrationCancel(): number { return this.exports.migrationCancel(); }
+  migrationStat(key: number): bigint { return this.exports.migrationStat(key); }
 
   /** A list longer than the staging buffer would trap in cabi_realloc: refuse it here, as Core.stage does. */
   private checkFits(bytes: Uint8Array, what: string): void {

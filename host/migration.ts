@@ -122,6 +122,7 @@ export const MigrationStatKey = {
   boundRetransmitNs: 15,
   boundRestoreNs: 16,
   boundScheduleNs: 17,
+  boundFirstFaultsNs: 22,
   sharePermille: 18,
   demandRequests: 19,
   demandFaults: 20,
@@ -264,6 +265,8 @@ export interface MigrationBoundTerms {
   retransmitNs: bigint;
   restoreNs: bigint;
   scheduleNs: bigint;
+  /** Post-copy: the first instruction's demand faults (0 for the other strategies). */
+  firstFaultsNs: bigint;
 }
 
 export interface MigrationRound {
@@ -439,7 +442,7 @@ export class MigrationController {
       vm: event.vm, from: -1, to: event.to, strategy: event.strategy, params,
       requestedAtNs: event.atNs, startedAtNs: ns, startStatus: 0,
       outcome: 'refused', state: 'idle', reason: 'none', reasonText: MIGRATION_REASONS[0]!, message: '',
-      sourceVmId: -1, boundNs: 0n, bound: { transferNs: 0n, handshakeNs: 0n, retransmitNs: 0n, restoreNs: 0n, scheduleNs: 0n },
+      sourceVmId: -1, boundNs: 0n, bound: { transferNs: 0n, handshakeNs: 0n, retransmitNs: 0n, restoreNs: 0n, scheduleNs: 0n, firstFaultsNs: 0n },
       totalNs: 0n, bytesSent: 0n, blackoutBytes: 0n, rounds: 0, retransmissions: 0n, roundStats: [],
       sharePermille: 1000, demandRequests: 0n, demandFaults: 0n, timeline: [], violations: [],
     };
@@ -470,6 +473,8 @@ export class MigrationController {
       const why = status === SBI_INVALID_STATE
         ? `processor ${location.processor} is already migrating a VM`
         : location.processor === event.to ? `${event.vm} already runs on processor ${event.to}`
+        : event.strategy === 'post-copy' && this.board.core(location.processor)?.vmExit(location.vmId) === VmExitReason.running
+          ? `this core does not implement post-copy (${describeSbiError(status)})`
         : `the core refused the request (${describeSbiError(status)}: the VM is not running, or a bad argument)`;
       refuse(`migration of ${event.vm} to processor ${event.to} not started: ${why}`);
       return;
@@ -547,6 +552,7 @@ export class MigrationController {
       retransmitNs: stat(MigrationStatKey.boundRetransmitNs),
       restoreNs: stat(MigrationStatKey.boundRestoreNs),
       scheduleNs: stat(MigrationStatKey.boundScheduleNs),
+      firstFaultsNs: stat(MigrationStatKey.boundFirstFaultsNs),
     };
     const affordable = stat(MigrationStatKey.affordableNs);
     if (affordable !== 0n && affordable !== 2n ** 64n - 1n) report.affordableNs = affordable;
@@ -720,7 +726,8 @@ export function formatMigrationReport(report: MigrationReport): string {
     return `${lines.join('\n')}\n`;
   }
   row('bound', `${formatNs(report.boundNs)} = transfer ${formatNs(report.bound.transferNs)} + handshake ${formatNs(report.bound.handshakeNs)}`
-    + ` + retransmissions ${formatNs(report.bound.retransmitNs)} + restore ${formatNs(report.bound.restoreNs)} + schedule ${formatNs(report.bound.scheduleNs)}`);
+    + ` + retransmissions ${formatNs(report.bound.retransmitNs)} + restore ${formatNs(report.bound.restoreNs)} + schedule ${formatNs(report.bound.scheduleNs)}`
+      + (report.bound.firstFaultsNs === 0n ? '' : ` + first faults ${formatNs(report.bound.firstFaultsNs)}`));
   row('affordable', report.affordableNs === undefined ? 'unknown' : `${formatNs(report.affordableNs)} (${report.params.affordableNs === undefined ? "the task set's slack" : 'configured'})`);
   if (report.downtimeNs !== undefined) {
     row('downtime', `${formatNs(report.downtimeNs)} measured, ${report.downtimeRatio === undefined ? '-' : report.downtimeRatio.toFixed(3)} of the bound${(report.downtimeRatio ?? 0) > 1 ? '  ** EXCEEDS THE BOUND **' : ''}`);

@@ -63,6 +63,7 @@ interface EventJson {
     affordableNs?: number;
     retransmissions?: number;
     prepageNs?: number;
+    giveUpTimeouts?: number;
   };
   cancel?: { vm: string; inState?: CancelState };
 }
@@ -161,6 +162,7 @@ export function parseScenario(json: unknown, path: string, board: Board): Scenar
       if (migrate.affordableNs !== undefined) params.affordableNs = BigInt(migrate.affordableNs);
       if (migrate.retransmissions !== undefined) params.retransmissions = migrate.retransmissions;
       if (migrate.prepageNs !== undefined) params.prepageNs = BigInt(migrate.prepageNs);
+      if (migrate.giveUpTimeouts !== undefined) params.giveUpTimeouts = migrate.giveUpTimeouts;
       events.push({ kind: 'migrate', atNs: atNs ?? 0n, vm: migrate.vm, to: migrate.to, strategy: migrate.strategy ?? 'pre-copy', params });
     } else if (event.cancel !== undefined) {
       const cancel = event.cancel;

@@ -137,7 +137,7 @@ describe.skipIf(!hasCore())(`ferry run --board on build/core.wasm${coreNote}`, (
     expect(parsed.vms[0]!.instret).toBeGreaterThan(0);
     expect(Object.keys(parsed.vms[0]!.stats)).toEqual([
       'windowsUsed', 'windowOverruns', 'lateInterrupts', 'latenessCycles', 'deadlineMisses', 'jobsCompleted',
-      'slackNs', 'hypercalls', 'framesSent', 'framesReceived', 'framesDropped',
+      'slackNs', 'hypercalls', 'framesSent', 'framesReceived', 'framesDropped', 'metricLast', 'metricPeak', 'metricReports',
     ]);
   });
 

@@ -237,8 +237,8 @@ describe('the summary', () => {
     const result = await runBoard({ board: threeProcessors(), core: fakeBoardFactory(script(traffic)).factory });
     const table = formatSummary(result).split('\n');
     expect(table[0]).toBe('board three: 3 processors, 4 VMs, 1 ms of virtual time, all VMs stopped');
-    expect(table[1]).toMatch(/^vm\s+cpu\s+state\s+instret\s+windows\s+overruns\s+late-irq\s+jobs\s+misses\s+slack-us\s+hcalls\s+tx\/rx\/drop$/);
-    expect(table[2]).toMatch(/^a\s+0\s+shutdown\s+100000\s.*\s-\s+0\s+2\/0\/0$/);
+    expect(table[1]).toMatch(/^vm\s+cpu\s+state\s+instret\s+windows\s+overruns\s+late-irq\s+jobs\s+misses\s+slack-us\s+ctl-err\s+ctl-err-max\s+hcalls\s+tx\/rx\/drop$/);
+    expect(table[2]).toMatch(/^a\s+0\s+shutdown\s+100000\s.*\s-\s+-\s+-\s+0\s+2\/0\/0$/);
     expect(table[4]).toMatch(/^b\s+1\s+shutdown\s+50000\s.*\s0\/3\/0$/);
     expect(table[6]).toBe('links: 3 frames delivered, 0 lost on the wire, 0 in flight at the end; processors dropped 0');
     const json = JSON.parse(summaryJson(result)) as { vms: { name: string; stats: { slackNs: unknown; framesReceived: number } }[]; exitStatus: number };

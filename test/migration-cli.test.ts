@@ -3,7 +3,7 @@
  * the report, --json, the exit statuses of docs/migration.md ("Using it"), and
  * one-line errors for bad options and bad scenario files.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,9 +46,19 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     const json = JSON.parse(result.stdout) as { migration: Record<string, unknown>; run: { vms: { name: string; processor: number }[] } };
     expect(json.migration).toMatchObject({ vm: 'g', from: 0, to: 1, strategy: 'stop-copy', outcome: 'completed', state: 'done', reason: 'none' });
     expect(json.migration['downtimeNs']).toBeLessThanOrEqual(json.migration['boundNs'] as number);
-    expect(Object.keys(json.migration['bound'] as object)).toEqual(['transferNs', 'handshakeNs', 'retransmitNs', 'restoreNs', 'scheduleNs']);
+    expect(Object.keys(json.migration['bound'] as object)).toEqual(['transferNs', 'handshakeNs', 'retransmitNs', 'restoreNs', 'scheduleNs', 'firstFaultsNs']);
     expect(json.run.vms[0]).toMatchObject({ name: 'g', processor: 1 });
     expect(result.stderr).toMatch(/^memcheck: 1024 KiB/m); // the console moved to stderr
+  });
+
+  it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component migrates exactly as the plain module does', () => {
+    const args = ['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'pre-copy', '--affordable-ns', '100000000', '--json'];
+    const module = runFerry(args);
+    const component = runFerry([...args, '--runtime', 'component']);
+    expect(module.status).toBe(0);
+    expect(component.status).toBe(0);
+    const migration = (result: { stdout: string }): unknown => (JSON.parse(result.stdout) as { migration: unknown }).migration;
+    expect(migration(component)).toEqual(migration(module));
   });
 
   it('a refusal by admission prints the bound and the affordable downtime: exit 4, the VM stays', () => {

@@ -17,6 +17,22 @@ import type { MigrationRun } from './helpers/migration-board.js';
 import { ROOT, hasCore } from './helpers/paths.js';
 
 const MS = 1_000_000n;
+
+/**
+ * KNOWN CORE BUGS in post-copy (reported to the lead), so its cases are expected to fail:
+ *  - since 8598bcc the destination drops a reservation whose source has been silent for
+ *    16 retransmission timeouts, and post-copy's source says nothing while it watches the
+ *    VM's writes (10 ms by default): on a link whose timeout is under 10/16 ms the
+ *    reservation is gone before the blackout, and the migration fails as unreachable;
+ *  - with a shorter watch it completes, but its measured downtime exceeds its bound (3x
+ *    here): the VM's first instruction on the destination waits for a demand-fetched
+ *    page, which the bound does not cover, and the source drops a page request that
+ *    arrives while a pushed page record is half sent (takePush), so the page comes only
+ *    when the in-order push reaches it.
+ * When post-copy passes these, set this to false.
+ */
+const POST_COPY_BROKEN = false;
+const itFor = (strategy: MigrationStrategy): typeof it => (strategy === 'post-copy' && POST_COPY_BROKEN ? it.fails : it);
 /** What the memcheck VM can afford in these tests (no task set): generous, so admission is not the subject. */
 const AFFORDABLE = { affordableNs: 200n * MS };
 
@@ -55,7 +71,7 @@ const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm 
 describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('every strategy', () => {
     for (const strategy of MIGRATION_STRATEGIES) {
-      it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
+      itFor(strategy)(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
         const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
         expectCompleted(run);
         expectMemoryIntact(run);
@@ -79,7 +95,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     }
 
     for (const strategy of MIGRATION_STRATEGIES) {
-      it(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
+      itFor(strategy)(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
         const board = pairBoard({ image: 'cpu-small.elf' });
         const plain = await runBoard({ board, limitNs: 1_000n * MS });
         const run = await runMigration(board, [migrate(10n * MS, strategy, AFFORDABLE)], { limitNs: 1_000n * MS });
@@ -138,7 +154,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     // refusal, silence) keeps its partition windows, so the next migration of a VM with
     // windows to that processor is refused as a schedule conflict (and without windows
     // the dropped VM keeps a slot of the default schedule). Drop `.fails` once fixed.
-    it.fails('in transfer, then again: the destination gave the cancelled reservation\'s windows back', async () => {
+    it('in transfer, then again: the destination gave the cancelled reservation\'s windows back', async () => {
       const board = pairBoard({ windows: [{ offsetNs: 0, durationNs: 10_000_000 }] });
       const events: ScenarioEvent[] = [
         migrate(50n * MS, 'pre-copy', AFFORDABLE),
@@ -156,7 +172,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expectMemoryIntact(run);
     });
 
-    it('in post-copy: refused as too late (the VM already runs on the destination)', async () => {
+    itFor('post-copy')('in post-copy: refused as too late (the VM already runs on the destination)', async () => {
       const run = await runMigration(pairBoard(), [migrate(50n * MS, 'post-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'post-copy' }], { durationNs: 360n * MS });
       expect(run.report.cancel).toMatchObject({ state: 'post-copy', result: 'too-late' });
       expectCompleted(run);
@@ -179,7 +195,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     ] as const;
     for (const { kind, rates, counter } of kinds) {
       for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
-        it(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
+        itFor(strategy)(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
           const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS, linkFaults: rates, seed: 2 });
           expectCompleted(run);
           expectMemoryIntact(run);
@@ -220,7 +236,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     // handshake, restore and schedule wait that follow push the downtime past the bound
     // (here 25.517 ms against 24.777 ms, 17 retransmissions). When the core aborts in
     // time this test passes: then drop `.fails`.
-    it.fails('beyond the budget (2 % lost): never down longer than the bound — fails until the core aborts the blackout in time', async () => {
+    it('beyond the budget (2 % lost): never down longer than the bound — fails until the core aborts the blackout in time', async () => {
       const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS, linkFaults: { drop: 0.02 } });
       expect(run.report.violations).toEqual([]);
       expectMemoryIntact(run);

@@ -6,6 +6,8 @@
  *   0 control  every CTL_PERIOD_US (10 ms), deadline = period: samples the
  *              motor speed, computes the PID output, applies it for one
  *              period (the motor model advances 10 steps of 1 ms).
+ *              Every period it also hands the control error (in 1/1000
+ *              rad/s) to Ferry with report_metric, for the board summary.
  *   1 report   every CTL_REPORT_EVERY periods (100 ms): prints
  *              "ctl <name>: t=<ms> setpoint=<rad/s> y=<rad/s> err=<rad/s> u=<V>"
  *              for the control period at that release, and every
@@ -24,6 +26,7 @@
  * so a run is deterministic.
  */
 #include "console.h"
+#include "ferry.h"
 #include "fixed.h"
 #include "link.h"
 #include "pid.h"
@@ -89,6 +92,7 @@ static void control_job(void *arg, uint32_t k)
 #ifdef CTL_TX
     link_send(k, y);
 #endif
+    ferry_report_metric(fx_to_milli(setpoint - y));   /* Ferry's summary: ctl-err */
     uint32_t t_ms = k * (CTL_PERIOD_US / 1000);
     fx_t load = t_ms >= CTL_LOAD_AT_MS ? CTL_LOAD : 0;
     motor_step(&motor, u, load, CTL_PERIOD_US / PLANT_DT_US);   /* the world moves on */

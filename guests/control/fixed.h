@@ -31,6 +31,14 @@ static inline fx_t fx_clamp(fx_t v, fx_t lo, fx_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* v in thousandths, rounded half away from zero. */
+static inline int32_t fx_to_milli(fx_t v)
+{
+    uint32_t mag = v < 0 ? (uint32_t)0 - (uint32_t)v : (uint32_t)v;
+    int32_t milli = (int32_t)(((uint64_t)mag * 1000u + (FX_ONE / 2)) >> 16);
+    return v < 0 ? -milli : milli;
+}
+
 /* Writes v as "[-]I.DDD" (rounded to 1/1000) into buf; returns buf. */
 char *fx_format(char buf[16], fx_t v);
 

@@ -19,6 +19,7 @@
 #define FERRY_YIELD             3
 #define FERRY_CHANNEL_SEND      4
 #define FERRY_CHANNEL_RECEIVE   5
+#define FERRY_REPORT_METRIC     6
 
 /* get_info(what) */
 #define FERRY_INFO_VM_ID        0
@@ -81,6 +82,13 @@ static inline struct sbiret ferry_channel_receive(unsigned long port, void *buf,
                                                   unsigned long bytes)
 {
     return ferry_call(FERRY_CHANNEL_RECEIVE, port, (unsigned long)(uintptr_t)buf, bytes);
+}
+
+/* The guest's figure of merit (e.g. a control error in milli-units): Ferry
+ * keeps the last value and the largest magnitude for its summaries. */
+static inline struct sbiret ferry_report_metric(int32_t value)
+{
+    return ferry_call(FERRY_REPORT_METRIC, (unsigned long)value, 0, 0);
 }
 
 #endif /* FERRY_FERRY_H */

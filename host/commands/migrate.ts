@@ -83,6 +83,7 @@ interface MigrateFlags {
   affordableNs?: bigint;
   retransmissions?: number;
   prepageNs?: bigint;
+  giveUpTimeouts?: number;
   duration?: bigint;
   seed?: number;
   linkFaults?: string;
@@ -108,6 +109,7 @@ export function addMigrateCommand(program: Command, io: Io, setExitStatus: SetEx
     .option('--affordable-ns <ns>', 'the VM\'s affordable downtime in ns (default: the slack of the task set it reported)', parseNs)
     .option('--retransmissions <k>', 'retransmissions the bound budgets for (default 2)', parseWhole('a number of retransmissions', 1000))
     .option('--prepage-ns <ns>', 'post-copy: how long writes are watched for the prepaged set (default 10000000)', parseNs)
+    .option('--give-up-timeouts <n>', 'before the commit, give up after n retransmission timeouts in a row (default 16)', parseWhole('a number of timeouts', 0xffff_ffff, 1))
     .option('--duration <time>', 'run this long (virtual time with a unit), or until every VM has stopped', parseTime)
     .option('--seed <n>', 'seed of the link error model (default 0)', parseWhole('a seed', 0xffff_ffff))
     .option('--link-faults <spec>', 'inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
@@ -168,6 +170,7 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
   if (flags.affordableNs !== undefined) params.affordableNs = flags.affordableNs;
   if (flags.retransmissions !== undefined) params.retransmissions = flags.retransmissions;
   if (flags.prepageNs !== undefined) params.prepageNs = flags.prepageNs;
+  if (flags.giveUpTimeouts !== undefined) params.giveUpTimeouts = flags.giveUpTimeouts;
 
   const json = flags.json === true;
   const consoleLines = new ConsoleLines((chunk) => (json ? io.stderr : io.stdout).write(chunk), board.vms.length > 1);
