@@ -245,7 +245,7 @@ function printTables(checkpoints: CheckpointRow[], slowdown: SlowdownRow[], runs
     console.log(`  ${r.workload}: ${r.instructions} instructions, ${r.trackedMips.toFixed(1)} MIPS tracked, `
       + `${r.untrackedMips.toFixed(1)} MIPS untracked: tracking costs ${r.slowdownPercent.toFixed(1)} %`);
   }
-  console.log('  Each guest store does two extra byte stores (the first and last byte\'s page); nothing else changes.');
+  console.log('  Each guest store marks its page with one extra byte store (two when it straddles a word); nothing else changes.');
 }
 
 async function main(): Promise<void> {
