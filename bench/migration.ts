@@ -40,12 +40,12 @@
  * Writes every figure to build/bench/migration-figures.json. No figure is printed
  * that was not measured in this run (the model's predictions are labelled as such).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { threadId, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parseBoard } from '../host/board.js';
 import { runBoard } from '../host/board-runner.js';
 import { loadCore } from '../host/core.js';
@@ -167,7 +167,11 @@ function memwriterImage(params: MemwriterParams): string {
     .forEach((value, i) => view.setUint32(fileOffset! + i * 4, value >>> 0, true));
   mkdirSync(WORK, { recursive: true });
   const path = join(WORK, `memwriter-${params.ramBytes}-${params.pagesPerPeriod}-${params.wordsPerPage}-${params.periodTicks}-${params.periods}-${params.fill ? 1 : 0}-${params.stride}.elf`);
-  writeFileSync(path, bytes);
+  // Workers write the same image concurrently: write aside, then rename (atomic), so no
+  // worker ever reads a half-written file.
+  const temporary = `${path}.${process.pid}.${threadId}.tmp`;
+  writeFileSync(temporary, bytes);
+  renameSync(temporary, path);
   return path;
 }
 
