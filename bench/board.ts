@@ -22,6 +22,8 @@ import { readBoard } from '../host/board.js';
 import type { Board } from '../host/board.js';
 import { runBoard } from '../host/board-runner.js';
 import { LinkNetwork } from '../host/link.js';
+import { packageRoot } from '../host/package-root.js';
+import { median } from './statistics.js';
 
 interface Options { durationMs: number; runs: number; json: boolean }
 
@@ -34,16 +36,6 @@ interface Measurement {
   wallSeconds: number[];
   medianSeconds: number;
   mips: number;
-}
-
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'boards', 'cluster16.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bench/board: cannot find the ferry package root');
-    dir = parent;
-  }
 }
 
 function parseArgs(argv: string[]): Options {
@@ -79,12 +71,6 @@ function cpuBoard(board: Board, imagePath: string, count: number, withLinks: boo
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 async function measure(name: string, board: Board, options: Options, durationMs: number, quantumNs?: bigint): Promise<Measurement> {
   const durationNs = BigInt(Math.round(durationMs * 1e6));
   const wallSeconds: number[] = [];
@@ -113,7 +99,7 @@ async function measure(name: string, board: Board, options: Options, durationMs:
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const root = findRoot();
+  const root = packageRoot();
   const imagePath = join(root, 'guests', 'build', 'cpu.elf');
   const cluster = await readBoard(join(root, 'boards', 'cluster16.json'));
   const boardQuantum = new LinkNetwork(cluster.links).minLatencyNs()!;

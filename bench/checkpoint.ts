@@ -30,6 +30,8 @@ import { VmExitReason, VmKind } from '../host/core-runtime.js';
 import { parseElf } from '../host/elf.js';
 import type { ElfImage } from '../host/elf.js';
 import { loadImage } from '../host/loader.js';
+import { packageRoot } from '../host/package-root.js';
+import { median } from './statistics.js';
 
 interface Options { runs: number; json: boolean }
 
@@ -42,16 +44,6 @@ const RAM_SIZES_MIB = [1, 16];
 const DIRTY_RATES = [0.01, 0.1, 0.5, 1];
 const MAGIC = 0x4d57_5250;
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'guests', 'memwriter'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bench/checkpoint: cannot find the ferry package root');
-    dir = parent;
-  }
-}
-
 function parseArgs(argv: string[]): Options {
   const options: Options = { runs: 5, json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -63,12 +55,6 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`bench/checkpoint: unknown argument ${arg} (use --runs N, --json)`);
   }
   return options;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface MemwriterParams {
@@ -250,7 +236,7 @@ function printTables(checkpoints: CheckpointRow[], slowdown: SlowdownRow[], runs
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const root = findRoot();
+  const root = packageRoot();
   const memwriter = parseElf(readFileSync(join(root, 'guests', 'build', 'memwriter.elf')));
   const checkpoints: CheckpointRow[] = [];
   for (const ramMiB of RAM_SIZES_MIB) {

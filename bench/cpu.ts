@@ -23,6 +23,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { CoreRuntimeName } from '../host/core-runtime.js';
 import { runImage } from '../host/runner.js';
+import { packageRoot } from '../host/package-root.js';
+import { median } from './statistics.js';
 
 interface Options { runs: number; json: boolean }
 
@@ -36,16 +38,6 @@ const RUNTIMES: { name: RuntimeName; label: string }[] = [
 interface GuestRun { wallSeconds: number; instret: bigint; cycles: bigint; checksum: string }
 
 /** The package root: the nearest directory upwards with guests/cpu in it (works from bench/ and build/bench/). */
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'guests', 'cpu'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bench/cpu: cannot find the ferry package root');
-    dir = parent;
-  }
-}
-
 function parseArgs(argv: string[]): Options {
   const options: Options = { runs: 5, json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -57,12 +49,6 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`bench/cpu: unknown argument ${arg} (use --runs N, --json)`);
   }
   return options;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function iterations(root: string): number {
@@ -140,7 +126,7 @@ const pad = (text: string, width: number): string => text.padStart(width);
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const root = findRoot();
+  const root = packageRoot();
   const imagePath = join(root, 'guests', 'build', 'cpu.elf');
   const iterationCount = iterations(root);
 

@@ -54,6 +54,7 @@ import { parseElf } from '../host/elf.js';
 import { loadImage } from '../host/loader.js';
 import type { LinkFaultRates } from '../host/link-faults.js';
 import type { MigrationParams, MigrationReport, MigrationStrategy } from '../host/migration.js';
+import { packageRoot } from '../host/package-root.js';
 
 // ---------------------------------------------------------------- setup
 
@@ -81,16 +82,6 @@ const START_NS = 500n * MS;
 
 interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string> }
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'guests', 'memwriter'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bench/migration: cannot find the ferry package root');
-    dir = parent;
-  }
-}
-
 function parseArgs(argv: string[]): Options {
   const options: Options = { scale: 16, quick: false, json: false, figures: new Set(['1', '2', '3']) };
   for (let i = 0; i < argv.length; i++) {
@@ -106,7 +97,7 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
-const ROOT = findRoot();
+const ROOT = packageRoot();
 const MEMWRITER = join(ROOT, 'guests', 'build', 'memwriter.elf');
 const WORK = join(ROOT, 'build', 'bench', 'migration-images');
 
