@@ -80,6 +80,17 @@ export interface BoardRunOptions {
   events?: readonly ScenarioEvent[];
   /** End the run (as 'stopped') once every event has fired and every migration's report is final. */
   endAfterMigrations?: boolean;
+  /**
+   * Called at every quantum boundary, after the scenario's events, with a way to find
+   * where a VM runs now (its processor's core and its id there): tools that act on a VM
+   * at a virtual time (ferry checkpoint on a board) hook in here.
+   */
+  onBoundary?: (atNs: bigint, board: BoardProbe) => void;
+}
+
+/** Where a board VM lives at this boundary, for onBoundary. */
+export interface BoardProbe {
+  locate(name: string): { core: CoreRuntime; vmId: number; processor: number; clockHz: number } | undefined;
 }
 
 /** Why a board run ended: every VM stopped, the limit came first, the planned duration ran out, or (endAfterMigrations) the migrations were over. */
@@ -199,6 +210,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   }
   setUpChannels(board, placed);
   const migrations = new MigrationController(options.events ?? [], migrationBoard(placed, trace));
+  const probe = boardProbe(placed);
 
   lockstep = new Lockstep(placed, {
     quantumNs,
@@ -216,6 +228,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
     },
     onBoundary: (atNs) => {
       migrations.atBoundary(atNs);
+      options.onBoundary?.(atNs, probe);
       trace?.flush();
     },
     finished: () => (allStopped(placed) && !migrations.migrating()) || (options.endAfterMigrations === true && !migrations.busy()),
@@ -351,6 +364,20 @@ function allStopped(placed: readonly PlacedProcessor[]): boolean {
 }
 
 /** The board as the migration controller sees it: cores by processor id, and where each VM lives. */
+/** Finds a VM where it runs now: the entry that is neither released nor dropped. */
+function boardProbe(placed: PlacedProcessor[]): BoardProbe {
+  return {
+    locate: (name) => {
+      for (const slot of placed) {
+        const vmId = slot.vms.findIndex((entry) => entry !== undefined && entry.vm.name === name
+          && (entry.status === undefined || entry.status === 'incoming') && slot.core.vmExit(entry.vmId) !== VmExitReason.migrated);
+        if (vmId >= 0) return { core: slot.core, vmId: slot.vms[vmId]!.vmId, processor: slot.id, clockHz: slot.clockHz };
+      }
+      return undefined;
+    },
+  };
+}
+
 function migrationBoard(placed: PlacedProcessor[], trace: BoardTrace | undefined): MigrationBoard {
   const slotOf = (id: number): PlacedProcessor | undefined => placed.find((slot) => slot.id === id);
   const home = (name: string): { slot: PlacedProcessor; placedVm: PlacedVm } | undefined => {

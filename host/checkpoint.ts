@@ -21,6 +21,8 @@ import type { RunResult, RunSettings, VmMode } from './runner.js';
 import { StreamError, describeRefusal, readRefusal } from './stream-errors.js';
 import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
+import { runBoard } from './board-runner.js';
+import type { BoardProbe } from './board-runner.js';
 
 export type CollectorCore = CoreRuntime & CheckpointRuntime;
 
@@ -85,6 +87,9 @@ interface PreparedGuest {
 }
 
 export async function checkpointGuest(options: CheckpointOptions): Promise<CheckpointResult> {
+  if (options.imagePath === undefined && options.image === undefined && options.boardPath !== undefined) {
+    return checkpointBoardVm(options, await readBoard(options.boardPath));
+  }
   const guest = await prepareGuest(options);
   const times = checkpointTimes(toCycles(options.atCycle, 'atCycle'), options.incrementalEvery);
   const collected: Uint8Array[] = [];
@@ -109,6 +114,60 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
   return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret: core.vmInstret(vm), console: decode(collected) };
 }
 
+/**
+ * A VM inside its running board: the whole board runs in lockstep (windows, channels,
+ * neighbours), and the VM is captured where it runs at the first quantum boundary at or
+ * after each checkpoint time (cycles of its processor's clock; the stream records the
+ * exact capture cycle). Only the chosen VM's console is printed.
+ */
+async function checkpointBoardVm(options: CheckpointOptions, board: Board): Promise<CheckpointResult> {
+  const vm = pickBoardVm(board, options.vm);
+  const clockHz = BigInt(processorById(board, vm.processor)!.clockHz);
+  const times = checkpointTimes(toCycles(options.atCycle, 'atCycle'), options.incrementalEvery);
+  const toNs = (cycles: bigint): bigint => (cycles * 1_000_000_000n + clockHz - 1n) / clockHz;
+  const collected: Uint8Array[] = [];
+  const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
+  const chunks: Uint8Array[] = [];
+  const checkpoints: CheckpointInfo[] = [];
+  let instret = 0n;
+  let failure: Error | undefined;
+  const capture = (atNs: bigint, probe: BoardProbe): void => {
+    while (failure === undefined && checkpoints.length < times.length && toNs(times[checkpoints.length]!) <= atNs) {
+      const where = probe.locate(vm.name);
+      if (where === undefined || where.core.vmExit(where.vmId) !== VmExitReason.running) {
+        failure = new CheckpointError(`${board.path} VM ${vm.name} stopped before cycle ${times[checkpoints.length]}: nothing to checkpoint`);
+        return;
+      }
+      const core = withCollector(where.core);
+      if (checkpoints.length === 0) core.checkpointBegin();
+      const incremental = checkpoints.length > 0;
+      const captured = core.checkpointCapture(where.vmId, incremental);
+      if (captured !== 0) {
+        const why = captured === -2 ? 'it has channel ports, whose queues the stream cannot carry yet' : describeSbiError(captured);
+        failure = new CheckpointError(`${board.path} VM ${vm.name}: the core refused to checkpoint it: ${why}`);
+        return;
+      }
+      chunks.push(core.checkpointTake());
+      checkpoints.push({ kind: incremental ? 'incremental' : 'full', atCycles: core.now(), bytes: chunks[chunks.length - 1]!.length });
+      if (checkpoints.length === times.length) {
+        core.checkpointEnd();
+        chunks.push(core.checkpointTake());
+        instret = core.vmInstret(where.vmId);
+      }
+    }
+  };
+  await runBoard({
+    board,
+    durationNs: toNs(times[times.length - 1]!),
+    ...(options.core === undefined ? {} : { core: options.core }),
+    onConsole: (owner, bytes) => { if (owner.name === vm.name) onConsole(bytes); },
+    onBoundary: capture,
+  });
+  if (failure !== undefined) throw failure;
+  if (checkpoints.length < times.length) throw new CheckpointError(`${board.path} VM ${vm.name}: the board run ended before cycle ${times[times.length - 1]}`);
+  return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret, console: decode(collected) };
+}
+
 /** [atCycle], or every, 2·every, … below atCycle, then atCycle. */
 export function checkpointTimes(atCycle: bigint, every: bigint | number | undefined): bigint[] {
   if (atCycle < 1n) throw new ConfigError(`the checkpoint cycle must be at least 1, not ${atCycle}`);
@@ -124,8 +183,7 @@ export function checkpointTimes(atCycle: bigint, every: bigint | number | undefi
 
 async function prepareGuest(source: GuestSource): Promise<PreparedGuest> {
   if (source.imagePath === undefined && source.image === undefined) {
-    if (source.boardPath === undefined) throw new ConfigError('give an image or a board');
-    return prepareBoardVm(await readBoard(source.boardPath), source.vm);
+    throw new ConfigError('give an image or a board');
   }
   const board = source.boardPath === undefined ? undefined : imageRunSettings(await readBoard(source.boardPath));
   const name = source.imagePath ?? '<image>';
@@ -136,20 +194,6 @@ async function prepareGuest(source: GuestSource): Promise<PreparedGuest> {
   );
   named(name, () => checkImageFits(image, settings.ramBytes));
   return { name, image, settings };
-}
-
-/**
- * One VM of a board, alone on a processor with its processor's clock. The
- * board's other VMs, partition windows and channels are not set up: a
- * checkpoint of a VM that depends on them needs the board runner to pause.
- */
-async function prepareBoardVm(board: Board, which: string | number | undefined): Promise<PreparedGuest> {
-  const vm = pickBoardVm(board, which);
-  const processor = processorById(board, vm.processor)!;
-  const image = await readImage({ imagePath: vm.imagePath }, vm.imagePath);
-  const settings = resolveRunSettings({ mode: vm.kind, ramBytes: vm.memoryBytes, clockHz: processor.clockHz }, image.symbols.has(TOHOST_SYMBOL));
-  named(vm.imagePath, () => checkImageFits(image, settings.ramBytes));
-  return { name: `${board.path} VM ${vm.name}`, image, settings };
 }
 
 function pickBoardVm(board: Board, which: string | number | undefined): BoardVm {

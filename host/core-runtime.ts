@@ -23,6 +23,8 @@ export const VmExitReason = {
   finisher: 4,
   reboot: 5,
   fault: 6,
+  /** Left by migration: the VM runs on another processor now. */
+  migrated: 7,
 } as const;
 
 /** Bytes a VM wrote to its console, copied out of the core's memory. */

@@ -125,3 +125,29 @@ describe.skipIf(!hasCore())('ferry checkpoint refuses what it cannot do, exit 2 
     expect(runFerry(['checkpoint', CPU_SMALL, '--at-cycle', 'soon', '-o', join(dir, 'x.ferry')]).status).toBe(2);
   });
 });
+
+describe.skipIf(!hasCore())('ferry checkpoint on a board', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'ferry-board-checkpoint-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('captures the VM inside its running board, and restore goes on from there', () => {
+    const file = join(dir, 'ctl0.ferry');
+    const checkpoint = runFerry(['checkpoint', 'boards/quad.json', '--vm', 'ctl0', '--at-cycle', '30000000', '--incremental-every', '10000000', '-o', file]);
+    expect(checkpoint.status, checkpoint.stderr).toBe(0);
+    // Only ctl0's console, up to the capture (t = 0, 100, 200 ms of its control loop).
+    expect(checkpoint.stdout).toContain('ctl control: t=200 ');
+    expect(checkpoint.stdout).not.toContain('t=300 ');
+    expect(checkpoint.stdout).not.toContain('control-tx');
+    expect(checkpoint.stderr).toContain('a full checkpoint at cycle 10000000 and 2 incremental ones, the last at cycle 30000000');
+    const restore = runFerry(['restore', file, '--max-cycles', '50000000']);
+    expect(restore.status).toBe(124);
+    expect(lines(restore.stdout)[0]).toMatch(/^ctl control: t=300 /);
+  });
+
+  it('refuses a VM whose channel ports the stream cannot carry yet, and says so', () => {
+    const result = runFerry(['checkpoint', 'boards/quad.json', '--vm', 'tx0', '--at-cycle', '5000000', '-o', join(dir, 'tx0.ferry')]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('it has channel ports');
+  });
+});

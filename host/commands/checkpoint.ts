@@ -47,10 +47,10 @@ export function addCheckpointCommands(program: Command, io: Io, setExitStatus: S
   program
     .command('checkpoint')
     .description('run a guest to a cycle and write its checkpoint stream (docs/stream-format.md)')
-    .argument('<board|image.elf>', 'a guest image, or a board file (.json) naming the VM\'s image, memory and processor')
+    .argument('<board|image.elf>', 'a guest image, or a board file (.json): then the whole board runs and the VM is captured inside it')
     .requiredOption('-o, --output <file.ferry>', 'where to write the stream')
     .requiredOption('--at-cycle <n>', 'virtual time (cycles) of the checkpoint a restore resumes from', parseCycles)
-    .option('--vm <id>', 'the VM to checkpoint: a board VM\'s name or index (an image runs as VM 0)')
+    .option('--vm <id>', 'the VM to checkpoint: a board VM\'s name or index (an image runs as VM 0); on a board the capture is at the first lockstep boundary at or after each cycle')
     .option('--incremental-every <n>', 'a full checkpoint at n cycles, then an incremental one every n cycles; the last at --at-cycle', parseCycles)
     .option('--board <file>', 'with an image: the board\'s first processor clock and first VM memory, as `ferry run --board`')
     .addOption(new Option('--mode <mode>', 'VM kind for an image (default: machine if it has a tohost symbol)').choices(['paravirtual', 'machine']))
