@@ -81,6 +81,11 @@ export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageB
   if (kind == KIND_QUEUING && (depth == 0 || depth > MAX_DEPTH)) return SBI_ERR_INVALID_PARAM;
   if (findPort(vm, port, isSource) != null) return SBI_ERR_INVALID_PARAM;
   if (isSource && peer != selfId() && maxPayloadTo(peer) < maxMessageBytes) return SBI_ERR_BAD_RANGE;
+  newPort(channel, vm, port, kind, maxMessageBytes, depth, isSource, peer);
+  return 0;
+}
+
+function newPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): Port {
   const p = changetype<Port>(heap.alloc(offsetof<Port>()));
   p.channel = channel;
   p.vm = vm;
@@ -96,7 +101,119 @@ export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageB
   p.slots = isSource ? 0 : heap.alloc(<usize>p.depth * (4 + <usize>maxMessageBytes));
   unchecked(ports[portCount] = changetype<usize>(p));
   portCount++;
-  return 0;
+  return p;
+}
+
+// ---- The CHANNELS state record (docs/stream-format.md): a VM's ports and their state. ----
+
+const PORT_RECORD_BYTES: u32 = 40;
+const PORT_FLAG_SOURCE: u32 = 1;
+/** checkChannels: the record is legal; the length is wrong. (A value >= 0 is the offset of a bad field.) */
+export const CHANNELS_OK: i64 = -1;
+export const CHANNELS_BAD_LENGTH: i64 = -2;
+
+function slotBytes(isSource: bool, depth: u32, maxMessageBytes: u32): u32 {
+  return isSource ? 0 : depth * (4 + maxMessageBytes);
+}
+
+export function channelsRecordBytes(vm: u32): u32 {
+  let bytes: u32 = 8;
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm) bytes += PORT_RECORD_BYTES + slotBytes(p.isSource, p.depth, p.maxMessageBytes);
+  }
+  return bytes;
+}
+
+export function saveChannels(vm: u32, body: usize): void {
+  let count: u32 = 0;
+  let at = body + 8;
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm != vm) continue;
+    store<u32>(at, p.channel);
+    store<u32>(at, p.port, 4);
+    store<u32>(at, p.kind, 8);
+    store<u32>(at, p.isSource ? PORT_FLAG_SOURCE : 0, 12);
+    store<u32>(at, p.maxMessageBytes, 16);
+    store<u32>(at, p.depth, 20);
+    store<u32>(at, p.peer, 24);
+    store<u32>(at, p.isSource && p.kind == KIND_QUEUING ? p.credits : 0, 28);
+    store<u32>(at, p.isSource ? 0 : p.head, 32);
+    store<u32>(at, p.isSource ? 0 : p.count, 36);
+    const slots = slotBytes(p.isSource, p.depth, p.maxMessageBytes);
+    if (slots != 0) memory.copy(at + PORT_RECORD_BYTES, p.slots, slots);
+    at += PORT_RECORD_BYTES + slots;
+    count++;
+  }
+  store<u32>(body, count);
+  store<u32>(body, 0, 4);
+}
+
+/** CHANNELS_OK, CHANNELS_BAD_LENGTH, or the offset of the first field whose value is not legal. */
+export function checkChannels(body: usize, length: u32): i64 {
+  if (length < 8) return CHANNELS_BAD_LENGTH;
+  const count = load<u32>(body);
+  if (count > <u32>MAX_PORTS) return 0;
+  if (load<u32>(body, 4) != 0) return 4;
+  let offset: u32 = 8;
+  for (let i: u32 = 0; i < count; i++) {
+    if (length - offset < PORT_RECORD_BYTES) return CHANNELS_BAD_LENGTH;
+    const at = body + offset;
+    const kind = load<u32>(at, 8), flags = load<u32>(at, 12), max = load<u32>(at, 16), depth = load<u32>(at, 20);
+    const isSource = (flags & PORT_FLAG_SOURCE) != 0;
+    if (kind > KIND_SAMPLING) return offset + 8;
+    if (flags > PORT_FLAG_SOURCE) return offset + 12;
+    if (max == 0 || max > MAX_MESSAGE_BYTES) return offset + 16;
+    if (depth == 0 || depth > MAX_DEPTH || (kind == KIND_SAMPLING && depth != 1)) return offset + 20;
+    if (load<u32>(at, 28) > depth) return offset + 28;
+    if (load<u32>(at, 32) >= depth) return offset + 32;
+    if (load<u32>(at, 36) > depth) return offset + 36;
+    const slots = slotBytes(isSource, depth, max);
+    if (length - offset - PORT_RECORD_BYTES < slots) return CHANNELS_BAD_LENGTH;
+    const slotCount: u32 = isSource ? 0 : depth;
+    for (let slot: u32 = 0; slot < slotCount; slot++) {
+      const slotOffset = offset + PORT_RECORD_BYTES + slot * (4 + max);
+      if (load<u32>(body + slotOffset) > max) return slotOffset;
+    }
+    offset += PORT_RECORD_BYTES + slots;
+  }
+  return offset == length ? CHANNELS_OK : CHANNELS_BAD_LENGTH;
+}
+
+/** Replaces `vm`'s ports on this processor with those of a checked CHANNELS record. */
+export function applyChannels(vm: u32, body: usize): void {
+  removePortsOf(vm);
+  const count = load<u32>(body);
+  let at = body + 8;
+  for (let i: u32 = 0; i < count; i++) {
+    const isSource = (load<u32>(at, 12) & PORT_FLAG_SOURCE) != 0;
+    const max = load<u32>(at, 16), depth = load<u32>(at, 20);
+    const p = newPort(load<u32>(at), vm, load<u32>(at, 4), load<u32>(at, 8), max, depth, isSource, load<u32>(at, 24));
+    if (isSource) {
+      if (p.kind == KIND_QUEUING) p.credits = load<u32>(at, 28);
+    } else {
+      p.head = load<u32>(at, 32);
+      p.count = load<u32>(at, 36);
+      memory.copy(p.slots, at + PORT_RECORD_BYTES, slotBytes(false, depth, max));
+    }
+    at += PORT_RECORD_BYTES + slotBytes(isSource, depth, max);
+  }
+}
+
+function removePortsOf(vm: u32): void {
+  let kept = 0;
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm) {
+      if (p.slots != 0) heap.free(p.slots);
+      heap.free(changetype<usize>(p));
+      continue;
+    }
+    unchecked(ports[kept] = changetype<usize>(p));
+    kept++;
+  }
+  portCount = kept;
 }
 
 function slotAt(p: Port, index: u32): usize {

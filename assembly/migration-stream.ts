@@ -15,6 +15,7 @@ import {
   beginGroup, beginRecord, checkRecordFrame, MAX_RECORD_BODY_BYTES, RECORD_HEADER_BYTES, recordBytes, drainOut, endRecord, groupDigest, outPending, REC_END, REC_PAGE_DATA,
   REC_ZERO_PAGES, recordBodyAt, recordLength, recordType, nextRecordOffset, streamDigest, writeHeader,
 } from "./stream";
+import { vmHasPorts } from "./channel";
 import { Vm } from "./vm";
 
 /** Largest migration stream a destination buffers until the commit (the allocator's blocks stop at 1 GiB). */
@@ -46,8 +47,9 @@ export class MigrationStream {
   inputCapacity: usize = 0;
   inputBytes: usize = 0;
 
+  /** Not a VM with channel ports: their other ends would still point at this processor. */
   supports(vm: Vm): bool {
-    return supportsCapture(vm);
+    return supportsCapture(vm) && !vmHasPorts(vm.id);
   }
 
   beginStream(vm: Vm): void {

@@ -9,14 +9,14 @@
 // checkStateRecord and applyStateRecord. A record in STATE_RECORDS is mandatory in every complete checkpoint.
 import { CONSOLE_BUFFER_BYTES, EXIT_FAULT, KIND_PARAVIRTUAL, MODE_M, MODE_S, MODE_U } from "./config";
 import {
-  beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_TIMER, REC_VCPU, refuse,
+  beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS, REC_TIMER, REC_VCPU, refuse,
 } from "./stream";
 import { loadTaskSet, MAX_TASKS, TASK_SET_HEADER_BYTES, TASK_RECORD_BYTES, taskCount } from "./tasks";
-import { vmHasPorts } from "./channel";
+import { applyChannels, channelsRecordBytes, checkChannels, CHANNELS_BAD_LENGTH, CHANNELS_OK, saveChannels } from "./channel";
 import { Vm, VM_COUNTERS, vmCounters } from "./vm";
 
 /** Mandatory state records of a complete checkpoint, in the order the collector writes them. */
-export const STATE_RECORDS: StaticArray<u32> = [REC_VCPU, REC_TIMER, REC_IRQ, REC_CONSOLE, REC_SCHEDULE, REC_TASK_SET];
+export const STATE_RECORDS: StaticArray<u32> = [REC_VCPU, REC_TIMER, REC_IRQ, REC_CONSOLE, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS];
 
 /** Position of `type` in STATE_RECORDS (its bit in the collector's seen-mask), or -1. */
 export function stateRecordIndex(type: u32): i32 {
@@ -38,6 +38,7 @@ export function stateRecordBodyBytes(type: u32, vm: Vm): u32 {
     case REC_CONSOLE: return CONSOLE_HEADER_BYTES + vm.consoleBytes;
     case REC_SCHEDULE: return SCHEDULE_BYTES;
     case REC_TASK_SET: return taskSetRecordBytes(vm);
+    case REC_CHANNELS: return channelsRecordBytes(vm.id);
   }
   return 0;
 }
@@ -50,6 +51,7 @@ export function saveStateRecord(type: u32, vm: Vm): void {
     case REC_CONSOLE: saveConsole(vm); break;
     case REC_SCHEDULE: saveSchedule(vm); break;
     case REC_TASK_SET: saveTaskSet(vm); break;
+    case REC_CHANNELS: saveChannelRecord(vm); break;
   }
 }
 
@@ -62,6 +64,7 @@ export function checkStateRecord(type: u32, body: usize, length: u32, kind: u32)
     case REC_CONSOLE: return checkConsole(body, length);
     case REC_SCHEDULE: return checkSchedule(body, length);
     case REC_TASK_SET: return checkTaskSet(body, length);
+    case REC_CHANNELS: return checkChannelRecord(body, length);
   }
   return true;
 }
@@ -74,15 +77,13 @@ export function applyStateRecord(type: u32, vm: Vm, body: usize): void {
     case REC_CONSOLE: applyConsole(vm, body); break;
     case REC_SCHEDULE: applySchedule(vm, body); break;
     case REC_TASK_SET: applyTaskSet(vm, body); break;
+    case REC_CHANNELS: applyChannels(vm.id, body); break;
   }
 }
 
-/**
- * Can the collector capture all of this VM's state? Not a VM that has left (no RAM), nor
- * one with channel ports: their queues have no stream record yet (CHANNELS is reserved).
- */
+/** Can the collector capture all of this VM's state? Yes, unless it has left (no RAM). */
 export function captureSupported(vm: Vm): bool {
-  return vm.ramBytes != 0 && !vmHasPorts(vm.id);
+  return vm.ramBytes != 0;
 }
 
 function checkLength(length: u32, expected: u32): bool {
@@ -365,4 +366,19 @@ function checkTaskSet(body: usize, length: u32): bool {
 
 function applyTaskSet(vm: Vm, body: usize): void {
   loadTaskSet(vm, body);
+}
+
+// ---- CHANNELS: the VM's channel ports and their state (channel.ts owns the layout). ----
+
+function saveChannelRecord(vm: Vm): void {
+  const body = beginRecord(REC_CHANNELS, channelsRecordBytes(vm.id));
+  saveChannels(vm.id, body);
+  endRecord();
+}
+
+function checkChannelRecord(body: usize, length: u32): bool {
+  const verdict = checkChannels(body, length);
+  if (verdict == CHANNELS_OK) return true;
+  if (verdict == CHANNELS_BAD_LENGTH) return refuse(ERR_BAD_LENGTH, length, 0);
+  return badValue(<u32>verdict, load<u32>(body + <usize>verdict));
 }

@@ -67,7 +67,7 @@ export const MIGRATION_REASONS: Record<number, string> = {
   8: 'the destination could not apply the stream',
   9: 'cancelled',
   10: 'no usable link to the destination',
-  11: 'the VM holds state the stream cannot carry yet',
+  11: 'the VM has channel ports, whose other ends would still point at the source',
   12: 'the VM stopped during the migration',
   13: 'the other side went silent before the commit (unreachable)',
 };
@@ -85,7 +85,7 @@ export const MIGRATION_REASON_NAMES: Record<number, string> = {
   8: 'restore-failed',
   9: 'cancelled',
   10: 'no-link',
-  11: 'unsupported-state',
+  11: 'channel-ports',
   12: 'vm-stopped',
   13: 'unreachable',
 };

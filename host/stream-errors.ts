@@ -54,6 +54,7 @@ const FIELDS: Record<string, Record<number, string>> = {
   CONSOLE: { 0: 'bytes', 4: 'reserved' },
   SCHEDULE: { 0: 'flags', 4: 'reserved' },
   TASK_SET: { 0: 'count', 4: 'reserved' },
+  CHANNELS: { 0: 'count', 4: 'reserved' },
   PAGE_DATA: { 0: 'count', 4: 'reserved' },
   ZERO_PAGES: { 0: 'count', 4: 'reserved' },
   CHECKPOINT_END: { 0: 'flags', 4: 'sequence', 8: 'captureCycles', 16: 'clockHz' },

@@ -153,6 +153,21 @@ const KIND_NAMES = ['paravirtual', 'machine'];
 const MODE_NAMES: Record<number, string> = { 0: 'U', 1: 'S', 3: 'M' };
 const EXIT_NAMES = ['running', 'shutdown', 'failure', 'tohost', 'finisher', 'reboot', 'fault'];
 
+/** "2 ports: channel 1 port 0 sampling destination (1 queued), …" */
+function channelsSummary(u32: (at: number) => number, length: number): string {
+  const count = u32(0);
+  if (count === 0) return 'no channel ports';
+  const ports: string[] = [];
+  for (let i = 0, at = 8; i < count && at + 40 <= length; i++) {
+    const isSource = (u32(at + 12) & 1) !== 0;
+    const kind = u32(at + 8) === 0 ? 'queuing' : 'sampling';
+    const state = isSource ? (u32(at + 8) === 0 ? `, ${u32(at + 28)} credits` : '') : `, ${u32(at + 36)} queued`;
+    ports.push(`channel ${u32(at)} port ${u32(at + 4)} ${kind} ${isSource ? 'source' : 'destination'}${state}`);
+    at += 40 + (isSource ? 0 : u32(at + 20) * (4 + u32(at + 16)));
+  }
+  return `${count} port${count === 1 ? '' : 's'}: ${ports.join('; ')}`;
+}
+
 function summarize(type: number, body: Uint8Array): string {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const u32 = (at: number): number => (at + 4 <= body.length ? view.getUint32(at, true) : NaN);
@@ -164,6 +179,7 @@ function summarize(type: number, body: Uint8Array): string {
     case RecordType.IRQ: return `software-pending ${hex(u32(0) >>> 0)}, external line ${u32(4)}`;
     case RecordType.CONSOLE: return `${u32(0)} console bytes buffered`;
     case RecordType.TASK_SET: return u32(0) === 0 ? 'no task set reported' : `${u32(0)} task${u32(0) === 1 ? '' : 's'} reported`;
+    case RecordType.CHANNELS: return channelsSummary(u32, body.length);
     case RecordType.SCHEDULE: return `windows used ${u64(16)}, overruns ${u64(24)}, deadline misses ${u64(48)}${u32(0) & 1 ? ', yielded' : ''}`;
     case RecordType.PAGE_DATA: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length);
     case RecordType.ZERO_PAGES: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length) + ', all zero';

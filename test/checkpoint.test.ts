@@ -215,9 +215,15 @@ describe.skipIf(!hasCore())('bad streams are refused by record and offset, and c
     expect(checkStream(core, optional, -1).checkpoints).toBe(1);
   });
 
-  it('the reserved CHANNELS type is refused until it is defined', async () => {
-    const channels = reseal((records) => records.splice(2, 0, { type: RecordType.CHANNELS, body: new Uint8Array(8) }));
-    expect(await refusal(channels)).toMatch(/unknown mandatory record type 0x00000007/);
+  it('CHANNELS: a second one in a checkpoint, and an illegal port count, are refused at the record', async () => {
+    const twice = reseal((records) => records.splice(2, 0, { type: RecordType.CHANNELS, body: new Uint8Array(8) }));
+    expect(await refusal(twice)).toMatch(/\(CHANNELS\) at offset 0x[0-9a-f]+: a second CHANNELS record in one checkpoint/);
+    const tooMany = reseal((records) => {
+      const body = new Uint8Array(8);
+      new DataView(body.buffer).setUint32(0, 65, true); // at most 64 ports
+      records[indexOf(RecordType.CHANNELS)]!.body = body;
+    });
+    expect(await refusal(tooMany)).toMatch(/\(CHANNELS\) at offset 0x[0-9a-f]+/);
   });
 
   it('bad lengths', async () => {
