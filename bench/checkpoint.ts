@@ -31,9 +31,7 @@ import { parseElf } from '../host/elf.js';
 import type { ElfImage } from '../host/elf.js';
 import { loadImage } from '../host/loader.js';
 import { packageRoot } from '../host/package-root.js';
-import { median } from './statistics.js';
-
-interface Options { runs: number; json: boolean }
+import { median, parseRunOptions } from './statistics.js';
 
 const CLOCK_HZ = 100_000_000;
 /** memwriter's period: 1 ms of virtual time = 10,000 timer ticks = 100,000 cycles at 100 MHz. */
@@ -43,19 +41,6 @@ const PAGE_BYTES = 4096;
 const RAM_SIZES_MIB = [1, 16];
 const DIRTY_RATES = [0.01, 0.1, 0.5, 1];
 const MAGIC = 0x4d57_5250;
-
-function parseArgs(argv: string[]): Options {
-  const options: Options = { runs: 5, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') options.json = true;
-    else if (arg === '--runs') {
-      options.runs = Number(argv[++i]);
-      if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
-    } else throw new Error(`bench/checkpoint: unknown argument ${arg} (use --runs N, --json)`);
-  }
-  return options;
-}
 
 interface MemwriterParams {
   ramBytes: number;
@@ -235,7 +220,7 @@ function printTables(checkpoints: CheckpointRow[], slowdown: SlowdownRow[], runs
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseRunOptions(process.argv.slice(2));
   const root = packageRoot();
   const memwriter = parseElf(readFileSync(join(root, 'guests', 'build', 'memwriter.elf')));
   const checkpoints: CheckpointRow[] = [];

@@ -24,9 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { CoreRuntimeName } from '../host/core-runtime.js';
 import { runImage } from '../host/runner.js';
 import { packageRoot } from '../host/package-root.js';
-import { median } from './statistics.js';
-
-interface Options { runs: number; json: boolean }
+import { median, parseRunOptions } from './statistics.js';
 
 type RuntimeName = CoreRuntimeName | 'native';
 const RUNTIMES: { name: RuntimeName; label: string }[] = [
@@ -38,19 +36,6 @@ const RUNTIMES: { name: RuntimeName; label: string }[] = [
 interface GuestRun { wallSeconds: number; instret: bigint; cycles: bigint; checksum: string }
 
 /** The package root: the nearest directory upwards with guests/cpu in it (works from bench/ and build/bench/). */
-function parseArgs(argv: string[]): Options {
-  const options: Options = { runs: 5, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') options.json = true;
-    else if (arg === '--runs') {
-      options.runs = Number(argv[++i]);
-      if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
-    } else throw new Error(`bench/cpu: unknown argument ${arg} (use --runs N, --json)`);
-  }
-  return options;
-}
-
 function iterations(root: string): number {
   const text = readFileSync(join(root, 'guests', 'cpu', 'iterations.sh'), 'utf8');
   const match = /^CPU_ITERATIONS=(\d+)/m.exec(text);
@@ -125,7 +110,7 @@ const fmt = (value: number, digits: number): string => value.toFixed(digits);
 const pad = (text: string, width: number): string => text.padStart(width);
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseRunOptions(process.argv.slice(2));
   const root = packageRoot();
   const imagePath = join(root, 'guests', 'build', 'cpu.elf');
   const iterationCount = iterations(root);
