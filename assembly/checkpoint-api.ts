@@ -4,8 +4,9 @@
 // chunk as a list<u8> result or argument without changing the core.
 import { migrationWriting } from "./migration";
 import { advance, getClockHz, now } from "./clock";
-import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
-import { captureCheckpoint, closeStream, openStream, restoreStream, SBI_ERR_INVALID_STATE, validatedInfo, validateStream } from "./collector";
+import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
+import { captureCheckpoint, closeStream, openStream } from "./collector";
+import { restoreStream, validatedInfo, validateStream } from "./restore";
 import { stagingBuffer, stagingBytes } from "./index";
 import { drainOut, errorField, ERR_TARGET, ERR_TOO_LARGE, HEADER_INDEX, outPending, refuse, setCurrentRecord } from "./stream";
 import { Vm, vmById } from "./vm";

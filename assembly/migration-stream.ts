@@ -1,25 +1,22 @@
-// The Ferry stream as migration sends it (docs/stream-format.md): one memory-only
-// checkpoint per pre-copy round, then, in the blackout, one complete checkpoint and END.
+// The Ferry stream as a migration's source sends it (docs/stream-format.md): one
+// memory-only checkpoint per pre-copy round, then, in the blackout, one complete
+// checkpoint and END. The destination takes it with restore.ts's IncomingStream.
 // Records are produced a few at a time, as the transport has room, so a round of a large
 // VM never sits in memory whole. Migration owns dirty bit 2: a page is sent in a round if
 // it was written since it was last sent.
 import { getClockHz, now } from "./clock";
 import { PAGE_SHIFT } from "./config";
 import {
-  pageRecordsBytes, stateRecordsBytes, writeCheckpointEnd, writePagesFrom, writeStateRecords, writeVmConfig,
-  CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, restoreStream, supportsCapture, END_RECORD_BYTES, CHECKPOINT_FRAME_BYTES,
+  CHECKPOINT_FRAME_BYTES, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast, stateRecordsBytes, supportsCapture, writeCheckpointEnd,
+  writePagesFrom, writeStateRecords, writeVmConfig,
 } from "./collector";
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
-import { noteWritten } from "./guestmem";
 import {
-  beginGroup, beginRecord, checkRecordFrame, MAX_RECORD_BODY_BYTES, RECORD_HEADER_BYTES, recordBytes, drainOut, endRecord, groupDigest, outPending, REC_END, REC_PAGE_DATA,
-  REC_ZERO_PAGES, recordBodyAt, recordLength, recordType, nextRecordOffset, streamDigest, writeHeader,
+  beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
+  writeHeader,
 } from "./stream";
 import { vmHasPorts } from "./channel";
 import { Vm } from "./vm";
-
-/** Largest migration stream a destination buffers until the commit (the allocator's blocks stop at 1 GiB). */
-export const MAX_BUFFERED_STREAM_BYTES: usize = 384 << 20;
 
 /** Data records the producer writes before it lets the transport drain them. */
 const RECORDS_PER_STEP: u32 = 2;
@@ -42,10 +39,6 @@ export class MigrationStream {
   chainId: u32 = 0;
   sequence: u32 = 0;
   pagesInCheckpoint: u64 = 0;
-  // Destination: the stream as it arrives.
-  input: usize = 0;
-  inputCapacity: usize = 0;
-  inputBytes: usize = 0;
 
   /** Not a VM with channel ports: their other ends would still point at this processor. */
   supports(vm: Vm): bool {
@@ -208,111 +201,6 @@ export class MigrationStream {
   incrementalBytes(vm: Vm): u64 {
     return this.bytesForPages(vm, this.dirtyPages(vm));
   }
-
-  // ---- destination ----
-
-  beginRestore(): void {
-    this.inputBytes = 0;
-  }
-
-  /**
-   * Appends unless the stream would outgrow MAX_BUFFERED_STREAM_BYTES (the destination
-   * holds it whole until the commit); false then, and the commit is refused.
-   */
-  appendBounded(ptr: usize, bytes: u32): bool {
-    if (this.inputBytes + bytes > MAX_BUFFERED_STREAM_BYTES) return false;
-    this.append(ptr, bytes);
-    return true;
-  }
-
-  append(ptr: usize, bytes: u32): void {
-    const needed = this.inputBytes + bytes;
-    if (needed > this.inputCapacity) {
-      let capacity = this.inputCapacity == 0 ? <usize>(1 << 16) : this.inputCapacity;
-      while (capacity < needed) capacity <<= 1;
-      this.input = this.input == 0 ? heap.alloc(capacity) : heap.realloc(this.input, capacity);
-      this.inputCapacity = capacity;
-    }
-    memory.copy(this.input + this.inputBytes, ptr, bytes);
-    this.inputBytes = needed;
-  }
-
-  /** After a post-copy restore: every page the stream did not carry is absent until it arrives. */
-  beginPostCopy(vm: Vm): void {
-    const pages = <usize>(vm.ramBytes >> PAGE_SHIFT);
-    vm.absent = heap.alloc(pages);
-    let missing: u32 = 0;
-    for (let page: usize = 0; page < pages; page++) {
-      const gone = (load<u8>(vm.dirty + page) & DIRTY_TOUCHED) == 0;
-      store<u8>(vm.absent + page, gone ? 1 : 0);
-      if (gone) missing++;
-    }
-    this.inputBytes = 0;
-    if (missing == 0) this.endPostCopy(vm);
-  }
-
-  /**
-   * Post-copy page records as they arrive (a record may span messages): each page lands
-   * if it is still absent, and a VM waiting for it runs on. Returns false on a record the
-   * stream rules refuse.
-   */
-  appendPostCopy(vm: Vm, ptr: usize, bytes: u32): bool {
-    this.append(ptr, bytes);
-    let offset: u32 = 0;
-    const size = <u32>this.inputBytes;
-    while (size - offset >= RECORD_HEADER_BYTES) {
-      const length = recordLength(this.input, offset);
-      if (length > MAX_RECORD_BODY_BYTES) return false;
-      if (size - offset < recordBytes(length)) break; // the rest of it is still on the way
-      if (checkRecordFrame(this.input, size, offset, 0) < 0) return false;
-      if (!this.applyPageRecord(vm, offset)) return false;
-      offset = nextRecordOffset(this.input, offset);
-    }
-    memory.copy(this.input, this.input + offset, size - offset);
-    this.inputBytes = size - offset;
-    return true;
-  }
-
-  private applyPageRecord(vm: Vm, offset: u32): bool {
-    const type = recordType(this.input, offset);
-    const body = recordBodyAt(this.input, offset);
-    const length = recordLength(this.input, offset);
-    if ((type != REC_PAGE_DATA && type != REC_ZERO_PAGES) || length < 8) return false;
-    const count = load<u32>(body);
-    const pages = vm.ramBytes >> PAGE_SHIFT;
-    const numbers = body + 8;
-    const contents = numbers + (<usize>((count + 1) & ~1) << 2);
-    if (type == REC_ZERO_PAGES ? length != 8 + count * 4 : length != 8 + ((count + 1) & ~1) * 4 + (count << PAGE_SHIFT)) return false;
-    for (let i: u32 = 0; i < count; i++) {
-      const page = load<u32>(numbers + (<usize>i << 2));
-      if (page >= pages) return false;
-      if (load<u8>(vm.absent + page) == 0) continue; // already here
-      const at = vm.ram + (<usize>page << PAGE_SHIFT);
-      if (type == REC_PAGE_DATA) memory.copy(at, contents + (<usize>i << PAGE_SHIFT), 1 << PAGE_SHIFT);
-      else memory.fill(at, 0, 1 << PAGE_SHIFT);
-      store<u8>(vm.absent + page, 0);
-      noteWritten(vm, page << PAGE_SHIFT, 1 << PAGE_SHIFT);
-      if (vm.awaitingPage == page + 1) vm.awaitingPage = 0;
-    }
-    return true;
-  }
-
-  /** Every page is here: the VM runs on the plain hart again. */
-  endPostCopy(vm: Vm): void {
-    if (vm.absent != 0) heap.free(vm.absent);
-    vm.absent = 0;
-    vm.awaitingPage = 0;
-  }
-
-  /** Checks the whole stream and applies it to `vm`; false (nothing applied) if refused. */
-  restoreInto(vm: Vm): bool {
-    const ok = restoreStream(this.input, <u32>this.inputBytes, vm) >= 0;
-    if (this.input != 0) heap.free(this.input);
-    this.input = 0;
-    this.inputCapacity = 0;
-    this.inputBytes = 0;
-    return ok;
-  }
 }
 
 function clearMigrationBits(vm: Vm): void {
@@ -321,4 +209,3 @@ function clearMigrationBits(vm: Vm): void {
   for (let page: usize = 0; page < pages; page++) store<u8>(vm.dirty + page, load<u8>(vm.dirty + page) & keep);
 }
 
-import { pagesWrittenLast } from "./collector";

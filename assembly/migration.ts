@@ -23,6 +23,7 @@ import { Bound, COMMIT_BODY_BYTES, computeBound, restoreCycles } from "./downtim
 import { releaseVm, reserveVm, resumeVm, holdVm } from "./vm-lifecycle";
 import { Endpoint, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
 import { MigrationStream } from "./migration-stream";
+import { IncomingStream } from "./restore";
 import { addWindowsLike, windowsOf } from "./schedule";
 import { Vm, vmById } from "./vm";
 
@@ -443,7 +444,7 @@ function onSourceMessage(type: u32, body: usize, bytes: u32): void {
 class Incoming {
   active: bool = false;
   link: Endpoint = new Endpoint();
-  stream: MigrationStream = new MigrationStream();
+  stream: IncomingStream = new IncomingStream();
   vm: Vm | null = null;
   stopCycles: u64 = 0;
   firstRunCycles: u64 = 0;
@@ -459,8 +460,6 @@ class Incoming {
   lastHeardCycles: u64 = 0;
   /** Silence the source announced (post-copy's watch), on top of the give-up timeouts. */
   quietCycles: u64 = 0;
-  /** The stream outgrew what the destination can hold: the commit will be refused. */
-  overflow: bool = false;
 }
 
 const incoming = new Incoming();
@@ -477,7 +476,6 @@ function onPrepare(body: usize, bytes: u32): void {
   const ramBytes = load<u32>(body, 4);
   const windows = load<u32>(body, 8);
   incoming.quietCycles = nsToCycles(<u64>load<u32>(body, 12) * 1000);
-  incoming.overflow = false;
   incoming.downtimeNs = 0;
   incoming.firstRunCycles = 0;
   if (windows > 16 || bytes < 16 + windows * 16) { replyStatus(MSG_PREPARE_REPLY, REASON_DEST_SCHEDULE, 0); return; }
@@ -490,7 +488,7 @@ function onPrepare(body: usize, bytes: u32): void {
   }
   incoming.vm = vm;
   incoming.stopCycles = 0;
-  incoming.stream.beginRestore();
+  incoming.stream.begin(vm);
   replyStatus(MSG_PREPARE_REPLY, 0, vm.id);
 }
 
@@ -500,7 +498,7 @@ function onCommit(body: usize): void {
   incoming.stopCycles = load<u64>(body);
   const blackoutBytes = load<u64>(body, 8);
   const postCopy = (load<u32>(body, 16) & COMMIT_FLAG_POSTCOPY) != 0;
-  if (incoming.overflow || !incoming.stream.restoreInto(vm)) {
+  if (!incoming.stream.finish()) {
     releaseVm(vm);
     incoming.vm = null;
     replyStatus(MSG_COMMIT_REPLY, REASON_RESTORE_FAILED, 0);
@@ -511,19 +509,16 @@ function onCommit(body: usize): void {
   incoming.requested = 0;
   incoming.demandFaults = 0;
   incoming.postCopy = postCopy;
-  if (postCopy) incoming.stream.beginPostCopy(vm);
+  if (postCopy) incoming.stream.beginPostCopy();
   resumeVm(vm);
   replyStatus(MSG_COMMIT_REPLY, 0, vm.id);
 }
 
 function onDestinationMessage(type: u32, body: usize, bytes: u32): void {
   if (type == MSG_PREPARE) onPrepare(body, bytes);
-  else if (type == MSG_DATA && incoming.vm != null && incoming.postCopy) incoming.stream.appendPostCopy(incoming.vm!, body, bytes);
-  else if (type == MSG_DATA && incoming.vm != null) {
-    if (!incoming.stream.appendBounded(body, bytes)) incoming.overflow = true;
-  }
+  else if (type == MSG_DATA && incoming.vm != null) incoming.stream.receive(body, bytes); // a refusal fails the commit
   else if (type == MSG_POSTCOPY_DONE && incoming.vm != null && incoming.postCopy) {
-    incoming.stream.endPostCopy(incoming.vm!);
+    incoming.stream.endPostCopy();
     incoming.postCopy = false;
     incoming.postCopyEndCycles = now();
   }
@@ -629,6 +624,8 @@ export const STAT_INCOMING_POSTCOPY_END_NS: u32 = 21;
 /** The bound's post-copy term: the first instruction's demand faults. */
 export const STAT_BOUND_FIRST_FAULTS_NS: u32 = 22;
 /** 100 + r: dirty rate in round r (bytes/s); 200 + r: pages sent in round r. */
+/** Destination: the most stream bytes it held at once (what has not made a whole record yet). */
+export const STAT_INCOMING_HELD_MAX: u32 = 23;
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 export const STAT_ROUND_PAGES: u32 = 200;
 
@@ -648,6 +645,7 @@ export function migrationStat(key: u32): u64 {
     case STAT_BLACKOUT_BYTES: return out.blackoutStreamBytes;
     case STAT_DESTINATION_VM: return out.destinationVm;
     case STAT_INCOMING_DOWNTIME_NS: return incoming.downtimeNs;
+    case STAT_INCOMING_HELD_MAX: return incoming.stream.heldBytesMax;
     case STAT_INCOMING_VM: return incoming.vm != null ? incoming.vm!.id : u64.MAX_VALUE;
     case STAT_BOUND_TRANSFER_NS: return out.bound.transferNs;
     case STAT_BOUND_HANDSHAKE_NS: return out.bound.handshakeNs;

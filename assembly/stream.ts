@@ -3,6 +3,7 @@
 // appends to a growable buffer in core memory that the host drains in chunks; the reader
 // walks a buffer the host filled, checking framing only — what records mean is the
 // collector's business (collector.ts, vm-state-records.ts).
+import { PAGE_SHIFT } from "./config";
 import { crc32c, crc32cWord } from "./crc32c";
 
 export const STREAM_VERSION: u32 = 1;
@@ -35,6 +36,21 @@ export const REC_PAGE_DATA: u32 = 0x10;
 export const REC_ZERO_PAGES: u32 = 0x11;
 export const REC_CHECKPOINT_END: u32 = 0x20;
 export const REC_PRODUCER: u32 = RECORD_OPTIONAL | 0x100;
+
+// Fixed record bodies (bytes) and CHECKPOINT_END's flags.
+export const VM_CONFIG_BYTES: u32 = 24;
+export const CHECKPOINT_END_BYTES: u32 = 32;
+export const END_BYTES: u32 = 8;
+export const PRODUCER_MAX_BYTES: u32 = 256;
+/** PAGE_DATA and ZERO_PAGES start with `u32 count, u32 0`; page numbers follow. */
+export const PAGE_RECORD_HEADER_BYTES: u32 = 8;
+export const CHECKPOINT_INCREMENTAL: u32 = 1;
+export const CHECKPOINT_MEMORY_ONLY: u32 = 2;
+
+/** Body bytes of a PAGE_DATA record of `count` pages: header, numbers (padded to an even count), contents. */
+export function pageDataBytes(count: u32): u64 {
+  return <u64>PAGE_RECORD_HEADER_BYTES + (<u64>((count + 1) & ~1) << 2) + (<u64>count << PAGE_SHIFT);
+}
 
 // Why a stream was refused (restoreError(0)); host/stream-errors.ts has the words.
 export const ERR_NONE: u32 = 0;

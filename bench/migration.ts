@@ -2,7 +2,8 @@
  * Migration benchmark: what the migration manager achieves, measured in virtual
  * time on a two-processor board, in one run.
  *
- *   npm run build && npm run bench:migration [-- --scale N] [-- --quick] [-- --figure 1|2|3] [-- --json]
+ *   npm run build && npm run bench:migration [-- --quick] [-- --figure 1|2|3] [-- --scale K]
+ *       [-- --p 140,160] [-- --c 0.6,0.8] [-- --json]
  *
  * The guest is guests/build/memwriter.elf, its parameters patched into the ELF's
  * .data (the memwriter_params struct) before the board loads it: it touches every
@@ -23,17 +24,12 @@
  *   1. downtime and total time against the dirty rate, for each strategy
  *      (16 MiB guest, B = 200 Mbit/s);
  *   2. the migration barrier of Jin et al. (J. Network and Computer Applications 34,
- *      2011, Fig. 2): M = 800 MB, B = 200 Mbit/s, N = 30, h = 256 KiB. Their model
+ *      2011, Fig. 2): M = 800 MiB, B = 200 Mbit/s, N = 30, h = 256 KiB. Their model
  *      predicts that pre-copy's downtime grows sharply above
  *      p = (h/M)^(1/(N-1)) · B ≈ 151 Mbit/s; the measured curve is printed beside the
  *      model's downtime for each p, and throttled pre-copy with C = 0.6 … 0.9 beside
- *      it. M = 800 MB cannot be measured: the destination core keeps the whole
- *      incoming stream in one buffer until the commit, and that buffer cannot grow
- *      past 512 MiB (the core's allocator's largest block is 1 GiB; the buffer
- *      doubles). So M and h are divided by the same factor (the same h/M, so the same
- *      barrier): 2a at --scale k (default 16), leaving out points whose stream the
- *      model expects beyond that limit, and 2b at --scale 64, where every point fits
- *      but h is one page. The output says which M was measured;
+ *      it. --scale K divides M and h by K (the same h/M, so the same barrier) for a
+ *      quicker look; --p and --c choose the points;
  *   3. measured downtime / bound for every run: it must never exceed 1 (a run that
  *      does is printed prominently with its parameters: a bug in the core).
  *
@@ -45,6 +41,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { threadId, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parseBoard } from '../host/board.js';
 import { runBoard } from '../host/board-runner.js';
@@ -77,24 +74,37 @@ const WORDS_PER_PAGE = 16;
 const MEMWRITER_MAGIC = 0x4d57_5250;
 /** Affordable downtime in these runs: large, so that admission never decides (the bound is still computed and reported). */
 const AFFORDABLE_NS = 600_000n * MS;
-/** When the migration starts: the guest has touched its whole working set by then. */
+/** The earliest the migration starts; later if the guest needs longer to touch its whole working set (startNs). */
 const START_NS = 500n * MS;
 
-interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string> }
+interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[] }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { scale: 16, quick: false, json: false, figures: new Set(['1', '2', '3']) };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') options.json = true;
-    else if (arg === '--quick') options.quick = true;
-    else if (arg === '--figure') options.figures = new Set([argv[++i] ?? '']);
-    else if (arg === '--scale') {
-      options.scale = Number(argv[++i]);
-      if (![1, 2, 4, 8, 16, 32, 64, 128].includes(options.scale)) throw new Error('--scale needs one of 1, 2, 4, 8, 16, 32, 64, 128');
-    } else throw new Error(`bench/migration: unknown argument ${arg} (use --scale N, --quick, --json)`);
-  }
-  return options;
+function optionsFrom(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      figure: { type: 'string' },
+      scale: { type: 'string', default: '1' },
+      p: { type: 'string' },
+      c: { type: 'string' },
+    },
+  });
+  const scale = Number(values.scale);
+  if (![1, 2, 4, 8, 16, 32, 64].includes(scale)) throw new Error('bench/migration: --scale needs one of 1, 2, 4, 8, 16, 32, 64');
+  const list = (text: string | undefined, name: string): number[] | undefined => {
+    if (text === undefined) return undefined;
+    const numbers = text.split(',').map(Number);
+    if (numbers.some((n) => !Number.isFinite(n) || n < 0)) throw new Error(`bench/migration: --${name} needs numbers separated by commas, got ${text}`);
+    return numbers;
+  };
+  return {
+    scale, quick: values.quick, json: values.json,
+    figures: new Set(values.figure === undefined ? ['1', '2', '3'] : [values.figure]),
+    ...(values.p === undefined ? {} : { ps: list(values.p, 'p') }),
+    ...(values.c === undefined ? {} : { cs: list(values.c, 'c') }),
+  };
 }
 
 const ROOT = packageRoot();
@@ -166,12 +176,14 @@ function memwriterImage(params: MemwriterParams): string {
   return path;
 }
 
-/** Instructions memwriter retires per page written, without pause (words_per_page = WORDS_PER_PAGE). */
-async function calibrate(): Promise<number> {
+/** What memwriter costs: instructions per page it writes (WORDS_PER_PAGE words), and per page of its fill (one word). */
+interface Calibration { perPage: number; perFillPage: number }
+
+async function calibrate(): Promise<Calibration> {
   const pages = 20_000;
   const ramBytes = 4 * MIB;
-  const instret = async (periods: number): Promise<bigint> => {
-    const image = parseElf(readFileSync(memwriterImage({ ramBytes, pagesPerPeriod: pages, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods, fill: false, stride: scatteringStride(workingSetPages(ramBytes)) })));
+  const instret = async (periods: number, fill = false): Promise<bigint> => {
+    const image = parseElf(readFileSync(memwriterImage({ ramBytes, pagesPerPeriod: pages, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods, fill, stride: scatteringStride(workingSetPages(ramBytes)) })));
     const core = await loadCore();
     core.configure(CLOCK_HZ);
     const vm = core.vmCreate(VmKind.paravirtual, ramBytes);
@@ -179,9 +191,12 @@ async function calibrate(): Promise<number> {
     while (core.vmExit(vm) === VmExitReason.running) core.run(10_000_000n);
     return core.vmInstret(vm);
   };
-  // Two runs that differ only in the pages written: the difference is the per-page cost.
-  const difference = (await instret(2)) - (await instret(1));
-  return Number(difference) / pages;
+  // Runs that differ only in the pages written, or only in the fill: the difference is the per-page cost.
+  const once = await instret(1);
+  return {
+    perPage: Number((await instret(2)) - once) / pages,
+    perFillPage: Number((await instret(1, true)) - once) / workingSetPages(ramBytes),
+  };
 }
 
 interface RunSpec {
@@ -219,16 +234,29 @@ interface RunResult {
   totalMs: number;
   rounds: number;
   bytesSent: number;
+  /** The most stream bytes the destination held at once. */
+  destinationHeldBytes?: number;
   retransmissions: number;
   sharePermilleAtEnd: number;
   violations: string[];
   wallSeconds: number;
 }
 
-let instructionsPerPage = 0;
+let calibration: Calibration = { perPage: 0, perFillPage: 0 };
 
 function pMax(): number {
-  return (CLOCK_HZ / instructionsPerPage) * PAGE_BYTES;
+  return (CLOCK_HZ / calibration.perPage) * PAGE_BYTES;
+}
+
+/**
+ * When to start the migration: once the guest has surely touched its whole working set
+ * (its fill runs in the same window as its writes; 800 MiB at a small share takes
+ * seconds), and not before START_NS.
+ */
+function startNs(ramBytes: number, windowFraction: number): bigint {
+  const fillNs = (workingSetPages(ramBytes) * calibration.perFillPage / CLOCK_HZ / windowFraction) * 1e9;
+  const startNs = BigInt(Math.ceil((1.25 * fillNs + 100e6) / 1e8)) * 100n * MS; // a margin, rounded up to 100 ms
+  return startNs > START_NS ? startNs : START_NS;
 }
 
 async function runInThisThread(spec: RunSpec): Promise<RunResult> {
@@ -256,7 +284,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     endAfterMigrations: true,
     limitNs: 3_600_000n * MS,
     ...(spec.linkFaults === undefined ? {} : { linkFaults: spec.linkFaults, seed: spec.seed ?? 0 }),
-    events: [{ kind: 'migrate', atNs: START_NS, vm: 'writer', to: 1, strategy: spec.strategy, params }],
+    events: [{ kind: 'migrate', atNs: startNs(spec.ramBytes, windowNs / FRAME_NS), vm: 'writer', to: 1, strategy: spec.strategy, params }],
   });
   const wallSeconds = (performance.now() - start) / 1000;
   const report: MigrationReport = result.migrations[0]!;
@@ -280,6 +308,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     totalMs: Number(report.totalNs) / 1e6,
     rounds: report.rounds,
     bytesSent: Number(report.bytesSent),
+    ...(report.destinationHeldBytes === undefined ? {} : { destinationHeldBytes: Number(report.destinationHeldBytes) }),
     retransmissions: Number(report.retransmissions),
     sharePermilleAtEnd: report.sharePermille,
     violations: report.violations,
@@ -295,7 +324,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
  */
 function runOne(spec: RunSpec): Promise<RunResult> {
   return new Promise((resolve) => {
-    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { spec, instructionsPerPage } });
+    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { spec, calibration } });
     let settled = false;
     worker.once('message', (result: RunResult) => { settled = true; resolve(result); });
     // A core that traps (RuntimeError) ends the run: that is a result too, reported as such.
@@ -361,13 +390,6 @@ function modelRun(model: Model, pBytesPerS: number, c?: number): { downtimeS: nu
   return { downtimeS: volume / model.bandwidth, streamBytes: stream + volume };
 }
 
-/**
- * The destination core keeps the incoming stream in one buffer that doubles as it
- * grows; its allocator's largest block is 1 GiB, so it cannot pass 512 MiB (past
- * that the core traps). Runs the model expects to send more than this are not run.
- */
-const CORE_STREAM_LIMIT_BYTES = 448 * MIB;
-
 // ---------------------------------------------------------------- tables
 
 const mbit = (bytesPerS: number): number => (bytesPerS * 8) / 1e6;
@@ -386,49 +408,45 @@ function figure1Table(rows: RunResult[], memoryBytes: number): string[] {
   return out;
 }
 
-interface Figure2Part {
-  label: string;
+interface Figure2 {
   scale: number;
   model: Model;
   rows: RunResult[];
-  /** Points not run, with why. */
-  skipped: { p: number; c?: number }[];
 }
 
-function figure2Table(part: Figure2Part, cs: number[]): string[] {
-  const { model } = part;
+function figure2Table({ scale, model, rows }: Figure2, cs: number[]): string[] {
   const out = [
-    '',
-    `Figure 2${part.label}: M = ${mib(model.memoryBytes)}, h = ${mib(model.thresholdBytes)} (--scale ${part.scale}: 800 MiB and 256 KiB divided by ${part.scale}), B = 200 Mbit/s, N = 30`,
-    `  model barrier for this M and h: ${mbit(barrierBytesPerS(model)).toFixed(1)} Mbit/s (the same h/M as Jin et al.'s)`,
+    `  measured with M = ${mib(model.memoryBytes)}, h = ${mib(model.thresholdBytes)}${scale === 1 ? '' : ` (--scale ${scale}: both divided by ${scale}, the same h/M)`};`
+      + ` model barrier for this M and h: ${mbit(barrierBytesPerS(model)).toFixed(1)} Mbit/s`,
   ];
   const head = `  ${'p'.padStart(5)}  ${'p rnd 1'.padStart(7)}  ${'pre-copy'.padStart(10)} ${'model'.padStart(8)}  `
     + cs.map((c) => `${`C=${c}`.padStart(10)} ${'model'.padStart(8)}`).join('  ');
   out.push(head, '-'.repeat(head.length));
   const cell = (row: RunResult | undefined, p: number, c?: number): string => {
     if (row !== undefined) return row.downtimeMs === undefined ? row.outcome : `${row.downtimeMs.toFixed(1)}/${row.rounds}`;
-    if (c !== undefined && (p * 1e6) / 8 <= c * BANDWIDTH) return '=pre';
-    return part.skipped.some((skip) => skip.p === p && skip.c === c) ? 'limit' : 'not run';
+    return c !== undefined && (p * 1e6) / 8 <= c * BANDWIDTH ? '=pre' : 'not run';
   };
-  const ps = [...new Set([...part.rows.map((row) => row.nominalMbitPerS), ...part.skipped.map((skip) => skip.p)])].sort((a, b) => a - b);
+  const ps = [...new Set(rows.map((row) => row.nominalMbitPerS))].sort((a, b) => a - b);
   for (const p of ps) {
     const bytesPerS = (p * 1e6) / 8;
-    const pre = part.rows.find((row) => row.nominalMbitPerS === p && row.strategy === 'pre-copy');
+    const pre = rows.find((row) => row.nominalMbitPerS === p && row.strategy === 'pre-copy');
     const throttled = cs.map((c) => {
-      const row = part.rows.find((candidate) => candidate.nominalMbitPerS === p && candidate.c === c);
+      const row = rows.find((candidate) => candidate.nominalMbitPerS === p && candidate.c === c);
       return `${cell(row, p, c).padStart(10)} ${fmt(modelRun(model, bytesPerS, c).downtimeS * 1000, 1, 8)}`;
     });
-    out.push(`  ${fmt(p, 0, 5)}  ${fmt(pre?.measuredMbitPerS ?? part.rows.find((row) => row.nominalMbitPerS === p)?.measuredMbitPerS, 1, 7)}  ${cell(pre, p).padStart(10)} ${fmt(modelRun(model, bytesPerS).downtimeS * 1000, 1, 8)}  ${throttled.join('  ')}`);
+    out.push(`  ${fmt(p, 0, 5)}  ${fmt(pre?.measuredMbitPerS ?? rows.find((row) => row.nominalMbitPerS === p)?.measuredMbitPerS, 1, 7)}  ${cell(pre, p).padStart(10)} ${fmt(modelRun(model, bytesPerS).downtimeS * 1000, 1, 8)}  ${throttled.join('  ')}`);
   }
-  const converged = (rows: RunResult[]): string => {
-    const done = rows.filter((row) => row.outcome === 'completed' && row.rounds < row.maxRounds).map((row) => row.nominalMbitPerS);
+  const converged = (subset: RunResult[]): string => {
+    const done = subset.filter((row) => row.outcome === 'completed' && row.rounds < row.maxRounds).map((row) => row.nominalMbitPerS);
     return done.length === 0 ? 'none' : `${Math.max(...done)} Mbit/s`;
   };
   out.push('  cells: measured downtime ms / pre-copy rounds (30 = did not converge, then the blackout took what was dirty); model: Jin et al.\'s');
-  out.push('  predicted downtime (ms) for this M and h, no fixed costs; =pre: p <= C*B, the throttle never cuts the share, so the run is the pre-copy run;');
-  out.push(`  limit: not run, the model expects a stream above ${mib(CORE_STREAM_LIMIT_BYTES)}, more than the destination core can hold (see the header)`);
-  out.push(`  highest p that converged within N rounds: pre-copy ${converged(part.rows.filter((row) => row.strategy === 'pre-copy'))}; `
-    + cs.map((c) => `C=${c} ${converged(part.rows.filter((row) => row.c === c))}`).join('; '));
+  out.push('  predicted downtime (ms) for this M and h, no fixed costs; =pre: p <= C*B, the throttle never cuts the share, so the run is the pre-copy run');
+  out.push(`  highest p that converged within N rounds: pre-copy ${converged(rows.filter((row) => row.strategy === 'pre-copy'))}; `
+    + cs.map((c) => `C=${c} ${converged(rows.filter((row) => row.c === c))}`).join('; '));
+  const held = Math.max(0, ...rows.map((row) => row.destinationHeldBytes ?? 0));
+  const sent = Math.max(0, ...rows.map((row) => row.bytesSent));
+  out.push(`  the destination applied each record as it arrived: it held at most ${mib(held)} of stream at once, in runs that sent up to ${mib(sent)}`);
   return out;
 }
 
@@ -465,36 +483,30 @@ const log = (text: string): void => { process.stderr.write(`${text}\n`); };
 const describeRun = (row: RunResult): string => `${row.strategy}${row.c === undefined ? '' : ` C=${row.c}`} p=${row.nominalMbitPerS} Mbit/s, M=${mib(row.memoryBytes)}: `
   + `${row.outcome} downtime ${row.downtimeMs?.toFixed(2) ?? '-'} ms, bound ${row.boundMs.toFixed(2)} ms, ${row.rounds} rounds (${row.wallSeconds.toFixed(1)} s wall)`;
 
-/** Figure 2 at one scale: pre-copy and throttled pre-copy at every p, where the model says the stream fits the core. */
-async function figure2Part(label: string, scale: number, ps: number[], cs: number[]): Promise<Figure2Part> {
+/** Figure 2: pre-copy and throttled pre-copy at every p (throttled only where p > C·B: below, the throttle never acts). */
+async function figure2(scale: number, ps: number[], cs: number[]): Promise<Figure2> {
   const model: Model = { memoryBytes: (800 * MIB) / scale, thresholdBytes: (256 * 1024) / scale, rounds: 30, bandwidth: BANDWIDTH };
   const params = { maxRounds: model.rounds, thresholdBytes: model.thresholdBytes };
   const specs: RunSpec[] = [];
-  const skipped: Figure2Part['skipped'] = [];
   for (const p of ps) {
     const bytesPerS = (p * 1e6) / 8;
-    // Conservative for throttled runs too: the core throttles on the dirty rate it measures, which may stay below C * B.
-    const fits = (): boolean => modelRun(model, bytesPerS).streamBytes <= CORE_STREAM_LIMIT_BYTES;
-    if (fits()) specs.push({ figure: `2${label}`, strategy: 'pre-copy', pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params });
-    else skipped.push({ p });
+    specs.push({ figure: '2', strategy: 'pre-copy', pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params });
     for (const c of cs) {
-      if (bytesPerS <= c * BANDWIDTH) continue; // the throttle would never act: the pre-copy run
-      if (fits()) specs.push({ figure: `2${label}`, strategy: 'throttled', c, pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params: { ...params, throttleTarget: c } });
-      else skipped.push({ p, c });
+      if (bytesPerS > c * BANDWIDTH) specs.push({ figure: '2', strategy: 'throttled', c, pBytesPerS: bytesPerS, ramBytes: model.memoryBytes, params: { ...params, throttleTarget: c } });
     }
   }
-  const rows = await runAll(specs, (row) => log(`figure 2${label}: ${describeRun(row)}`));
-  return { label, scale, model, rows, skipped };
+  const rows = await runAll(specs, (row) => log(`figure 2: ${describeRun(row)}`));
+  return { scale, model, rows };
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = optionsFrom(process.argv.slice(2));
   const started = performance.now();
-  instructionsPerPage = await calibrate();
+  calibration = await calibrate();
   const jin: Model = { memoryBytes: 800 * MIB, thresholdBytes: 256 * 1024, rounds: 30, bandwidth: BANDWIDTH };
   const lines: string[] = [
     `Migration benchmark: two processors at ${CLOCK_HZ / 1e6} MHz, one link of ${mbit(BANDWIDTH)} Mbit/s, ${LATENCY_NS / 1000} us latency (the lockstep quantum), MTU ${MTU}; all times virtual.`,
-    `The guest, memwriter, writes ${WORDS_PER_PAGE} words per page, ${instructionsPerPage.toFixed(1)} instructions per page (calibrated): ${mbit(pMax()).toFixed(0)} Mbit/s with the whole`,
+    `The guest, memwriter, writes ${WORDS_PER_PAGE} words per page, ${calibration.perPage.toFixed(1)} instructions per page (calibrated): ${mbit(pMax()).toFixed(0)} Mbit/s with the whole`,
     `processor; its dirty rate p is set by its window in a ${FRAME_NS / 1e6} ms major frame (throttling cuts that window). Affordable downtime: ${Number(AFFORDABLE_NS) / 1e9} s (admission never refuses).`,
   ];
 
@@ -507,23 +519,17 @@ async function main(): Promise<void> {
   const figure1 = await runAll(specs1, (row) => log(`figure 1: ${describeRun(row)}`));
   if (figure1.length > 0) lines.push(...figure1Table(figure1, figure1Memory));
 
-  const cs = [0.6, 0.7, 0.8, 0.9];
-  const parts: Figure2Part[] = [];
+  const cs = options.cs ?? [0.6, 0.7, 0.8, 0.9];
+  let measured2: Figure2 | undefined;
   if (options.figures.has('2')) {
+    const ps2 = options.ps ?? (options.quick ? [140, 160] : [100, 140, 150, 155, 160, 170, 200, 250]);
+    measured2 = await figure2(options.scale, ps2, cs);
     lines.push(
       '',
       'Figure 2: the migration barrier of Jin et al. (J. Network and Computer Applications 34 (2011), Fig. 2): M = 800 MiB, B = 200 Mbit/s, N = 30, h = 256 KiB.',
       `  Their pre-copy model predicts that downtime grows sharply above p = (h/M)^(1/(N-1)) * B = ${mbit(barrierBytesPerS(jin)).toFixed(1)} Mbit/s.`,
-      '  Not measured with M = 800 MiB: the destination core buffers the whole incoming stream until the commit, and that buffer cannot pass 512 MiB',
-      '  (the core\'s allocator caps a block at 1 GiB and the buffer doubles; beyond that the core traps) - a single round of 800 MiB does not fit.',
-      `  So M and h are divided by the same factor (the same h/M, so the same barrier): 2a at --scale ${options.scale}, where points whose stream would`,
-      '  not fit are left out ("limit"), and 2b at --scale 64, which fits every point but has h = 4 KiB, one page, so that the pages written during',
-      '  a round\'s acknowledgement trip weigh more against h than they would at full scale.',
+      ...figure2Table(measured2, cs),
     );
-    const ps2 = options.quick ? [50, 140, 160, 250] : [0, 50, 100, 125, 140, 150, 155, 160, 165, 170, 175, 180, 190, 200, 250, 300];
-    parts.push(await figure2Part('a', options.scale, ps2, cs));
-    if (options.scale !== 64) parts.push(await figure2Part('b', 64, ps2, cs));
-    for (const part of parts) lines.push(...figure2Table(part, cs));
   }
 
   // Figure 3 also has migrations over a faulty link (seeded): the bound budgets for a few retransmissions.
@@ -543,7 +549,7 @@ async function main(): Promise<void> {
   }
   const faulty = await runAll(specs3, (row) => log(`figure 3 (${faultsText(row.linkFaults, row.seed)}): ${describeRun(row)}`));
 
-  const all = [...figure1, ...parts.flatMap((part) => part.rows), ...faulty];
+  const all = [...figure1, ...(measured2?.rows ?? []), ...faulty];
   lines.push(...figure3Table(all));
   const wall = (performance.now() - started) / 1000;
   lines.push('', `(${all.length} migrations, ${wall.toFixed(0)} s of wall time)`);
@@ -552,16 +558,15 @@ async function main(): Promise<void> {
   const json = {
     setup: {
       clockHz: CLOCK_HZ, bandwidthBytesPerS: BANDWIDTH, latencyNs: LATENCY_NS, mtuBytes: MTU, majorFrameNs: FRAME_NS,
-      wordsPerPage: WORDS_PER_PAGE, instructionsPerPage, pMaxBytesPerS: pMax(), affordableNs: Number(AFFORDABLE_NS),
+      wordsPerPage: WORDS_PER_PAGE, instructionsPerPage: calibration.perPage, fillInstructionsPerPage: calibration.perFillPage, pMaxBytesPerS: pMax(), affordableNs: Number(AFFORDABLE_NS),
     },
     model: { memoryBytes: jin.memoryBytes, thresholdBytes: jin.thresholdBytes, rounds: jin.rounds, barrierMbitPerS: mbit(barrierBytesPerS(jin)) },
     figure1: { memoryBytes: figure1Memory, runs: figure1 },
-    figure2: parts.map((part) => ({
-      part: part.label, scale: part.scale, memoryBytes: part.model.memoryBytes, thresholdBytes: part.model.thresholdBytes,
-      barrierMbitPerS: mbit(barrierBytesPerS(part.model)),
-      runs: part.rows.map((row) => ({ ...row, modelDowntimeMs: modelRun(part.model, (row.nominalMbitPerS * 1e6) / 8, row.c).downtimeS * 1000 })),
-      notRun: part.skipped.map((skip) => ({ ...skip, why: `the model expects more than ${CORE_STREAM_LIMIT_BYTES} bytes of stream` })),
-    })),
+    figure2: measured2 === undefined ? undefined : {
+      scale: measured2.scale, memoryBytes: measured2.model.memoryBytes, thresholdBytes: measured2.model.thresholdBytes,
+      barrierMbitPerS: mbit(barrierBytesPerS(measured2.model)),
+      runs: measured2.rows.map((row) => ({ ...row, modelDowntimeMs: modelRun(measured2!.model, (row.nominalMbitPerS * 1e6) / 8, row.c).downtimeS * 1000 })),
+    },
     figure3: all.map((row) => ({ figure: row.figure, strategy: row.strategy, c: row.c, memoryBytes: row.memoryBytes, nominalMbitPerS: row.nominalMbitPerS, outcome: row.outcome, downtimeMs: row.downtimeMs, boundMs: row.boundMs, ratio: row.ratio })),
     exceeded: all.filter((row) => (row.ratio ?? 0) > 1 || row.violations.length > 0 || row.outcome === 'crashed'),
     wallSeconds: wall,
@@ -576,7 +581,7 @@ async function main(): Promise<void> {
 if (isMainThread) {
   await main();
 } else {
-  const { spec, instructionsPerPage: calibrated } = workerData as { spec: RunSpec; instructionsPerPage: number };
-  instructionsPerPage = calibrated;
+  ({ calibration } = workerData as { spec: RunSpec; calibration: Calibration });
+  const { spec } = workerData as { spec: RunSpec };
   parentPort!.postMessage(await runInThisThread(spec));
 }

@@ -127,6 +127,7 @@ export const MigrationStatKey = {
   demandRequests: 19,
   demandFaults: 20,
   postCopyEndNs: 21,
+  destinationHeldMax: 23,
   roundDirtyRate: 100,
   roundPages: 200,
 } as const;
@@ -327,6 +328,8 @@ export interface MigrationReport {
   /** Post-copy: pages the source sent on request, and the destination's demand faults. */
   demandRequests: bigint;
   demandFaults: bigint;
+  /** The most stream bytes the destination held at once (it applies each record as it arrives). */
+  destinationHeldBytes?: bigint;
   /** States as the host saw them at quantum boundaries: the first boundary in each. */
   timeline: { state: MigrationStateName; ns: bigint }[];
   /** When the report was final (the run's virtual time). */
@@ -585,6 +588,7 @@ export class MigrationController {
       const destination = migration.destination;
       report.downtimeNs = destination.migrationStat(MigrationStatKey.downtimeNs);
       report.demandFaults = destination.migrationStat(MigrationStatKey.demandFaults);
+      report.destinationHeldBytes = destination.migrationStat(MigrationStatKey.destinationHeldMax);
       if (report.boundNs > 0n) report.downtimeRatio = Number(report.downtimeNs) / Number(report.boundNs);
     }
     report.outcome = outcomeOf(state, migration.awaitingFirstRun);
@@ -734,7 +738,8 @@ export function formatMigrationReport(report: MigrationReport): string {
   }
   if (refused) return `${lines.join('\n')}\n`;
   row('total time', formatNs(report.totalNs));
-  row('bytes sent', `${report.bytesSent} (blackout stream ${report.blackoutBytes})`);
+  row('bytes sent', `${report.bytesSent} (blackout stream ${report.blackoutBytes})`
+    + (report.destinationHeldBytes === undefined ? '' : `; the destination held at most ${report.destinationHeldBytes} at once`));
   row('rounds', String(report.rounds));
   row('retransmissions', String(report.retransmissions));
   if (report.strategy === 'throttled') row('cpu share', `${(report.sharePermille / 10).toFixed(1)} % at the end`);

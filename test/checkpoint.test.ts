@@ -83,6 +83,23 @@ describe.skipIf(!hasCore())('a restored VM is byte-identical at the checkpoint',
     expect(Buffer.from(takeStream(target.core, vm)).equals(Buffer.from(sourceState))).toBe(true);
   });
 
+  it('a full checkpoint replaces the memory of the VM it is applied to: pages it does not list are cleared', async () => {
+    const source = await bootGuest('cpu-small.elf');
+    runTo(source.core, 400_000n);
+    const full = takeStream(source.core, source.vm);
+    const sourceState = takeStream(source.core, source.vm);
+
+    const target = await freshCore();
+    expect(target.core.processorSetTime(400_000n)).toBe(0);
+    const vm = applyStream(target.core, full, -1);
+    // A page the checkpoint does not list, written on the target before the full checkpoint goes on again.
+    const garbage = new Uint8Array(4096).fill(0xA5);
+    expect(target.core.vmLoad(vm, 0x8010_0000, target.core.stage(garbage), garbage.length)).toBe(0);
+    expect(Buffer.from(takeStream(target.core, vm)).equals(Buffer.from(sourceState))).toBe(false);
+    applyStream(target.core, full, vm);
+    expect(Buffer.from(takeStream(target.core, vm)).equals(Buffer.from(sourceState))).toBe(true);
+  });
+
   it('an incremental checkpoint carries only the pages written since the last one', async () => {
     const source = await bootGuest('timer.elf');
     // A page written with zeros: touched, so listed, but as a zero page (no contents).

@@ -11,13 +11,11 @@ import { migrate, pairBoard, runMigration } from './helpers/migration-board.js';
 import { hasCore } from './helpers/paths.js';
 
 const MS = 1_000_000n;
-/** Known core bugs in post-copy (see test/migration.test.ts, POST_COPY_BROKEN): expected to fail until fixed. */
-const POST_COPY_BROKEN = false;
 const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm run build:core)';
 
 describe.skipIf(!hasCore())(`memcheck-finite across a migration${coreNote}`, () => {
   for (const strategy of MIGRATION_STRATEGIES) {
-    (strategy === 'post-copy' && POST_COPY_BROKEN ? it.fails : it)(`${strategy}: moved at 1 s, it verifies all 100 rounds and shuts down with status 0 on the destination`, async () => {
+    it(`${strategy}: moved at 1 s, it verifies all 100 rounds and shuts down with status 0 on the destination`, async () => {
       const board = pairBoard({ image: 'memcheck-finite.elf' });
       const run = await runMigration(board, [migrate(1_000n * MS, strategy, { affordableNs: 200n * MS })], { limitNs: 10_000n * MS });
       const { report, vm, result } = run;

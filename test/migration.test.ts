@@ -11,28 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
 import { MIGRATION_STRATEGIES, MigrationController, MigrationState, MigrationStatKey } from '../host/migration.js';
 import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
+import type { OutgoingFrame } from '../host/link-faults.js';
 import { readScenario } from '../host/scenario.js';
+import { crc32c } from '../host/stream-inspect.js';
 import { MIB, migrate, pairBoard, runMigration, verifiedRounds } from './helpers/migration-board.js';
 import type { MigrationRun } from './helpers/migration-board.js';
 import { ROOT, hasCore } from './helpers/paths.js';
 
 const MS = 1_000_000n;
 
-/**
- * KNOWN CORE BUGS in post-copy (reported to the lead), so its cases are expected to fail:
- *  - since 8598bcc the destination drops a reservation whose source has been silent for
- *    16 retransmission timeouts, and post-copy's source says nothing while it watches the
- *    VM's writes (10 ms by default): on a link whose timeout is under 10/16 ms the
- *    reservation is gone before the blackout, and the migration fails as unreachable;
- *  - with a shorter watch it completes, but its measured downtime exceeds its bound (3x
- *    here): the VM's first instruction on the destination waits for a demand-fetched
- *    page, which the bound does not cover, and the source drops a page request that
- *    arrives while a pushed page record is half sent (takePush), so the page comes only
- *    when the in-order push reaches it.
- * When post-copy passes these, set this to false.
- */
-const POST_COPY_BROKEN = false;
-const itFor = (strategy: MigrationStrategy): typeof it => (strategy === 'post-copy' && POST_COPY_BROKEN ? it.fails : it);
 /** What the memcheck VM can afford in these tests (no task set): generous, so admission is not the subject. */
 const AFFORDABLE = { affordableNs: 200n * MS };
 
@@ -71,13 +58,17 @@ const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm 
 describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('every strategy', () => {
     for (const strategy of MIGRATION_STRATEGIES) {
-      itFor(strategy)(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
+      it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
         const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
         expectCompleted(run);
         expectMemoryIntact(run);
         const { report } = run;
         expect(report.startedAtNs).toBe(50n * MS);
         expect(report.bytesSent).toBeGreaterThan(BigInt(MIB)); // the whole 1 MiB region, at least
+        // The destination applies each record as it arrives: it never held more than one
+        // page record (32 pages) and the message that completed it.
+        expect(report.destinationHeldBytes).toBeGreaterThan(0n);
+        expect(report.destinationHeldBytes!).toBeLessThanOrEqual(BigInt(32 * 4096 + 4096));
         expect(report.timeline.map((entry) => entry.state)).toEqual(
           strategy === 'stop-copy' ? ['preparing', 'blackout', 'committing', 'done']
             : strategy === 'post-copy' ? ['preparing', 'transfer', 'blackout', 'committing', 'post-copy', 'done']
@@ -95,7 +86,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     }
 
     for (const strategy of MIGRATION_STRATEGIES) {
-      itFor(strategy)(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
+      it(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
         const board = pairBoard({ image: 'cpu-small.elf' });
         const plain = await runBoard({ board, limitNs: 1_000n * MS });
         const run = await runMigration(board, [migrate(10n * MS, strategy, AFFORDABLE)], { limitNs: 1_000n * MS });
@@ -172,7 +163,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expectMemoryIntact(run);
     });
 
-    itFor('post-copy')('in post-copy: refused as too late (the VM already runs on the destination)', async () => {
+    it('in post-copy: refused as too late (the VM already runs on the destination)', async () => {
       const run = await runMigration(pairBoard(), [migrate(50n * MS, 'post-copy', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'post-copy' }], { durationNs: 360n * MS });
       expect(run.report.cancel).toMatchObject({ state: 'post-copy', result: 'too-late' });
       expectCompleted(run);
@@ -195,7 +186,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     ] as const;
     for (const { kind, rates, counter } of kinds) {
       for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
-        itFor(strategy)(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
+        it(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
           const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS, linkFaults: rates, seed: 2 });
           expectCompleted(run);
           expectMemoryIntact(run);
@@ -275,6 +266,28 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expect(run.vm.state).toBe('running');
       expect(run.vm.console).not.toMatch(/MISMATCH/);
     });
+
+    for (const strategy of ['stop-copy', 'pre-copy'] as const) {
+      it(`${strategy}: a stream record damaged before it reached the link (frame CRC intact): the destination refuses the commit`, async () => {
+        // Flip one byte in the body of the 40th DATA message and reseal the link frame, as a
+        // faulty sender would: only the stream's own record CRC can catch it.
+        let dataFrames = 0;
+        const damage = (frame: OutgoingFrame): undefined => {
+          const { bytes } = frame;
+          const isData = frame.from === 0 && bytes[0] === 16 && bytes[16 + 4] === 2;
+          if (!isData || ++dataFrames !== 40) return undefined;
+          bytes[16 + 8 + 200] ^= 0x40;
+          const sealed = crc32c(bytes.subarray(16), crc32c(bytes.subarray(0, 12)));
+          new DataView(bytes.buffer, bytes.byteOffset).setUint32(12, sealed, true);
+          return undefined;
+        };
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS, linkFaultModel: damage });
+        expect(dataFrames).toBeGreaterThan(40);
+        expect(run.report).toMatchObject({ outcome: 'failed', reason: 'restore-failed' });
+        expectStayedOnSource(run);
+        expectMemoryIntact(run);
+      });
+    }
 
     it('admission: the bound exceeds the affordable downtime; both numbers are reported', async () => {
       const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', { affordableNs: 1n * MS })], { durationNs: 360n * MS });

@@ -1,0 +1,346 @@
+// Applying a Ferry stream to a VM, in one of two ways:
+//  - restoreStream: a whole stream in one buffer (a checkpoint file). It is checked whole
+//    (stream-check.ts) before any VM changes, so a refused stream leaves nothing
+//    half-applied.
+//  - IncomingStream: a migration's stream as it arrives at the destination, which cannot
+//    hold an 800 MiB VM's rounds until the commit. Each record is checked when its last
+//    byte arrives and its pages go straight into the VM reserved for the migration: that
+//    VM is held, nobody runs it, and it is released if anything is refused, so a refused
+//    stream still changes no VM anyone sees. State records (which also reach outside the
+//    VM: channel ports) wait for the stream's END and are applied at the commit.
+// After the commit of a post-copy migration the same IncomingStream takes the pushed and
+// demand-fetched pages.
+import { MAX_VMS, PAGE_BYTES, PAGE_SHIFT, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
+import { setChain } from "./checkpoint-chain";
+import { DIRTY_COLLECTOR, DIRTY_TOUCHED } from "./dirty-tracking";
+import { noteWritten } from "./guestmem";
+import {
+  checkHeader, checkRecordFrame, CHECKPOINT_INCREMENTAL, clearError, ERR_ORDER, ERR_PAGE_RANGE, ERR_TARGET, ERR_TRUNCATED, HEADER_BYTES, MAX_RECORD_BODY_BYTES,
+  nextRecordOffset, PAGE_RECORD_HEADER_BYTES, REC_CHECKPOINT_END, REC_PAGE_DATA, REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_HEADER_BYTES,
+  recordBodyAt, recordBytes, recordLength, recordType, refuse, setCurrentRecord,
+} from "./stream";
+import { checkPageRecordShape, StreamCheck } from "./stream-check";
+import { flushDecodeCache, Vm } from "./vm";
+import { reserveVm, resumeVm } from "./vm-lifecycle";
+import { applyStateRecord, stateRecordIndex } from "./vm-state-records";
+
+/** After a restore wrote a page: touched, clean for the collector, dirty for everyone else. */
+const DIRTY_RESTORED: u8 = 0xFF & ~DIRTY_COLLECTOR;
+/** A page a full checkpoint does not list: cleared, not touched, dirty for everyone else. */
+const DIRTY_CLEARED: u8 = 0xFF & ~(DIRTY_COLLECTOR | DIRTY_TOUCHED);
+
+/**
+ * Applies checked records to one VM, in stream order. A full checkpoint's pages replace
+ * the VM's RAM: at its CHECKPOINT_END every page it did not list is cleared (the same as
+ * clearing first, without having to know at VM_CONFIG whether the checkpoint is full).
+ */
+class Applier {
+  vm: Vm | null = null;
+  /** One byte per page: listed in the current checkpoint. */
+  listed: usize = 0;
+  listedBytes: u32 = 0;
+  /** Keep state records for finish (a stream still arriving) instead of applying them at once. */
+  stageState: bool = false;
+  staged: usize = 0;
+  stagedCapacity: u32 = 0;
+  stagedBytes: u32 = 0;
+  /** The next state record starts a new complete checkpoint's set: drop the older one. */
+  stagedStale: bool = false;
+
+  begin(vm: Vm, stageState: bool): void {
+    this.vm = vm;
+    this.stageState = stageState;
+    this.stagedBytes = 0;
+    this.stagedStale = false;
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    if (this.listedBytes < pages) {
+      if (this.listed != 0) heap.free(this.listed);
+      this.listed = heap.alloc(pages);
+      this.listedBytes = pages;
+    }
+  }
+
+  /** The record at `offset` of `base`, already checked. */
+  apply(base: usize, offset: u32): void {
+    const vm = this.vm!;
+    const type = recordType(base, offset);
+    const body = recordBodyAt(base, offset);
+    if (type == REC_VM_CONFIG) this.beginCheckpoint(vm, body);
+    else if (type == REC_PAGE_DATA) this.pageData(vm, body);
+    else if (type == REC_ZERO_PAGES) this.zeroPages(vm, body);
+    else if (type == REC_CHECKPOINT_END) this.endCheckpoint(vm, body);
+    else if (stateRecordIndex(type) >= 0) {
+      if (this.stageState) this.stage(base, offset);
+      else applyStateRecord(type, vm, body);
+    }
+  }
+
+  /** The stream is whole: staged state goes in, and the VM's decoded instructions are dropped. */
+  finish(): void {
+    const vm = this.vm!;
+    for (let offset: u32 = 0; offset < this.stagedBytes; offset = nextRecordOffset(this.staged, offset)) {
+      applyStateRecord(recordType(this.staged, offset), vm, recordBodyAt(this.staged, offset));
+    }
+    this.stagedBytes = 0;
+    flushDecodeCache(vm);
+    this.vm = null;
+  }
+
+  private beginCheckpoint(vm: Vm, body: usize): void {
+    vm.tohost = load<u32>(body, 16);
+    memory.fill(this.listed, 0, vm.ramBytes >> PAGE_SHIFT);
+    this.stagedStale = true;
+  }
+
+  private pageData(vm: Vm, body: usize): void {
+    const count = load<u32>(body);
+    const numbers = body + PAGE_RECORD_HEADER_BYTES;
+    const contents = numbers + (<usize>((count + 1) & ~1) << 2);
+    for (let i: u32 = 0; i < count; i++) {
+      const page = load<u32>(numbers + (<usize>i << 2));
+      memory.copy(vm.ram + (<usize>page << PAGE_SHIFT), contents + (<usize>i << PAGE_SHIFT), PAGE_BYTES);
+      this.restored(vm, page);
+    }
+  }
+
+  private zeroPages(vm: Vm, body: usize): void {
+    const count = load<u32>(body);
+    for (let i: u32 = 0; i < count; i++) {
+      const page = load<u32>(body + PAGE_RECORD_HEADER_BYTES + (<usize>i << 2));
+      memory.fill(vm.ram + (<usize>page << PAGE_SHIFT), 0, PAGE_BYTES);
+      this.restored(vm, page);
+    }
+  }
+
+  @inline private restored(vm: Vm, page: u32): void {
+    store<u8>(vm.dirty + page, DIRTY_RESTORED);
+    store<u8>(this.listed + page, 1);
+  }
+
+  private endCheckpoint(vm: Vm, body: usize): void {
+    if ((load<u32>(body) & CHECKPOINT_INCREMENTAL) == 0) {
+      const pages = vm.ramBytes >> PAGE_SHIFT;
+      for (let page: u32 = 0; page < pages; page++) {
+        if (load<u8>(this.listed + page) != 0) continue;
+        memory.fill(vm.ram + (<usize>page << PAGE_SHIFT), 0, PAGE_BYTES);
+        store<u8>(vm.dirty + page, DIRTY_CLEARED);
+      }
+    }
+    setChain(vm, load<u32>(body, 24), load<u32>(body, 4));
+  }
+
+  private stage(base: usize, offset: u32): void {
+    if (this.stagedStale) { this.stagedBytes = 0; this.stagedStale = false; }
+    const bytes = recordBytes(recordLength(base, offset));
+    const needed = this.stagedBytes + bytes;
+    if (needed > this.stagedCapacity) {
+      const capacity = needed < 4096 ? 4096 : needed * 2;
+      this.staged = this.staged == 0 ? heap.alloc(capacity) : heap.realloc(this.staged, capacity);
+      this.stagedCapacity = capacity;
+    }
+    memory.copy(this.staged + this.stagedBytes, base + offset, bytes);
+    this.stagedBytes = needed;
+  }
+}
+
+// =====================================================================================
+// A whole stream in one buffer
+// =====================================================================================
+
+const wholeCheck = new StreamCheck();
+const wholeApplier = new Applier();
+
+/**
+ * Checks the stream in [base, base + size) as a whole, and against `target` (an existing
+ * VM it would be applied to, or null for a new VM). Touches no VM. On refusal the error
+ * (stream.ts errorField) names the record, its offset and what was wrong.
+ */
+export function validateStream(base: usize, size: u32, target: Vm | null): bool {
+  clearError();
+  wholeCheck.begin(target);
+  if (!checkHeader(base, size)) return false;
+  let offset = HEADER_BYTES;
+  for (let index: u32 = 0; !wholeCheck.ended; index++) {
+    if (offset == size) {
+      setCurrentRecord(offset, index, 0);
+      return refuse(ERR_TRUNCATED, 0, RECORD_HEADER_BYTES);
+    }
+    if (!wholeCheck.record(base, size, offset, index)) return false;
+    offset = nextRecordOffset(base, offset);
+  }
+  return true;
+}
+
+/** After a successful validateStream: 0 checkpoints, 1 capture cycles, 2 clock Hz, 3 kind, 4 RAM bytes, 5 flags, 6 source VM. */
+export function validatedInfo(field: u32): u64 {
+  return wholeCheck.info(field);
+}
+
+/**
+ * Checks, then applies the stream to `target` (null: a new VM). Returns the VM's id, or
+ * SBI_ERR_INVALID_PARAM (refused; nothing changed), SBI_ERR_FAILED (no room for a VM).
+ */
+export function restoreStream(base: usize, size: u32, target: Vm | null): i32 {
+  if (!validateStream(base, size, target)) return SBI_ERR_INVALID_PARAM;
+  const vm = target != null ? target : reserveVm(<u32>wholeCheck.kind, wholeCheck.ramBytes);
+  if (vm == null) {
+    setCurrentRecord(HEADER_BYTES, 0, REC_VM_CONFIG);
+    refuse(ERR_TARGET, 0xFFFF_FFFF, MAX_VMS);
+    return SBI_ERR_FAILED;
+  }
+  wholeApplier.begin(vm, false);
+  for (let offset = HEADER_BYTES; offset < size; offset = nextRecordOffset(base, offset)) wholeApplier.apply(base, offset);
+  wholeApplier.finish();
+  if (target == null) resumeVm(vm);
+  return <i32>vm.id;
+}
+
+// =====================================================================================
+// A stream as it arrives (a migration's destination)
+// =====================================================================================
+
+export class IncomingStream {
+  check: StreamCheck = new StreamCheck();
+  applier: Applier = new Applier();
+  vm: Vm | null = null;
+  /** Bytes that arrived and do not make a whole record yet. */
+  input: usize = 0;
+  inputCapacity: usize = 0;
+  inputBytes: usize = 0;
+  headerSeen: bool = false;
+  records: u32 = 0;
+  /** Something was refused: the rest is ignored and finish fails. */
+  refused: bool = false;
+  /** After a post-copy commit: page records of absent pages. */
+  postCopy: bool = false;
+  /** The most bytes held at once: at most a record and a message, whatever the VM's size. */
+  heldBytesMax: usize = 0;
+
+  /** A new stream for `vm`, the VM reserved for it (held until finish). */
+  begin(vm: Vm): void {
+    this.vm = vm;
+    this.check.begin(vm);
+    this.applier.begin(vm, true);
+    this.inputBytes = 0;
+    this.headerSeen = false;
+    this.records = 0;
+    this.refused = false;
+    this.postCopy = false;
+    this.heldBytesMax = 0;
+    clearError();
+  }
+
+  /** The stream's next bytes, in order. False once anything was refused. */
+  receive(ptr: usize, bytes: u32): bool {
+    if (this.refused || this.vm == null) return false;
+    this.append(ptr, bytes);
+    const size = <u32>this.inputBytes;
+    let offset: u32 = 0;
+    if (!this.headerSeen && !this.postCopy) {
+      if (size < HEADER_BYTES) return true;
+      if (!checkHeader(this.input, HEADER_BYTES)) return this.refuse();
+      this.headerSeen = true;
+      offset = HEADER_BYTES;
+    }
+    while (size - offset >= RECORD_HEADER_BYTES) {
+      const length = recordLength(this.input, offset);
+      // An overlong length is refused by the check; anything else waits for its last byte.
+      if (length <= MAX_RECORD_BODY_BYTES && size - offset < recordBytes(length)) break;
+      const end = length <= MAX_RECORD_BODY_BYTES ? offset + recordBytes(length) : size;
+      if (!(this.postCopy ? this.pushedPages(end, offset) : this.streamRecord(end, offset))) return this.refuse();
+      offset = end;
+      this.records++;
+    }
+    if (offset != 0) {
+      memory.copy(this.input, this.input + offset, size - offset);
+      this.inputBytes = size - offset;
+    }
+    return true;
+  }
+
+  /** The whole stream arrived and was accepted: the VM gets its state. False (drop the VM) if not. */
+  finish(): bool {
+    if (this.refused || !this.check.ended || this.inputBytes != 0) return false;
+    this.applier.finish();
+    return true;
+  }
+
+  /** After a post-copy commit: every page the stream did not carry is absent until it arrives. */
+  beginPostCopy(): void {
+    const vm = this.vm!;
+    const pages = <usize>(vm.ramBytes >> PAGE_SHIFT);
+    vm.absent = heap.alloc(pages);
+    let missing: u32 = 0;
+    for (let page: usize = 0; page < pages; page++) {
+      const gone = (load<u8>(vm.dirty + page) & DIRTY_TOUCHED) == 0;
+      store<u8>(vm.absent + page, gone ? 1 : 0);
+      if (gone) missing++;
+    }
+    this.postCopy = true;
+    this.inputBytes = 0;
+    this.records = 0;
+    if (missing == 0) this.endPostCopy();
+  }
+
+  /** Every page is here: the VM runs on the plain hart again. */
+  endPostCopy(): void {
+    const vm = this.vm;
+    if (vm != null) {
+      if (vm.absent != 0) heap.free(vm.absent);
+      vm.absent = 0;
+      vm.awaitingPage = 0;
+    }
+    this.postCopy = false;
+  }
+
+  private streamRecord(end: u32, offset: u32): bool {
+    if (!this.check.record(this.input, end, offset, this.records)) return false;
+    this.applier.apply(this.input, offset);
+    return true;
+  }
+
+  /** A pushed or fetched page record: each page lands if it is still absent, and a VM waiting for it runs on. */
+  private pushedPages(end: u32, offset: u32): bool {
+    if (checkRecordFrame(this.input, end, offset, this.records) < 0) return false;
+    const type = recordType(this.input, offset);
+    const body = recordBodyAt(this.input, offset);
+    if (type != REC_PAGE_DATA && type != REC_ZERO_PAGES) return refuse(ERR_ORDER, REC_PAGE_DATA);
+    if (!checkPageRecordShape(type, body, recordLength(this.input, offset))) return false;
+    const vm = this.vm!;
+    const count = load<u32>(body);
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    const numbers = body + PAGE_RECORD_HEADER_BYTES;
+    const contents = numbers + (<usize>((count + 1) & ~1) << 2);
+    for (let i: u32 = 0; i < count; i++) {
+      const page = load<u32>(numbers + (<usize>i << 2));
+      if (page >= pages) return refuse(ERR_PAGE_RANGE, page, pages);
+      if (load<u8>(vm.absent + page) == 0) continue; // already here
+      const at = vm.ram + (<usize>page << PAGE_SHIFT);
+      if (type == REC_PAGE_DATA) memory.copy(at, contents + (<usize>i << PAGE_SHIFT), PAGE_BYTES);
+      else memory.fill(at, 0, PAGE_BYTES);
+      store<u8>(vm.absent + page, 0);
+      noteWritten(vm, page << PAGE_SHIFT, PAGE_BYTES);
+      if (vm.awaitingPage == page + 1) vm.awaitingPage = 0;
+    }
+    return true;
+  }
+
+  private refuse(): bool {
+    this.refused = true;
+    this.inputBytes = 0;
+    return false;
+  }
+
+  private append(ptr: usize, bytes: u32): void {
+    const needed = this.inputBytes + bytes;
+    if (needed > this.inputCapacity) {
+      let capacity = this.inputCapacity == 0 ? <usize>(1 << 16) : this.inputCapacity;
+      while (capacity < needed) capacity <<= 1;
+      this.input = this.input == 0 ? heap.alloc(capacity) : heap.realloc(this.input, capacity);
+      this.inputCapacity = capacity;
+    }
+    memory.copy(this.input + this.inputBytes, ptr, bytes);
+    this.inputBytes = needed;
+    if (needed > this.heldBytesMax) this.heldBytesMax = needed;
+  }
+}
