@@ -5,10 +5,11 @@
 //   source                                  destination
 //   PREPARING   -- PREPARE (kind, RAM, windows) -->   reserves RAM and the VM's windows
 //               <-- PREPARE_REPLY (ok | why not) --
-//   TRANSFER    -- DATA (stream) ... -->             appends to its restore buffer
-//     pre-copy rounds: memory-only checkpoints of the pages written since the last round
+//   TRANSFER    -- DATA (stream) ... -->             checks each record as it completes and
+//     pre-copy rounds: memory-only checkpoints       writes its pages into the reserved VM
+//     of the pages written since the last round      (restore.ts, IncomingStream)
 //   BLACKOUT    the VM stops; DATA: the last pages + all vCPU and device state, END
-//   COMMITTING  -- COMMIT (stop time) -->            validates the whole stream, applies it,
+//   COMMITTING  -- COMMIT (stop time) -->            the stream ended whole: applies the state,
 //               <-- COMMIT_REPLY (ok | error) --     and runs the VM from its next window
 //   DONE        the source releases its copy
 //

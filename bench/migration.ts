@@ -372,6 +372,19 @@ function barrierBytesPerS(model: Model): number {
 }
 
 /**
+ * Where Ferry's pre-copy should meet the barrier. A page written during a round goes out
+ * in that same round if the scan (in address order) has not passed it yet, so with writes
+ * scattered over M about half of what a round's writes dirty leaves with it: a round that
+ * starts with V dirty bytes sends V + p·T/2 in T = V / (B − p/2) and leaves p·T/2, so the
+ * dirty set shrinks by r = p / (2B − p) per round instead of p / B. Solving
+ * r = (h/M)^(1/(N−1)) = x gives p = 2B·x / (1 + x).
+ */
+function sameRoundBarrierBytesPerS(model: Model): number {
+  const x = Math.pow(model.thresholdBytes / model.memoryBytes, 1 / (model.rounds - 1));
+  return (2 * model.bandwidth * x) / (1 + x);
+}
+
+/**
  * Jin et al.'s pre-copy model: round 0 sends M; round i sends V_i = V_{i-1} * r, what
  * was dirtied while the previous round was on the wire (never more than M), with
  * r = p/B; the iteration stops when V_i <= h or after N - 1 rounds, and the
@@ -442,6 +455,9 @@ function figure2Table({ scale, model, rows }: Figure2, cs: number[]): string[] {
   };
   out.push('  cells: measured downtime ms / pre-copy rounds (30 = did not converge, then the blackout took what was dirty); model: Jin et al.\'s');
   out.push('  predicted downtime (ms) for this M and h, no fixed costs; =pre: p <= C*B, the throttle never cuts the share, so the run is the pre-copy run');
+  out.push(`  Ferry's pre-copy sends a page written during a round in that round if its scan has not passed it yet; with scattered writes that`);
+  out.push(`  shrinks the dirty set by p/(2B-p) per round instead of Jin et al.'s p/B, which moves the barrier to 2B*x/(1+x), x = (h/M)^(1/(N-1)):`);
+  out.push(`  ${mbit(sameRoundBarrierBytesPerS(model)).toFixed(1)} Mbit/s (a prediction, not a measurement)`);
   out.push(`  highest p that converged within N rounds: pre-copy ${converged(rows.filter((row) => row.strategy === 'pre-copy'))}; `
     + cs.map((c) => `C=${c} ${converged(rows.filter((row) => row.c === c))}`).join('; '));
   const held = Math.max(0, ...rows.map((row) => row.destinationHeldBytes ?? 0));
@@ -565,6 +581,7 @@ async function main(): Promise<void> {
     figure2: measured2 === undefined ? undefined : {
       scale: measured2.scale, memoryBytes: measured2.model.memoryBytes, thresholdBytes: measured2.model.thresholdBytes,
       barrierMbitPerS: mbit(barrierBytesPerS(measured2.model)),
+      sameRoundBarrierMbitPerS: mbit(sameRoundBarrierBytesPerS(measured2.model)),
       runs: measured2.rows.map((row) => ({ ...row, modelDowntimeMs: modelRun(measured2!.model, (row.nominalMbitPerS * 1e6) / 8, row.c).downtimeS * 1000 })),
     },
     figure3: all.map((row) => ({ figure: row.figure, strategy: row.strategy, c: row.c, memoryBytes: row.memoryBytes, nominalMbitPerS: row.nominalMbitPerS, outcome: row.outcome, downtimeMs: row.downtimeMs, boundMs: row.boundMs, ratio: row.ratio })),

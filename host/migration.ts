@@ -379,7 +379,11 @@ interface ActiveMigration {
   downtimeBefore: bigint;
 }
 
-/** How long after the commit the controller waits for the destination's first run before it gives the downtime up as unmeasured. */
+/**
+ * How long past the later of the commit and the end of the bound (stop + bound) the
+ * controller waits for the destination's first run; after that the downtime is unmeasured
+ * and the guarantee counts as broken.
+ */
 export const FIRST_RUN_WAIT_NS = 1_000_000_000n;
 
 const TERMINAL = MigrationState.done;
@@ -509,7 +513,11 @@ export class MigrationController {
     this.checkInvariants(migration, state, ns);
     migration.lastState = state;
     if (migration.awaitingFirstRun) {
-      if (this.destinationHasRun(migration) || ns - migration.doneNs! > FIRST_RUN_WAIT_NS) this.close(migration, ns, false);
+      if (this.destinationHasRun(migration)) this.close(migration, ns, false);
+      else if (ns > this.firstRunDeadlineNs(migration)) {
+        report.violations.push(`the VM had not run on processor ${report.to} by ${formatNs(ns)}, ${formatNs(ns - (report.stopNs ?? 0n))} after it stopped (bound ${formatNs(report.boundNs)})`);
+        this.close(migration, ns, false);
+      }
       return;
     }
     if (state === MigrationState.postCopy || state === MigrationState.done) {
@@ -529,6 +537,13 @@ export class MigrationController {
     // Cancelled, failed, refused: the VM runs on the source; a reservation on the destination is gone.
     if (migration.destinationVmId !== undefined) this.board.forget(report.to, migration.destinationVmId);
     this.close(migration, ns, false);
+  }
+
+  /** Past this the destination's first run is overdue: the later of commit and stop + bound, plus FIRST_RUN_WAIT_NS. */
+  private firstRunDeadlineNs(migration: ActiveMigration): bigint {
+    const { report } = migration;
+    const boundEndNs = (report.stopNs ?? 0n) + report.boundNs;
+    return (boundEndNs > migration.doneNs! ? boundEndNs : migration.doneNs!) + FIRST_RUN_WAIT_NS;
   }
 
   /** The destination's copy has had the processor: its downtime stat is this migration's. */

@@ -103,6 +103,16 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     }
   });
 
+  it('a VM whose next window comes seconds after the commit still has its downtime measured (the host waits out the bound)', async () => {
+    // A 2.5 s major frame with one 100 ms window, and a stop late in it: the commit misses the window,
+    // so the VM resumes on the destination in the next one, 2.4 s later.
+    const board = pairBoard({ windows: [{ offsetNs: 0, durationNs: 100_000_000 }], majorFrameNs: 2_500_000_000 });
+    const run = await runMigration(board, [migrate(90n * MS, 'stop-copy', { affordableNs: 5_000n * MS })], { endAfterMigrations: true, limitNs: 20_000n * MS });
+    expectCompleted(run);
+    expect(run.report.bound.scheduleNs).toBeGreaterThanOrEqual(2_400n * MS);
+    expect(run.report.downtimeNs!).toBeGreaterThan(2_000n * MS);
+  });
+
   describe('cancel', () => {
     const cases: { state: CancelState; strategy: MigrationStrategy }[] = [
       { state: 'preparing', strategy: 'pre-copy' },

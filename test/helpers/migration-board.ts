@@ -25,14 +25,16 @@ export interface PairOptions {
   destinationRamBytes?: number;
   /** Extra VMs placed on the destination (processor 1). */
   destinationVms?: { name: string; image: string; memoryBytes: number; windows?: { offsetNs: number; durationNs: number }[] }[];
-  /** The guest's windows (then every processor gets a 10 ms major frame). */
+  /** The guest's windows (then every processor gets a major frame of majorFrameNs). */
   windows?: { offsetNs: number; durationNs: number }[];
+  /** The major frame when there are windows (default 10 ms). */
+  majorFrameNs?: number;
 }
 
 /** Two processors at 100 MHz, one link (100 MB/s, 50 us, MTU 1500 by default), the VM `g` on processor 0. */
 export function pairBoard(options: PairOptions = {}): Board {
   const framed = options.windows !== undefined || (options.destinationVms ?? []).some((vm) => vm.windows !== undefined);
-  const frame = framed ? { majorFrameNs: 10_000_000 } : {};
+  const frame = framed ? { majorFrameNs: options.majorFrameNs ?? 10_000_000 } : {};
   return parseBoard({
     name: 'pair',
     processors: [
