@@ -4,6 +4,12 @@
 // has a place waiting for it or fails with "full" — nothing is dropped for lack of room.
 // A sampling channel keeps only the latest message. Messages between processors travel
 // in frames (communication.ts); a receive hands the credit back the same way.
+//
+// A VM's ports move with it when it migrates (docs/migration.md, "Channels"): the old
+// processor holds what arrives for them during the blackout, hands it on after the
+// commit, and relays whatever still comes its way; it tells the senders where the
+// destination went, and a source switches to the new route once none of its messages is
+// still on the old one (all its credits are back), so nothing is lost or reordered.
 import {
   acceptFrame, dropUnrouted, FRAME_CHANNEL_CREDIT, FRAME_CHANNEL_MESSAGE, FRAME_HEADER_BYTES,
   frameChannel, maxPayloadTo, selfId, sendFrame,
@@ -11,6 +17,7 @@ import {
 import { SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
 import { receiveMigrationFrame } from "./migration";
 import { FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
+import { NO_VM } from "./trace";
 import { Vm, vmById } from "./vm";
 
 export const KIND_QUEUING: u32 = 0;
@@ -28,8 +35,16 @@ const MAX_DEPTH: u32 = 64;
   isSource: bool;
   maxMessageBytes: u32;
   depth: u32;
-  /** Source: the destination's processor. Destination: where the last message came from. */
+  /**
+   * Where frames go. Source: the processor its messages are sent to (the destination's,
+   * or the one that relays to it). Destination: where the last message came from (its
+   * credits go back that way).
+   */
   peer: u32;
+  /** Source: the destination's processor; `peer` becomes it once no message is outstanding. */
+  target: u32;
+  /** Its VM is migrating and this port's state has been captured: what arrives for it is held. */
+  departing: bool;
   /** Source of a queuing channel: free slots at the destination. */
   credits: u32;
   slots: usize;
@@ -47,7 +62,7 @@ function portAt(i: i32): Port {
 function findPort(vm: u32, port: u32, isSource: bool): Port | null {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm == vm && p.port == port && p.isSource == isSource) return p;
+    if (p.vm == vm && p.port == port && p.isSource == isSource && !p.departing) return p;
   }
   return null;
 }
@@ -55,7 +70,7 @@ function findPort(vm: u32, port: u32, isSource: bool): Port | null {
 function findDestination(channel: u32): Port | null {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.channel == channel && !p.isSource) return p;
+    if (p.channel == channel && !p.isSource && !p.departing) return p;
   }
   return null;
 }
@@ -63,15 +78,19 @@ function findDestination(channel: u32): Port | null {
 function findSource(channel: u32): Port | null {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.channel == channel && p.isSource) return p;
+    if (p.channel == channel && p.isSource && !p.departing) return p;
   }
   return null;
 }
 
-/** Does `vm` own any channel port? (Their state has no stream record yet.) */
-export function vmHasPorts(vm: u32): bool {
-  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) return true;
-  return false;
+/** The largest message of any of `vm`'s ports (0: it has none). */
+export function largestMessageOf(vm: u32): u32 {
+  let largest: u32 = 0;
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm && p.maxMessageBytes > largest) largest = p.maxMessageBytes;
+  }
+  return largest;
 }
 
 /** Adds a port; SBI error if the parameters are unusable or the port exists. */
@@ -95,6 +114,8 @@ function newPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u
   p.maxMessageBytes = maxMessageBytes;
   p.depth = kind == KIND_SAMPLING ? 1 : depth;
   p.peer = peer;
+  p.target = peer;
+  p.departing = false;
   p.credits = p.depth;
   p.head = 0;
   p.count = 0;
@@ -137,7 +158,7 @@ export function saveChannels(vm: u32, body: usize): void {
     store<u32>(at, p.isSource ? PORT_FLAG_SOURCE : 0, 12);
     store<u32>(at, p.maxMessageBytes, 16);
     store<u32>(at, p.depth, 20);
-    store<u32>(at, p.peer, 24);
+    store<u32>(at, p.isSource ? p.target : p.peer, 24);
     store<u32>(at, p.isSource && p.kind == KIND_QUEUING ? p.credits : 0, 28);
     store<u32>(at, p.isSource ? 0 : p.head, 32);
     store<u32>(at, p.isSource ? 0 : p.count, 36);
@@ -245,28 +266,33 @@ export function channelSend(vm: Vm, port: u32, data: usize, bytes: u32): i32 {
   const p = findPort(vm.id, port, true);
   if (p == null) return SBI_ERR_INVALID_PARAM;
   if (bytes > p.maxMessageBytes) return SBI_ERR_BAD_RANGE;
+  takeNewRoute(p);
   if (p.kind == KIND_QUEUING) {
     if (p.credits == 0) return SBI_ERR_FAILED;
     p.credits--;
   }
   vm.framesSent++;
-  if (p.peer == selfId()) {
-    const destination = findDestination(p.channel);
-    if (destination != null) deliver(destination, data, bytes, p.peer);
-  } else {
-    sendFrame(p.peer, FRAME_CHANNEL_MESSAGE, p.channel, data, bytes, vm.id);
-  }
+  if (p.peer == selfId()) route(FRAME_CHANNEL_MESSAGE, p.channel, data, bytes, p.peer);
+  else sendFrame(p.peer, FRAME_CHANNEL_MESSAGE, p.channel, data, bytes, vm.id);
   return 0;
+}
+
+/**
+ * A source whose destination moved sends the new way once none of its messages is still
+ * on the old one — all credits back (a sampling source: at once) — so that no message
+ * overtakes an earlier one; and only where a link carries its messages.
+ */
+function takeNewRoute(p: Port): void {
+  if (p.target == p.peer) return;
+  if (p.kind == KIND_QUEUING && p.credits != p.depth) return;
+  if (p.target != selfId() && maxPayloadTo(p.target) < p.maxMessageBytes) return;
+  p.peer = p.target;
 }
 
 /** A queuing destination gives its sender back the credit of a slot it freed. */
 function returnCredit(p: Port): void {
-  if (p.peer == selfId()) {
-    const source = findSource(p.channel);
-    if (source != null) source.credits++;
-  } else {
-    sendFrame(p.peer, FRAME_CHANNEL_CREDIT, p.channel, 0, 0, p.vm);
-  }
+  if (p.peer == selfId()) route(FRAME_CHANNEL_CREDIT, p.channel, 0, 0, p.peer);
+  else sendFrame(p.peer, FRAME_CHANNEL_CREDIT, p.channel, 0, 0, p.vm);
 }
 
 /**
@@ -289,21 +315,217 @@ export function channelReceive(vm: Vm, port: u32, buffer: usize, capacity: u32):
   return bytes;
 }
 
-/** A frame from the board's link: a message for a destination port, or a credit for a source. */
+/** A frame from the board's link: a message for a destination port, a credit for a source, or news of a move. */
 export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
   const type = acceptFrame(peer, ptr, len);
   if (type == 0) return;
   const channel = frameChannel(ptr);
+  const payload = ptr + FRAME_HEADER_BYTES;
+  const payloadBytes = len - FRAME_HEADER_BYTES;
   if (type == FRAME_MIGRATION_MESSAGE || type == FRAME_MIGRATION_ACK) {
-    receiveMigrationFrame(peer, type, channel, ptr + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES);
-  } else if (type == FRAME_CHANNEL_MESSAGE) {
-    const destination = findDestination(channel);
-    if (destination == null || !deliver(destination, ptr + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES, peer)) dropUnrouted(peer);
-  } else if (type == FRAME_CHANNEL_CREDIT) {
-    const source = findSource(channel);
-    if (source == null || source.kind != KIND_QUEUING || source.credits == source.depth) dropUnrouted(peer);
-    else source.credits++;
+    receiveMigrationFrame(peer, type, channel, payload, payloadBytes);
+  } else if (type == FRAME_CHANNEL_MESSAGE || type == FRAME_CHANNEL_CREDIT) {
+    if (!route(type, channel, payload, payloadBytes, peer)) dropUnrouted(peer);
+  } else if (type == FRAME_CHANNEL_MOVED && payloadBytes == 4) {
+    destinationMoved(channel, load<u32>(payload));
   } else {
     dropUnrouted(peer);
   }
+}
+
+/**
+ * Where a message or credit for `channel` goes on this processor: to its port here; held,
+ * if that port's VM is migrating; relayed, if the port has moved on; false if nowhere.
+ * `from` is the processor it came from (this one, for a local send).
+ */
+function route(type: u32, channel: u32, data: usize, bytes: u32, from: u32): bool {
+  if (type == FRAME_CHANNEL_MESSAGE) {
+    const destination = findDestination(channel);
+    if (destination != null) return deliver(destination, data, bytes, from);
+  } else {
+    const source = findSource(channel);
+    if (source != null) {
+      if (source.kind != KIND_QUEUING || source.credits == source.depth) return false;
+      source.credits++;
+      return true;
+    }
+  }
+  if (isDeparting(channel, type == FRAME_CHANNEL_CREDIT)) { hold(type, channel, data, bytes, from); return true; }
+  return relay(type, channel, data, bytes, from);
+}
+
+// ---- Moving a VM's ports with it (docs/migration.md, "Channels") ----
+
+const FRAME_CHANNEL_MOVED: u32 = 3;
+
+/** A channel end that left this processor: where its messages and its credits go now. */
+@unmanaged class Relay {
+  channel: u32;
+  /** Where messages go: the destination's processor (or the next relay). */
+  destinationAt: u32;
+  /** Where credits go: the source's processor, as the last relayed message showed. */
+  sourceAt: u32;
+  /** The destination end moved: senders are told where it went. */
+  destinationLeft: bool;
+}
+
+const relays = new StaticArray<usize>(MAX_PORTS);
+let relayCount: i32 = 0;
+
+function relayFor(channel: u32): Relay | null {
+  for (let i = 0; i < relayCount; i++) {
+    const r = changetype<Relay>(unchecked(relays[i]));
+    if (r.channel == channel) return r;
+  }
+  return null;
+}
+
+function relay(type: u32, channel: u32, data: usize, bytes: u32, from: u32): bool {
+  const r = relayFor(channel);
+  if (r == null) return false;
+  if (type == FRAME_CHANNEL_MESSAGE) {
+    r.sourceAt = from;
+    if (r.destinationAt == selfId()) return false; // nowhere to go: this processor no longer has it
+    sendFrame(r.destinationAt, type, channel, data, bytes, NO_VM);
+    if (r.destinationLeft && from != selfId()) tellMoved(from, channel, r.destinationAt);
+  } else {
+    if (r.sourceAt == selfId()) return false;
+    sendFrame(r.sourceAt, type, channel, 0, 0, NO_VM);
+  }
+  return true;
+}
+
+function tellMoved(to: u32, channel: u32, where: u32): void {
+  store<u32>(movedPayload, where);
+  sendFrame(to, FRAME_CHANNEL_MOVED, channel, movedPayload, 4, NO_VM);
+}
+
+const movedPayload = heap.alloc(4);
+
+/** News that `channel`'s destination is now on `where`: a source here takes that route when it may; a relay passes it on. */
+function destinationMoved(channel: u32, where: u32): void {
+  const source = findSource(channel);
+  if (source != null) source.target = where;
+  const r = relayFor(channel);
+  if (r != null && r.destinationLeft) r.destinationAt = where;
+}
+
+function setRelay(channel: u32, destinationAt: u32, sourceAt: u32, destinationLeft: bool): void {
+  let r = relayFor(channel);
+  if (r == null) {
+    if (relayCount == MAX_PORTS) return;
+    r = changetype<Relay>(heap.alloc(offsetof<Relay>()));
+    unchecked(relays[relayCount] = changetype<usize>(r));
+    relayCount++;
+  }
+  r.channel = channel;
+  r.destinationAt = destinationAt;
+  r.sourceAt = sourceAt;
+  r.destinationLeft = destinationLeft;
+}
+
+function dropRelay(channel: u32): void {
+  for (let i = 0; i < relayCount; i++) {
+    if (changetype<Relay>(unchecked(relays[i])).channel != channel) continue;
+    heap.free(unchecked(relays[i]));
+    relayCount--;
+    unchecked(relays[i] = unchecked(relays[relayCount]));
+    return;
+  }
+}
+
+// Frames for departing ports, in arrival order: u32 type, channel, from, bytes, then the bytes (padded to 4).
+let held: usize = 0;
+let heldCapacity: usize = 0;
+let heldBytes: usize = 0;
+
+function isDeparting(channel: u32, isSource: bool): bool {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.channel == channel && p.isSource == isSource && p.departing) return true;
+  }
+  return false;
+}
+
+function hold(type: u32, channel: u32, data: usize, bytes: u32, from: u32): void {
+  const needed = heldBytes + 16 + ((<usize>bytes + 3) & ~3);
+  if (needed > heldCapacity) {
+    const capacity = needed < 4096 ? <usize>4096 : needed * 2;
+    held = held == 0 ? heap.alloc(capacity) : heap.realloc(held, capacity);
+    heldCapacity = capacity;
+  }
+  const at = held + heldBytes;
+  store<u32>(at, type);
+  store<u32>(at, channel, 4);
+  store<u32>(at, from, 8);
+  store<u32>(at, bytes, 12);
+  memory.copy(at + 16, data, bytes);
+  heldBytes = needed;
+}
+
+/** Hands every held frame to route() again, in order (the ports are here or gone by now). */
+function releaseHeld(): void {
+  const end = heldBytes;
+  heldBytes = 0;
+  for (let at: usize = 0; at < end;) {
+    const frame = held + at;
+    const bytes = load<u32>(frame, 12);
+    route(load<u32>(frame), load<u32>(frame, 4), frame + 16, bytes, load<u32>(frame, 8));
+    at += 16 + ((<usize>bytes + 3) & ~3);
+  }
+}
+
+/**
+ * `vm` is migrating and the stream now carries its ports' state: from here on, what
+ * arrives for them waits (the record must stay the truth) until the migration ends.
+ */
+export function portsDepart(vm: u32): void {
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) portAt(i).departing = true;
+}
+
+/** The migration failed or was given up: `vm` runs here again, and gets what was held. */
+export function portsStay(vm: u32): void {
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) portAt(i).departing = false;
+  releaseHeld();
+}
+
+/**
+ * `vm` now runs on processor `to`: its ports here go, each channel they served gets a
+ * relay to `to`, sources here whose destination left learn where it went, and what was
+ * held follows the relays.
+ */
+export function portsLeft(vm: u32, to: u32): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm != vm) continue;
+    if (p.isSource) setRelay(p.channel, p.target, to, false);
+    else setRelay(p.channel, to, p.peer, true);
+  }
+  removePortsOf(vm);
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    const r = relayFor(p.channel);
+    if (p.isSource && r != null && r.destinationLeft) p.target = r.destinationAt;
+  }
+  releaseHeld();
+}
+
+/**
+ * `vm` arrived from processor `from` with its ports (the CHANNELS record): until their
+ * other ends learn of the move everything goes through `from`, which relays it.
+ */
+export function portsArrived(vm: u32, from: u32): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm != vm) continue;
+    dropRelay(p.channel); // back here: its own port serves it again
+    p.peer = from;
+  }
+}
+
+/** Would the ports of a CHANNELS record with `count` ports fit beside those already here (replacing `vm`'s)? */
+export function channelsFit(vm: u32, count: u32): bool {
+  let others: u32 = 0;
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm != vm) others++;
+  return others + count <= <u32>MAX_PORTS;
 }

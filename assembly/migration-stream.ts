@@ -7,7 +7,7 @@
 import { getClockHz, now } from "./clock";
 import { PAGE_SHIFT } from "./config";
 import {
-  CHECKPOINT_FRAME_BYTES, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast, stateRecordsBytes, supportsCapture, writeCheckpointEnd,
+  CHECKPOINT_FRAME_BYTES, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast, stateRecordsBytes, writeCheckpointEnd,
   writePagesFrom, writeStateRecords, writeVmConfig,
 } from "./collector";
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
@@ -15,7 +15,7 @@ import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
   writeHeader,
 } from "./stream";
-import { vmHasPorts } from "./channel";
+import { portsDepart } from "./channel";
 import { Vm } from "./vm";
 
 /** Data records the producer writes before it lets the transport drain them. */
@@ -40,10 +40,6 @@ export class MigrationStream {
   sequence: u32 = 0;
   pagesInCheckpoint: u64 = 0;
 
-  /** Not a VM with channel ports: their other ends would still point at this processor. */
-  supports(vm: Vm): bool {
-    return supportsCapture(vm) && !vmHasPorts(vm.id);
-  }
 
   beginStream(vm: Vm): void {
     writeHeader();
@@ -85,6 +81,7 @@ export class MigrationStream {
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
     } else if (this.phase == PHASE_STATE) {
       writeStateRecords(vm);
+      portsDepart(vm.id); // the CHANNELS record is the ports' state now: what arrives for them waits
       this.phase = PHASE_END;
     } else if (this.phase == PHASE_END) {
       this.endCheckpoint();

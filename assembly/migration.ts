@@ -19,7 +19,8 @@
 // bound); after it, only the destination's answer decides, so the VM never runs twice.
 import { cyclesToNs, getProcessorId, now, nsToCycles } from "./clock";
 import { EXIT_RUNNING, PAGE_BYTES, PAGE_SHIFT, RAM_BASE, SBI_ERR_DENIED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
-import { FRAME_HEADER_BYTES, linkBandwidth } from "./communication";
+import { largestMessageOf, portsArrived, portsLeft, portsStay } from "./channel";
+import { FRAME_HEADER_BYTES, linkBandwidth, maxPayloadTo } from "./communication";
 import { Bound, COMMIT_BODY_BYTES, computeBound, restoreCycles } from "./downtime";
 import { releaseVm, reserveVm, resumeVm, holdVm } from "./vm-lifecycle";
 import { Endpoint, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
@@ -58,7 +59,8 @@ export const REASON_BLACKOUT_OVERRUN: u64 = 7;
 export const REASON_RESTORE_FAILED: u64 = 8;
 export const REASON_CANCELLED: u64 = 9;
 export const REASON_NO_LINK: u64 = 10;
-export const REASON_UNSUPPORTED: u64 = 11;
+/** A channel message of the VM's would not fit a frame on the link to the destination (its channels are relayed over it). */
+export const REASON_CHANNEL_MTU: u64 = 11;
 export const REASON_VM_STOPPED: u64 = 12;
 export const REASON_UNREACHABLE: u64 = 13;
 
@@ -175,10 +177,15 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
     return SBI_ERR_INVALID_PARAM;
   }
   resetOutgoing(vm, peer, strategy);
-  if (!out.stream.supports(vm)) { finish(STATE_REFUSED, REASON_UNSUPPORTED); return SBI_ERR_DENIED; }
   sessionCounter++;
   if (!out.link.start(peer, (getProcessorId() << 16) | (sessionCounter & 0xFFFF))) {
     finish(STATE_REFUSED, REASON_NO_LINK);
+    return SBI_ERR_DENIED;
+  }
+  // Until the other ends learn of the move, its channel frames go through this processor and this link.
+  if (largestMessageOf(vm.id) > maxPayloadTo(peer)) {
+    out.link.close();
+    finish(STATE_REFUSED, REASON_CHANNEL_MTU);
     return SBI_ERR_DENIED;
   }
   out.affordableNs = params[PARAM_AFFORDABLE_NS] != 0 ? params[PARAM_AFFORDABLE_NS] : vm.slackNs;
@@ -243,6 +250,7 @@ export function cancelMigration(): i32 {
 function abort(reason: u64, state: u32): void {
   const vm = out.vm!;
   if (vm.held) resumeVm(vm);
+  portsStay(vm.id);
   out.cancelPending = reason != REASON_UNREACHABLE; // an unreachable destination drops its reservation itself
   sendPendingCancel();
   finish(state, reason);
@@ -428,9 +436,13 @@ function onSourceMessage(type: u32, body: usize, bytes: u32): void {
     const vm = out.vm!;
     if (load<u32>(body) != 0) {
       resumeVm(vm);
+      portsStay(vm.id);
       finish(STATE_FAILED, REASON_RESTORE_FAILED);
       out.link.close();
-    } else if (out.strategy == STRATEGY_POST_COPY) {
+      return;
+    }
+    portsLeft(vm.id, out.peer); // the VM runs there now: so do its channel ends
+    if (out.strategy == STRATEGY_POST_COPY) {
       out.state = STATE_POSTCOPY; // the destination runs it; its pages follow
     } else {
       finish(STATE_DONE, REASON_NONE);
@@ -511,6 +523,7 @@ function onCommit(body: usize): void {
   incoming.demandFaults = 0;
   incoming.postCopy = postCopy;
   if (postCopy) incoming.stream.beginPostCopy();
+  portsArrived(vm.id, incoming.link.peer);
   resumeVm(vm);
   replyStatus(MSG_COMMIT_REPLY, 0, vm.id);
 }

@@ -10,10 +10,11 @@ import {
   checkRecordFrame, CHECKPOINT_END_BYTES, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, END_BYTES, ERR_BAD_LENGTH, ERR_BAD_VALUE,
   ERR_CHAIN, ERR_CONFIG_MISMATCH, ERR_DIGEST, ERR_DUPLICATE_PAGE, ERR_DUPLICATE_RECORD, ERR_MISSING_RECORD, ERR_NOT_RESUMABLE,
   ERR_ORDER, ERR_PAGE_RANGE, ERR_RECORD_COUNT, ERR_TARGET, ERR_TRAILING, ERR_UNKNOWN_MANDATORY, nextRecordOffset,
-  PAGE_RECORD_HEADER_BYTES, pageDataBytes, PRODUCER_MAX_BYTES, REC_CHECKPOINT_END, REC_END, REC_PAGE_DATA, REC_PRODUCER,
+  PAGE_RECORD_HEADER_BYTES, pageDataBytes, PRODUCER_MAX_BYTES, REC_CHANNELS, REC_CHECKPOINT_END, REC_END, REC_PAGE_DATA, REC_PRODUCER,
   REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_OPTIONAL, recordBodyAt, recordLength, recordType, refuse, setCurrentRecord,
   VM_CONFIG_BYTES,
 } from "./stream";
+import { channelsFit } from "./channel";
 import { chainIdOf, chainSequenceOf, hasChain } from "./checkpoint-chain";
 import { Vm } from "./vm";
 import { allStateRecordsMask, checkStateRecord, STATE_RECORDS, stateRecordIndex } from "./vm-state-records";
@@ -133,10 +134,18 @@ export class StreamCheck {
     if (state >= 0) {
       if ((this.stateSeen & (1 << state)) != 0) return refuse(ERR_DUPLICATE_RECORD, type);
       this.stateSeen |= 1 << state;
-      return checkStateRecord(type, body, length, this.kind);
+      if (!checkStateRecord(type, body, length, this.kind)) return false;
+      return type == REC_CHANNELS ? this.portsFit(body) : true;
     }
     if ((type & RECORD_OPTIONAL) != 0) return true; // unknown optional: skipped
     return refuse(ERR_UNKNOWN_MANDATORY, type);
+  }
+
+  /** The record's ports fit in this processor's port table beside the other VMs' (the target's own are replaced). */
+  private portsFit(body: usize): bool {
+    const target = this.target;
+    const count = load<u32>(body);
+    return channelsFit(target != null ? target.id : u32.MAX_VALUE, count) ? true : refuse(ERR_TARGET, 0xFFFF_FFFD, count);
   }
 
   private vmConfig(body: usize, length: u32): bool {

@@ -143,8 +143,7 @@ async function checkpointBoardVm(options: CheckpointOptions, board: Board): Prom
       const incremental = checkpoints.length > 0;
       const captured = core.checkpointCapture(where.vmId, incremental);
       if (captured !== 0) {
-        const why = captured === -2 ? 'it has channel ports, whose queues the stream cannot carry yet' : describeSbiError(captured);
-        failure = new CheckpointError(`${board.path} VM ${vm.name}: the core refused to checkpoint it: ${why}`);
+        failure = new CheckpointError(`${board.path} VM ${vm.name}: the core refused to checkpoint it: ${describeSbiError(captured)}`);
         return;
       }
       chunks.push(core.checkpointTake());

@@ -67,7 +67,7 @@ export const MIGRATION_REASONS: Record<number, string> = {
   8: 'the destination could not apply the stream',
   9: 'cancelled',
   10: 'no usable link to the destination',
-  11: 'the VM has channel ports, whose other ends would still point at the source',
+  11: "a message of one of the VM's channels would not fit a frame on the link to the destination (its channel frames are relayed over it)",
   12: 'the VM stopped during the migration',
   13: 'the other side went silent before the commit (unreachable)',
 };
@@ -85,7 +85,7 @@ export const MIGRATION_REASON_NAMES: Record<number, string> = {
   8: 'restore-failed',
   9: 'cancelled',
   10: 'no-link',
-  11: 'channel-ports',
+  11: 'channel-mtu',
   12: 'vm-stopped',
   13: 'unreachable',
 };

@@ -98,6 +98,7 @@ export function describeRefusalCause(r: StreamRefusal): string {
     case 22: return `${a} bytes follow the END record`;
     case 23: return 'the stream has no complete checkpoint to resume from';
     case 24: if (a === 0xffff_fffen) return `there is no VM ${b} on this processor`;
+      if (a === 0xffff_fffdn) return `no room for its ${b} channel ports on this processor (64 at most)`;
       return a === 0xffff_ffffn ? `no room for the VM on this processor (its VM table or its RAM is full)` : `the target VM differs: its ${fieldName(0x01, Number(a))} is ${b}`;
     case 25: return `the stream is too large (${a} bytes; at most ${b})`;
   }
