@@ -1,33 +1,57 @@
-// Channels: ports between VMs on the same or on other processors (ARINC 653 style).
-// A queuing channel delivers every message in order into a queue of `depth` messages at
-// the destination; the source holds one credit per free slot there, so a send either
-// has a place waiting for it or fails with "full" — nothing is dropped for lack of room.
-// A sampling channel keeps only the latest message. Messages between processors travel
-// in frames (communication.ts); a receive hands the credit back the same way.
+// Channels: ports between VMs on the same or on other processors (ARINC 653 style), and
+// how their messages cross an unreliable link.
 //
-// A VM's ports move with it when it migrates (docs/migration.md, "Channels"): the old
-// processor holds what arrives for them during the blackout, hands it on after the
-// commit, and relays whatever still comes its way; it tells the senders where the
-// destination went, and a source switches to the new route once none of its messages is
-// still on the old one (all its credits are back), so nothing is lost or reordered.
+// A queuing channel delivers every message exactly once and in order into a queue of
+// `depth` messages at the destination, or reports its link dead (it never drops one):
+//   - every message carries a sequence number, its send time and the sender's delivery
+//     bound (frame type channelMessage);
+//   - the destination takes only the next message in order and answers every message
+//     with a cumulative acknowledgement, "delivered up to n, consumed up to m"
+//     (channelAck) — so any later acknowledgement repairs a lost one;
+//   - the source keeps each message until it is acknowledged (at most `depth`: it may
+//     have at most `depth` messages not yet consumed, its credit) and, when the oldest
+//     has waited a retransmission timeout, sends them all again (go-back-N); with no
+//     credit and nothing to resend it probes (channelProbe) for a lost credit;
+//   - after CHANNEL_GIVE_UP_TIMEOUTS timeouts in a row it reports the link dead (event
+//     channelLinkDead), keeps trying, and reports it recovered when an answer comes.
+// A sampling channel keeps only the newest message: its messages carry sequence numbers
+// too, so a stale sample (reordered, relayed) never replaces a newer one; nobody
+// acknowledges them.
+//
+// Each source publishes a delivery bound (deliveryBoundNs): the time a message takes
+// when at most CHANNEL_RETRANSMISSIONS of its frames are lost, behind the most other
+// traffic the link can carry; the destination measures every delivery against it.
+//
+// Ports that move with their VM, and the relays that forward what still comes their way,
+// are channel-relay.ts; the CHANNELS state record is channel-record.ts.
+import { now, nowNs, nsToCycles } from "./clock";
 import {
-  acceptFrame, dropUnrouted, FRAME_CHANNEL_CREDIT, FRAME_CHANNEL_MESSAGE, FRAME_HEADER_BYTES,
-  frameChannel, maxPayloadTo, selfId, sendFrame,
-} from "./communication";
-import { SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM } from "./config";
-import { receiveMigrationFrame } from "./migration";
-import { FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./transport";
-import { NO_VM } from "./trace";
+  CHANNEL_GIVE_UP_TIMEOUTS, CHANNEL_HEADER_BYTES, CHANNEL_QUEUING, CHANNEL_RETRANSMISSIONS, CHANNEL_SAMPLING,
+  CHANNEL_STAT_ACKNOWLEDGED, CHANNEL_STAT_BOUND_NS, CHANNEL_STAT_CONSUMED, CHANNEL_STAT_COUNT, CHANNEL_STAT_DELIVERED,
+  CHANNEL_STAT_DUPLICATES, CHANNEL_STAT_LATE_DELIVERIES, CHANNEL_STAT_LINK_DEAD, CHANNEL_STAT_LINK_DEAD_EVENTS,
+  CHANNEL_STAT_MOVED_DELIVERIES, CHANNEL_STAT_OUT_OF_ORDER, CHANNEL_STAT_PROBES, CHANNEL_STAT_RETRANSMISSIONS,
+  CHANNEL_STAT_SENT, CHANNEL_STAT_STALE_SAMPLES, CHANNEL_STAT_TOTAL_DELIVERY_NS, CHANNEL_STAT_WORST_DELIVERY_NS,
+  CHANNEL_STAT_WORST_MOVED_DELIVERY_NS, DROP_DEPARTING, DROP_DUPLICATE, DROP_MALFORMED, DROP_NO_PORT, DROP_OUT_OF_ORDER,
+  EVENT_CHANNEL_LINK_DEAD, EVENT_CHANNEL_LINK_RECOVERED, FRAME_CHANNEL_ACK, FRAME_CHANNEL_MESSAGE, FRAME_CHANNEL_PROBE,
+  FRAME_HEADER_BYTES, MAX_CHANNEL_DEPTH, MAX_MESSAGE_BYTES, MAX_PORTS, SBI_ERR_BAD_RANGE, SBI_ERR_FAILED,
+  SBI_ERR_INVALID_PARAM,
+} from "./config";
+import { dropFrame, linkBandwidth, linkGranularityNs, linkLatencyNs, linkMtu, maxPayloadTo, selfId, sendFrame } from "./communication";
+import { report } from "./events";
+import { linkTimeoutNs, windowFor, wireNs } from "./transport";
 import { Vm, vmById } from "./vm";
 
-export const KIND_QUEUING: u32 = 0;
-export const KIND_SAMPLING: u32 = 1;
-const MAX_PORTS: i32 = 64;
-const MAX_MESSAGE_BYTES: u32 = 4096;
-const MAX_DEPTH: u32 = 64;
+/** Message flag: a relay forwarded it (its route was longer than the bound assumes). */
+export const MESSAGE_RELAYED: u32 = 1;
+/** Message flag: sent again by a source that moved after first sending it. */
+export const MESSAGE_FROM_BEFORE_A_MOVE: u32 = 2;
+/** Bytes of a queuing source's slot: u32 length, u32 flags, u64 send time ns, the message. */
+export const SOURCE_SLOT_HEADER_BYTES: u32 = 16;
+/** Bytes of an acknowledgement's payload: u32 next expected, u32 consumed. */
+export const ACK_BYTES: u32 = 8;
 
-/** One end of a channel on this processor. Destination queues hold u32 length + maxMessageBytes per slot. */
-@unmanaged class Port {
+/** One end of a channel on this processor. */
+@unmanaged export class Port {
   channel: u32;
   vm: u32;
   port: u32;
@@ -35,52 +59,156 @@ const MAX_DEPTH: u32 = 64;
   isSource: bool;
   maxMessageBytes: u32;
   depth: u32;
-  /**
-   * Where frames go. Source: the processor its messages are sent to (the destination's,
-   * or the one that relays to it). Destination: where the last message came from (its
-   * credits go back that way).
-   */
+  /** Source: where its messages go (the destination's processor, or a relay). Destination: where its acknowledgements go. */
   peer: u32;
-  /** Source: the destination's processor; `peer` becomes it once no message is outstanding. */
-  target: u32;
-  /** Its VM is migrating and this port's state has been captured: what arrives for it is held. */
+  /** Its VM is moving and the port's state has been captured: what arrives for it is refused (the sender resends). */
   departing: bool;
-  /** Source of a queuing channel: free slots at the destination. */
-  credits: u32;
-  slots: usize;
+  /** Board time its VM arrived here by a move (0: never moved). */
+  arrivedNs: u64;
+  // Source: the next sequence number, the first one not yet acknowledged, the first not yet consumed.
+  // Destination: the next sequence number expected, the first not yet consumed (queuing).
+  nextSeq: u32;
+  ackedSeq: u32;
+  consumedSeq: u32;
+  /** Source: when its oldest outstanding frame was last sent (the retransmission timer). */
+  timerCycles: u64;
+  /** Source: retransmission timeouts since the destination last answered. */
+  timeouts: u32;
+  linkDead: bool;
+  /** Destination queue: head index and messages queued. */
   head: u32;
   count: u32;
+  /** Source (queuing): unacknowledged messages by sequence % depth. Destination: the queue (u32 length + message per slot). */
+  slots: usize;
+  /** CHANNEL_STAT_COUNT u64 counters (ChannelStat). */
+  stats: usize;
 }
 
 const ports = new StaticArray<usize>(MAX_PORTS);
 let portCount: i32 = 0;
+const scratch = heap.alloc(FRAME_HEADER_BYTES + CHANNEL_HEADER_BYTES + MAX_MESSAGE_BYTES);
 
-function portAt(i: i32): Port {
+export function portAt(i: i32): Port {
   return changetype<Port>(unchecked(ports[i]));
 }
 
-function findPort(vm: u32, port: u32, isSource: bool): Port | null {
+export function portsHere(): i32 {
+  return portCount;
+}
+
+/** A port of `vm` here, moving or not. */
+export function findPort(vm: u32, port: u32, isSource: bool): Port | null {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm == vm && p.port == port && p.isSource == isSource && !p.departing) return p;
+    if (p.vm == vm && p.port == port && p.isSource == isSource) return p;
   }
   return null;
 }
 
-function findDestination(channel: u32): Port | null {
+/** The end of `channel` on this processor (isSource: the sending end), moving or not. */
+export function findEnd(channel: u32, isSource: bool): Port | null {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.channel == channel && !p.isSource && !p.departing) return p;
+    if (p.channel == channel && p.isSource == isSource) return p;
   }
   return null;
 }
 
-function findSource(channel: u32): Port | null {
+@inline function stat(p: Port, key: u32): u64 {
+  return load<u64>(p.stats + (<usize>key << 3));
+}
+
+@inline function count(p: Port, key: u32, by: u64 = 1): void {
+  store<u64>(p.stats + (<usize>key << 3), stat(p, key) + by);
+}
+
+@inline function atLeast(p: Port, key: u32, value: u64): void {
+  if (value > stat(p, key)) store<u64>(p.stats + (<usize>key << 3), value);
+}
+
+/** channelStat: counter `key` of `channel`'s end on this processor (the source's first if both ends are here). */
+export function channelStat(channel: u32, key: u32): u64 {
+  if (key >= CHANNEL_STAT_COUNT) return 0;
+  const source = findEnd(channel, true);
+  const destination = findEnd(channel, false);
+  if (key == CHANNEL_STAT_BOUND_NS && source != null) return deliveryBoundNs(source);
+  const p = source != null && (destination == null || isSourceStat(key)) ? source : destination;
+  if (p == null) return 0;
+  if (key == CHANNEL_STAT_LINK_DEAD) return p.linkDead ? 1 : 0;
+  return stat(p, key);
+}
+
+function isSourceStat(key: u32): bool {
+  return key == CHANNEL_STAT_SENT || key == CHANNEL_STAT_RETRANSMISSIONS || key == CHANNEL_STAT_ACKNOWLEDGED
+    || key == CHANNEL_STAT_LINK_DEAD_EVENTS || key == CHANNEL_STAT_LINK_DEAD || key == CHANNEL_STAT_PROBES;
+}
+
+export function sourceSlotBytes(maxMessageBytes: u32): u32 {
+  return SOURCE_SLOT_HEADER_BYTES + maxMessageBytes;
+}
+
+export function destinationSlotBytes(maxMessageBytes: u32): u32 {
+  return 4 + maxMessageBytes;
+}
+
+/** Bytes of a port's slots: a queuing source keeps its unacknowledged messages, a destination its queue. */
+export function slotsBytes(isSource: bool, kind: u32, depth: u32, maxMessageBytes: u32): u32 {
+  if (isSource) return kind == CHANNEL_QUEUING ? depth * sourceSlotBytes(maxMessageBytes) : 0;
+  return depth * destinationSlotBytes(maxMessageBytes);
+}
+
+/** The largest message that fits a frame on the link to `peer` (0: no link). */
+export function largestMessageTo(peer: u32): u32 {
+  const payload = maxPayloadTo(peer);
+  return payload > CHANNEL_HEADER_BYTES ? payload - CHANNEL_HEADER_BYTES : 0;
+}
+
+/** Adds a port; SBI error if the parameters are unusable or the port exists. */
+export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): i32 {
+  if (portCount == MAX_PORTS || vmById(vm) == null || kind > CHANNEL_SAMPLING) return SBI_ERR_INVALID_PARAM;
+  if (maxMessageBytes == 0 || maxMessageBytes > MAX_MESSAGE_BYTES) return SBI_ERR_INVALID_PARAM;
+  if (kind == CHANNEL_QUEUING && (depth == 0 || depth > MAX_CHANNEL_DEPTH)) return SBI_ERR_INVALID_PARAM;
+  if (findPort(vm, port, isSource) != null || findEnd(channel, isSource) != null) return SBI_ERR_INVALID_PARAM;
+  if (isSource && peer != selfId() && largestMessageTo(peer) < maxMessageBytes) return SBI_ERR_BAD_RANGE;
+  newPort(channel, vm, port, kind, maxMessageBytes, depth, isSource, peer);
+  return 0;
+}
+
+export function newPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): Port {
+  const p = changetype<Port>(heap.alloc(offsetof<Port>()));
+  memory.fill(changetype<usize>(p), 0, offsetof<Port>());
+  p.channel = channel;
+  p.vm = vm;
+  p.port = port;
+  p.kind = kind;
+  p.isSource = isSource;
+  p.maxMessageBytes = maxMessageBytes;
+  p.depth = kind == CHANNEL_SAMPLING ? 1 : depth;
+  p.peer = peer;
+  const slots = slotsBytes(isSource, kind, p.depth, maxMessageBytes);
+  p.slots = slots == 0 ? 0 : heap.alloc(slots);
+  p.stats = heap.alloc(<usize>CHANNEL_STAT_COUNT << 3);
+  memory.fill(p.stats, 0, <usize>CHANNEL_STAT_COUNT << 3);
+  unchecked(ports[portCount] = changetype<usize>(p));
+  portCount++;
+  return p;
+}
+
+/** Removes every port of `vm` here. */
+export function removePortsOf(vm: u32): void {
+  let kept = 0;
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.channel == channel && p.isSource && !p.departing) return p;
+    if (p.vm == vm) {
+      if (p.slots != 0) heap.free(p.slots);
+      heap.free(p.stats);
+      heap.free(changetype<usize>(p));
+      continue;
+    }
+    unchecked(ports[kept] = changetype<usize>(p));
+    kept++;
   }
-  return null;
+  portCount = kept;
 }
 
 /** The largest message of any of `vm`'s ports (0: it has none). */
@@ -93,206 +221,154 @@ export function largestMessageOf(vm: u32): u32 {
   return largest;
 }
 
-/** Adds a port; SBI error if the parameters are unusable or the port exists. */
-export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): i32 {
-  if (portCount == MAX_PORTS || vmById(vm) == null || kind > KIND_SAMPLING) return SBI_ERR_INVALID_PARAM;
-  if (maxMessageBytes == 0 || maxMessageBytes > MAX_MESSAGE_BYTES) return SBI_ERR_INVALID_PARAM;
-  if (kind == KIND_QUEUING && (depth == 0 || depth > MAX_DEPTH)) return SBI_ERR_INVALID_PARAM;
-  if (findPort(vm, port, isSource) != null) return SBI_ERR_INVALID_PARAM;
-  if (isSource && peer != selfId() && maxPayloadTo(peer) < maxMessageBytes) return SBI_ERR_BAD_RANGE;
-  newPort(channel, vm, port, kind, maxMessageBytes, depth, isSource, peer);
-  return 0;
+export function portCountOf(vm: u32): u32 {
+  let n: u32 = 0;
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) n++;
+  return n;
 }
 
-function newPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): Port {
-  const p = changetype<Port>(heap.alloc(offsetof<Port>()));
-  p.channel = channel;
-  p.vm = vm;
-  p.port = port;
-  p.kind = kind;
-  p.isSource = isSource;
-  p.maxMessageBytes = maxMessageBytes;
-  p.depth = kind == KIND_SAMPLING ? 1 : depth;
-  p.peer = peer;
-  p.target = peer;
-  p.departing = false;
-  p.credits = p.depth;
-  p.head = 0;
-  p.count = 0;
-  p.slots = isSource ? 0 : heap.alloc(<usize>p.depth * (4 + <usize>maxMessageBytes));
-  unchecked(ports[portCount] = changetype<usize>(p));
-  portCount++;
-  return p;
+// ---- the delivery bound -----------------------------------------------------------------
+
+function messageFrameBytes(p: Port): u64 {
+  return FRAME_HEADER_BYTES + CHANNEL_HEADER_BYTES + p.maxMessageBytes;
 }
 
-// ---- The CHANNELS state record (docs/stream-format.md): a VM's ports and their state. ----
-
-const PORT_RECORD_BYTES: u32 = 40;
-const PORT_FLAG_SOURCE: u32 = 1;
-/** checkChannels: the record is legal; the length is wrong. (A value >= 0 is the offset of a bad field.) */
-export const CHANNELS_OK: i64 = -1;
-export const CHANNELS_BAD_LENGTH: i64 = -2;
-
-function slotBytes(isSource: bool, depth: u32, maxMessageBytes: u32): u32 {
-  return isSource ? 0 : depth * (4 + maxMessageBytes);
-}
-
-export function channelsRecordBytes(vm: u32): u32 {
-  let bytes: u32 = 8;
+/**
+ * The most bytes that can be on the wire to `peer` ahead of a message: a migration
+ * session's full window, and every message and acknowledgement the channels here may
+ * have outstanding on that link.
+ */
+function backlogBytes(peer: u32): u64 {
+  let bytes = <u64>windowFor(peer, linkMtu(peer)) * linkMtu(peer);
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm == vm) bytes += PORT_RECORD_BYTES + slotBytes(p.isSource, p.depth, p.maxMessageBytes);
+    if (p.peer != peer) continue;
+    bytes += p.isSource ? <u64>p.depth * messageFrameBytes(p) : FRAME_HEADER_BYTES + ACK_BYTES;
   }
   return bytes;
 }
 
-export function saveChannels(vm: u32, body: usize): void {
-  let count: u32 = 0;
-  let at = body + 8;
-  for (let i = 0; i < portCount; i++) {
-    const p = portAt(i);
-    if (p.vm != vm) continue;
-    store<u32>(at, p.channel);
-    store<u32>(at, p.port, 4);
-    store<u32>(at, p.kind, 8);
-    store<u32>(at, p.isSource ? PORT_FLAG_SOURCE : 0, 12);
-    store<u32>(at, p.maxMessageBytes, 16);
-    store<u32>(at, p.depth, 20);
-    store<u32>(at, p.isSource ? p.target : p.peer, 24);
-    store<u32>(at, p.isSource && p.kind == KIND_QUEUING ? p.credits : 0, 28);
-    store<u32>(at, p.isSource ? 0 : p.head, 32);
-    store<u32>(at, p.isSource ? 0 : p.count, 36);
-    const slots = slotBytes(p.isSource, p.depth, p.maxMessageBytes);
-    if (slots != 0) memory.copy(at + PORT_RECORD_BYTES, p.slots, slots);
-    at += PORT_RECORD_BYTES + slots;
-    count++;
-  }
-  store<u32>(body, count);
-  store<u32>(body, 0, 4);
+/**
+ * A source's delivery bound: sent now behind the whole backlog, lost at most k times
+ * (each loss costs a retransmission timeout and one board quantum until the run loop
+ * notices), the last copy's trip, and up to one quantum until the board hands it over.
+ * 0 for a channel on one processor (delivered at once).
+ */
+export function deliveryBoundNs(p: Port): u64 {
+  const peer = p.peer;
+  if (peer == selfId() || linkBandwidth(peer) == 0) return 0;
+  const quantumNs = linkGranularityNs(peer);
+  return <u64>CHANNEL_RETRANSMISSIONS * (linkTimeoutNs(peer) + quantumNs)
+    + wireNs(peer, backlogBytes(peer)) + linkLatencyNs(peer) + quantumNs;
 }
 
-/** CHANNELS_OK, CHANNELS_BAD_LENGTH, or the offset of the first field whose value is not legal. */
-export function checkChannels(body: usize, length: u32): i64 {
-  if (length < 8) return CHANNELS_BAD_LENGTH;
-  const count = load<u32>(body);
-  if (count > <u32>MAX_PORTS) return 0;
-  if (load<u32>(body, 4) != 0) return 4;
-  let offset: u32 = 8;
-  for (let i: u32 = 0; i < count; i++) {
-    if (length - offset < PORT_RECORD_BYTES) return CHANNELS_BAD_LENGTH;
-    const at = body + offset;
-    const kind = load<u32>(at, 8), flags = load<u32>(at, 12), max = load<u32>(at, 16), depth = load<u32>(at, 20);
-    const isSource = (flags & PORT_FLAG_SOURCE) != 0;
-    if (kind > KIND_SAMPLING) return offset + 8;
-    if (flags > PORT_FLAG_SOURCE) return offset + 12;
-    if (max == 0 || max > MAX_MESSAGE_BYTES) return offset + 16;
-    if (depth == 0 || depth > MAX_DEPTH || (kind == KIND_SAMPLING && depth != 1)) return offset + 20;
-    if (load<u32>(at, 28) > depth) return offset + 28;
-    if (load<u32>(at, 32) >= depth) return offset + 32;
-    if (load<u32>(at, 36) > depth) return offset + 36;
-    const slots = slotBytes(isSource, depth, max);
-    if (length - offset - PORT_RECORD_BYTES < slots) return CHANNELS_BAD_LENGTH;
-    const slotCount: u32 = isSource ? 0 : depth;
-    for (let slot: u32 = 0; slot < slotCount; slot++) {
-      const slotOffset = offset + PORT_RECORD_BYTES + slot * (4 + max);
-      if (load<u32>(body + slotOffset) > max) return slotOffset;
-    }
-    offset += PORT_RECORD_BYTES + slots;
-  }
-  return offset == length ? CHANNELS_OK : CHANNELS_BAD_LENGTH;
+// ---- sending ------------------------------------------------------------------------------
+
+/** Frames for ports that are not here (the relays of channel-relay.ts fill this in). */
+export class ChannelElsewhere {
+  /** A frame for `channel` whose end is not here: relay it, or false if nobody here relays it. */
+  forward: (from: u32, type: u32, channel: u32, payload: usize, bytes: u32) => bool = nobody;
 }
 
-/** Replaces `vm`'s ports on this processor with those of a checked CHANNELS record. */
-export function applyChannels(vm: u32, body: usize): void {
-  removePortsOf(vm);
-  const count = load<u32>(body);
-  let at = body + 8;
-  for (let i: u32 = 0; i < count; i++) {
-    const isSource = (load<u32>(at, 12) & PORT_FLAG_SOURCE) != 0;
-    const max = load<u32>(at, 16), depth = load<u32>(at, 20);
-    const p = newPort(load<u32>(at), vm, load<u32>(at, 4), load<u32>(at, 8), max, depth, isSource, load<u32>(at, 24));
-    if (isSource) {
-      if (p.kind == KIND_QUEUING) p.credits = load<u32>(at, 28);
-    } else {
-      p.head = load<u32>(at, 32);
-      p.count = load<u32>(at, 36);
-      memory.copy(p.slots, at + PORT_RECORD_BYTES, slotBytes(false, depth, max));
-    }
-    at += PORT_RECORD_BYTES + slotBytes(isSource, depth, max);
-  }
+function nobody(from: u32, type: u32, channel: u32, payload: usize, bytes: u32): bool {
+  return false;
 }
 
-function removePortsOf(vm: u32): void {
-  let kept = 0;
-  for (let i = 0; i < portCount; i++) {
-    const p = portAt(i);
-    if (p.vm == vm) {
-      if (p.slots != 0) heap.free(p.slots);
-      heap.free(changetype<usize>(p));
-      continue;
-    }
-    unchecked(ports[kept] = changetype<usize>(p));
-    kept++;
-  }
-  portCount = kept;
+export const elsewhere = new ChannelElsewhere();
+
+/** Sends a channel frame to `to`; to this processor it is taken at once. */
+export function sendChannelFrame(to: u32, type: u32, channel: u32, payload: usize, bytes: u32, vm: u32): void {
+  if (to == selfId()) receiveChannelFrame(to, type, channel, payload, bytes);
+  else sendFrame(to, type, channel, payload, bytes, vm);
 }
 
-function slotAt(p: Port, index: u32): usize {
-  return p.slots + <usize>(index % p.depth) * (4 + <usize>p.maxMessageBytes);
+function sendMessage(p: Port, seq: u32, flags: u32, sentNs: u64, data: usize, bytes: u32): void {
+  const payload = scratch;
+  store<u32>(payload, seq);
+  store<u32>(payload, flags, 4);
+  store<u64>(payload, sentNs, 8);
+  store<u64>(payload, deliveryBoundNs(p), 16);
+  memory.copy(payload + CHANNEL_HEADER_BYTES, data, bytes);
+  sendChannelFrame(p.peer, FRAME_CHANNEL_MESSAGE, p.channel, payload, CHANNEL_HEADER_BYTES + bytes, p.vm);
 }
 
-/** Puts a message into a destination port: the queue tail, or the one sampling slot. */
-function deliver(p: Port, data: usize, bytes: u32, from: u32): bool {
-  if (bytes > p.maxMessageBytes) return false;
-  p.peer = from;
-  if (p.kind == KIND_SAMPLING) {
-    p.head = 0;
-    p.count = 1;
-  } else if (p.count == p.depth) {
-    return false; // cannot happen while credits are honoured: the sender owned a slot
-  } else {
-    p.count++;
-  }
-  const slot = p.kind == KIND_SAMPLING ? p.slots : slotAt(p, p.head + p.count - 1);
-  store<u32>(slot, bytes);
-  memory.copy(slot + 4, data, bytes);
-  const vm = vmById(p.vm);
-  if (vm != null) vm.framesReceived++;
-  return true;
+@inline function sourceSlot(p: Port, seq: u32): usize {
+  return p.slots + <usize>(seq % p.depth) * sourceSlotBytes(p.maxMessageBytes);
+}
+
+/** A queuing source's credit: messages it may still send before the destination consumes one. */
+export function credits(p: Port): u32 {
+  return p.depth - (p.nextSeq - p.consumedSeq);
 }
 
 /** channel_send from `vm`: the message is at `data` (in guest RAM, already range-checked). */
 export function channelSend(vm: Vm, port: u32, data: usize, bytes: u32): i32 {
   const p = findPort(vm.id, port, true);
-  if (p == null) return SBI_ERR_INVALID_PARAM;
+  if (p == null || p.departing) return SBI_ERR_INVALID_PARAM;
   if (bytes > p.maxMessageBytes) return SBI_ERR_BAD_RANGE;
-  takeNewRoute(p);
-  if (p.kind == KIND_QUEUING) {
-    if (p.credits == 0) return SBI_ERR_FAILED;
-    p.credits--;
+  const seq = p.nextSeq;
+  const sentNs = nowNs();
+  if (p.kind == CHANNEL_QUEUING) {
+    if (credits(p) == 0) return SBI_ERR_FAILED;
+    const slot = sourceSlot(p, seq);
+    store<u32>(slot, bytes);
+    store<u32>(slot, 0, 4);
+    store<u64>(slot, sentNs, 8);
+    memory.copy(slot + SOURCE_SLOT_HEADER_BYTES, data, bytes);
+    if (p.nextSeq == p.ackedSeq) startTimer(p); // the timer was idle: nothing outstanding, credit left
   }
+  p.nextSeq = seq + 1;
   vm.framesSent++;
-  if (p.peer == selfId()) route(FRAME_CHANNEL_MESSAGE, p.channel, data, bytes, p.peer);
-  else sendFrame(p.peer, FRAME_CHANNEL_MESSAGE, p.channel, data, bytes, vm.id);
+  count(p, CHANNEL_STAT_SENT);
+  sendMessage(p, seq, 0, sentNs, data, bytes);
   return 0;
 }
 
-/**
- * A source whose destination moved sends the new way once none of its messages is still
- * on the old one — all credits back (a sampling source: at once) — so that no message
- * overtakes an earlier one; and only where a link carries its messages.
- */
-function takeNewRoute(p: Port): void {
-  if (p.target == p.peer) return;
-  if (p.kind == KIND_QUEUING && p.credits != p.depth) return;
-  if (p.target != selfId() && maxPayloadTo(p.target) < p.maxMessageBytes) return;
-  p.peer = p.target;
+function startTimer(p: Port): void {
+  p.timerCycles = now();
 }
 
-/** A queuing destination gives its sender back the credit of a slot it freed. */
-function returnCredit(p: Port): void {
-  if (p.peer == selfId()) route(FRAME_CHANNEL_CREDIT, p.channel, 0, 0, p.peer);
-  else sendFrame(p.peer, FRAME_CHANNEL_CREDIT, p.channel, 0, 0, p.vm);
+/** Resends every unacknowledged message of a queuing source, in order. */
+function resendWindow(p: Port): void {
+  for (let seq = p.ackedSeq; seq != p.nextSeq; seq++) {
+    const slot = sourceSlot(p, seq);
+    const sentNs = load<u64>(slot, 8);
+    const flags = load<u32>(slot, 4) | (p.arrivedNs != 0 && sentNs < p.arrivedNs ? MESSAGE_FROM_BEFORE_A_MOVE : 0);
+    sendMessage(p, seq, flags, sentNs, slot + SOURCE_SLOT_HEADER_BYTES, load<u32>(slot));
+    count(p, CHANNEL_STAT_RETRANSMISSIONS);
+  }
+}
+
+/** Retransmission timers: the run loop calls this at every quantum and slot boundary. */
+export function serviceChannels(): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.isSource && p.kind == CHANNEL_QUEUING && !p.departing && p.peer != selfId()) serviceSource(p);
+  }
+}
+
+function serviceSource(p: Port): void {
+  const outstanding = p.nextSeq != p.ackedSeq;
+  if (!outstanding && credits(p) != 0) return; // nothing to resend, no credit missing
+  if (now() - p.timerCycles < nsToCycles(linkTimeoutNs(p.peer))) return;
+  p.timeouts++;
+  if (p.timeouts == CHANNEL_GIVE_UP_TIMEOUTS && !p.linkDead) {
+    p.linkDead = true;
+    count(p, CHANNEL_STAT_LINK_DEAD_EVENTS);
+    report(EVENT_CHANNEL_LINK_DEAD, p.channel, p.vm, p.peer, 0);
+  }
+  if (outstanding) resendWindow(p);
+  else {
+    count(p, CHANNEL_STAT_PROBES);
+    sendChannelFrame(p.peer, FRAME_CHANNEL_PROBE, p.channel, scratch, 0, p.vm);
+  }
+  p.timerCycles = now();
+}
+
+// ---- receiving ----------------------------------------------------------------------------
+
+@inline function destinationSlot(p: Port, index: u32): usize {
+  return p.slots + <usize>(index % p.depth) * destinationSlotBytes(p.maxMessageBytes);
 }
 
 /**
@@ -301,231 +377,125 @@ function returnCredit(p: Port): void {
  */
 export function channelReceive(vm: Vm, port: u32, buffer: usize, capacity: u32): i64 {
   const p = findPort(vm.id, port, false);
-  if (p == null) return SBI_ERR_INVALID_PARAM;
+  if (p == null || p.departing) return SBI_ERR_INVALID_PARAM;
   if (p.count == 0) return SBI_ERR_FAILED;
-  const slot = p.kind == KIND_SAMPLING ? p.slots : slotAt(p, p.head);
+  const slot = p.kind == CHANNEL_SAMPLING ? p.slots : destinationSlot(p, p.head);
   const bytes = load<u32>(slot);
   if (bytes > capacity) return SBI_ERR_BAD_RANGE;
   memory.copy(buffer, slot + 4, bytes);
-  if (p.kind == KIND_QUEUING) {
+  count(p, CHANNEL_STAT_CONSUMED);
+  if (p.kind == CHANNEL_QUEUING) {
     p.head = (p.head + 1) % p.depth;
     p.count--;
-    returnCredit(p);
+    p.consumedSeq++;
+    sendAck(p, p.peer); // the credit goes back
   }
   return bytes;
 }
 
-/** A frame from the board's link: a message for a destination port, a credit for a source, or news of a move. */
-export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
-  const type = acceptFrame(peer, ptr, len);
-  if (type == 0) return;
-  const channel = frameChannel(ptr);
-  const payload = ptr + FRAME_HEADER_BYTES;
-  const payloadBytes = len - FRAME_HEADER_BYTES;
-  if (type == FRAME_MIGRATION_MESSAGE || type == FRAME_MIGRATION_ACK) {
-    receiveMigrationFrame(peer, type, channel, payload, payloadBytes);
-  } else if (type == FRAME_CHANNEL_MESSAGE || type == FRAME_CHANNEL_CREDIT) {
-    if (!route(type, channel, payload, payloadBytes, peer)) dropUnrouted(peer);
-  } else if (type == FRAME_CHANNEL_MOVED && payloadBytes == 4) {
-    destinationMoved(channel, load<u32>(payload));
+function sendAck(p: Port, to: u32): void {
+  const payload = scratch;
+  store<u32>(payload, p.nextSeq);
+  store<u32>(payload, p.consumedSeq, 4);
+  sendChannelFrame(to, FRAME_CHANNEL_ACK, p.channel, payload, ACK_BYTES, p.vm);
+}
+
+/** A channel message, acknowledgement or probe from `from` (this processor, for a local send). */
+export function receiveChannelFrame(from: u32, type: u32, channel: u32, payload: usize, bytes: u32): void {
+  // Messages and probes go from the source to the destination, acknowledgements back.
+  takeForEnd(from, type, channel, payload, bytes, type == FRAME_CHANNEL_ACK);
+}
+
+/** Hands a frame to the end it is for (`forSource`), or to a relay if that end is not here. */
+function takeForEnd(from: u32, type: u32, channel: u32, payload: usize, bytes: u32, forSource: bool): void {
+  const end = findEnd(channel, forSource);
+  if (end == null) {
+    if (!elsewhere.forward(from, type, channel, payload, bytes)) dropFrame(from, DROP_NO_PORT);
+  } else if (end.departing) {
+    dropFrame(from, DROP_DEPARTING); // its state is in a stream now; the sender resends where it goes
+  } else if (type == FRAME_CHANNEL_MESSAGE) {
+    takeMessage(end, from, payload, bytes);
+  } else if (type == FRAME_CHANNEL_ACK) {
+    if (bytes == ACK_BYTES) takeAck(end, load<u32>(payload), load<u32>(payload, 4));
+    else dropFrame(from, DROP_MALFORMED);
   } else {
-    dropUnrouted(peer);
+    sendAck(end, from); // a probe: the current acknowledgement, to whoever asked
   }
 }
 
-/**
- * Where a message or credit for `channel` goes on this processor: to its port here; held,
- * if that port's VM is migrating; relayed, if the port has moved on; false if nowhere.
- * `from` is the processor it came from (this one, for a local send).
- */
-function route(type: u32, channel: u32, data: usize, bytes: u32, from: u32): bool {
-  if (type == FRAME_CHANNEL_MESSAGE) {
-    const destination = findDestination(channel);
-    if (destination != null) return deliver(destination, data, bytes, from);
-  } else {
-    const source = findSource(channel);
-    if (source != null) {
-      if (source.kind != KIND_QUEUING || source.credits == source.depth) return false;
-      source.credits++;
-      return true;
-    }
-  }
-  if (isDeparting(channel, type == FRAME_CHANNEL_CREDIT)) { hold(type, channel, data, bytes, from); return true; }
-  return relay(type, channel, data, bytes, from);
-}
-
-// ---- Moving a VM's ports with it (docs/migration.md, "Channels") ----
-
-const FRAME_CHANNEL_MOVED: u32 = 3;
-
-/** A channel end that left this processor: where its messages and its credits go now. */
-@unmanaged class Relay {
-  channel: u32;
-  /** Where messages go: the destination's processor (or the next relay). */
-  destinationAt: u32;
-  /** Where credits go: the source's processor, as the last relayed message showed. */
-  sourceAt: u32;
-  /** The destination end moved: senders are told where it went. */
-  destinationLeft: bool;
-}
-
-const relays = new StaticArray<usize>(MAX_PORTS);
-let relayCount: i32 = 0;
-
-function relayFor(channel: u32): Relay | null {
-  for (let i = 0; i < relayCount; i++) {
-    const r = changetype<Relay>(unchecked(relays[i]));
-    if (r.channel == channel) return r;
-  }
-  return null;
-}
-
-function relay(type: u32, channel: u32, data: usize, bytes: u32, from: u32): bool {
-  const r = relayFor(channel);
-  if (r == null) return false;
-  if (type == FRAME_CHANNEL_MESSAGE) {
-    r.sourceAt = from;
-    if (r.destinationAt == selfId()) return false; // nowhere to go: this processor no longer has it
-    sendFrame(r.destinationAt, type, channel, data, bytes, NO_VM);
-    if (r.destinationLeft && from != selfId()) tellMoved(from, channel, r.destinationAt);
-  } else {
-    if (r.sourceAt == selfId()) return false;
-    sendFrame(r.sourceAt, type, channel, 0, 0, NO_VM);
-  }
-  return true;
-}
-
-function tellMoved(to: u32, channel: u32, where: u32): void {
-  store<u32>(movedPayload, where);
-  sendFrame(to, FRAME_CHANNEL_MOVED, channel, movedPayload, 4, NO_VM);
-}
-
-const movedPayload = heap.alloc(4);
-
-/** News that `channel`'s destination is now on `where`: a source here takes that route when it may; a relay passes it on. */
-function destinationMoved(channel: u32, where: u32): void {
-  const source = findSource(channel);
-  if (source != null) source.target = where;
-  const r = relayFor(channel);
-  if (r != null && r.destinationLeft) r.destinationAt = where;
-}
-
-function setRelay(channel: u32, destinationAt: u32, sourceAt: u32, destinationLeft: bool): void {
-  let r = relayFor(channel);
-  if (r == null) {
-    if (relayCount == MAX_PORTS) return;
-    r = changetype<Relay>(heap.alloc(offsetof<Relay>()));
-    unchecked(relays[relayCount] = changetype<usize>(r));
-    relayCount++;
-  }
-  r.channel = channel;
-  r.destinationAt = destinationAt;
-  r.sourceAt = sourceAt;
-  r.destinationLeft = destinationLeft;
-}
-
-function dropRelay(channel: u32): void {
-  for (let i = 0; i < relayCount; i++) {
-    if (changetype<Relay>(unchecked(relays[i])).channel != channel) continue;
-    heap.free(unchecked(relays[i]));
-    relayCount--;
-    unchecked(relays[i] = unchecked(relays[relayCount]));
+function takeMessage(p: Port, from: u32, payload: usize, bytes: u32): void {
+  if (bytes < CHANNEL_HEADER_BYTES || bytes - CHANNEL_HEADER_BYTES > p.maxMessageBytes) { dropFrame(from, DROP_MALFORMED); return; }
+  const seq = load<u32>(payload);
+  const ahead = <i32>(seq - p.nextSeq);
+  if (p.kind == CHANNEL_SAMPLING) {
+    if (ahead < 0) { count(p, CHANNEL_STAT_STALE_SAMPLES); dropFrame(from, DROP_DUPLICATE); return; }
+    p.head = 0;
+    p.count = 1;
+    deliver(p, from, payload, bytes, p.slots);
     return;
   }
-}
-
-// Frames for departing ports, in arrival order: u32 type, channel, from, bytes, then the bytes (padded to 4).
-let held: usize = 0;
-let heldCapacity: usize = 0;
-let heldBytes: usize = 0;
-
-function isDeparting(channel: u32, isSource: bool): bool {
-  for (let i = 0; i < portCount; i++) {
-    const p = portAt(i);
-    if (p.channel == channel && p.isSource == isSource && p.departing) return true;
+  if (ahead < 0) { // already delivered: its acknowledgement was lost
+    count(p, CHANNEL_STAT_DUPLICATES);
+    dropFrame(from, DROP_DUPLICATE);
+    sendAck(p, from);
+    return;
   }
-  return false;
-}
-
-function hold(type: u32, channel: u32, data: usize, bytes: u32, from: u32): void {
-  const needed = heldBytes + 16 + ((<usize>bytes + 3) & ~3);
-  if (needed > heldCapacity) {
-    const capacity = needed < 4096 ? <usize>4096 : needed * 2;
-    held = held == 0 ? heap.alloc(capacity) : heap.realloc(held, capacity);
-    heldCapacity = capacity;
+  if (ahead > 0 || p.count == p.depth) { // an earlier one is missing (or a sender ignoring its credit)
+    count(p, CHANNEL_STAT_OUT_OF_ORDER);
+    dropFrame(from, DROP_OUT_OF_ORDER);
+    sendAck(p, from);
+    return;
   }
-  const at = held + heldBytes;
-  store<u32>(at, type);
-  store<u32>(at, channel, 4);
-  store<u32>(at, from, 8);
-  store<u32>(at, bytes, 12);
-  memory.copy(at + 16, data, bytes);
-  heldBytes = needed;
+  p.count++;
+  deliver(p, from, payload, bytes, destinationSlot(p, p.head + p.count - 1));
+  sendAck(p, p.peer);
 }
 
-/** Hands every held frame to route() again, in order (the ports are here or gone by now). */
-function releaseHeld(): void {
-  const end = heldBytes;
-  heldBytes = 0;
-  for (let at: usize = 0; at < end;) {
-    const frame = held + at;
-    const bytes = load<u32>(frame, 12);
-    route(load<u32>(frame), load<u32>(frame, 4), frame + 16, bytes, load<u32>(frame, 8));
-    at += 16 + ((<usize>bytes + 3) & ~3);
+/** Puts an in-order message into `slot`, measures its delivery, and learns the way back. */
+function deliver(p: Port, from: u32, payload: usize, bytes: u32, slot: usize): void {
+  const length = bytes - CHANNEL_HEADER_BYTES;
+  store<u32>(slot, length);
+  memory.copy(slot + 4, payload + CHANNEL_HEADER_BYTES, length);
+  p.nextSeq = load<u32>(payload) + 1;
+  p.peer = from;
+  count(p, CHANNEL_STAT_DELIVERED);
+  const vm = vmById(p.vm);
+  if (vm != null) vm.framesReceived++;
+  measureDelivery(p, load<u32>(payload, 4), load<u64>(payload, 8), load<u64>(payload, 16));
+}
+
+function measureDelivery(p: Port, flags: u32, sentNs: u64, boundNs: u64): void {
+  const tookNs = nowNs() - sentNs;
+  if (flags != 0 || sentNs < p.arrivedNs) { // it crossed a move: a migration's bound covers the extra time
+    count(p, CHANNEL_STAT_MOVED_DELIVERIES);
+    atLeast(p, CHANNEL_STAT_WORST_MOVED_DELIVERY_NS, tookNs);
+    return;
   }
+  count(p, CHANNEL_STAT_TOTAL_DELIVERY_NS, tookNs);
+  atLeast(p, CHANNEL_STAT_WORST_DELIVERY_NS, tookNs);
+  store<u64>(p.stats + (<usize>CHANNEL_STAT_BOUND_NS << 3), boundNs);
+  if (tookNs > boundNs) count(p, CHANNEL_STAT_LATE_DELIVERIES);
 }
 
-/**
- * `vm` is migrating and the stream now carries its ports' state: from here on, what
- * arrives for them waits (the record must stay the truth) until the migration ends.
- */
-export function portsDepart(vm: u32): void {
-  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) portAt(i).departing = true;
-}
-
-/** The migration failed or was given up: `vm` runs here again, and gets what was held. */
-export function portsStay(vm: u32): void {
-  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) portAt(i).departing = false;
-  releaseHeld();
-}
-
-/**
- * `vm` now runs on processor `to`: its ports here go, each channel they served gets a
- * relay to `to`, sources here whose destination left learn where it went, and what was
- * held follows the relays.
- */
-export function portsLeft(vm: u32, to: u32): void {
-  for (let i = 0; i < portCount; i++) {
-    const p = portAt(i);
-    if (p.vm != vm) continue;
-    if (p.isSource) setRelay(p.channel, p.target, to, false);
-    else setRelay(p.channel, to, p.peer, true);
+/** A queuing source hears how far its destination got: delivered up to `expected`, consumed up to `consumed`. */
+function takeAck(p: Port, expected: u32, consumed: u32): void {
+  if (p.kind != CHANNEL_QUEUING) return;
+  const sent = p.nextSeq - p.consumedSeq;
+  if (expected - p.consumedSeq > sent || consumed - p.consumedSeq > expected - p.consumedSeq) return; // stale or bogus
+  const progress = expected - p.ackedSeq <= p.nextSeq - p.ackedSeq && expected != p.ackedSeq;
+  if (progress) {
+    count(p, CHANNEL_STAT_ACKNOWLEDGED, <u64>(expected - p.ackedSeq));
+    p.ackedSeq = expected;
   }
-  removePortsOf(vm);
-  for (let i = 0; i < portCount; i++) {
-    const p = portAt(i);
-    const r = relayFor(p.channel);
-    if (p.isSource && r != null && r.destinationLeft) p.target = r.destinationAt;
+  if (consumed != p.consumedSeq) {
+    p.consumedSeq = consumed;
+    if (!progress) p.timerCycles = now(); // a credit came back: the probe timer starts again
   }
-  releaseHeld();
-}
-
-/**
- * `vm` arrived from processor `from` with its ports (the CHANNELS record): until their
- * other ends learn of the move everything goes through `from`, which relays it.
- */
-export function portsArrived(vm: u32, from: u32): void {
-  for (let i = 0; i < portCount; i++) {
-    const p = portAt(i);
-    if (p.vm != vm) continue;
-    dropRelay(p.channel); // back here: its own port serves it again
-    p.peer = from;
+  if (progress) p.timerCycles = now();
+  p.timeouts = 0;
+  if (p.linkDead) {
+    p.linkDead = false;
+    report(EVENT_CHANNEL_LINK_RECOVERED, p.channel, p.vm, p.peer, 0);
   }
 }
 
-/** Would the ports of a CHANNELS record with `count` ports fit beside those already here (replacing `vm`'s)? */
-export function channelsFit(vm: u32, count: u32): bool {
-  let others: u32 = 0;
-  for (let i = 0; i < portCount; i++) if (portAt(i).vm != vm) others++;
-  return others + count <= <u32>MAX_PORTS;
-}

@@ -2,12 +2,12 @@
 // bytes through the staging buffer in chunks: out with checkpointRead, in with
 // restoreWrite. Every call returns plain numbers, so the component build can wrap a
 // chunk as a list<u8> result or argument without changing the core.
-import { migrationWriting } from "./migration";
+import { migrationWriting } from "./migration-source";
 import { advance, getClockHz, now } from "./clock";
 import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
 import { captureCheckpoint, closeStream, openStream } from "./collector";
 import { restoreStream, validatedInfo, validateStream } from "./restore";
-import { stagingBuffer, stagingBytes } from "./index";
+import { inStaging, stagingBuffer, stagingBytes } from "./staging";
 import { drainOut, errorField, ERR_TARGET, ERR_TOO_LARGE, HEADER_INDEX, outPending, refuse, setCurrentRecord } from "./stream";
 import { Vm, vmById } from "./vm";
 
@@ -63,8 +63,7 @@ export function restoreBegin(): void {
 
 /** Appends `len` bytes at `ptr` (in the staging buffer). 0; -3 bad pointer; -1 stream too large. */
 export function restoreWrite(ptr: usize, len: u32): i32 {
-  const staging = stagingBuffer();
-  if (ptr < staging || len > stagingBytes() || ptr - staging > <usize>(stagingBytes() - len)) return SBI_ERR_INVALID_PARAM;
+  if (!inStaging(ptr, len)) return SBI_ERR_INVALID_PARAM;
   if (len > MAX_RESTORE_BYTES - inputBytes) { inputTooLarge = true; return SBI_ERR_FAILED; }
   growInput(<usize>inputBytes + len);
   memory.copy(input + inputBytes, ptr, len);

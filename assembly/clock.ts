@@ -27,6 +27,11 @@ export function now(): u64 {
   return nowCycles;
 }
 
+/** Board time: nanoseconds of virtual time since the board started, the one time base all processors share. */
+export function nowNs(): u64 {
+  return cyclesToNs(nowCycles);
+}
+
 export function advance(cycles: u64): void {
   nowCycles += cycles;
 }
@@ -46,12 +51,27 @@ export function ticksToCycles(ticks: u64): u64 {
 
 const NS_PER_S: u64 = 1_000_000_000;
 
-/** Cycles in `ns` nanoseconds (rounded down). */
+/** Cycles of this processor in `ns` nanoseconds (rounded down). */
 export function nsToCycles(ns: u64): u64 {
-  return (ns / NS_PER_S) * clockHz + ((ns % NS_PER_S) * clockHz) / NS_PER_S;
+  return nsToCyclesAt(ns, clockHz);
 }
 
-/** Nanoseconds in `cycles` (rounded down). */
+/** Nanoseconds in `cycles` of this processor (rounded down). */
 export function cyclesToNs(cycles: u64): u64 {
-  return (cycles / clockHz) * NS_PER_S + ((cycles % clockHz) * NS_PER_S) / clockHz;
+  return cyclesToNsAt(cycles, clockHz);
+}
+
+/** Cycles of a clock of `hz` in `ns` nanoseconds (rounded down): for another processor's time. */
+export function nsToCyclesAt(ns: u64, hz: u64): u64 {
+  return (ns / NS_PER_S) * hz + ((ns % NS_PER_S) * hz) / NS_PER_S;
+}
+
+/** Nanoseconds in `cycles` of a clock of `hz` (rounded down). */
+export function cyclesToNsAt(cycles: u64, hz: u64): u64 {
+  return (cycles / hz) * NS_PER_S + ((cycles % hz) * NS_PER_S) / hz;
+}
+
+/** Nanoseconds that `cycles` of work take on a clock of `hz`, rounded up (a bound's term). */
+export function workNsAt(cycles: u64, hz: u64): u64 {
+  return (cycles / hz) * NS_PER_S + ((cycles % hz) * NS_PER_S + hz - 1) / hz;
 }

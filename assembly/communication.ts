@@ -1,32 +1,24 @@
-// Communication: the framed, checksummed transport over the board's message links.
-// Frame layout (little endian), docs/core-interface.md:
-//   0 u8  type          1 channel message, 2 channel credit
-//   1 u8  reserved (0)
-//   2 u16 payload bytes
-//   4 u32 sequence number, per peer and direction, from 0
-//   8 u32 channel id
+// Communication: framing over the board's message links. Every frame carries a CRC32C
+// and a sequence number per peer and direction; a receiver drops what is malformed or
+// fails the CRC. Loss, duplication and reordering are left to the protocols above, which
+// have their own sequence numbers and acknowledgements (channel.ts per channel,
+// transport.ts per migration session): the link-level number only counts frames that
+// came out of order. Frame layout (little endian), docs/core-interface.md "Link frames":
+//   0 u8  type (FRAME_*)    1 u8 reserved (0)    2 u16 payload bytes
+//   4 u32 sequence number   8 u32 channel id (or migration session)
 //  12 u32 CRC32C of bytes 0..11 and the payload
 //  16     payload
-// A receiver drops frames that are short, inconsistent or fail the CRC, and duplicates
-// (sequence below the next expected); a gap means frames were lost on the way.
 import { getProcessorId, now } from "./clock";
+import {
+  DROP_CRC, DROP_MALFORMED, FRAME_HEADER_BYTES, MAX_PEERS, TRACE_FRAME_DROPPED, TRACE_FRAME_RECEIVED, TRACE_FRAME_SENT,
+} from "./config";
 import { crc32c, crc32cUpdate } from "./crc32c";
-import { trace, TRACE_FRAME_DROPPED, TRACE_FRAME_RECEIVED, TRACE_FRAME_SENT, NO_VM } from "./trace";
+import { NO_VM, trace } from "./trace";
 
 @external("ferry:core/board", "link-send")
 declare function boardLinkSend(peer: u32, ptr: usize, len: u32): void;
 
-export const FRAME_HEADER_BYTES: u32 = 16;
-export const FRAME_CHANNEL_MESSAGE: u32 = 1;
-export const FRAME_CHANNEL_CREDIT: u32 = 2;
 const MAX_FRAME_BYTES: u32 = 65536;
-export const MAX_PEERS: u32 = 64;
-
-// Reasons a frame was dropped (trace b).
-export const DROP_MALFORMED: u64 = 1;
-export const DROP_CRC: u64 = 2;
-export const DROP_DUPLICATE: u64 = 3;
-export const DROP_NO_PORT: u64 = 4;
 
 const mtuBytes = new StaticArray<u32>(MAX_PEERS);
 // What the board says about each link, for the migration manager's downtime bound.
@@ -42,7 +34,7 @@ const frame = heap.alloc(MAX_FRAME_BYTES);
 export let framesSent: u64 = 0;
 export let framesReceived: u64 = 0;
 export let framesDropped: u64 = 0;
-export let framesLost: u64 = 0;
+export let framesOutOfOrder: u64 = 0;
 
 export function configureLink(peer: u32, mtu: u32): bool {
   if (peer >= MAX_PEERS || mtu < FRAME_HEADER_BYTES + 1 || mtu > MAX_FRAME_BYTES) return false;
@@ -80,6 +72,11 @@ export function maxPayloadTo(peer: u32): u32 {
   return mtuBytes[peer] - FRAME_HEADER_BYTES;
 }
 
+/** Is there a link to `peer` whose frames carry `payloadBytes`? */
+export function canReach(peer: u32, payloadBytes: u32): bool {
+  return peer != getProcessorId() && maxPayloadTo(peer) >= payloadBytes && linkBandwidth(peer) != 0;
+}
+
 /** Sends one frame; the payload (already checked against maxPayloadTo) is copied from `payload`. */
 export function sendFrame(peer: u32, type: u32, channel: u32, payload: usize, payloadBytes: u32, vm: u32): void {
   store<u8>(frame, <u8>type);
@@ -96,25 +93,25 @@ export function sendFrame(peer: u32, type: u32, channel: u32, payload: usize, pa
   boardLinkSend(peer, frame, FRAME_HEADER_BYTES + payloadBytes);
 }
 
-function drop(peer: u32, reason: u64): void {
+/** Counts and traces a frame nobody here takes (DROP_* reason). */
+export function dropFrame(peer: u32, reason: u64): void {
   framesDropped++;
   trace(TRACE_FRAME_DROPPED, NO_VM, now(), peer, reason);
 }
 
 /**
- * Checks a received frame. Returns its type, or 0 if it was dropped. A frame that
- * passes is counted and its sequence consumed; the caller handles its payload.
+ * Checks a received frame. Returns its type, or 0 if it was dropped (malformed, CRC).
+ * A frame out of the link's sending order is taken all the same, and counted.
  */
 export function acceptFrame(peer: u32, ptr: usize, len: u32): u32 {
-  if (peer >= MAX_PEERS || len < FRAME_HEADER_BYTES) { drop(peer, DROP_MALFORMED); return 0; }
+  if (peer >= MAX_PEERS || len < FRAME_HEADER_BYTES) { dropFrame(peer, DROP_MALFORMED); return 0; }
   const payloadBytes = <u32>load<u16>(ptr, 2);
-  if (payloadBytes != len - FRAME_HEADER_BYTES || load<u8>(ptr, 1) != 0) { drop(peer, DROP_MALFORMED); return 0; }
+  if (payloadBytes != len - FRAME_HEADER_BYTES || load<u8>(ptr, 1) != 0) { dropFrame(peer, DROP_MALFORMED); return 0; }
   const crc = crc32cUpdate(crc32c(ptr, 12), ptr + FRAME_HEADER_BYTES, payloadBytes);
-  if (crc != load<u32>(ptr, 12)) { drop(peer, DROP_CRC); return 0; }
+  if (crc != load<u32>(ptr, 12)) { dropFrame(peer, DROP_CRC); return 0; }
   const sequence = load<u32>(ptr, 4);
-  if (sequence < nextReceiveSequence[peer]) { drop(peer, DROP_DUPLICATE); return 0; }
-  if (sequence > nextReceiveSequence[peer]) framesLost += <u64>(sequence - nextReceiveSequence[peer]);
-  nextReceiveSequence[peer] = sequence + 1;
+  if (sequence != nextReceiveSequence[peer]) framesOutOfOrder++;
+  if (<i32>(sequence - nextReceiveSequence[peer]) >= 0) nextReceiveSequence[peer] = sequence + 1;
   framesReceived++;
   trace(TRACE_FRAME_RECEIVED, NO_VM, now(), peer, len);
   return load<u8>(ptr);
@@ -126,8 +123,4 @@ export function frameChannel(ptr: usize): u32 {
 
 export function selfId(): u32 {
   return getProcessorId();
-}
-
-export function dropUnrouted(peer: u32): void {
-  drop(peer, DROP_NO_PORT);
 }

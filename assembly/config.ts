@@ -1,4 +1,6 @@
-// Fixed facts of the platform Ferry emulates for its guests.
+// Fixed facts of the platform Ferry emulates for its guests, and (numbers.ts, generated
+// from wit/numbers.json) every number the core shares with the host.
+export * from "./numbers";
 
 /** Guest-physical address of every VM's RAM (as on QEMU virt and most RISC-V boards). */
 export const RAM_BASE: u32 = 0x8000_0000;
@@ -7,44 +9,15 @@ export const PAGE_SHIFT: u32 = 12;
 export const PAGE_BYTES: u32 = 1 << PAGE_SHIFT;
 /** The timer (time CSR, CLINT mtime, SBI set_timer) ticks at 10 MHz of virtual time, as on QEMU virt. */
 export const TIMEBASE_HZ: u64 = 10_000_000;
-/** How many VMs one processor can hold. */
-export const MAX_VMS: i32 = 16;
 /** Decode cache entries per VM (power of two); each covers one 4-byte instruction slot. */
 export const DECODE_ENTRIES: u32 = 1 << 15;
 /** Bytes a VM may buffer on its console before the core hands them to the board. */
 export const CONSOLE_BUFFER_BYTES: u32 = 256;
-/** Bytes of the staging buffer the host writes into (image data, later checkpoint streams). */
-export const STAGING_BYTES: u32 = 64 * 1024;
 
 // Privilege modes.
 export const MODE_U: u32 = 0;
 export const MODE_S: u32 = 1;
 export const MODE_M: u32 = 3;
-
-// VM kinds.
-export const KIND_PARAVIRTUAL: u32 = 0;
-export const KIND_MACHINE: u32 = 1;
-
-// Why a VM stopped (docs/core-interface.md).
-export const EXIT_RUNNING: u32 = 0;
-export const EXIT_SHUTDOWN: u32 = 1;
-export const EXIT_FAILURE: u32 = 2;
-export const EXIT_TOHOST: u32 = 3;
-export const EXIT_FINISHER: u32 = 4;
-export const EXIT_REBOOT: u32 = 5;
-export const EXIT_FAULT: u32 = 6;
-/** Migrated away: the VM runs on another processor now. */
-export const EXIT_MIGRATED: u32 = 7;
-
-// SBI error codes.
-export const SBI_SUCCESS: i32 = 0;
-export const SBI_ERR_FAILED: i32 = -1;
-export const SBI_ERR_NOT_SUPPORTED: i32 = -2;
-export const SBI_ERR_INVALID_PARAM: i32 = -3;
-export const SBI_ERR_DENIED: i32 = -4;
-export const SBI_ERR_INVALID_ADDRESS: i32 = -5;
-export const SBI_ERR_INVALID_STATE: i32 = -10;
-export const SBI_ERR_BAD_RANGE: i32 = -11;
 
 // Exception causes.
 export const CAUSE_MISALIGNED_FETCH: u32 = 0;

@@ -87,6 +87,13 @@ function reportMetric(vm: Vm): void {
   ret(vm, SBI_SUCCESS, 0);
 }
 
+/** The guest memory Ferry function `fid` would touch, as (address << 32 | bytes); 0 if none (see hypercallBuffer). */
+export function ferryHypercallBuffer(vm: Vm, fid: u32): u64 {
+  if (fid == 1) return (<u64>getReg(vm, A0) << 32) | <u64>(getReg(vm, A1) * TASK_WORDS * 4);
+  if (fid == 4 || fid == 5) return (<u64>getReg(vm, A1) << 32) | <u64>getReg(vm, A2);
+  return 0;
+}
+
 export function handleFerryHypercall(vm: Vm, fid: u32): void {
   switch (fid) {
     case 0: getInfo(vm); return;

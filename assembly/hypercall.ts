@@ -3,12 +3,13 @@
 // a1 (value) and every other register is preserved. docs/hypercalls.md is the ABI.
 import {
   EXIT_FAILURE, EXIT_REBOOT, EXIT_SHUTDOWN, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_SUCCESS,
+  TRACE_HYPERCALL,
 } from "./config";
 import { consolePutByte, consoleWrite } from "./console";
 import { BUFFER_ABSENT, guestBuffer } from "./guestmem";
 import { now } from "./clock";
-import { EXT_FERRY, handleFerryHypercall } from "./hypercall-ferry";
-import { trace, TRACE_HYPERCALL } from "./trace";
+import { EXT_FERRY, ferryHypercallBuffer, handleFerryHypercall } from "./hypercall-ferry";
+import { trace } from "./trace";
 import { getReg, setReg, Vm } from "./vm";
 
 const A0: u32 = 10, A1: u32 = 11, A2: u32 = 12, A6: u32 = 16, A7: u32 = 17;
@@ -89,6 +90,19 @@ function systemReset(vm: Vm, fid: u32): void {
     vm.exitCode = type;
   }
   ret(vm, SBI_SUCCESS, 0);
+}
+
+/**
+ * The guest memory the ecall at vm.pc would read or write, as (address << 32 | bytes);
+ * 0 if none. It follows the handlers here and in hypercall-ferry.ts (keep them in step):
+ * post-copy's blackout sends these pages so that a VM resuming at an ecall never waits.
+ */
+export function hypercallBuffer(vm: Vm): u64 {
+  const eid = getReg(vm, A7);
+  const fid = getReg(vm, A6);
+  if (eid == EXT_DBCN && (fid == 0 || fid == 1)) return (<u64>getReg(vm, A1) << 32) | <u64>getReg(vm, A0);
+  if (eid == EXT_FERRY) return ferryHypercallBuffer(vm, fid);
+  return 0;
 }
 
 export function handleHypercall(vm: Vm): void {

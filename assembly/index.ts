@@ -1,21 +1,30 @@
 // The core's exported interface: everything the board (host) may do to this processor
 // and its VMs. docs/core-interface.md is the contract; wit/ describes the same world.
+// The core's components and the order they build on each other: docs/core-interface.md,
+// "The core's components".
 import { now as clockNow, setClockHz, setProcessorId } from "./clock";
-import { addPort } from "./channel";
-import { configureLink, framesDropped, framesLost, framesReceived, framesSent, setLinkTiming } from "./communication";
-import { cancelMigration, migrationStat as readMigrationStat, setParam, startMigration } from "./migration";
+import { addPort, channelStat as readChannelStat } from "./channel";
+import "./channel-relay"; // fills in the VM hooks and the channel relays
+import { configureLink, framesDropped, framesOutOfOrder, framesReceived, framesSent, setLinkTiming } from "./communication";
+import { receiveFrame } from "./link-inbox";
+import {
+  cancelMigration, migrationIncomingStat as readIncomingStat, migrationStat as readMigrationStat, setNextParam, startMigration,
+} from "./migration";
 import { setRamCapacity } from "./vm-lifecycle";
-import { receiveFrame } from "./channel";
 import { addWindow, clearSchedule, setMajorFrame } from "./schedule";
 import { setTraceEnabled } from "./trace";
-import { KIND_MACHINE, KIND_PARAVIRTUAL, MODE_M, PAGE_BYTES, SBI_ERR_BAD_RANGE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, STAGING_BYTES } from "./config";
+import {
+  EXIT_GONE, KIND_MACHINE, KIND_PARAVIRTUAL, MAX_VM_RAM_BYTES, MODE_M, PAGE_BYTES, PROCESSOR_STAT_FRAMES_DROPPED,
+  PROCESSOR_STAT_FRAMES_OUT_OF_ORDER, PROCESSOR_STAT_FRAMES_RECEIVED, PROCESSOR_STAT_FRAMES_SENT, SBI_ERR_BAD_RANGE,
+  SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, STAGING_BYTES,
+} from "./config";
 import { readCsr } from "./csr";
 import { timerDueCycles } from "./irq";
 import { noteWritten, ramOffset } from "./guestmem";
 import { runProcessor } from "./processor";
+import { inStaging, stagingBuffer as stagingAddress } from "./staging";
 import { createVm, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters } from "./vm";
 
-const staging = heap.alloc(STAGING_BYTES);
 
 export function configure(clockHz: u32, processorId: u32): void {
   setClockHz(clockHz == 0 ? 1 : clockHz);
@@ -52,8 +61,9 @@ export function processorSetRam(bytes: u64): void {
   setRamCapacity(bytes);
 }
 
+/** Sets parameter `key` of the next migrationStart (only that one; MigrationParam in wit/numbers.json). */
 export function migrationSetParam(key: u32, value: u64): i32 {
-  return setParam(key, value) ? 0 : SBI_ERR_INVALID_PARAM;
+  return setNextParam(key, value) ? 0 : SBI_ERR_INVALID_PARAM;
 }
 
 /** Starts migrating VM `vm` to processor `destProcessor`: 0, or an SBI error (-4 refused: migrationStat says why). */
@@ -65,8 +75,19 @@ export function migrationCancel(): i32 {
   return cancelMigration();
 }
 
-export function migrationStat(key: u32): u64 {
-  return readMigrationStat(key);
+/** MigrationStat `key` of this processor's outgoing migration `id` (0: the latest). */
+export function migrationStat(id: u32, key: u32): u64 {
+  return readMigrationStat(id, key);
+}
+
+/** IncomingStat `key` of this processor's incoming migration `id` (0: the latest). */
+export function migrationIncomingStat(id: u32, key: u32): u64 {
+  return readIncomingStat(id, key);
+}
+
+/** ChannelStat `key` of `channel`'s end on this processor. */
+export function channelStat(channel: u32, key: u32): u64 {
+  return readChannelStat(channel, key);
 }
 
 export function linkReceive(peer: u32, ptr: usize, len: u32): i32 {
@@ -83,12 +104,12 @@ export function channelAddDestination(channel: u32, vm: u32, port: u32, kind: u3
   return addPort(channel, vm, port, kind, maxMessageBytes, depth, false, 0);
 }
 
-/** Processor counters: 0 frames sent, 1 frames received, 2 frames dropped, 3 frames lost (sequence gaps). */
+/** ProcessorStat counters (wit/numbers.json). */
 export function processorStat(stat: u32): u64 {
-  if (stat == 0) return framesSent;
-  if (stat == 1) return framesReceived;
-  if (stat == 2) return framesDropped;
-  if (stat == 3) return framesLost;
+  if (stat == PROCESSOR_STAT_FRAMES_SENT) return framesSent;
+  if (stat == PROCESSOR_STAT_FRAMES_RECEIVED) return framesReceived;
+  if (stat == PROCESSOR_STAT_FRAMES_DROPPED) return framesDropped;
+  if (stat == PROCESSOR_STAT_FRAMES_OUT_OF_ORDER) return framesOutOfOrder;
   return 0;
 }
 
@@ -108,7 +129,7 @@ export function run(cycles: u64): u64 {
 }
 
 export function stagingBuffer(): usize {
-  return staging;
+  return stagingAddress();
 }
 
 export function stagingBytes(): u32 {
@@ -124,18 +145,14 @@ export function stagingBytes(): u32 {
  */
 export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {
   if (oldPtr != 0 || oldSize != 0 || align > 16 || newSize > <usize>STAGING_BYTES) unreachable();
-  return staging;
+  return stagingAddress();
 }
 
 export function vmCreate(kind: u32, ramBytes: u32): i32 {
   if (kind != KIND_PARAVIRTUAL && kind != KIND_MACHINE) return SBI_ERR_INVALID_PARAM;
-  if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > 0x4000_0000) return SBI_ERR_INVALID_PARAM;
+  if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > MAX_VM_RAM_BYTES) return SBI_ERR_INVALID_PARAM;
   const vm = createVm(kind, ramBytes);
   return vm == null ? SBI_ERR_FAILED : <i32>vm.id;
-}
-
-function inStaging(ptr: usize, len: u32): bool {
-  return ptr >= staging && len <= STAGING_BYTES && ptr - staging <= STAGING_BYTES - len;
 }
 
 export function vmLoad(id: u32, guestAddr: u32, ptr: usize, len: u32): i32 {
@@ -169,9 +186,10 @@ function vmOrNull(id: u32): Vm | null {
   return vmById(id);
 }
 
+/** Why the VM stopped (0 running); EXIT_GONE for a handle that names no VM here (any more). */
 export function vmExit(id: u32): u32 {
   const vm = vmOrNull(id);
-  return vm == null ? 0 : vm.exit;
+  return vm == null ? EXIT_GONE : vm.exit;
 }
 
 export function vmExitCode(id: u32): u32 {

@@ -15,7 +15,8 @@ import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
   writeHeader,
 } from "./stream";
-import { portsDepart } from "./channel";
+import { firstAccessPages, firstPage } from "./first-access";
+import { vmHooks } from "./vm-hooks";
 import { Vm } from "./vm";
 
 /** Data records the producer writes before it lets the transport drain them. */
@@ -39,7 +40,9 @@ export class MigrationStream {
   chainId: u32 = 0;
   sequence: u32 = 0;
   pagesInCheckpoint: u64 = 0;
-
+  /** Post-copy: pages the blackout carried, and pages sent after the commit. */
+  prepagedPages: u64 = 0;
+  pushedPages: u64 = 0;
 
   beginStream(vm: Vm): void {
     writeHeader();
@@ -81,7 +84,7 @@ export class MigrationStream {
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
     } else if (this.phase == PHASE_STATE) {
       writeStateRecords(vm);
-      portsDepart(vm.id); // the CHANNELS record is the ports' state now: what arrives for them waits
+      vmHooks.depart(vm.id); // the CHANNELS record is the ports' state now: what arrives for them is refused
       this.phase = PHASE_END;
     } else if (this.phase == PHASE_END) {
       this.endCheckpoint();
@@ -103,18 +106,29 @@ export class MigrationStream {
   }
 
   /**
-   * Post-copy's blackout: a full, complete checkpoint of only the prepaged pages (those
-   * written while the manager watched, migration's bit); every other touched page is
-   * marked pending, to follow after the commit. `prepage` false sends none.
+   * Post-copy's blackout: a full, complete checkpoint of the prepaged pages (those
+   * written while the manager watched, migration's bit) and of every page the VM's first
+   * instruction there can touch (first-access.ts); every other touched page is marked
+   * pending, to follow after the commit — once. `prepage` false sends only the first
+   * instruction's pages.
    */
-  beginPostCopyCheckpoint(vm: Vm, prepage: bool, runningPage: u32): void {
+  beginPostCopyCheckpoint(vm: Vm, prepage: bool): void {
     const pages = vm.ramBytes >> PAGE_SHIFT;
     for (let page: u32 = 0; page < pages; page++) {
-      let dirty = load<u8>(vm.dirty + page);
+      let dirty = load<u8>(vm.dirty + page) & ~DIRTY_POSTCOPY_PENDING;
       if (!prepage) dirty &= ~DIRTY_MIGRATION;
-      if (page == runningPage) dirty |= DIRTY_MIGRATION | DIRTY_TOUCHED;
-      if ((dirty & DIRTY_TOUCHED) != 0 && (dirty & DIRTY_MIGRATION) == 0) dirty |= DIRTY_POSTCOPY_PENDING;
       store<u8>(vm.dirty + page, dirty);
+    }
+    const first = firstAccessPages(vm);
+    for (let i = 0; i < first; i++) {
+      const page = firstPage(i);
+      store<u8>(vm.dirty + page, load<u8>(vm.dirty + page) | DIRTY_MIGRATION | DIRTY_TOUCHED);
+    }
+    this.prepagedPages = 0;
+    for (let page: u32 = 0; page < pages; page++) {
+      const dirty = load<u8>(vm.dirty + page);
+      if ((dirty & DIRTY_MIGRATION) != 0) this.prepagedPages++;
+      else if ((dirty & DIRTY_TOUCHED) != 0) store<u8>(vm.dirty + page, dirty | DIRTY_POSTCOPY_PENDING);
     }
     this.beginStream(vm);
     this.full = true;
@@ -123,9 +137,20 @@ export class MigrationStream {
     this.nextPage = 0;
     this.pagesInCheckpoint = 0;
     this.pushNext = 0;
+    this.pushedPages = 0;
     this.phase = PHASE_PAGES;
     beginGroup();
     writeVmConfig(vm);
+  }
+
+  /** Pages post-copy's blackout would carry: those written while watched (if `prepage`) and the first instruction's. */
+  postCopyBlackoutPages(vm: Vm, prepage: bool): u64 {
+    const first = firstAccessPages(vm);
+    let pages: u64 = prepage ? this.dirtyPages(vm) : 0;
+    for (let i = 0; i < first; i++) {
+      if (!prepage || (load<u8>(vm.dirty + firstPage(i)) & DIRTY_MIGRATION) == 0) pages++;
+    }
+    return pages;
   }
 
   /**
@@ -135,10 +160,14 @@ export class MigrationStream {
    */
   takePush(vm: Vm, dest: usize, maxBytes: u32, requested: u32): u32 {
     // The asked-for page goes next, behind at most the record already being sent.
-    if (requested != 0) writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
+    if (requested != 0) {
+      writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
+      this.pushedPages += pagesWrittenLast();
+    }
     const pages = vm.ramBytes >> PAGE_SHIFT;
     while (outPending() < maxBytes && this.pushNext < pages) {
       this.pushNext = writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, this.pushNext, 1);
+      this.pushedPages += pagesWrittenLast();
     }
     return drainOut(dest, maxBytes);
   }

@@ -3,15 +3,16 @@
 // sleep through idle time; in a gap, or when the owner cannot run, the processor idles.
 // Window use, overruns and late interrupts are counted here, where they happen.
 import { advance, now } from "./clock";
-import { EXIT_RUNNING, IRQ_M_TIMER, IRQ_S_TIMER } from "./config";
+import { EXIT_RUNNING, IRQ_M_TIMER, IRQ_S_TIMER, MAX_VMS, TRACE_INTERRUPT, TRACE_VM_EXIT, TRACE_VM_SWITCH } from "./config";
 import { flushConsole } from "./console";
 import { raiseInterrupt } from "./dispatcher";
 import { executeSlice } from "./hart";
 import { interruptToTake, shouldWake, timerDueCycles } from "./irq";
-import { noteFirstRun, pumpMigrations } from "./migration";
+import { serviceLinks } from "./link-inbox";
+import { noteFirstRun } from "./migration";
 import { slotAt } from "./schedule";
-import { NO_VM, trace, TRACE_INTERRUPT, TRACE_VM_EXIT, TRACE_VM_SWITCH } from "./trace";
-import { Vm, vmById, vmCountNow } from "./vm";
+import { NO_VM, trace } from "./trace";
+import { Vm, vmAtSlot, vmById } from "./vm";
 
 /** Longest slice the hart runs without looking at interrupts (the timer bounds it too). */
 const MAX_SLICE_CYCLES: u64 = 1 << 20;
@@ -108,7 +109,7 @@ function runnable(vm: Vm | null): bool {
 export function runProcessor(cycles: u64): u64 {
   const start = now();
   const end = start + cycles;
-  pumpMigrations();
+  serviceLinks();
   while (now() < end) {
     const slot = slotAt(now());
     const owner = slot.vm >= 0 ? vmById(<u32>slot.vm) : null;
@@ -116,7 +117,7 @@ export function runProcessor(cycles: u64): u64 {
     if (slot.serial != slotSerial) {
       slotSerial = slot.serial;
       beginSlot(owner, slotEnd);
-      pumpMigrations();
+      serviceLinks();
     }
     const stop = slotEnd < end ? slotEnd : end;
     if (runnable(owner)) {
@@ -128,6 +129,9 @@ export function runProcessor(cycles: u64): u64 {
     if (now() < stop) advance(stop - now()); // gap, stopped owner, yield, spent share: the processor idles
     if (owner != null && now() >= slotEnd) endWindow(owner);
   }
-  for (let id = 0; id < vmCountNow(); id++) flushConsole(vmById(<u32>id)!);
+  for (let slot = 0; slot < MAX_VMS; slot++) {
+    const vm = vmAtSlot(slot);
+    if (vm != null) flushConsole(vm);
+  }
   return now() - start;
 }

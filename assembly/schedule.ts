@@ -2,11 +2,10 @@
 // VM (time partitioning after ARINC 653). A VM runs only inside its own windows. This
 // file answers "who owns the processor at cycle t, and until when"; processor.ts acts
 // on it.
-import { nsToCycles } from "./clock";
-import { MAX_VMS } from "./config";
-import { isLive, vmById, vmCountNow, vmSetVersion } from "./vm";
+import { getClockHz, nsToCycles, workNsAt } from "./clock";
+import { MAX_VMS, MAX_WINDOWS } from "./config";
+import { vmAtSlot, vmById, vmSetVersion } from "./vm";
 
-const MAX_WINDOWS: i32 = 64;
 /** Frame used when the board configures no windows: every VM gets an equal share. */
 const DEFAULT_FRAME_NS: u64 = 10_000_000;
 
@@ -38,7 +37,7 @@ export function setMajorFrame(ns: u64): bool {
 
 /** Adds a window; false if it overlaps another or leaves the major frame. */
 export function addWindow(vm: u32, offsetNs: u64, durationNs: u64): bool {
-  if (!configured || durationNs == 0 || windowCount == MAX_WINDOWS || vm >= <u32>MAX_VMS) return false;
+  if (!configured || durationNs == 0 || windowCount == MAX_WINDOWS || vmById(vm) == null) return false;
   const start = nsToCycles(offsetNs);
   const end = nsToCycles(offsetNs + durationNs);
   if (end > frameCycles || end <= start) return false;
@@ -95,12 +94,13 @@ function ensureDefault(): void {
   frameCycles = nsToCycles(DEFAULT_FRAME_NS);
   windowCount = 0;
   let live = 0;
-  for (let id = 0; id < vmCountNow(); id++) if (isLive(vmById(<u32>id)!)) live++;
+  for (let slot = 0; slot < MAX_VMS; slot++) if (vmAtSlot(slot) != null) live++;
   if (live == 0) return;
   const share = frameCycles / <u64>live;
-  for (let id = 0; id < vmCountNow(); id++) {
-    if (!isLive(vmById(<u32>id)!)) continue;
-    windowVm[windowCount] = <u32>id;
+  for (let slot = 0; slot < MAX_VMS; slot++) {
+    const vm = vmAtSlot(slot);
+    if (vm == null) continue;
+    windowVm[windowCount] = vm.id;
     windowStart[windowCount] = share * <u64>windowCount;
     windowEnd[windowCount] = windowCount == live - 1 ? frameCycles : share * <u64>(windowCount + 1);
     windowCount++;
@@ -152,6 +152,13 @@ export function slotAt(atCycles: u64): Slot {
   return slot;
 }
 
+const gapStarts = new StaticArray<u64>(MAX_WINDOWS);
+const gapEnds = new StaticArray<u64>(MAX_WINDOWS);
+
+function workNs(cycles: u64): u64 {
+  return workNsAt(cycles, getClockHz());
+}
+
 /** Cycles per major frame and the windows of one VM, for the slack analysis. */
 export function frameLengthCycles(): u64 {
   ensureDefault();
@@ -168,4 +175,21 @@ export function windowsOf(vm: u32, starts: StaticArray<u64>, ends: StaticArray<u
     n++;
   }
   return n;
+}
+
+/**
+ * The longest `vm` may wait for one of its windows from any moment: the longest stretch
+ * of the major frame without one. Without a configured table, the whole default frame:
+ * that table changes as VMs come and go, so no gap in it is promised.
+ */
+export function longestWaitNs(vm: u32): u64 {
+  if (!configured) return DEFAULT_FRAME_NS;
+  const starts = gapStarts, ends = gapEnds;
+  const n = windowsOf(vm, starts, ends);
+  if (n == 0) return workNs(frameCycles);
+  let gap: u64 = starts[0] + frameCycles - ends[n - 1]; // wrapping from the last window to the first
+  for (let i = 1; i < n; i++) {
+    if (starts[i] - ends[i - 1] > gap) gap = starts[i] - ends[i - 1];
+  }
+  return workNs(gap);
 }

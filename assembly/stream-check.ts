@@ -14,7 +14,7 @@ import {
   REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_OPTIONAL, recordBodyAt, recordLength, recordType, refuse, setCurrentRecord,
   VM_CONFIG_BYTES,
 } from "./stream";
-import { channelsFit } from "./channel";
+import { channelsFit } from "./channel-record";
 import { chainIdOf, chainSequenceOf, hasChain } from "./checkpoint-chain";
 import { Vm } from "./vm";
 import { allStateRecordsMask, checkStateRecord, STATE_RECORDS, stateRecordIndex } from "./vm-state-records";

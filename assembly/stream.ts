@@ -6,7 +6,8 @@
 import { PAGE_SHIFT } from "./config";
 import { crc32c, crc32cWord } from "./crc32c";
 
-export const STREAM_VERSION: u32 = 1;
+import { STREAM_VERSION } from "./numbers";
+export { STREAM_VERSION };
 export const HEADER_BYTES: u32 = 24;
 /** Record type, length; the body follows. */
 export const RECORD_HEADER_BYTES: u32 = 8;

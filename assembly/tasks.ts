@@ -10,8 +10,9 @@
 // meets its deadline if the smallest t with sbf(t) >= C_i + msf(B) + sum_hp ceil(t/T_j) C_j
 // is <= D_i. The slack is the largest such B (binary search; the test is monotonic in B).
 import { cyclesToNs, getClockHz, now } from "./clock";
+import { TRACE_DEADLINE_MISS } from "./config";
 import { frameLengthCycles, windowsOf } from "./schedule";
-import { trace, TRACE_DEADLINE_MISS } from "./trace";
+import { trace } from "./trace";
 import { Vm } from "./vm";
 
 export const MAX_TASKS: i32 = 16;

@@ -8,14 +8,11 @@
 //
 // Message frame payload: u32 sequence, u8 message type, 3 reserved zero bytes, body.
 // Ack frame payload: u32 next expected sequence.
-import { cyclesToNs, nsToCycles, now } from "./clock";
-import {
-  FRAME_HEADER_BYTES, linkBandwidth, linkGranularityNs, linkLatencyNs, linkMtu, sendFrame,
-} from "./communication";
+import { nsToCycles, now } from "./clock";
+import { DROP_DUPLICATE, DROP_MALFORMED, DROP_OUT_OF_ORDER, FRAME_HEADER_BYTES, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./config";
+import { linkBandwidth, linkGranularityNs, linkLatencyNs, linkMtu, sendFrame } from "./communication";
 import { NO_VM } from "./trace";
 
-export const FRAME_MIGRATION_MESSAGE: u32 = 16;
-export const FRAME_MIGRATION_ACK: u32 = 17;
 export const MESSAGE_HEADER_BYTES: u32 = 8;
 const MAX_WINDOW: u32 = 64;
 const ACK_PAYLOAD_BYTES: u32 = 4;
@@ -52,6 +49,8 @@ export class Endpoint {
   bytesSent: u64 = 0;
   // Receiver.
   expected: u32 = 0;
+  /** Why the last receive returned 0 (DROP_*). */
+  rejected: u64 = 0;
 
   /** Opens the endpoint towards `peer` for `session`; false if the link cannot carry it. */
   start(peer: u32, session: u32): bool {
@@ -130,10 +129,11 @@ export class Endpoint {
    * order (the caller consumes it before the next call), else 0. Acknowledges either way.
    */
   receive(payload: usize, payloadBytes: u32): usize {
-    if (payloadBytes < MESSAGE_HEADER_BYTES || (load<u32>(payload, 4) >> 8) != 0) return 0;
+    if (payloadBytes < MESSAGE_HEADER_BYTES || (load<u32>(payload, 4) >> 8) != 0) { this.rejected = DROP_MALFORMED; return 0; }
     const seq = load<u32>(payload);
     const inOrder = seq == this.expected;
     if (inOrder) this.expected++;
+    else this.rejected = <i32>(seq - this.expected) < 0 ? DROP_DUPLICATE : DROP_OUT_OF_ORDER;
     this.sendAck();
     return inOrder ? payload : 0;
   }
@@ -156,7 +156,7 @@ export class Endpoint {
 }
 
 /** Enough messages in flight to fill the link for a round trip, within MAX_WINDOW. */
-function windowFor(peer: u32, mtu: u32): u32 {
+export function windowFor(peer: u32, mtu: u32): u32 {
   const roundTripNs = 2 * (linkLatencyNs(peer) + linkGranularityNs(peer)) + wireNs(peer, mtu);
   const inFlightBytes = (linkBandwidth(peer) * roundTripNs) / 1_000_000_000;
   let window = <u32>(inFlightBytes / mtu) + 2;
@@ -173,10 +173,16 @@ export function retransmitTimeoutNs(peer: u32, window: u32, mtu: u32): u64 {
     + tripNs(peer, FRAME_HEADER_BYTES + ACK_PAYLOAD_BYTES) + linkGranularityNs(peer);
 }
 
-export function ackFrameBytes(): u32 {
-  return FRAME_HEADER_BYTES + ACK_PAYLOAD_BYTES;
+/**
+ * The retransmission timeout of any acknowledged protocol on the link to `peer`: a
+ * migration session's full window may be on the wire ahead of the frame.
+ */
+export function linkTimeoutNs(peer: u32): u64 {
+  const mtu = linkMtu(peer);
+  if (mtu == 0 || linkBandwidth(peer) == 0) return 0; // no link (this processor itself): nothing waits
+  return retransmitTimeoutNs(peer, windowFor(peer, mtu), mtu);
 }
 
-export function cyclesAsNs(cycles: u64): u64 {
-  return cyclesToNs(cycles);
+export function ackFrameBytes(): u32 {
+  return FRAME_HEADER_BYTES + ACK_PAYLOAD_BYTES;
 }

@@ -1,10 +1,12 @@
 // A VM's life on a processor beyond running: reserved for an incoming migration, held
 // (not scheduled) while its state is in flight, resumed, and released when it has left
-// or its reservation is dropped. A released VM keeps its id (the table is append-only)
-// but gives its memory back.
-import { EXIT_MIGRATED, EXIT_RUNNING, PAGE_BYTES } from "./config";
+// or its reservation is dropped. Releasing gives everything back — RAM, windows, ports
+// and the VM's slot in the table (vm.ts), whose next VM gets a new handle.
+import { MAX_VM_RAM_BYTES, MAX_VMS, PAGE_BYTES } from "./config";
+import { flushConsole } from "./console";
 import { removeWindowsOf } from "./schedule";
-import { createVm, noteVmSetChanged, Vm, vmById, vmCountNow } from "./vm";
+import { vmHooks } from "./vm-hooks";
+import { createVm, freeVm, Vm, vmAtSlot, vmTableHasRoom } from "./vm";
 
 /** RAM this processor has for VMs; 0 = only what the core's memory allows. */
 let ramCapacityBytes: u64 = 0;
@@ -13,18 +15,40 @@ export function setRamCapacity(bytes: u64): void {
   ramCapacityBytes = bytes;
 }
 
-function ramInUse(): u64 {
+export function ramInUse(): u64 {
   let bytes: u64 = 0;
-  for (let id = 0; id < vmCountNow(); id++) bytes += vmById(<u32>id)!.ramBytes;
+  for (let slot = 0; slot < MAX_VMS; slot++) {
+    const vm = vmAtSlot(slot);
+    if (vm != null) bytes += vm.ramBytes;
+  }
   return bytes;
 }
 
-/** A new VM for an incoming migration, held until the migration commits; null if it does not fit. */
+// Why reserveVm could not reserve.
+export const RESERVE_OK: u32 = 0;
+export const RESERVE_BAD_CONFIG: u32 = 1;
+export const RESERVE_NO_RAM: u32 = 2;
+export const RESERVE_TABLE_FULL: u32 = 3;
+
+let reserveRefusal: u32 = RESERVE_OK;
+
+/** Why the last reserveVm returned null. */
+export function lastReserveRefusal(): u32 {
+  return reserveRefusal;
+}
+
+/** A new VM for an incoming migration or restore, held until it is resumed; null if it does not fit (lastReserveRefusal says why). */
 export function reserveVm(kind: u32, ramBytes: u32): Vm | null {
-  if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > 0x4000_0000 || kind > 1) return null;
+  reserveRefusal = RESERVE_BAD_CONFIG;
+  if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > MAX_VM_RAM_BYTES || kind > 1) return null;
+  reserveRefusal = RESERVE_NO_RAM;
   if (ramCapacityBytes != 0 && ramInUse() + ramBytes > ramCapacityBytes) return null;
+  reserveRefusal = RESERVE_TABLE_FULL;
+  if (!vmTableHasRoom()) return null;
   const vm = createVm(kind, ramBytes);
-  if (vm != null) vm.held = true;
+  if (vm == null) return null;
+  reserveRefusal = RESERVE_OK;
+  vm.held = true;
   return vm;
 }
 
@@ -36,19 +60,10 @@ export function resumeVm(vm: Vm): void {
   vm.held = false;
 }
 
-/** The VM is gone from this processor: it stops for good and its memory is freed. */
+/** The VM is gone from this processor: its console is flushed, its windows, ports, memory and slot given back. */
 export function releaseVm(vm: Vm): void {
-  vm.held = false;
-  if (vm.exit == EXIT_RUNNING) vm.exit = EXIT_MIGRATED;
-  if (vm.ram != 0) {
-    heap.free(vm.ram);
-    heap.free(vm.dirty);
-    heap.free(vm.decode);
-  }
-  vm.ram = 0;
-  vm.dirty = 0;
-  vm.decode = 0;
-  vm.ramBytes = 0;
+  flushConsole(vm);
   removeWindowsOf(vm.id); // its time goes back to the processor
-  noteVmSetChanged();
+  vmHooks.released(vm.id);
+  freeVm(vm);
 }

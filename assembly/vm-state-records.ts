@@ -12,7 +12,7 @@ import {
   beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS, REC_TIMER, REC_VCPU, refuse,
 } from "./stream";
 import { loadTaskSet, MAX_TASKS, TASK_SET_HEADER_BYTES, TASK_RECORD_BYTES, taskCount } from "./tasks";
-import { applyChannels, channelsRecordBytes, checkChannels, CHANNELS_BAD_LENGTH, CHANNELS_OK, saveChannels } from "./channel";
+import { applyChannels, channelsRecordBytes, checkChannels, CHANNELS_BAD_LENGTH, CHANNELS_OK, saveChannels } from "./channel-record";
 import { Vm, VM_COUNTERS, vmCounters } from "./vm";
 
 /** Mandatory state records of a complete checkpoint, in the order the collector writes them. */

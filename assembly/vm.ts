@@ -2,7 +2,8 @@
 // bookkeeping the rest of the core hangs on it. Everything lives in the core's linear
 // memory; the host sees none of it except through the exports in index.ts.
 import {
-  CONSOLE_BUFFER_BYTES, DECODE_ENTRIES, EXIT_RUNNING, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, MODE_S,
+  CONSOLE_BUFFER_BYTES, DECODE_ENTRIES, EXIT_RUNNING, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, MODE_S, VM_HANDLE_SLOTS,
+  VM_STAT_METRIC_REPORTS,
   PAGE_SHIFT, IRQ_S_SOFT, IRQ_S_TIMER, IRQ_S_EXT,
 } from "./config";
 
@@ -111,17 +112,25 @@ export class Vm {
   absent: usize;
   /** Post-copy: 1 + the page the VM waits for, 0 if none. */
   awaitingPage: u32;
+  // Its place in a checkpoint chain (checkpoint-chain.ts).
+  chainKnown: bool;
+  chainId: u32;
+  chainSequence: u32;
 }
 
 /** The per-VM counters vmStat reports: consecutive u64 fields from windowsUsed to metricReports. */
-export const VM_COUNTERS: u32 = 14;
+export const VM_COUNTERS: u32 = VM_STAT_METRIC_REPORTS + 1;
 
 export function vmCounters(vm: Vm): usize {
   return changetype<usize>(vm) + offsetof<Vm>("windowsUsed");
 }
 
+// The VM table: MAX_VMS slots, reused once a VM is released. A VM's handle (vm.id, what
+// the host and the guest see) is its slot plus VM_HANDLE_SLOTS times the slot's
+// generation, which grows with every reuse: a handle of a released VM names nobody,
+// never the next VM in its slot.
 const vmTable = memory.data(MAX_VMS * 4);
-let vmCount: i32 = 0;
+const generations = new StaticArray<u32>(MAX_VMS);
 /** Changes whenever a VM is created or released: the default schedule follows it. */
 let vmSetGeneration: u32 = 0;
 
@@ -133,18 +142,24 @@ export function vmSetVersion(): u32 {
   return vmSetGeneration;
 }
 
-/** A VM still here: not released (a released VM has given its RAM back). */
-export function isLive(vm: Vm): bool {
-  return vm.ramBytes != 0;
+/** The VM in table slot `slot` (0 .. MAX_VMS-1), or null if the slot is free. */
+export function vmAtSlot(slot: i32): Vm | null {
+  const ptr = load<usize>(vmTable + (<usize>slot << 2));
+  return ptr == 0 ? null : changetype<Vm>(ptr);
 }
 
+/** The VM with handle `id`, or null: no such slot, a free slot, or a handle of an earlier VM in it. */
 export function vmById(id: u32): Vm | null {
-  if (id >= <u32>vmCount) return null;
-  return changetype<Vm>(load<usize>(vmTable + (<usize>id << 2)));
+  const slot = id % VM_HANDLE_SLOTS;
+  if (slot >= <u32>MAX_VMS) return null;
+  const vm = vmAtSlot(<i32>slot);
+  return vm != null && vm.id == id ? vm : null;
 }
 
-export function vmCountNow(): i32 {
-  return vmCount;
+/** Is there a free slot for another VM? */
+export function vmTableHasRoom(): bool {
+  for (let slot = 0; slot < MAX_VMS; slot++) if (vmAtSlot(slot) == null) return true;
+  return false;
 }
 
 function allocZeroed(bytes: usize): usize {
@@ -153,11 +168,13 @@ function allocZeroed(bytes: usize): usize {
   return ptr;
 }
 
-/** Creates a VM with zeroed RAM; null when the table is full. */
+/** Creates a VM with zeroed RAM in the lowest free slot; null when every slot is taken. */
 export function createVm(kind: u32, ramBytes: u32): Vm | null {
-  if (vmCount >= MAX_VMS) return null;
+  let slot = 0;
+  while (slot < MAX_VMS && vmAtSlot(slot) != null) slot++;
+  if (slot == MAX_VMS) return null;
   const vm = changetype<Vm>(allocZeroed(offsetof<Vm>()));
-  vm.id = <u32>vmCount;
+  vm.id = <u32>slot + VM_HANDLE_SLOTS * unchecked(generations[slot]);
   vm.kind = kind;
   vm.regs = allocZeroed(REG_SLOTS << 2);
   vm.ram = allocZeroed(ramBytes);
@@ -169,10 +186,25 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   vm.slackNs = u64.MAX_VALUE;
   vm.cpuSharePermille = 1000;
   resetVcpu(vm);
-  store<usize>(vmTable + (<usize>vmCount << 2), changetype<usize>(vm));
-  vmCount++;
+  store<usize>(vmTable + (<usize>slot << 2), changetype<usize>(vm));
   noteVmSetChanged();
   return vm;
+}
+
+/** Gives the VM's slot and every byte it holds back; its handle names nobody from now on. */
+export function freeVm(vm: Vm): void {
+  const slot = vm.id % VM_HANDLE_SLOTS;
+  store<usize>(vmTable + (<usize>slot << 2), 0);
+  unchecked(generations[slot]++);
+  if (vm.ram != 0) heap.free(vm.ram);
+  if (vm.dirty != 0) heap.free(vm.dirty);
+  if (vm.decode != 0) heap.free(vm.decode);
+  if (vm.absent != 0) heap.free(vm.absent);
+  if (vm.tasks != 0) heap.free(vm.tasks);
+  heap.free(vm.regs);
+  heap.free(vm.consoleBuffer);
+  heap.free(changetype<usize>(vm));
+  noteVmSetChanged();
 }
 
 /** Architectural reset state of the vCPU, for the VM's kind. */

@@ -23,8 +23,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { withCollector } from '../host/checkpoint.js';
-import type { CollectorCore } from '../host/checkpoint.js';
+import { checkpointTake, restoreWriteAll } from '../host/core-runtime.js';
+import type { CoreRuntime } from '../host/core-runtime.js';
 import { loadCore } from '../host/core.js';
 import { VmExitReason, VmKind } from '../host/core-runtime.js';
 import { parseElf } from '../host/elf.js';
@@ -52,10 +52,10 @@ interface MemwriterParams {
 }
 
 /** A fresh core running memwriter with these parameters (patched into its .data before boot). */
-async function bootMemwriter(image: ElfImage, params: MemwriterParams, wasmPath?: string): Promise<{ core: CollectorCore; vm: number; console: () => string }> {
+async function bootMemwriter(image: ElfImage, params: MemwriterParams, wasmPath?: string): Promise<{ core: CoreRuntime; vm: number; console: () => string }> {
   const chunks: Uint8Array[] = [];
-  const core = withCollector(await loadCore({ wasmPath, onConsole: (_vm, bytes) => chunks.push(bytes) }));
-  core.configure(CLOCK_HZ);
+  const core = (await loadCore({ wasmPath, onConsole: (_vm, bytes) => chunks.push(bytes) }));
+  core.configure(CLOCK_HZ, 0);
   const vm = core.vmCreate(VmKind.paravirtual, params.ramBytes);
   loadImage(core, vm, image, params.ramBytes);
   const symbol = image.symbols.get('memwriter_params');
@@ -64,7 +64,7 @@ async function bootMemwriter(image: ElfImage, params: MemwriterParams, wasmPath?
   const view = new DataView(struct.buffer);
   [MAGIC, params.ramBytes, params.pagesPerPeriod, params.wordsPerPage, params.periodTicks, params.periods, params.fill ? 1 : 0]
     .forEach((value, i) => view.setUint32(i * 4, value >>> 0, true));
-  if (core.vmLoad(vm, symbol.value, core.stage(struct), struct.length) !== 0) throw new Error('cannot patch memwriter_params');
+  if (core.vmLoad(vm, symbol.value, struct) !== 0) throw new Error('cannot patch memwriter_params');
   return { core, vm, console: () => Buffer.concat(chunks).toString('utf8') };
 }
 
@@ -73,18 +73,18 @@ function workingSetPages(image: ElfImage, ramBytes: number): number {
   return Math.floor((0x8000_0000 + ramBytes - Math.ceil(end / PAGE_BYTES) * PAGE_BYTES) / PAGE_BYTES);
 }
 
-function runCycles(core: CollectorCore, cycles: bigint): void {
+function runCycles(core: CoreRuntime, cycles: bigint): void {
   const end = core.now() + cycles;
   while (core.now() < end) core.run(end - core.now() < 1_000_000n ? end - core.now() : 1_000_000n);
 }
 
 /** Captures one checkpoint into a stream and copies it out: bytes and milliseconds. */
-function timedCapture(core: CollectorCore, vm: number, incremental: boolean): { bytes: number; ms: number } {
+function timedCapture(core: CoreRuntime, vm: number, incremental: boolean): { bytes: number; ms: number } {
   const start = performance.now();
   core.checkpointBegin();
-  if (core.checkpointCapture(vm, incremental) !== 0) throw new Error('checkpointCapture failed');
+  if (core.checkpointCapture(vm, incremental ? 1 : 0) !== 0) throw new Error('checkpointCapture failed');
   core.checkpointEnd();
-  const bytes = core.checkpointTake().length;
+  const bytes = checkpointTake(core).length;
   return { bytes, ms: performance.now() - start };
 }
 
@@ -117,14 +117,14 @@ async function measureCheckpoints(image: ElfImage, ramMiB: number, rate: number,
   }
   // Restore: the last full checkpoint into a fresh core, check + apply.
   guest.core.checkpointBegin();
-  guest.core.checkpointCapture(guest.vm, false);
+  guest.core.checkpointCapture(guest.vm, 0);
   guest.core.checkpointEnd();
-  const stream = guest.core.checkpointTake();
+  const stream = checkpointTake(guest.core);
   for (let run = 0; run < runs; run++) {
-    const target = withCollector(await loadCore());
+    const target = (await loadCore());
     const start = performance.now();
     target.restoreBegin();
-    target.restoreWrite(stream);
+    restoreWriteAll(target, stream);
     if (target.restoreApply(-1) < 0) throw new Error('restore refused the benchmark stream');
     restoreMs.push(performance.now() - start);
   }
@@ -147,7 +147,7 @@ interface SlowdownRow {
 }
 
 /** Guest instructions per wall second on a core, median of `runs`. */
-async function guestMips(boot: () => Promise<{ core: CollectorCore; vm: number }>, cycles: bigint, runs: number): Promise<{ mips: number; instructions: bigint }> {
+async function guestMips(boot: () => Promise<{ core: CoreRuntime; vm: number }>, cycles: bigint, runs: number): Promise<{ mips: number; instructions: bigint }> {
   const rates: number[] = [];
   let instructions = 0n;
   for (let run = 0; run < runs; run++) {
@@ -168,11 +168,11 @@ async function measureSlowdown(root: string, memwriter: ElfImage, runs: number):
   const cpu = parseElf(readFileSync(join(root, 'guests', 'build', 'cpu.elf')));
   const ramBytes = 16 * 1024 * 1024;
   const storeHeavy = { ramBytes, pagesPerPeriod: workingSetPages(memwriter, ramBytes), wordsPerPage: 1024, periodTicks: 0, periods: 0, fill: false };
-  const workloads: [string, (wasm?: string) => Promise<{ core: CollectorCore; vm: number }>, bigint][] = [
+  const workloads: [string, (wasm?: string) => Promise<{ core: CoreRuntime; vm: number }>, bigint][] = [
     ['memwriter, continuous stores (every word of 16 MiB, round and round)', (wasm) => bootMemwriter(memwriter, storeHeavy, wasm), 200_000_000n],
     ['cpu (CoreMark-like integer work), first 150M cycles', async (wasm) => {
-      const core = withCollector(await loadCore({ wasmPath: wasm }));
-      core.configure(CLOCK_HZ);
+      const core = (await loadCore({ wasmPath: wasm }));
+      core.configure(CLOCK_HZ, 0);
       const vm = core.vmCreate(VmKind.paravirtual, 8 * 1024 * 1024);
       loadImage(core, vm, cpu, 8 * 1024 * 1024);
       return { core, vm };

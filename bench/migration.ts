@@ -185,7 +185,7 @@ async function calibrate(): Promise<Calibration> {
   const instret = async (periods: number, fill = false): Promise<bigint> => {
     const image = parseElf(readFileSync(memwriterImage({ ramBytes, pagesPerPeriod: pages, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods, fill, stride: scatteringStride(workingSetPages(ramBytes)) })));
     const core = await loadCore();
-    core.configure(CLOCK_HZ);
+    core.configure(CLOCK_HZ, 0);
     const vm = core.vmCreate(VmKind.paravirtual, ramBytes);
     loadImage(core, vm, image, ramBytes);
     while (core.vmExit(vm) === VmExitReason.running) core.run(10_000_000n);

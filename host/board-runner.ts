@@ -6,9 +6,9 @@
  * as a function: the CLI, tests and benchmarks come through here.
  */
 import { readFile } from 'node:fs/promises';
-import type { Board, BoardVm } from './board.js';
+import type { Board, BoardChannel, BoardVm } from './board.js';
 import { moduleCoreFactory } from './core.js';
-import { VmExitReason, VmKind } from './core-runtime.js';
+import { VmKind } from './core-runtime.js';
 import type { CoreFactory, CoreRuntime, VmMode } from './core-runtime.js';
 import { TOHOST_SYMBOL } from './defaults.js';
 import { parseElf } from './elf.js';
@@ -20,11 +20,14 @@ import { LinkNetwork } from './link.js';
 import type { LinkDirectionStats } from './link.js';
 import { Lockstep, cyclesToNs } from './lockstep.js';
 import { loadImage } from './loader.js';
-import { MigrationController, migrationCore } from './migration.js';
+import { MigrationController } from './migration.js';
 import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
+import { ChannelStat, ProcessorStat, VmStat } from './numbers.js';
+import { VmDirectory } from './vm-directory.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
-import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
+import { outcomeOf } from './run-loop.js';
+import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
 
 /** The longest lockstep quantum, for boards whose links are slow or absent: 1 ms of virtual time. */
@@ -32,24 +35,8 @@ export const MAX_QUANTUM_NS = 1_000_000n;
 
 export const ChannelKind = { queuing: 0, sampling: 1 } as const;
 
-/** vmStat numbers (docs/core-interface.md). */
-export const VmStatId = {
-  windowsUsed: 0,
-  windowOverruns: 1,
-  lateInterrupts: 2,
-  latenessCycles: 3,
-  deadlineMisses: 4,
-  jobsCompleted: 5,
-  slackNs: 6,
-  hypercalls: 7,
-  framesSent: 8,
-  framesReceived: 9,
-  framesDropped: 10,
-  /** Ferry report_metric: the guest's figure of merit (a control error, in milli-units), sign-extended. */
-  metricLast: 11,
-  metricPeak: 12,
-  metricReports: 13,
-} as const;
+/** vmStat numbers (VmStat in wit/numbers.json). */
+export const VmStatId = VmStat;
 
 export type VmStats = { -readonly [K in keyof typeof VmStatId]: bigint };
 
@@ -123,7 +110,35 @@ export interface BoardProcessorResult {
   framesSent: bigint;
   framesReceived: bigint;
   framesDropped: bigint;
-  framesLost: bigint;
+  /** Frames that arrived out of the link's sending order (the protocols above put them right). */
+  framesOutOfOrder: bigint;
+}
+
+/** One channel at the end of a run: each end's counters, read where its VM lives now (ChannelStat). */
+export interface BoardChannelResult {
+  name: string;
+  kind: BoardChannel['kind'];
+  source: string;
+  destination: string;
+  sent: bigint;
+  delivered: bigint;
+  consumed: bigint;
+  retransmissions: bigint;
+  duplicates: bigint;
+  outOfOrder: bigint;
+  /** Messages sent but not delivered (still on the way, or — sampling only — lost or superseded). */
+  undelivered: bigint;
+  /** The worst delivery time measured, the published bound it is measured against, and deliveries later than it. */
+  worstDeliveryNs: bigint;
+  meanDeliveryNs: bigint;
+  boundNs: bigint;
+  lateDeliveries: bigint;
+  /** Deliveries of messages that crossed a move of either end (a migration's bound covers those), and their worst time. */
+  movedDeliveries: bigint;
+  worstMovedDeliveryNs: bigint;
+  /** Times the source reported its link dead, and whether it still does. */
+  linkDeadEvents: bigint;
+  linkDead: boolean;
 }
 
 export interface BoardRunResult {
@@ -139,6 +154,7 @@ export interface BoardRunResult {
   vms: BoardVmResult[];
   processors: BoardProcessorResult[];
   links: LinkDirectionStats[];
+  channels: BoardChannelResult[];
   /** Frames still on the wire when the run ended. */
   framesInFlight: number;
   /** What to tell the user (failed VMs, the limit), one line each. */
@@ -147,21 +163,18 @@ export interface BoardRunResult {
   migrations: MigrationReport[];
 }
 
+/** What the board runner keeps about a VM, shared by its copies on every processor it visits. */
 interface PlacedVm {
   vm: BoardVm;
-  vmId: number;
   kind: VmMode;
+  /** Its console, when no onConsole was given. */
   collected: Uint8Array[];
-  /** Undefined: the VM lives here. Incoming: reserved by a migration, not committed; departed: it moved away; dropped: a reservation given up. */
-  status?: 'incoming' | 'departed' | 'dropped';
 }
 
 interface PlacedProcessor {
   id: number;
   clockHz: number;
   core: CoreRuntime;
-  /** By the core's VM id. */
-  vms: PlacedVm[];
 }
 
 export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult> {
@@ -184,16 +197,17 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   // Frames a core sends during setup (none expected) or a run go through the lockstep loop.
   let lockstep: Lockstep | undefined;
   const factory = options.core ?? moduleCoreFactory();
+  const directory = new VmDirectory<PlacedVm>();
   const placed: PlacedProcessor[] = [];
+  let migrations: MigrationController | undefined;
   for (const processor of board.processors) {
-    const slot: PlacedProcessor = { id: processor.id, clockHz: processor.clockHz, core: undefined as unknown as CoreRuntime, vms: [] };
-    const name = (vmId: number): string => slot.vms[vmId]?.vm.name ?? `vm${vmId}`;
-    slot.core = await factory(
+    const name = (vmId: number): string => directory.at(processor.id, vmId)?.name ?? `vm${vmId}`;
+    const core = await factory(
       (vmId, bytes) => {
-        const vm = slot.vms[vmId];
-        if (vm === undefined) return;
-        if (options.onConsole !== undefined) options.onConsole(vm.vm, bytes);
-        else vm.collected.push(bytes);
+        const entry = directory.at(processor.id, vmId);
+        if (entry === undefined) return;
+        if (options.onConsole !== undefined) options.onConsole(entry.data.vm, bytes);
+        else entry.data.collected.push(bytes);
       },
       {
         onLinkSend: (peer, frame) => {
@@ -203,14 +217,20 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
         onTrace: trace === undefined ? undefined : (event, vm, atCycles, a, b) => {
           trace.add(coreTraceRecord(processor.id, cyclesToNs(atCycles, processor.clockHz), event, vm, atCycles, a, b, name));
         },
+        onEvent: (kind, id, vm, atNs, a, b) => {
+          directory.onEvent(processor.id, kind, id, vm);
+          migrations?.onCoreEvent(processor.id, kind, id, vm, atNs, a, b);
+        },
       },
     );
+    const slot: PlacedProcessor = { id: processor.id, clockHz: processor.clockHz, core };
     placed.push(slot);
-    setUpProcessor(board, slot, images, network, trace, quantumNs);
+    setUpProcessor(board, slot, images, network, trace, quantumNs, directory);
   }
-  setUpChannels(board, placed);
-  const migrations = new MigrationController(options.events ?? [], migrationBoard(placed, trace));
-  const probe = boardProbe(placed);
+  setUpChannels(board, placed, directory);
+  migrations = new MigrationController(options.events ?? [], migrationBoard(placed, directory, trace));
+  const controller = migrations;
+  const probe = boardProbe(placed, directory);
 
   lockstep = new Lockstep(placed, {
     quantumNs,
@@ -227,22 +247,22 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
       });
     },
     onBoundary: (atNs) => {
-      migrations.atBoundary(atNs);
+      controller.atBoundary(atNs);
       options.onBoundary?.(atNs, probe);
       trace?.flush();
     },
-    finished: () => (allStopped(placed) && !migrations.migrating()) || (options.endAfterMigrations === true && !migrations.busy()),
+    finished: () => (allStopped(placed, directory) && !controller.migrating()) || (options.endAfterMigrations === true && !controller.busy()),
   });
-  migrations.atBoundary(0n);
+  controller.atBoundary(0n);
   const lockstepEnd = lockstep.run();
-  const end = lockstepEnd === 'stopped' && !allStopped(placed) ? 'migrated' : endOf(lockstepEnd, options);
-  migrations.finish(lockstep.nowNs());
+  const end = lockstepEnd === 'stopped' && !allStopped(placed, directory) ? 'migrated' : endOf(lockstepEnd, options);
+  controller.finish(lockstep.nowNs());
   // Stopped: when the last VM stopped, not the boundary after it.
   const endNs = end !== 'stopped' ? lockstep.nowNs() : placed.reduce((latest, slot) => {
     const ns = cyclesToNs(slot.core.now(), slot.clockHz);
     return ns > latest ? ns : latest;
   }, 0n);
-  const result = collectResult(board, placed, lockstep, network, { end, endNs, quantumNs, seed }, migrations.reports());
+  const result = collectResult(board, placed, directory, lockstep, network, { end, endNs, quantumNs, seed }, controller.reports());
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
   return result;
@@ -301,12 +321,13 @@ async function readImages(board: Board): Promise<Map<string, ElfImage>> {
 
 function setUpProcessor(
   board: Board, slot: PlacedProcessor, images: Map<string, ElfImage>, network: LinkNetwork, trace: BoardTrace | undefined, quantumNs: bigint,
+  directory: VmDirectory<PlacedVm>,
 ): void {
   const { core } = slot;
   const processor = board.processors.find((candidate) => candidate.id === slot.id)!;
   const at = `board ${board.path}: /processors/${board.processors.indexOf(processor)}`;
   core.configure(processor.clockHz, processor.id);
-  core.traceEnable(trace !== undefined);
+  core.traceEnable(trace !== undefined ? 1 : 0);
   core.scheduleClear();
   if (processor.majorFrameNs !== undefined) {
     refuseUnless(core.scheduleSetMajorFrame(BigInt(processor.majorFrameNs)), `${at}/majorFrameNs`, `scheduleSetMajorFrame(${processor.majorFrameNs})`);
@@ -325,7 +346,7 @@ function setUpProcessor(
       if (error instanceof ImageError) throw new BoardError(`${vmAt}/image: ${vm.image}: ${error.message}`);
       throw error;
     }
-    slot.vms[vmId] = { vm, vmId, kind, collected: [] };
+    directory.place(vm.name, processor.id, vmId, { vm, kind, collected: [] });
     trace?.add({
       ns: 0n, cycles: core.now(), cpu: processor.id, event: 'vm-load', vm: vm.name, vmId, kind,
       memoryBytes: vm.memoryBytes, image: vm.image, entry: image.entry,
@@ -340,98 +361,53 @@ function setUpProcessor(
   for (const { peer, mtuBytes } of network.peersOf(processor.id)) {
     const link = board.links.find((candidate) => (candidate.from === processor.id && candidate.to === peer) || (candidate.bidirectional && candidate.to === processor.id && candidate.from === peer))!;
     refuseUnless(core.linkConfigure(peer, mtuBytes), `board ${board.path}: /links/${link.index}`, `linkConfigure(${peer}, ${mtuBytes}) on processor ${processor.id}`);
-    // The migration manager's bound: frames are handed over at quantum boundaries, so up to a quantum late.
-    const timed = migrationCore(core);
-    if (timed !== undefined) {
-      refuseUnless(
-        timed.linkSetTiming(peer, BigInt(link.bandwidthBytesPerS), BigInt(link.latencyNs), quantumNs),
-        `board ${board.path}: /links/${link.index}`, `linkSetTiming(${peer}, ${link.bandwidthBytesPerS}, ${link.latencyNs}, ${quantumNs}) on processor ${processor.id}`,
-      );
-    }
+    // The bounds (migration, channels): frames are handed over at quantum boundaries, so up to a quantum late.
+    refuseUnless(
+      core.linkSetTiming(peer, BigInt(link.bandwidthBytesPerS), BigInt(link.latencyNs), quantumNs),
+      `board ${board.path}: /links/${link.index}`, `linkSetTiming(${peer}, ${link.bandwidthBytesPerS}, ${link.latencyNs}, ${quantumNs}) on processor ${processor.id}`,
+    );
   }
-  migrationCore(core)?.processorSetRam(BigInt(processor.ramBytes));
+  core.processorSetRam(BigInt(processor.ramBytes));
 }
 
-/** Every VM of the board has stopped where it lives now. */
-function allStopped(placed: readonly PlacedProcessor[]): boolean {
-  for (const slot of placed) {
-    for (const placedVm of slot.vms) {
-      if (placedVm === undefined || placedVm.status !== undefined) continue;
-      if (slot.core.vmExit(placedVm.vmId) === VmExitReason.running) return false;
-    }
-  }
-  return true;
+/** Every VM of the board has stopped (or stalled: run-loop.ts) where it lives now. */
+function allStopped(placed: readonly PlacedProcessor[], directory: VmDirectory<PlacedVm>): boolean {
+  return directory.living().every((entry) => outcomeOf(coreOf(placed, entry.processor), entry.handle) !== undefined);
 }
 
-/** The board as the migration controller sees it: cores by processor id, and where each VM lives. */
-/** Finds a VM where it runs now: the entry that is neither released nor dropped. */
-function boardProbe(placed: PlacedProcessor[]): BoardProbe {
+function coreOf(placed: readonly PlacedProcessor[], id: number): CoreRuntime {
+  return placed.find((slot) => slot.id === id)!.core;
+}
+
+/** Finds a VM where it lives now, for onBoundary. */
+function boardProbe(placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>): BoardProbe {
   return {
     locate: (name) => {
-      for (const slot of placed) {
-        const vmId = slot.vms.findIndex((entry) => entry !== undefined && entry.vm.name === name
-          && (entry.status === undefined || entry.status === 'incoming') && slot.core.vmExit(entry.vmId) !== VmExitReason.migrated);
-        if (vmId >= 0) return { core: slot.core, vmId: slot.vms[vmId]!.vmId, processor: slot.id, clockHz: slot.clockHz };
-      }
-      return undefined;
+      const entry = directory.locate(name);
+      if (entry === undefined) return undefined;
+      const slot = placed.find((candidate) => candidate.id === entry.processor)!;
+      return { core: slot.core, vmId: entry.handle, processor: slot.id, clockHz: slot.clockHz };
     },
   };
 }
 
-function migrationBoard(placed: PlacedProcessor[], trace: BoardTrace | undefined): MigrationBoard {
-  const slotOf = (id: number): PlacedProcessor | undefined => placed.find((slot) => slot.id === id);
-  const home = (name: string): { slot: PlacedProcessor; placedVm: PlacedVm } | undefined => {
-    for (const slot of placed) {
-      const placedVm = slot.vms.find((candidate) => candidate !== undefined && candidate.status === undefined && candidate.vm.name === name);
-      if (placedVm !== undefined) return { slot, placedVm };
-    }
-    return undefined;
-  };
-  /** The VM's entry on the destination (made on first use): it shares the VM's console with the source's entry. */
-  const incoming = (name: string, processor: number, vmId: number): PlacedVm | undefined => {
-    const slot = slotOf(processor);
-    const here = slot?.vms[vmId];
-    if (slot === undefined) return undefined;
-    if (here !== undefined && here.vm.name === name && here.status !== 'dropped') return here;
-    const found = home(name);
-    if (found === undefined) return undefined;
-    const entry: PlacedVm = { vm: found.placedVm.vm, vmId, kind: found.placedVm.kind, collected: found.placedVm.collected, status: 'incoming' };
-    slot.vms[vmId] = entry;
-    return entry;
-  };
+/** The board as the migration controller sees it: cores by processor id, and the VM directory. */
+function migrationBoard(placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>, trace: BoardTrace | undefined): MigrationBoard {
   return {
-    core: (id) => {
-      const slot = slotOf(id);
-      return slot === undefined ? undefined : migrationCore(slot.core);
-    },
-    clockHz: (id) => slotOf(id)?.clockHz ?? 1,
+    core: (id) => placed.find((slot) => slot.id === id)?.core,
     locate: (name) => {
-      const found = home(name);
-      return found === undefined ? undefined : { processor: found.slot.id, vmId: found.placedVm.vmId };
-    },
-    expect: (name, processor, vmId) => { incoming(name, processor, vmId); },
-    arrive: (name, processor, vmId) => {
-      const from = home(name);
-      const entry = incoming(name, processor, vmId);
-      if (entry === undefined) return;
-      if (from !== undefined && from.placedVm !== entry) from.placedVm.status = 'departed';
-      entry.status = undefined;
-    },
-    forget: (processor, vmId) => {
-      const entry = slotOf(processor)?.vms[vmId];
-      if (entry !== undefined && entry.status === 'incoming') entry.status = 'dropped';
+      const entry = directory.locate(name);
+      return entry === undefined ? undefined : { processor: entry.processor, vmId: entry.handle };
     },
     trace: trace === undefined ? undefined : (record) => trace.add(record),
   };
 }
 
-function setUpChannels(board: Board, placed: PlacedProcessor[]): void {
-  const find = (name: string): { slot: PlacedProcessor; vm: PlacedVm } => {
-    for (const slot of placed) {
-      const vm = slot.vms.find((candidate) => candidate?.vm.name === name);
-      if (vm !== undefined) return { slot, vm };
-    }
-    throw new BoardError(`board ${board.path}: no VM named ${JSON.stringify(name)}`);
+function setUpChannels(board: Board, placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>): void {
+  const find = (name: string): { slot: PlacedProcessor; vmId: number } => {
+    const entry = directory.locate(name);
+    if (entry === undefined) throw new BoardError(`board ${board.path}: no VM named ${JSON.stringify(name)}`);
+    return { slot: placed.find((candidate) => candidate.id === entry.processor)!, vmId: entry.handle };
   };
   for (const channel of board.channels) {
     const at = `board ${board.path}: /channels/${channel.index}`;
@@ -439,11 +415,11 @@ function setUpChannels(board: Board, placed: PlacedProcessor[]): void {
     const destination = find(channel.destination.vm);
     const kind = ChannelKind[channel.kind];
     refuseUnless(
-      source.slot.core.channelAddSource(channel.index, source.vm.vmId, channel.source.port, kind, channel.maxMessageBytes, channel.depth, destination.slot.id),
+      source.slot.core.channelAddSource(channel.index, source.vmId, channel.source.port, kind, channel.maxMessageBytes, channel.depth, destination.slot.id),
       `${at}/source`, `channelAddSource(${channel.index}, ...) on processor ${source.slot.id}`,
     );
     refuseUnless(
-      destination.slot.core.channelAddDestination(channel.index, destination.vm.vmId, channel.destination.port, kind, channel.maxMessageBytes, channel.depth),
+      destination.slot.core.channelAddDestination(channel.index, destination.vmId, channel.destination.port, kind, channel.maxMessageBytes, channel.depth),
       `${at}/destination`, `channelAddDestination(${channel.index}, ...) on processor ${destination.slot.id}`,
     );
   }
@@ -454,6 +430,30 @@ function refuseUnless(result: number, at: string, call: string): void {
   if (result !== 0) throw new BoardError(`${at}: the core refused ${call}: ${describeSbiError(result)}`);
 }
 
+function channelResult(channel: BoardChannel, placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>): BoardChannelResult {
+  const at = (vm: string) => (key: number): bigint => {
+    const entry = directory.locate(vm);
+    return entry === undefined ? 0n : coreOf(placed, entry.processor).channelStat(channel.index, key);
+  };
+  const source = at(channel.source.vm);
+  const destination = at(channel.destination.vm);
+  const sent = source(ChannelStat.sent);
+  const delivered = destination(ChannelStat.delivered);
+  const moved = destination(ChannelStat.movedDeliveries);
+  const direct = delivered - moved;
+  return {
+    name: channel.name, kind: channel.kind, source: channel.source.vm, destination: channel.destination.vm,
+    sent, delivered, consumed: destination(ChannelStat.consumed),
+    retransmissions: source(ChannelStat.retransmissions), duplicates: destination(ChannelStat.duplicates),
+    outOfOrder: destination(ChannelStat.outOfOrder), undelivered: sent > delivered ? sent - delivered : 0n,
+    worstDeliveryNs: destination(ChannelStat.worstDeliveryNs),
+    meanDeliveryNs: direct > 0n ? destination(ChannelStat.totalDeliveryNs) / direct : 0n,
+    boundNs: source(ChannelStat.boundNs), lateDeliveries: destination(ChannelStat.lateDeliveries),
+    movedDeliveries: moved, worstMovedDeliveryNs: destination(ChannelStat.worstMovedDeliveryNs),
+    linkDeadEvents: source(ChannelStat.linkDeadEvents), linkDead: source(ChannelStat.linkDead) !== 0n,
+  };
+}
+
 function readStats(core: CoreRuntime, vmId: number): VmStats {
   const stats = {} as VmStats;
   for (const [name, id] of Object.entries(VmStatId) as [keyof VmStats, number][]) stats[name] = core.vmStat(vmId, id);
@@ -461,33 +461,29 @@ function readStats(core: CoreRuntime, vmId: number): VmStats {
 }
 
 function collectResult(
-  board: Board, placed: PlacedProcessor[], lockstep: Lockstep, network: LinkNetwork,
+  board: Board, placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>, lockstep: Lockstep, network: LinkNetwork,
   run: { end: BoardRunEnd; endNs: bigint; quantumNs: bigint; seed: number }, migrations: MigrationReport[],
 ): BoardRunResult {
   const byBoardOrder: BoardVmResult[] = [];
   const messages: string[] = [];
-  for (const slot of placed) {
-    for (const placedVm of slot.vms) {
-      if (placedVm === undefined || placedVm.status !== undefined) continue;
-      const { core } = slot;
-      const exit = core.vmExit(placedVm.vmId);
-      const result: BoardVmResult = {
-        name: placedVm.vm.name,
-        processor: slot.id,
-        ...(placedVm.vm.processor === slot.id ? {} : { migratedFrom: placedVm.vm.processor }),
-        vmId: placedVm.vmId,
-        kind: placedVm.kind,
-        image: placedVm.vm.image,
-        state: exit === VmExitReason.running ? 'running' : 'stopped',
-        instret: core.vmInstret(placedVm.vmId),
-        stats: readStats(core, placedVm.vmId),
-        console: placedVm.collected.length === 0 ? '' : Buffer.concat(placedVm.collected).toString('utf8'),
-      };
-      if (exit !== VmExitReason.running) {
-        result.outcome = describeVmExit(exit, core.vmExitCode(placedVm.vmId), core.vmGetPc(placedVm.vmId));
-      }
-      byBoardOrder[placedVm.vm.index] = result;
-    }
+  for (const entry of directory.living()) {
+    const core = coreOf(placed, entry.processor);
+    const { vm, kind, collected } = entry.data;
+    const outcome = outcomeOf(core, entry.handle);
+    const result: BoardVmResult = {
+      name: vm.name,
+      processor: entry.processor,
+      ...(vm.processor === entry.processor ? {} : { migratedFrom: vm.processor }),
+      vmId: entry.handle,
+      kind,
+      image: vm.image,
+      state: outcome === undefined ? 'running' : 'stopped',
+      instret: core.vmInstret(entry.handle),
+      stats: readStats(core, entry.handle),
+      console: collected.length === 0 ? '' : Buffer.concat(collected).toString('utf8'),
+    };
+    if (outcome !== undefined) result.outcome = outcome;
+    byBoardOrder[vm.index] = result;
   }
   const vms = byBoardOrder.filter((vm) => vm !== undefined);
   for (const vm of vms) if (vm.outcome?.message !== undefined) messages.push(`${vm.name}: ${vm.outcome.message}`);
@@ -515,11 +511,12 @@ function collectResult(
       id: slot.id,
       clockHz: slot.clockHz,
       cycles: slot.core.now(),
-      framesSent: slot.core.processorStat(0),
-      framesReceived: slot.core.processorStat(1),
-      framesDropped: slot.core.processorStat(2),
-      framesLost: slot.core.processorStat(3),
+      framesSent: slot.core.processorStat(ProcessorStat.framesSent),
+      framesReceived: slot.core.processorStat(ProcessorStat.framesReceived),
+      framesDropped: slot.core.processorStat(ProcessorStat.framesDropped),
+      framesOutOfOrder: slot.core.processorStat(ProcessorStat.framesOutOfOrder),
     })),
+    channels: board.channels.map((channel) => channelResult(channel, placed, directory)),
     links: network.stats(),
     framesInFlight: network.framesInFlight(),
     messages,

@@ -8,8 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { imageRunSettings, processorById, readBoard } from './board.js';
 import type { Board, BoardVm } from './board.js';
-import { VmExitReason, VmKind } from './core-runtime.js';
-import type { CheckpointRuntime, CoreFactory, CoreRuntime } from './core-runtime.js';
+import { VmExitReason, VmKind, checkpointTake, restoreWriteAll } from './core-runtime.js';
+import type { CoreFactory, CoreRuntime } from './core-runtime.js';
 import { DEFAULT_QUANTUM_CYCLES, TOHOST_SYMBOL } from './defaults.js';
 import { parseElf } from './elf.js';
 import type { ElfImage } from './elf.js';
@@ -19,21 +19,11 @@ import { checkImageFits, loadImage } from './loader.js';
 import { coreFactoryFor, describeFsError, resolveRunSettings } from './runner.js';
 import type { RunResult, RunSettings, VmMode } from './runner.js';
 import { StreamError, describeRefusal, readRefusal } from './stream-errors.js';
-import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
+import { runVm } from './run-loop.js';
+import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
 import { runBoard } from './board-runner.js';
 import type { BoardProbe } from './board-runner.js';
-
-export type CollectorCore = CoreRuntime & CheckpointRuntime;
-
-/** The core with its collector exports; a runtime without them cannot checkpoint. */
-export function withCollector(core: CoreRuntime): CollectorCore {
-  const candidate = core as Partial<CheckpointRuntime>;
-  if (typeof candidate.checkpointBegin !== 'function' || typeof candidate.restoreApply !== 'function') {
-    throw new ConfigError('this core runtime has no collector exports (checkpointBegin, restoreApply, ...)');
-  }
-  return core as CollectorCore;
-}
 
 /** What to run: an image (optionally with a board's clock and memory), or one VM of a board. */
 export interface GuestSource {
@@ -94,7 +84,7 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
   const times = checkpointTimes(toCycles(options.atCycle, 'atCycle'), options.incrementalEvery);
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
-  const core = withCollector(await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes)));
+  const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes));
   const vm = bootGuest(core, guest);
   const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
   const chunks: Uint8Array[] = [];
@@ -103,14 +93,14 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
   for (const [i, atCycles] of times.entries()) {
     runUntil(core, vm, atCycles, quantum);
     const incremental = i > 0;
-    const captured = core.checkpointCapture(vm, incremental);
+    const captured = core.checkpointCapture(vm, incremental ? 1 : 0);
     if (captured !== 0) throw new CheckpointError(`${guest.name}: the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
-    const bytes = core.checkpointTake();
+    const bytes = checkpointTake(core);
     chunks.push(bytes);
     checkpoints.push({ kind: incremental ? 'incremental' : 'full', atCycles, bytes: bytes.length });
   }
   core.checkpointEnd();
-  chunks.push(core.checkpointTake());
+  chunks.push(checkpointTake(core));
   return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret: core.vmInstret(vm), console: decode(collected) };
 }
 
@@ -138,19 +128,19 @@ async function checkpointBoardVm(options: CheckpointOptions, board: Board): Prom
         failure = new CheckpointError(`${board.path} VM ${vm.name} stopped before cycle ${times[checkpoints.length]}: nothing to checkpoint`);
         return;
       }
-      const core = withCollector(where.core);
+      const core = where.core;
       if (checkpoints.length === 0) core.checkpointBegin();
       const incremental = checkpoints.length > 0;
-      const captured = core.checkpointCapture(where.vmId, incremental);
+      const captured = core.checkpointCapture(where.vmId, incremental ? 1 : 0);
       if (captured !== 0) {
         failure = new CheckpointError(`${board.path} VM ${vm.name}: the core refused to checkpoint it: ${describeSbiError(captured)}`);
         return;
       }
-      chunks.push(core.checkpointTake());
+      chunks.push(checkpointTake(core));
       checkpoints.push({ kind: incremental ? 'incremental' : 'full', atCycles: core.now(), bytes: chunks[chunks.length - 1]!.length });
       if (checkpoints.length === times.length) {
         core.checkpointEnd();
-        chunks.push(core.checkpointTake());
+        chunks.push(checkpointTake(core));
         instret = core.vmInstret(where.vmId);
       }
     }
@@ -228,7 +218,7 @@ function named<T>(name: string, action: () => T): T {
 
 function bootGuest(core: CoreRuntime, guest: PreparedGuest): number {
   const { settings } = guest;
-  core.configure(settings.clockHz);
+  core.configure(settings.clockHz, 0);
   const vm = core.vmCreate(VmKind[settings.mode], settings.ramBytes);
   if (vm < 0) throw new ConfigError(`cannot create a ${settings.mode} VM with ${settings.ramBytes} bytes of RAM: ${describeSbiError(vm)}`);
   loadImage(core, vm, guest.image, settings.ramBytes);
@@ -237,14 +227,9 @@ function bootGuest(core: CoreRuntime, guest: PreparedGuest): number {
 
 /** Runs the processor to exactly `atCycles`; the VM must still be running there. */
 function runUntil(core: CoreRuntime, vm: number, atCycles: bigint, quantum: bigint): void {
-  while (core.now() < atCycles) {
-    if (core.vmExit(vm) !== VmExitReason.running) break;
-    const left = atCycles - core.now();
-    core.run(left < quantum ? left : quantum);
-  }
-  if (core.vmExit(vm) !== VmExitReason.running) {
-    const outcome = describeVmExit(core.vmExit(vm), core.vmExitCode(vm), core.vmGetPc(vm));
-    throw new CheckpointError(`VM ${vm} stopped (${outcome.reason}) before cycle ${atCycles}: nothing to checkpoint there`);
+  const outcome = runVm(core, vm, atCycles, quantum);
+  if (outcome !== undefined) {
+    throw new CheckpointError(`VM ${vm} stopped (${outcome.message ?? outcome.reason}) before cycle ${atCycles}: nothing to checkpoint there`);
   }
 }
 
@@ -276,9 +261,9 @@ export async function restoreGuest(options: RestoreOptions): Promise<RestoreResu
   const stream = options.stream ?? (await readStreamFile(name));
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
-  const core = withCollector(await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes)));
+  const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes));
   const info = checkStream(core, stream, -1, name);
-  core.configure(options.clockHz ?? Number(info.clockHz));
+  core.configure(options.clockHz ?? Number(info.clockHz), 0);
   if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
   const vm = applyStream(core, stream, -1, name);
   const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
@@ -300,9 +285,9 @@ export interface StreamInfo {
 }
 
 /** Writes `stream` into the core and has it checked for VM `vm` (-1 a new one); throws StreamError if refused. */
-export function checkStream(core: CollectorCore, stream: Uint8Array, vm: number, name = '<stream>'): StreamInfo {
+export function checkStream(core: CoreRuntime, stream: Uint8Array, vm: number, name = '<stream>'): StreamInfo {
   core.restoreBegin();
-  core.restoreWrite(stream);
+  restoreWriteAll(core, stream);
   if (core.restoreCheck(vm) !== 0) throw refusal(core, name);
   return {
     checkpoints: Number(core.restoreInfo(0)),
@@ -315,26 +300,26 @@ export function checkStream(core: CollectorCore, stream: Uint8Array, vm: number,
 }
 
 /** Writes `stream` into the core and applies it to VM `vm` (-1 a new one); its id, or StreamError. */
-export function applyStream(core: CollectorCore, stream: Uint8Array, vm: number, name = '<stream>'): number {
+export function applyStream(core: CoreRuntime, stream: Uint8Array, vm: number, name = '<stream>'): number {
   core.restoreBegin();
-  core.restoreWrite(stream);
+  restoreWriteAll(core, stream);
   const id = core.restoreApply(vm);
   if (id < 0) throw refusal(core, name);
   return id;
 }
 
-function refusal(core: CollectorCore, name: string): StreamError {
+function refusal(core: CoreRuntime, name: string): StreamError {
   const why = readRefusal(core);
   return new StreamError(`${name}: stream refused: ${describeRefusal(why)}`, why);
 }
 
 /** A VM's whole state from a fresh stream: one full checkpoint, taken now. */
-export function captureStream(core: CollectorCore, vm: number): Uint8Array {
+export function captureStream(core: CoreRuntime, vm: number): Uint8Array {
   core.checkpointBegin();
-  const captured = core.checkpointCapture(vm, false);
+  const captured = core.checkpointCapture(vm, 0);
   if (captured !== 0) throw new CheckpointError(`the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
   core.checkpointEnd();
-  return core.checkpointTake();
+  return checkpointTake(core);
 }
 
 async function readStreamFile(path: string): Promise<Uint8Array> {
@@ -345,25 +330,12 @@ async function readStreamFile(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Runs until the VM stops, the processor's time reaches maxCycles, or nothing can run. */
+/** Runs until the VM stops or stalls, or the processor's time reaches maxCycles. */
 function runOn(core: CoreRuntime, vm: number, maxCycles: bigint | undefined, quantum: bigint): VmOutcome {
-  while (core.vmExit(vm) === VmExitReason.running) {
-    const left = maxCycles === undefined ? quantum : maxCycles - core.now();
-    if (left <= 0n) {
-      return {
-        reason: 'max-cycles', code: 0, exitStatus: MAX_CYCLES_EXIT_STATUS,
-        message: `max-cycles: the guest was still running after ${core.now()} cycles (pc ${hex(core.vmGetPc(vm))})`,
-      };
-    }
-    const advanced = core.run(left < quantum ? left : quantum);
-    if (advanced === 0n && core.vmExit(vm) === VmExitReason.running) {
-      return {
-        reason: 'fault', code: 0, exitStatus: 1,
-        message: `stalled: the VM waits at pc ${hex(core.vmGetPc(vm))} but nothing can wake it (after ${core.now()} cycles)`,
-      };
-    }
-  }
-  return describeVmExit(core.vmExit(vm), core.vmExitCode(vm), core.vmGetPc(vm));
+  return runVm(core, vm, maxCycles, quantum) ?? {
+    reason: 'max-cycles', code: 0, exitStatus: MAX_CYCLES_EXIT_STATUS,
+    message: `max-cycles: the guest was still running after ${core.now()} cycles (pc ${hex(core.vmGetPc(vm))})`,
+  };
 }
 
 function toCycles(value: bigint | number, name: string): bigint {

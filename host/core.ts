@@ -1,12 +1,17 @@
 /**
- * The core as a plain WebAssembly module under Node: loads build/core.wasm,
- * provides the board's imports and wraps the exports of
- * docs/core-interface.md in a typed class. This is the only file that knows
- * the module's export and import names; everything else uses CoreRuntime.
+ * The core as a plain WebAssembly module under Node: loads build/core.wasm, gives it the
+ * board's imports and adapts its exports to CoreWorld (host/core-world.ts, generated from
+ * wit/ferry.wit) from the world's table of signatures. The module's exports carry the
+ * world's camelCase names; where the world passes a byte list the module takes a pointer
+ * and a length into its staging buffer (checkpointRead returns a count of bytes left at
+ * its start), which is what the canonical ABI lowers them to as well.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BoardSinks, CheckpointRuntime, ConsoleSink, CoreFactory, CoreRuntime, LinkSink, MigrationRuntime, TraceSink } from './core-runtime.js';
+import { boardImports } from './core-runtime.js';
+import type { BoardSinks, ConsoleSink, CoreFactory, CoreRuntime, EventSink, LinkSink, TraceSink } from './core-runtime.js';
+import { BOARD_IMPORTS, WORLD_EXPORTS } from './core-world.js';
+import type { BoardImports, WitType } from './core-world.js';
 import { CoreLoadError } from './errors.js';
 import { packageRoot } from './package-root.js';
 
@@ -23,6 +28,8 @@ export interface CoreOptions {
   onTrace?: TraceSink;
   /** Receives frames the core sends over the board's links. */
   onLinkSend?: LinkSink;
+  /** Receives the core's lifecycle events. */
+  onEvent?: EventSink;
 }
 
 const CORE_FILES: Record<CoreBuild, string> = {
@@ -31,203 +38,70 @@ const CORE_FILES: Record<CoreBuild, string> = {
 };
 
 const BOARD_IMPORT_MODULE = 'ferry:core/board';
+/** Module-only exports beside the world's: where the staging buffer is. */
+const MODULE_EXTRAS = ['stagingBuffer'] as const;
 
-/** The module's exports as the JS API presents them (i32 signed, i64 as signed BigInt). */
-interface CoreExports {
-  memory: WebAssembly.Memory;
-  configure(clockHz: number, processorId: number): void;
-  traceEnable(on: number): void;
-  scheduleClear(): void;
-  scheduleSetMajorFrame(ns: bigint): number;
-  scheduleAddWindow(vm: number, offsetNs: bigint, durationNs: bigint): number;
-  linkConfigure(peer: number, mtuBytes: number): number;
-  linkReceive(peer: number, ptr: number, len: number): number;
-  channelAddSource(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number, destProcessor: number): number;
-  channelAddDestination(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number): number;
-  vmStat(vm: number, stat: number): bigint;
-  processorStat(stat: number): bigint;
-  now(): bigint;
-  run(cycles: bigint): bigint;
-  stagingBuffer(): number;
-  stagingBytes(): number;
-  vmCreate(kind: number, ramBytes: number): number;
-  vmLoad(vm: number, guestAddr: number, ptr: number, len: number): number;
-  vmSetTohost(vm: number, addr: number): void;
-  vmBoot(vm: number, pc: number, a0: number, a1: number): number;
-  vmExit(vm: number): number;
-  vmExitCode(vm: number): number;
-  vmInstret(vm: number): bigint;
-  vmGetReg(vm: number, reg: number): number;
-  vmSetReg(vm: number, reg: number, value: number): void;
-  vmGetPc(vm: number): number;
-  vmGetCsr(vm: number, csr: number): number;
-  vmRaiseExternal(vm: number, level: number): void;
-  vmAsleep(vm: number): number;
-  // The collector (checkpoint-api.ts).
-  checkpointBegin(): void;
-  checkpointCapture(vm: number, incremental: number): number;
-  checkpointEnd(): number;
-  checkpointPending(): number;
-  checkpointRead(maxBytes: number): number;
-  restoreBegin(): void;
-  restoreWrite(ptr: number, len: number): number;
-  restoreCheck(vm: number): number;
-  restoreApply(vm: number): number;
-  restoreError(field: number): bigint;
-  restoreInfo(field: number): bigint;
-  processorSetTime(cycles: bigint): number;
-  // The migration manager (docs/migration.md).
-  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, granularityNs: bigint): number;
-  processorSetRam(bytes: bigint): void;
-  migrationSetParam(key: number, value: bigint): number;
-  migrationStart(vm: number, destProcessor: number, strategy: number): number;
-  migrationCancel(): number;
-  migrationStat(key: number): bigint;
+type RawFunction = (...args: (number | bigint)[]) => number | bigint | undefined;
+
+/** A value the module returned, as the world types it. */
+function lift(type: WitType | undefined, value: number | bigint | undefined): number | bigint | undefined {
+  switch (type) {
+    case 'u32': return (value as number) >>> 0;
+    case 's32': return (value as number) | 0;
+    case 'u64': return BigInt.asUintN(64, value as bigint);
+    case 's64': return BigInt.asIntN(64, value as bigint);
+    default: return undefined;
+  }
 }
 
-const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
-  'configure', 'now', 'run', 'stagingBuffer', 'stagingBytes',
-  'traceEnable', 'scheduleClear', 'scheduleSetMajorFrame', 'scheduleAddWindow', 'linkConfigure', 'linkReceive',
-  'channelAddSource', 'channelAddDestination', 'vmStat', 'processorStat',
-  'vmCreate', 'vmLoad', 'vmSetTohost', 'vmBoot', 'vmExit', 'vmExitCode', 'vmInstret',
-  'vmGetReg', 'vmSetReg', 'vmGetPc', 'vmGetCsr', 'vmRaiseExternal', 'vmAsleep',
-  'checkpointBegin', 'checkpointCapture', 'checkpointEnd', 'checkpointPending', 'checkpointRead',
-  'restoreBegin', 'restoreWrite', 'restoreCheck', 'restoreApply', 'restoreError', 'restoreInfo', 'processorSetTime',
-  'linkSetTiming', 'processorSetRam', 'migrationSetParam', 'migrationStart', 'migrationCancel', 'migrationStat',
-];
-
-const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
-
-/** One processor: a core instance with its own linear memory. */
-export class Core implements CoreRuntime, CheckpointRuntime, MigrationRuntime {
-  /** Cached at first use: the staging buffer does not move. */
-  private stagingPtr: number | undefined;
-
-  constructor(private readonly exports: CoreExports) {}
-
-  configure(clockHz: number, processorId = 0): void { this.exports.configure(clockHz, processorId); }
-  traceEnable(on: boolean): void { this.exports.traceEnable(on ? 1 : 0); }
-  scheduleClear(): void { this.exports.scheduleClear(); }
-  scheduleSetMajorFrame(ns: bigint): number { return this.exports.scheduleSetMajorFrame(ns) | 0; }
-  scheduleAddWindow(vm: number, offsetNs: bigint, durationNs: bigint): number {
-    return this.exports.scheduleAddWindow(vm, offsetNs, durationNs) | 0;
-  }
-  linkConfigure(peer: number, mtuBytes: number): number { return this.exports.linkConfigure(peer, mtuBytes) | 0; }
-  linkReceive(peer: number, frame: Uint8Array): number {
-    return this.exports.linkReceive(peer, this.stage(frame), frame.length) | 0;
-  }
-  channelAddSource(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number, destProcessor: number): number {
-    return this.exports.channelAddSource(channel, vm, port, kind, maxMessageBytes, depth, destProcessor) | 0;
-  }
-  channelAddDestination(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number): number {
-    return this.exports.channelAddDestination(channel, vm, port, kind, maxMessageBytes, depth) | 0;
-  }
-  vmStat(vm: number, stat: number): bigint { return u64(this.exports.vmStat(vm, stat)); }
-  processorStat(stat: number): bigint { return u64(this.exports.processorStat(stat)); }
-  now(): bigint { return u64(this.exports.now()); }
-  run(cycles: bigint): bigint { return u64(this.exports.run(u64(cycles))); }
-  stagingBuffer(): number { return this.exports.stagingBuffer() >>> 0; }
-  stagingBytes(): number { return this.exports.stagingBytes() >>> 0; }
-
-  stage(bytes: Uint8Array): number {
-    if (bytes.length > this.stagingBytes()) {
-      throw new RangeError(`stage: ${bytes.length} bytes do not fit the ${this.stagingBytes()}-byte staging buffer`);
-    }
-    this.stagingPtr ??= this.stagingBuffer();
-    // A fresh view each time: memory.grow detaches the previous buffer.
-    new Uint8Array(this.exports.memory.buffer, this.stagingPtr, bytes.length).set(bytes);
-    return this.stagingPtr;
-  }
-
-  vmCreate(kind: number, ramBytes: number): number { return this.exports.vmCreate(kind, ramBytes) | 0; }
-  vmLoad(vm: number, guestAddr: number, ptr: number, lengthBytes: number): number {
-    return this.exports.vmLoad(vm, guestAddr, ptr, lengthBytes) | 0;
-  }
-  vmSetTohost(vm: number, guestAddr: number): void { this.exports.vmSetTohost(vm, guestAddr); }
-  vmBoot(vm: number, pc: number, a0: number, a1: number): number { return this.exports.vmBoot(vm, pc, a0, a1) | 0; }
-  vmExit(vm: number): number { return this.exports.vmExit(vm) >>> 0; }
-  vmExitCode(vm: number): number { return this.exports.vmExitCode(vm) >>> 0; }
-  vmInstret(vm: number): bigint { return u64(this.exports.vmInstret(vm)); }
-  vmGetReg(vm: number, reg: number): number { return this.exports.vmGetReg(vm, reg) >>> 0; }
-  vmSetReg(vm: number, reg: number, value: number): void { this.exports.vmSetReg(vm, reg, value); }
-  vmGetPc(vm: number): number { return this.exports.vmGetPc(vm) >>> 0; }
-  vmGetCsr(vm: number, csr: number): number { return this.exports.vmGetCsr(vm, csr) >>> 0; }
-  vmRaiseExternal(vm: number, level: number): void { this.exports.vmRaiseExternal(vm, level); }
-  vmAsleep(vm: number): number { return this.exports.vmAsleep(vm) >>> 0; }
-
-  // The collector: stream bytes pass through the staging buffer in chunks.
-  checkpointBegin(): void { this.exports.checkpointBegin(); }
-  checkpointCapture(vm: number, incremental: boolean): number { return this.exports.checkpointCapture(vm, incremental ? 1 : 0) | 0; }
-  checkpointEnd(): number { return this.exports.checkpointEnd() | 0; }
-  checkpointTake(): Uint8Array {
-    const out = new Uint8Array(this.exports.checkpointPending() >>> 0);
-    this.stagingPtr ??= this.stagingBuffer();
-    for (let at = 0; at < out.length;) {
-      const got = this.exports.checkpointRead(this.stagingBytes()) >>> 0;
-      if (got === 0) throw new Error(`checkpointRead gave nothing with ${out.length - at} bytes pending`);
-      out.set(new Uint8Array(this.exports.memory.buffer, this.stagingPtr, got), at);
-      at += got;
-    }
-    return out;
-  }
-  restoreBegin(): void { this.exports.restoreBegin(); }
-  restoreWrite(bytes: Uint8Array): number {
-    const chunkBytes = this.stagingBytes();
-    for (let at = 0; at < bytes.length; at += chunkBytes) {
-      const chunk = bytes.subarray(at, at + chunkBytes);
-      const written = this.exports.restoreWrite(this.stage(chunk), chunk.length) | 0;
-      if (written !== 0) return written;
-    }
-    return 0;
-  }
-  restoreCheck(vm: number): number { return this.exports.restoreCheck(vm) | 0; }
-  restoreApply(vm: number): number { return this.exports.restoreApply(vm) | 0; }
-  restoreError(field: number): bigint { return u64(this.exports.restoreError(field)); }
-  restoreInfo(field: number): bigint { return u64(this.exports.restoreInfo(field)); }
-  processorSetTime(cycles: bigint): number { return this.exports.processorSetTime(u64(cycles)) | 0; }
-
-  // The migration manager.
-  linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, granularityNs: bigint): number {
-    return this.exports.linkSetTiming(peer, bandwidthBytesPerS, latencyNs, granularityNs) | 0;
-  }
-  processorSetRam(bytes: bigint): void { this.exports.processorSetRam(bytes); }
-  migrationSetParam(key: number, value: bigint): number { return this.exports.migrationSetParam(key, value) | 0; }
-  migrationStart(vm: number, destProcessor: number, strategy: number): number {
-    return this.exports.migrationStart(vm, destProcessor, strategy) | 0;
-  }
-  migrationCancel(): number { return this.exports.migrationCancel() | 0; }
-  migrationStat(key: number): bigint { return u64(this.exports.migrationStat(key)); }
+/** One world export over the module's function: byte lists go through the staging buffer. */
+function adapt(raw: RawFunction, params: readonly WitType[], result: WitType | undefined, memory: WebAssembly.Memory, staging: { ptr: number; bytes: number }): unknown {
+  const hasList = params.includes('list<u8>');
+  if (!hasList && result !== 'list<u8>') return (...args: (number | bigint)[]) => lift(result, raw(...args));
+  return (...args: (number | bigint | Uint8Array)[]) => {
+    const lowered: (number | bigint)[] = [];
+    params.forEach((type, i) => {
+      if (type !== 'list<u8>') { lowered.push(args[i] as number | bigint); return; }
+      const bytes = args[i] as Uint8Array;
+      if (bytes.length > staging.bytes) throw new RangeError(`${bytes.length} bytes do not fit the ${staging.bytes}-byte staging buffer`);
+      new Uint8Array(memory.buffer, staging.ptr, bytes.length).set(bytes); // a fresh view: memory.grow detaches old ones
+      lowered.push(staging.ptr, bytes.length);
+    });
+    const value = raw(...lowered);
+    if (result !== 'list<u8>') return lift(result, value);
+    return new Uint8Array(memory.buffer, staging.ptr, (value as number) >>> 0).slice();
+  };
 }
 
 /** Instantiates one processor's core. */
-export async function loadCore(options: CoreOptions = {}): Promise<Core> {
+export async function loadCore(options: CoreOptions = {}): Promise<CoreRuntime> {
   const path = options.wasmPath ?? join(packageRoot(), CORE_FILES[options.build ?? 'release']);
   const module = await compileCore(path);
-  const onConsole = options.onConsole ?? (() => {});
-  // The import needs the instance's memory, which exists only after instantiation.
+  // The imports need the instance's memory, which exists only after instantiation.
   let memory: WebAssembly.Memory | undefined;
-  const consoleWrite = (vm: number, ptr: number, len: number): void => {
-    if (memory === undefined) return;
-    onConsole(vm >>> 0, new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0).slice());
+  const bytesAt = (ptr: number, len: number): Uint8Array => new Uint8Array(memory!.buffer, ptr >>> 0, len >>> 0).slice();
+  const board = boardImports(options.onConsole ?? (() => {}), options as BoardSinks);
+  const imports: Record<keyof BoardImports, WebAssembly.ImportValue> = {
+    consoleWrite: (vm: number, ptr: number, len: number) => board.consoleWrite(vm >>> 0, bytesAt(ptr, len)),
+    linkSend: (peer: number, ptr: number, len: number) => board.linkSend(peer >>> 0, bytesAt(ptr, len)),
+    trace: (event: number, vm: number, at: bigint, a: bigint, b: bigint) => board.trace(event >>> 0, vm >>> 0, BigInt.asUintN(64, at), BigInt.asUintN(64, a), BigInt.asUintN(64, b)),
+    event: (kind: number, id: number, vm: number, at: bigint, a: bigint, b: bigint) => board.event(kind >>> 0, id >>> 0, vm >>> 0, BigInt.asUintN(64, at), BigInt.asUintN(64, a), BigInt.asUintN(64, b)),
   };
-  const onTrace = options.onTrace ?? (() => {});
-  const onLinkSend = options.onLinkSend ?? (() => {});
-  const trace = (event: number, vm: number, atCycles: bigint, a: bigint, b: bigint): void => {
-    onTrace(event >>> 0, vm >>> 0, u64(atCycles), u64(a), u64(b));
-  };
-  const linkSend = (peer: number, ptr: number, len: number): void => {
-    if (memory === undefined) return;
-    onLinkSend(peer >>> 0, new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0).slice());
-  };
-  const imports = { [BOARD_IMPORT_MODULE]: { 'console-write': consoleWrite, trace, 'link-send': linkSend } };
-  const instance = await instantiate(module, imports, path);
+  const kebab = Object.fromEntries(BOARD_IMPORTS.map((fn) => [fn.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), imports[fn.name]]));
+  const instance = await instantiate(module, { [BOARD_IMPORT_MODULE]: kebab }, path);
   const exports = checkExports(instance.exports, path);
-  memory = exports.memory;
-  return new Core(exports);
+  memory = exports['memory'] as WebAssembly.Memory;
+  const call = (name: string): number => ((exports[name] as RawFunction)() as number) >>> 0;
+  const staging = { ptr: call('stagingBuffer'), bytes: call('stagingBytes') };
+  const core: Record<string, unknown> = {};
+  for (const fn of WORLD_EXPORTS) {
+    core[fn.name] = adapt(exports[fn.name] as RawFunction, fn.params, 'result' in fn ? fn.result : undefined, memory, staging);
+  }
+  return core as unknown as CoreRuntime;
 }
 
 /** A CoreFactory for the runner: a fresh module instance per processor. */
-export function moduleCoreFactory(options: Omit<CoreOptions, 'onConsole' | 'onTrace' | 'onLinkSend'> = {}): CoreFactory {
+export function moduleCoreFactory(options: Omit<CoreOptions, 'onConsole' | 'onTrace' | 'onLinkSend' | 'onEvent'> = {}): CoreFactory {
   return (onConsole, sinks: BoardSinks = {}) => loadCore({ ...options, onConsole, ...sinks });
 }
 
@@ -270,11 +144,12 @@ async function instantiate(module: WebAssembly.Module, imports: WebAssembly.Impo
   }
 }
 
-function checkExports(exports: WebAssembly.Exports, path: string): CoreExports {
-  const missing: string[] = EXPORTED_FUNCTIONS.filter((name) => typeof exports[name] !== 'function');
+function checkExports(exports: WebAssembly.Exports, path: string): WebAssembly.Exports {
+  const names = [...WORLD_EXPORTS.map((fn) => fn.name), ...MODULE_EXTRAS];
+  const missing: string[] = names.filter((name) => typeof exports[name] !== 'function');
   if (!(exports['memory'] instanceof WebAssembly.Memory)) missing.push('memory');
   if (missing.length > 0) {
     throw new CoreLoadError(`core ${path} lacks export${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; rebuild it with \`npm run build:core\``);
   }
-  return exports as unknown as CoreExports;
+  return exports;
 }

@@ -3,6 +3,7 @@
  * before writing anything, copies the segments through the core's staging
  * buffer, registers the HTIF tohost mailbox and boots at the entry point.
  */
+import { loadBytes } from './core-runtime.js';
 import type { CoreRuntime } from './core-runtime.js';
 import { GUEST_RAM_BASE, TOHOST_SYMBOL } from './defaults.js';
 import type { ElfImage, ElfSegment } from './elf.js';
@@ -60,16 +61,9 @@ export function loadImage(core: CoreRuntime, vm: number, image: ElfImage, ramByt
 }
 
 function copySegment(core: CoreRuntime, vm: number, segment: ElfSegment): void {
-  const chunkBytes = core.stagingBytes();
-  if (chunkBytes <= 0) throw new CoreError('the core has no staging buffer (stagingBytes() = 0)');
-  for (let offset = 0; offset < segment.data.length; offset += chunkBytes) {
-    const chunk = segment.data.subarray(offset, offset + chunkBytes);
-    const guestAddr = segment.paddr + offset;
-    const ptr = core.stage(chunk);
-    const loaded = core.vmLoad(vm, guestAddr, ptr, chunk.length);
-    // checkImageFits already proved the range; a refusal means host and core disagree.
-    if (loaded !== 0) {
-      throw new CoreError(`vmLoad(${vm}, ${hex(guestAddr)}, ${chunk.length} bytes) failed: ${describeSbiError(loaded)}`);
-    }
+  const loaded = loadBytes(core, vm, segment.paddr, segment.data);
+  // checkImageFits already proved the range; a refusal means host and core disagree.
+  if (loaded !== 0) {
+    throw new CoreError(`vmLoad(${vm}, ${hex(segment.paddr)}, ${segment.data.length} bytes) failed: ${describeSbiError(loaded)}`);
   }
 }

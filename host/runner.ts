@@ -16,6 +16,7 @@ import type { ElfImage } from './elf.js';
 import { ConfigError, ImageError, describeSbiError } from './errors.js';
 import { hex } from './format.js';
 import { checkImageFits, loadImage } from './loader.js';
+import { runVm } from './run-loop.js';
 import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
 import type { ExitReasonName, VmOutcome } from './vm-exit.js';
 
@@ -101,12 +102,12 @@ export async function runImage(options: RunOptions): Promise<RunResult> {
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
   const sinks = options.onCoreTrace === undefined ? undefined : { onTrace: options.onCoreTrace };
   const core = await (options.core ?? coreFactoryFor(options.runtime))((_vm, bytes) => onConsole(bytes), sinks);
-  if (options.onCoreTrace !== undefined) core.traceEnable(true);
+  if (options.onCoreTrace !== undefined) core.traceEnable(1);
   const vm = createVm(core, settings);
   loadImage(core, vm, image, settings.ramBytes);
   options.onEvent?.({ event: 'start', image: imageName, ...startFields(settings), entry: image.entry });
 
-  const result = { ...runVm(core, vm, settings), console: decodeConsole(collected) };
+  const result = { ...runGuest(core, vm, settings), console: decodeConsole(collected) };
   options.onEvent?.({ event: 'exit', ...exitFields(result) });
   return result;
 }
@@ -184,7 +185,7 @@ function toCycles(value: bigint | number, name: string, min: bigint): bigint {
 }
 
 function createVm(core: CoreRuntime, settings: RunSettings): number {
-  core.configure(settings.clockHz);
+  core.configure(settings.clockHz, 0);
   const vm = core.vmCreate(VmKind[settings.mode], settings.ramBytes);
   if (vm < 0) {
     const why = vm === -1 ? 'the core has no memory for it' : describeSbiError(vm);
@@ -193,21 +194,10 @@ function createVm(core: CoreRuntime, settings: RunSettings): number {
   return vm;
 }
 
-/** Runs in quanta until the VM stops, the limit runs out, or nothing can run any more. */
-function runVm(core: CoreRuntime, vm: number, settings: RunSettings): Omit<RunResult, 'console'> {
-  let cycles = 0n;
-  while (core.vmExit(vm) === VmExitReason.running) {
-    const left = settings.maxCycles === undefined ? settings.quantumCycles : settings.maxCycles - cycles;
-    if (left <= 0n) return finish(core, vm, cycles, maxCyclesOutcome(core, vm, cycles));
-    const advanced = core.run(left < settings.quantumCycles ? left : settings.quantumCycles);
-    cycles += advanced;
-    // Alone on its processor, a VM asleep with no timer armed waits for an interrupt that cannot come.
-    if (core.vmExit(vm) === VmExitReason.running && core.vmAsleep(vm) === 2) {
-      return finish(core, vm, cycles, stalledOutcome(core, vm, cycles));
-    }
-  }
-  const outcome = describeVmExit(core.vmExit(vm), core.vmExitCode(vm), core.vmGetPc(vm));
-  return finish(core, vm, cycles, outcome);
+/** Runs until the VM stops or stalls, or the limit runs out. */
+function runGuest(core: CoreRuntime, vm: number, settings: RunSettings): Omit<RunResult, 'console'> {
+  const outcome = runVm(core, vm, settings.maxCycles, settings.quantumCycles) ?? maxCyclesOutcome(core, vm, core.now());
+  return finish(core, vm, core.now(), outcome);
 }
 
 function finish(core: CoreRuntime, vm: number, cycles: bigint, outcome: VmOutcome): Omit<RunResult, 'console'> {
@@ -220,15 +210,6 @@ function maxCyclesOutcome(core: CoreRuntime, vm: number, cycles: bigint): VmOutc
     code: 0,
     exitStatus: MAX_CYCLES_EXIT_STATUS,
     message: `max-cycles: the guest was still running after ${cycles} cycles (pc ${hex(core.vmGetPc(vm))})`,
-  };
-}
-
-function stalledOutcome(core: CoreRuntime, vm: number, cycles: bigint): VmOutcome {
-  return {
-    reason: 'fault',
-    code: 0,
-    exitStatus: 1,
-    message: `stalled: the VM waits at pc ${hex(core.vmGetPc(vm))} but nothing can wake it (after ${cycles} cycles)`,
   };
 }
 

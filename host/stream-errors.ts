@@ -3,7 +3,7 @@
  * reports a code, the record (index, type), its byte offset and two details;
  * this file turns them into the one line a user reads.
  */
-import type { CheckpointRuntime } from './core-runtime.js';
+import type { CoreRuntime } from './core-runtime.js';
 import { FerryError } from './errors.js';
 import { hex } from './format.js';
 import { hex32, recordTypeName } from './stream-inspect.js';
@@ -29,7 +29,7 @@ export interface StreamRefusal {
 
 const HEADER_INDEX = 0xffff_ffff;
 
-export function readRefusal(core: CheckpointRuntime): StreamRefusal {
+export function readRefusal(core: CoreRuntime): StreamRefusal {
   const index = Number(core.restoreError(2));
   return {
     code: Number(core.restoreError(0)),

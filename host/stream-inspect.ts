@@ -8,7 +8,7 @@
 import { hex } from './format.js';
 
 export const STREAM_HEADER_BYTES = 24;
-export const STREAM_VERSION = 1;
+export { STREAM_VERSION } from './numbers.js';
 export const STREAM_MAGIC = Uint8Array.of(0x89, 0x46, 0x45, 0x52, 0x52, 0x59, 0x0d, 0x0a);
 export const RECORD_OPTIONAL = 0x8000_0000;
 export const MAX_RECORD_BODY_BYTES = 1 << 20;
@@ -153,17 +153,24 @@ const KIND_NAMES = ['paravirtual', 'machine'];
 const MODE_NAMES: Record<number, string> = { 0: 'U', 1: 'S', 3: 'M' };
 const EXIT_NAMES = ['running', 'shutdown', 'failure', 'tohost', 'finisher', 'reboot', 'fault'];
 
+/** Bytes of a port in the CHANNELS record before its slots (docs/stream-format.md, version 2). */
+const CHANNEL_PORT_BYTES = 240;
+
 /** "2 ports: channel 1 port 0 sampling destination (1 queued), …" */
 function channelsSummary(u32: (at: number) => number, length: number): string {
   const count = u32(0);
   if (count === 0) return 'no channel ports';
   const ports: string[] = [];
-  for (let i = 0, at = 8; i < count && at + 40 <= length; i++) {
+  for (let i = 0, at = 8; i < count && at + CHANNEL_PORT_BYTES <= length; i++) {
     const isSource = (u32(at + 12) & 1) !== 0;
-    const kind = u32(at + 8) === 0 ? 'queuing' : 'sampling';
-    const state = isSource ? (u32(at + 8) === 0 ? `, ${u32(at + 28)} credits` : '') : `, ${u32(at + 36)} queued`;
-    ports.push(`channel ${u32(at)} port ${u32(at + 4)} ${kind} ${isSource ? 'source' : 'destination'}${state}`);
-    at += 40 + (isSource ? 0 : u32(at + 20) * (4 + u32(at + 16)));
+    const queuing = u32(at + 8) === 0;
+    const [next, acked, consumed, depth, max] = [u32(at + 28), u32(at + 32), u32(at + 36), u32(at + 20), u32(at + 16)];
+    const state = isSource
+      ? (queuing ? `, next ${next}, ${(next - acked) >>> 0} unacknowledged, ${depth - ((next - consumed) >>> 0)} credits` : `, next ${next}`)
+      : `, next ${next}, ${u32(at + 44)} queued`;
+    ports.push(`channel ${u32(at)} port ${u32(at + 4)} ${queuing ? 'queuing' : 'sampling'} ${isSource ? 'source' : 'destination'}${state}`);
+    const slotBytes = isSource ? (queuing ? 16 + max : 0) : 4 + max;
+    at += CHANNEL_PORT_BYTES + depth * slotBytes;
   }
   return `${count} port${count === 1 ? '' : 's'}: ${ports.join('; ')}`;
 }

@@ -77,6 +77,11 @@ void Z_ferryZ3AcoreZ2FboardZ_trace(struct Z_ferryZ3AcoreZ2Fboard_instance_t *boa
   (void)board, (void)event, (void)vm, (void)at_cycles, (void)a, (void)b;
 }
 
+void Z_ferryZ3AcoreZ2FboardZ_event(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 kind, u32 id, u32 vm, u64 at_ns, u64 a, u64 b) {
+  /* A one-processor board has no migrations or links to report on. */
+  (void)board, (void)kind, (void)id, (void)vm, (void)at_ns, (void)a, (void)b;
+}
+
 static int usage_error(const char *format, ...) {
   char line[768];
   va_list args;

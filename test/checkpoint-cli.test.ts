@@ -69,7 +69,7 @@ describe.skipIf(!hasCore())('ferry inspect', () => {
     expect(result.status, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out[1]).toMatch(/^offset\s+type\s+length\s+summary$/);
-    expect(out[2]).toMatch(/^0x00000000\s+header\s+24\s+Ferry stream version 1, little-endian$/);
+    expect(out[2]).toMatch(/^0x00000000\s+header\s+24\s+Ferry stream version 2, little-endian$/);
     expect(out[3]).toMatch(/^0x00000018\s+VM_CONFIG \(0x00000001\)\s+24\s+paravirtual, 8192 KiB RAM \(2048 pages of 4096\), source VM 0$/);
     expect(result.stdout).toMatch(/CHECKPOINT_END \(0x00000020\)\s+32\s+full at cycle 300000/);
     expect(result.stdout).toMatch(/CHECKPOINT_END \(0x00000020\)\s+32\s+incremental #2 at cycle 900000/);
@@ -149,7 +149,7 @@ describe.skipIf(!hasCore())('ferry checkpoint on a board', () => {
     const file = join(dir, 'rx1.ferry');
     const checkpoint = runFerry(['checkpoint', 'boards/quad.json', '--vm', 'rx1', '--at-cycle', '30000000', '-o', file]);
     expect(checkpoint.status, checkpoint.stderr).toBe(0);
-    expect(runFerry(['inspect', file]).stdout).toMatch(/CHANNELS \(0x00000007\) .*1 port: channel \d+ port 0 sampling destination, 1 queued/);
+    expect(runFerry(['inspect', file]).stdout).toMatch(/CHANNELS \(0x00000007\) .*1 port: channel \d+ port 0 sampling destination, next \d+, 1 queued/);
     const restore = runFerry(['restore', file, '--max-cycles', '40000000']);
     expect(lines(restore.stdout)[0]).toMatch(/^ctl control-rx: t=300 .*\(remote setpoint\)$/);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ImageError, parseElf } from '../host/elf.js';
 import { checkImageFits, loadImage } from '../host/loader.js';
 import { FakeCore } from './helpers/fake-core.js';
+import { asCore } from './helpers/unsupported-core.js';
 import {
   EHDR, EM_386, EM_X86_64, ET_DYN, ET_REL, PHDR, PT_NOTE, RAM_BASE, SAMPLE_CODE, SHDR, SHDR_BYTES,
   buildElf, patch16, patch32, phdrAt, read32,
@@ -255,7 +256,7 @@ describe('loadImage', () => {
     const image = parseElf(sampleImage());
     const core = new FakeCore({ stagingBytes: 5 });
     core.vmCreate(0, 8 * MiB);
-    loadImage(core, 0, image, 8 * MiB);
+    loadImage(asCore(core), 0, image, 8 * MiB);
     expect([...core.ram.subarray(0, SAMPLE_CODE.length)]).toEqual([...SAMPLE_CODE]);
     expect([...core.ram.subarray(0x1000, 0x1004)]).toEqual([9, 8, 7, 0]);
     expect(core.calls.filter((call) => call.startsWith('vmLoad'))).toEqual([
@@ -270,7 +271,7 @@ describe('loadImage', () => {
     const bytes = buildElf({ segments: [{ paddr: RAM_BASE, data: SAMPLE_CODE }, { paddr: 0x1000, data: SAMPLE_CODE }] });
     const core = new FakeCore();
     core.vmCreate(0, 8 * MiB);
-    expect(() => loadImage(core, 0, parseElf(bytes), 8 * MiB)).toThrow(ImageError);
+    expect(() => loadImage(asCore(core), 0, parseElf(bytes), 8 * MiB)).toThrow(ImageError);
     expect(core.calls.filter((call) => call.startsWith('vmLoad'))).toEqual([]);
     expect(core.bootState).toBeUndefined();
   });
@@ -278,7 +279,7 @@ describe('loadImage', () => {
   it('sets no tohost when the image has none', () => {
     const core = new FakeCore();
     core.vmCreate(0, 8 * MiB);
-    loadImage(core, 0, parseElf(buildElf()), 8 * MiB);
+    loadImage(asCore(core), 0, parseElf(buildElf()), 8 * MiB);
     expect(core.tohost).toBeUndefined();
   });
 });

@@ -30,7 +30,7 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     expect(result.status).toBe(0);
     const report = result.stdout.slice(result.stdout.indexOf('migration of ctl0'));
     expect(report).toMatch(/^migration of ctl0 from processor 0 to 3 \(pre-copy\) completed: downtime [\d.]+ (us|ms), bound [\d.]+ ms$/m);
-    expect(report).toMatch(/^ {2}bound {11}[\d.]+ ms = transfer [\d.]+ (us|ms) \+ handshake [\d.]+ us \+ retransmissions [\d.]+ (us|ms) \+ restore [\d.]+ us \+ schedule 3\.000 ms$/m);
+    expect(report).toMatch(/^ {2}bound {11}[\d.]+ ms = transfer [\d.]+ (us|ms) \+ handshake [\d.]+ us \+ retransmissions [\d.]+ (us|ms) \+ restore [\d.]+ us \+ schedule 3\.000 ms \(destination at 100 MHz\)$/m);
     expect(report).toMatch(/^ {2}affordable {6}6\.980 ms \(the task set's slack\)$/m);
     expect(report).toMatch(/^ {2}downtime {8}[\d.]+ (us|ms) measured, 0\.\d{3} of the bound$/m);
     expect(report).toMatch(/^ {2}rounds {10}\d+$/m);
@@ -46,7 +46,7 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     const json = JSON.parse(result.stdout) as { migration: Record<string, unknown>; run: { vms: { name: string; processor: number }[] } };
     expect(json.migration).toMatchObject({ vm: 'g', from: 0, to: 1, strategy: 'stop-copy', outcome: 'completed', state: 'done', reason: 'none' });
     expect(json.migration['downtimeNs']).toBeLessThanOrEqual(json.migration['boundNs'] as number);
-    expect(Object.keys(json.migration['bound'] as object)).toEqual(['transferNs', 'handshakeNs', 'retransmitNs', 'restoreNs', 'scheduleNs', 'firstFaultsNs']);
+    expect(Object.keys(json.migration['bound'] as object)).toEqual(['transferNs', 'handshakeNs', 'retransmitNs', 'restoreNs', 'scheduleNs']);
     expect(json.run.vms[0]).toMatchObject({ name: 'g', processor: 1 });
     expect(result.stderr).toMatch(/^memcheck: 1024 KiB/m); // the console moved to stderr
   });
@@ -76,7 +76,7 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
   });
 
   it('pre-copy that does not converge fails, the VM runs on at the source: exit 5', () => {
-    const result = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--max-rounds', '1', '--threshold', '4096', '--affordable-ns', '5000000', '--no-summary']);
+    const result = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--max-rounds', '1', '--threshold', '4096', '--affordable-ns', '15000000', '--no-summary']);
     expect(result.status).toBe(5);
     expect(result.stdout).toMatch(/^migration of g from processor 0 to 1 \(pre-copy\) failed: pre-copy did not converge; the VM runs on the source$/m);
     expect(result.stdout).toMatch(/^ {2}rounds {10}1$/m);

@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
-import { MIGRATION_STRATEGIES, MigrationController, MigrationState, MigrationStatKey } from '../host/migration.js';
+import { MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
+import { CoreEvent, MigrationStat, MigrationState } from '../host/numbers.js';
 import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
 import type { OutgoingFrame } from '../host/link-faults.js';
 import { readScenario } from '../host/scenario.js';
@@ -17,6 +18,7 @@ import { crc32c } from '../host/stream-inspect.js';
 import { MIB, migrate, pairBoard, runMigration, verifiedRounds } from './helpers/migration-board.js';
 import type { MigrationRun } from './helpers/migration-board.js';
 import { ROOT, hasCore } from './helpers/paths.js';
+import { asCore } from './helpers/unsupported-core.js';
 
 const MS = 1_000_000n;
 
@@ -70,10 +72,10 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
         expect(report.destinationHeldBytes).toBeGreaterThan(0n);
         expect(report.destinationHeldBytes!).toBeLessThanOrEqual(BigInt(32 * 4096 + 4096));
         expect(report.timeline.map((entry) => entry.state)).toEqual(
-          strategy === 'stop-copy' ? ['preparing', 'blackout', 'committing', 'done']
-            : strategy === 'post-copy' ? ['preparing', 'transfer', 'blackout', 'committing', 'post-copy', 'done']
-              : ['preparing', 'transfer', 'blackout', 'committing', 'done'],
+          strategy === 'post-copy' ? ['preparing', 'blackout', 'post-copy', 'done'] : ['preparing', 'blackout', 'done'],
         );
+        const times = report.timeline.map((entry) => entry.ns);
+        expect([...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(times);
         if (strategy === 'pre-copy' || strategy === 'throttled') {
           expect(report.rounds).toBeGreaterThan(0);
           expect(report.roundStats).toHaveLength(report.rounds);
@@ -346,73 +348,73 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
 });
 
 describe('the never-on-two-processors check', () => {
-  /** One scripted migration: the source in `state`, both copies retiring instructions as told. */
-  function scriptedBoard(steps: { state: number; source: bigint; destination: bigint }[]): { board: MigrationBoard; step(): void } {
+  /**
+   * One scripted migration (id 7) from processor 0 to 1: at each boundary the cores report
+   * the events of that step and both copies' instruction counts.
+   */
+  interface Step { events?: [kind: number, processor: number, vm: number, a?: bigint][]; source: bigint; destination: bigint }
+  function scripted(steps: Step[], strategy: MigrationStrategy): { controller: MigrationController; run(): void } {
     let at = 0;
-    const stat = (key: number): bigint => {
-      if (key === MigrationStatKey.state) return BigInt(steps[at]!.state);
-      if (key === MigrationStatKey.destinationVm) return 0n;
-      return 0n;
+    let controller: MigrationController;
+    const emit = (step: Step): void => {
+      for (const [kind, processor, vm, a] of step.events ?? []) controller.onCoreEvent(processor, kind, 7, vm, BigInt(at), a ?? 0n, 0n);
     };
-    const core = (side: 'source' | 'destination') => ({
-      migrationStat: stat,
-      migrationStart: () => 0,
+    const core = (side: 'source' | 'destination') => asCore({
+      migrationStat: (_id: number, key: number) => (key === MigrationStat.state ? BigInt(MigrationState.transfer) : 0n),
+      migrationIncomingStat: () => 0n,
+      migrationStart: () => { emit(steps[0]!); return 0; },
       migrationSetParam: () => 0,
-      migrationCancel: () => 0,
       vmInstret: () => steps[at]![side],
       vmExit: () => 0,
-      linkSetTiming: () => 0,
-      processorSetRam: () => {},
     });
     const cores = [core('source'), core('destination')];
-    const board: MigrationBoard = {
-      core: (id) => cores[id] as unknown as ReturnType<MigrationBoard['core']>,
-      clockHz: () => 100_000_000,
-      locate: () => ({ processor: 0, vmId: 0 }),
-      expect: () => {},
-      arrive: () => {},
-      forget: () => {},
+    const board: MigrationBoard = { core: (id) => cores[id], locate: () => ({ processor: 0, vmId: 0 }) };
+    controller = new MigrationController([migrate(0n, strategy, AFFORDABLE)], board);
+    return {
+      controller,
+      run: () => {
+        for (; at < steps.length; at++) {
+          if (at > 0) emit(steps[at]!);
+          controller.atBoundary(BigInt(at));
+        }
+        controller.finish(BigInt(at));
+      },
     };
-    return { board, step: () => { at = Math.min(at + 1, steps.length - 1); } };
   }
 
   it('flags a quantum in which both copies retired instructions', () => {
-    const { board, step } = scriptedBoard([
-      { state: MigrationState.preparing, source: 100n, destination: 0n },
-      { state: MigrationState.transfer, source: 200n, destination: 0n },
-      { state: MigrationState.transfer, source: 300n, destination: 0n },
-      { state: MigrationState.transfer, source: 400n, destination: 350n },
-      { state: MigrationState.transfer, source: 500n, destination: 450n },
-    ]);
-    const controller = new MigrationController([migrate(0n, 'pre-copy', AFFORDABLE)], board);
-    for (let ns = 0n; ns < 5n; ns++) { controller.atBoundary(ns); step(); }
+    const { controller, run } = scripted([
+      { events: [[CoreEvent.migrationStarted, 0, 0]], source: 100n, destination: 0n },
+      { events: [[CoreEvent.migrationReserved, 1, 0]], source: 200n, destination: 0n },
+      { source: 300n, destination: 0n },
+      { source: 400n, destination: 350n },
+      { source: 500n, destination: 450n },
+    ], 'pre-copy');
+    run();
     const [report] = controller.reports();
-    expect(report!.violations.length).toBeGreaterThan(0);
     expect(report!.violations.join('\n')).toMatch(/retired instructions on processors 0 and 1 in the same quantum/);
   });
 
   it('flags the source running while the migration holds it (blackout)', () => {
-    const { board, step } = scriptedBoard([
-      { state: MigrationState.preparing, source: 100n, destination: 0n },
-      { state: MigrationState.blackout, source: 200n, destination: 0n },
-      { state: MigrationState.blackout, source: 300n, destination: 0n },
-    ]);
-    const controller = new MigrationController([migrate(0n, 'stop-copy', AFFORDABLE)], board);
-    for (let ns = 0n; ns < 3n; ns++) { controller.atBoundary(ns); step(); }
+    const { controller, run } = scripted([
+      { events: [[CoreEvent.migrationStarted, 0, 0]], source: 100n, destination: 0n },
+      { events: [[CoreEvent.migrationBlackout, 0, 0]], source: 200n, destination: 0n },
+      { source: 200n, destination: 0n },
+      { source: 300n, destination: 0n },
+    ], 'stop-copy');
+    run();
     expect(controller.reports()[0]!.violations.join('\n')).toMatch(/ran on the source \(processor 0\) while the migration held it/);
   });
 
   it('accepts a clean hand-over: the source stops, then the destination runs from the restored count', () => {
-    const { board, step } = scriptedBoard([
-      { state: MigrationState.preparing, source: 100n, destination: 0n },
-      { state: MigrationState.blackout, source: 150n, destination: 0n },
-      { state: MigrationState.committing, source: 150n, destination: 0n },
-      { state: MigrationState.done, source: 150n, destination: 150n },
-      { state: MigrationState.done, source: 150n, destination: 250n },
-    ]);
-    const controller = new MigrationController([migrate(0n, 'stop-copy', AFFORDABLE)], board);
-    for (let ns = 0n; ns < 5n; ns++) { controller.atBoundary(ns); step(); }
-    controller.finish(5n);
+    const { controller, run } = scripted([
+      { events: [[CoreEvent.migrationStarted, 0, 0]], source: 100n, destination: 0n },
+      { events: [[CoreEvent.migrationReserved, 1, 0], [CoreEvent.migrationBlackout, 0, 0]], source: 150n, destination: 0n },
+      { source: 150n, destination: 0n },
+      { events: [[CoreEvent.migrationArrived, 1, 0], [CoreEvent.migrationCommitted, 0, 0], [CoreEvent.migrationFirstRun, 1, 0, 3n], [CoreEvent.migrationReleased, 0, 0]], source: 150n, destination: 150n },
+      { source: 150n, destination: 250n },
+    ], 'stop-copy');
+    run();
     const [report] = controller.reports();
     expect(report!.violations).toEqual([]);
     expect(report!.outcome).toBe('completed');

@@ -166,9 +166,10 @@ describe.skipIf(!hasCore())(`runImage on build/core.wasm${hasCore() ? '' : ' —
 
   it('runs processors as separate instances with their own memory', async () => {
     const [a, b] = await Promise.all([loadCore(), loadCore()]);
-    a!.configure(100_000_000);
+    a!.configure(100_000_000, 0);
     expect(a!.vmCreate(0, 4096)).toBe(0);
-    expect(b!.vmExit(0)).toBe(0);
+    expect(a!.vmExit(0)).toBe(VmExitReason.running);
+    expect(b!.vmExit(0)).toBe(VmExitReason.gone); // b has no VM: another instance, another memory
     expect(a!.stagingBytes()).toBeGreaterThan(0);
   });
 });

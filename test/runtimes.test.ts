@@ -167,7 +167,7 @@ async function bothRuntimes(): Promise<[CoreRuntime, CoreRuntime]> {
 }
 
 function createVm(core: CoreRuntime): number {
-  core.configure(50_000_000);
+  core.configure(50_000_000, 0);
   const vm = core.vmCreate(0, RAM_BYTES);
   expect(vm).toBe(0);
   return vm;
@@ -178,21 +178,19 @@ describe.skipIf(!ready)(`ComponentCore against Core${skipNote}`, () => {
     for (const core of await bothRuntimes()) {
       const vm = createVm(core);
       const bytes = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
-      expect(core.vmLoad(vm, RAM_BASE + 0x100, core.stage(bytes), bytes.length)).toBe(0);
+      expect(core.vmLoad(vm, RAM_BASE + 0x100, bytes)).toBe(0);
       // Past the end of RAM: -11 (bad range), nothing written; no such VM: -3.
-      expect(core.vmLoad(vm, RAM_BASE + RAM_BYTES - 8, core.stage(bytes), bytes.length)).toBe(-11);
-      expect(core.vmLoad(7, RAM_BASE, core.stage(bytes), 4)).toBe(-3);
-      // A length beyond what was staged is refused as the module core refuses one beyond its buffer.
-      expect(core.vmLoad(vm, RAM_BASE, core.stage(bytes.subarray(0, 4)), core.stagingBytes() + 1)).toBe(-3);
+      expect(core.vmLoad(vm, RAM_BASE + RAM_BYTES - 8, bytes)).toBe(-11);
+      expect(core.vmLoad(7, RAM_BASE, bytes.subarray(0, 4))).toBe(-3);
       // An empty list is a valid (no-op) load.
-      expect(core.vmLoad(vm, RAM_BASE, core.stage(new Uint8Array(0)), 0)).toBe(0);
+      expect(core.vmLoad(vm, RAM_BASE, new Uint8Array(0))).toBe(0);
     }
   });
 
-  it('refuses to stage more than the staging buffer holds, before the core sees it', async () => {
+  it('refuses a list larger than the staging buffer, before the core sees it', async () => {
     for (const core of await bothRuntimes()) {
       const tooBig = new Uint8Array(core.stagingBytes() + 1);
-      expect(() => core.stage(tooBig)).toThrow(RangeError);
+      expect(() => core.vmLoad(0, RAM_BASE, tooBig)).toThrow(RangeError);
       expect(() => core.linkReceive(1, tooBig)).toThrow(RangeError);
     }
   });
@@ -265,8 +263,8 @@ describe.skipIf(!ready || !existsSync(CHECKPOINT_GUEST))(`checkpoint streams cro
 describe.skipIf(!hasCore())('cabi_realloc in build/core.wasm (the canonical ABI\'s allocator)', () => {
   async function coreExports(): Promise<Record<string, (...args: number[]) => number>> {
     const noop = (): void => {};
-    const board = { 'console-write': noop, 'link-send': noop, trace: noop };
-    const { instance } = await WebAssembly.instantiate(readFileSync(CORE_WASM), { 'ferry:core/board': board });
+    const board = { 'console-write': noop, 'link-send': noop, trace: noop, event: noop };
+    const instance = await WebAssembly.instantiate(new WebAssembly.Module(readFileSync(CORE_WASM)), { 'ferry:core/board': board });
     return instance.exports as unknown as Record<string, (...args: number[]) => number>;
   }
 

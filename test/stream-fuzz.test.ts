@@ -11,7 +11,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../host/prng.js';
 import { readRefusal } from '../host/stream-errors.js';
-import type { CollectorCore } from '../host/checkpoint.js';
+import { checkpointTake, restoreWriteAll } from '../host/core-runtime.js';
+import type { CoreRuntime } from '../host/core-runtime.js';
 import { applyStream } from '../host/checkpoint.js';
 import { bootGuest, freshCore, runTo, takeStream } from './helpers/collector-guest.js';
 import { hasCore } from './helpers/paths.js';
@@ -38,15 +39,15 @@ async function makeStreams(): Promise<{ single: Uint8Array; chain: Uint8Array }>
   source.core.checkpointBegin();
   for (const [i, at] of [200_000n, 260_000n, 330_000n].entries()) {
     runTo(source.core, at);
-    expect(source.core.checkpointCapture(source.vm, i > 0)).toBe(0);
+    expect(source.core.checkpointCapture(source.vm, i > 0 ? 1 : 0)).toBe(0);
   }
   source.core.checkpointEnd();
-  return { single, chain: source.core.checkpointTake() };
+  return { single, chain: checkpointTake(source.core) };
 }
 
 describe.skipIf(!hasCore())(`restore of ${CASES} mutated streams (seed ${SEED})`, () => {
-  let target: CollectorCore;
-  let runner: CollectorCore;
+  let target: CoreRuntime;
+  let runner: CoreRuntime;
   let bases: Base[];
 
   beforeAll(async () => {
@@ -74,7 +75,7 @@ describe.skipIf(!hasCore())(`restore of ${CASES} mutated streams (seed ${SEED})`
       const context = `case ${n} (seed ${SEED}, ${base.name}): ${mutation.what}`;
       // The new-VM path checks without applying; it must not trap either.
       target.restoreBegin();
-      target.restoreWrite(mutation.bytes);
+      restoreWriteAll(target, mutation.bytes);
       target.restoreCheck(-1);
       const result = target.restoreApply(0);
       if (result < 0) {
@@ -100,7 +101,7 @@ describe.skipIf(!hasCore())(`restore of ${CASES} mutated streams (seed ${SEED})`
       } else {
         // A resealed stream may mean something else: its VM must still be a legal one, and run.
         runner.restoreBegin();
-        runner.restoreWrite(mutation.bytes);
+        restoreWriteAll(runner, mutation.bytes);
         expect(runner.restoreApply(0), context).toBe(0);
         runner.run(5_000n);
         counts.ran++;

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { imageRunSettings, readBoard } from '../board.js';
-import { checkStream, checkpointGuest, restoreGuest, withCollector } from '../checkpoint.js';
+import { checkStream, checkpointGuest, restoreGuest } from '../checkpoint.js';
 import type { CheckpointInfo } from '../checkpoint.js';
 import { coreFactoryFor, describeFsError } from '../runner.js';
 import type { VmMode } from '../runner.js';
@@ -147,7 +147,7 @@ async function inspectCommand(path: string, flags: InspectFlags, io: Io): Promis
 
 /** The core's verdict on the stream: what it would resume, or why it refuses. */
 async function coreVerdict(stream: Uint8Array, path: string) {
-  const core = withCollector(await coreFactoryFor()(() => {}));
+  const core = await coreFactoryFor()(() => {});
   try {
     return checkStream(core, stream, -1, path);
   } catch (error) {

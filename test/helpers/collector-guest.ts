@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withCollector } from '../../host/checkpoint.js';
-import type { CollectorCore } from '../../host/checkpoint.js';
+import { checkpointTake, restoreWriteAll } from '../../host/core-runtime.js';
+import type { CoreRuntime } from '../../host/core-runtime.js';
 import { loadCore } from '../../host/core.js';
 import { VmExitReason, VmKind } from '../../host/core-runtime.js';
 import { parseElf } from '../../host/elf.js';
@@ -15,17 +15,17 @@ import { ROOT } from './paths.js';
 export const GUESTS = join(ROOT, 'guests', 'build');
 
 export interface BootedGuest {
-  core: CollectorCore;
+  core: CoreRuntime;
   vm: number;
   /** Console output so far. */
   console: () => string;
 }
 
 /** A fresh processor (100 MHz) with an empty console log. */
-export async function freshCore(): Promise<{ core: CollectorCore; console: () => string }> {
+export async function freshCore(): Promise<{ core: CoreRuntime; console: () => string }> {
   const chunks: Uint8Array[] = [];
-  const core = withCollector(await loadCore({ onConsole: (_vm, bytes) => chunks.push(bytes) }));
-  core.configure(100_000_000);
+  const core = await loadCore({ onConsole: (_vm, bytes) => chunks.push(bytes) });
+  core.configure(100_000_000, 0);
   return { core, console: () => Buffer.concat(chunks).toString('utf8') };
 }
 
@@ -40,7 +40,7 @@ export async function bootGuest(image: string, options: { ramBytes?: number; mod
 }
 
 /** Runs the processor to exactly `cycles` (in 1M-cycle quanta, as ferry run does). */
-export function runTo(core: CollectorCore, cycles: bigint): void {
+export function runTo(core: CoreRuntime, cycles: bigint): void {
   while (core.now() < cycles) {
     const left = cycles - core.now();
     if (core.run(left < 1_000_000n ? left : 1_000_000n) === 0n) break;
@@ -48,22 +48,22 @@ export function runTo(core: CollectorCore, cycles: bigint): void {
 }
 
 /** Runs until VM `vm` stops (or the limit); returns the cycle it got to. */
-export function runToEnd(core: CollectorCore, vm: number, limit = 10_000_000_000n): bigint {
+export function runToEnd(core: CoreRuntime, vm: number, limit = 10_000_000_000n): bigint {
   while (core.vmExit(vm) === VmExitReason.running && core.now() < limit) core.run(1_000_000n);
   return core.now();
 }
 
 /** One stream: a checkpoint of `vm` (full or incremental), closed with END. */
-export function takeStream(core: CollectorCore, vm: number, incremental = false): Uint8Array {
+export function takeStream(core: CoreRuntime, vm: number, incremental = false): Uint8Array {
   core.checkpointBegin();
-  const result = core.checkpointCapture(vm, incremental);
+  const result = core.checkpointCapture(vm, incremental ? 1 : 0);
   if (result !== 0) throw new Error(`checkpointCapture(${vm}, ${incremental}) = ${result}`);
   if (core.checkpointEnd() !== 0) throw new Error('checkpointEnd failed');
-  return core.checkpointTake();
+  return checkpointTake(core);
 }
 
 /** Registers, pc, mode-visible CSRs and counters of a VM, for comparisons. */
-export function vcpuSnapshot(core: CollectorCore, vm: number): Record<string, string> {
+export function vcpuSnapshot(core: CoreRuntime, vm: number): Record<string, string> {
   const snapshot: Record<string, string> = { pc: core.vmGetPc(vm).toString(16), instret: String(core.vmInstret(vm)) };
   for (let r = 0; r < 32; r++) snapshot[`x${r}`] = core.vmGetReg(vm, r).toString(16);
   const csrs = { mstatus: 0x300, mie: 0x304, mtvec: 0x305, mepc: 0x341, mcause: 0x342, sstatus: 0x100, stvec: 0x105, sepc: 0x141, scause: 0x142, sscratch: 0x140, mip: 0x344 };

@@ -5,7 +5,8 @@
  * scripted cycle. Deterministic: it depends only on its script and on what
  * the host hands it.
  */
-import type { BoardSinks, ConsoleSink, CoreFactory, CoreRuntime } from '../../host/core-runtime.js';
+import type { BoardSinks, ConsoleSink, CoreFactory } from '../../host/core-runtime.js';
+import { asCore } from './unsupported-core.js';
 
 export interface FakeSend {
   /** First send at this cycle, then every `everyCycles` (once if absent). */
@@ -35,7 +36,7 @@ export interface Received {
 export const FAKE_TRACE_FRAME_SENT = 5;
 export const FAKE_TRACE_FRAME_RECEIVED = 6;
 
-export class FakeBoardCore implements CoreRuntime {
+export class FakeBoardCore {
   clockHz = 0;
   processorId = -1;
   traceOn = false;
@@ -61,7 +62,7 @@ export class FakeBoardCore implements CoreRuntime {
     this.processorId = processorId;
     this.calls.push(`configure(${clockHz}, ${processorId})`);
   }
-  traceEnable(on: boolean): void { this.traceOn = on; }
+  traceEnable(on: number): void { this.traceOn = on !== 0; }
   scheduleClear(): void { this.calls.push('scheduleClear()'); }
   scheduleSetMajorFrame(ns: bigint): number { this.calls.push(`scheduleSetMajorFrame(${ns})`); return 0; }
   scheduleAddWindow(vm: number, offsetNs: bigint, durationNs: bigint): number {
@@ -118,10 +119,11 @@ export class FakeBoardCore implements CoreRuntime {
   }
 
   stagingBytes(): number { return this.staging.length; }
-  stage(bytes: Uint8Array): number { this.staging.set(bytes); return 0x1000; }
+  linkSetTiming(): number { return 0; }
+  processorSetRam(): void {}
   vmCreate(_kind: number, _ramBytes: number): number { return this.vmCount++; }
   vmLoad(): number { return 0; }
-  vmSetTohost(): void {}
+  vmSetTohost(): number { return 0; }
   vmBoot(): number { return 0; }
   vmExit(_vm: number): number { return this.exited; }
   vmExitCode(_vm: number): number { return this.exited === 0 ? 0 : (this.script(this.processorId).exitCode ?? 0); }
@@ -178,7 +180,7 @@ export function fakeBoardFactory(script: (processorId: number) => FakeProcessorS
   const factory: CoreFactory = async (onConsole, sinks = {}) => {
     const core = new FakeBoardCore(script, onConsole, sinks);
     cores.push(core);
-    return core;
+    return asCore(core);
   };
   return { factory, cores };
 }

@@ -3,7 +3,8 @@
  * it keeps guest RAM, records calls, and "runs" by counting cycles until a
  * scripted exit.
  */
-import type { ConsoleSink, CoreFactory, CoreRuntime } from '../../host/core-runtime.js';
+import type { ConsoleSink, CoreFactory } from '../../host/core-runtime.js';
+import { asCore } from './unsupported-core.js';
 
 export interface FakeCoreScript {
   /** Staging buffer size (small values exercise chunking). */
@@ -25,7 +26,7 @@ export interface FakeCoreScript {
 
 const RAM_BASE = 0x8000_0000;
 
-export class FakeCore implements CoreRuntime {
+export class FakeCore {
   ram = new Uint8Array(0);
   calls: string[] = [];
   runCalls: bigint[] = [];
@@ -41,14 +42,10 @@ export class FakeCore implements CoreRuntime {
   }
 
   configure(clockHz: number): void { this.calls.push(`configure(${clockHz})`); }
+  traceEnable(): void {}
   now(): bigint { return this.time; }
   stagingBytes(): number { return this.staging.length; }
 
-  stage(bytes: Uint8Array): number {
-    if (bytes.length > this.staging.length) throw new RangeError('staging overflow');
-    this.staging.set(bytes);
-    return 0x1000;
-  }
 
   vmCreate(kind: number, ramBytes: number): number {
     this.calls.push(`vmCreate(${kind}, ${ramBytes})`);
@@ -57,16 +54,16 @@ export class FakeCore implements CoreRuntime {
     return 0;
   }
 
-  vmLoad(vm: number, guestAddr: number, ptr: number, lengthBytes: number): number {
-    this.calls.push(`vmLoad(${vm}, 0x${guestAddr.toString(16)}, ${lengthBytes})`);
-    if (ptr !== 0x1000) return -3;
+  vmLoad(vm: number, guestAddr: number, bytes: Uint8Array): number {
+    this.calls.push(`vmLoad(${vm}, 0x${guestAddr.toString(16)}, ${bytes.length})`);
+    if (bytes.length > this.staging.length) throw new RangeError('staging overflow');
     const at = guestAddr - RAM_BASE;
-    if (at < 0 || at + lengthBytes > this.ram.length) return -11;
-    this.ram.set(this.staging.subarray(0, lengthBytes), at);
+    if (at < 0 || at + bytes.length > this.ram.length) return -11;
+    this.ram.set(bytes, at);
     return 0;
   }
 
-  vmSetTohost(_vm: number, guestAddr: number): void { this.tohost = guestAddr; }
+  vmSetTohost(_vm: number, guestAddr: number): number { this.tohost = guestAddr; return 0; }
 
   vmBoot(_vm: number, pc: number, a0: number, a1: number): number {
     this.bootState = { pc, a0, a1 };
@@ -115,7 +112,7 @@ export function fakeCoreFactory(script: FakeCoreScript = {}): { factory: CoreFac
   const factory: CoreFactory = async (onConsole) => {
     const core = new FakeCore(script, onConsole);
     cores.push(core);
-    return core;
+    return asCore(core);
   };
   return { factory, cores };
 }

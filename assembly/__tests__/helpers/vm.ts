@@ -1,4 +1,4 @@
-// VMs for the tests. A processor holds at most MAX_VMS VMs and never frees one, and each
+// VMs for the tests. A processor holds at most MAX_VMS VMs at once, and each
 // spec file is its own wasm instance, so a spec file reuses one VM per kind: every call
 // of machineVm() / paravirtualVm() hands back that VM in a clean state (reset vCPU, all
 // bookkeeping zeroed, RAM cleared, decode cache flushed, console emptied), and parks
@@ -8,7 +8,7 @@ import { advance } from "../../clock";
 import { addWindow, clearSchedule, setMajorFrame } from "../../schedule";
 import { EXIT_RUNNING, EXIT_SHUTDOWN, KIND_MACHINE, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, PAGE_SHIFT, RAM_BASE } from "../../config";
 import { executeSlice } from "../../hart";
-import { createVm, flushDecodeCache, getReg, resetVcpu, setReg, Vm, vmById, vmCountNow } from "../../vm";
+import { createVm, flushDecodeCache, getReg, resetVcpu, setReg, Vm, vmAtSlot, vmById, vmTableHasRoom } from "../../vm";
 import { clearConsole } from "./console";
 import { spin } from "./encode";
 
@@ -39,7 +39,7 @@ export function paravirtualVm(): Vm {
 
 /** A VM of its own (counts against MAX_VMS: use sparingly). */
 export function newVm(kind: u32, ramBytes: u32): Vm {
-  assert(vmCountNow() < MAX_VMS, "test VM table full");
+  assert(vmTableHasRoom(), "test VM table full");
   return cleanVm(createVm(kind, ramBytes)!);
 }
 
@@ -48,9 +48,9 @@ const FRAME_NS: u64 = 10_000_000;
 
 /** Makes `vm` as new, the only runnable VM, and the owner of every schedule window. */
 export function cleanVm(vm: Vm): Vm {
-  for (let id = 0; id < vmCountNow(); id++) {
-    const other = vmById(<u32>id)!;
-    if (other != vm) other.exit = EXIT_SHUTDOWN;
+  for (let slot = 0; slot < MAX_VMS; slot++) {
+    const other = vmAtSlot(slot);
+    if (other != null && other != vm) other.exit = EXIT_SHUTDOWN;
   }
   clearSchedule();
   assert(setMajorFrame(FRAME_NS) && addWindow(vm.id, 0, FRAME_NS), "test schedule");

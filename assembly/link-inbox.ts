@@ -1,0 +1,37 @@
+// The link inbox: every frame from the board's links comes in here (index.ts
+// linkReceive), is checked (communication.ts) and goes to the protocol it belongs to —
+// channel messages, acknowledgements and probes to channel.ts, a relay's routing news to
+// channel-relay.ts, migration messages to migration.ts. One place demultiplexes, so the
+// protocols do not know each other. The run loop services their timers through here too.
+import {
+  DROP_NO_PORT, FRAME_CHANNEL_ACK, FRAME_CHANNEL_MESSAGE, FRAME_CHANNEL_MOVED, FRAME_CHANNEL_PROBE, FRAME_CHANNEL_SWITCHED,
+  FRAME_HEADER_BYTES, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE,
+} from "./config";
+import { receiveChannelFrame, serviceChannels } from "./channel";
+import { receiveRouting, serviceRelays } from "./channel-relay";
+import { acceptFrame, dropFrame, frameChannel } from "./communication";
+import { pumpMigrations, receiveMigrationFrame } from "./migration";
+
+export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
+  const type = acceptFrame(peer, ptr, len);
+  if (type == 0) return;
+  const channel = frameChannel(ptr);
+  const payload = ptr + FRAME_HEADER_BYTES;
+  const payloadBytes = len - FRAME_HEADER_BYTES;
+  if (type == FRAME_CHANNEL_MESSAGE || type == FRAME_CHANNEL_ACK || type == FRAME_CHANNEL_PROBE) {
+    receiveChannelFrame(peer, type, channel, payload, payloadBytes);
+  } else if (type == FRAME_CHANNEL_MOVED || type == FRAME_CHANNEL_SWITCHED) {
+    receiveRouting(peer, type, channel, payload, payloadBytes);
+  } else if (type == FRAME_MIGRATION_MESSAGE || type == FRAME_MIGRATION_ACK) {
+    receiveMigrationFrame(peer, type, channel, payload, payloadBytes);
+  } else {
+    dropFrame(peer, DROP_NO_PORT);
+  }
+}
+
+/** Timers of every protocol on the links: the run loop calls this at every quantum and slot boundary. */
+export function serviceLinks(): void {
+  serviceChannels();
+  serviceRelays();
+  pumpMigrations();
+}

@@ -1,0 +1,520 @@
+// The migration manager's source side: admission, the strategies, the blackout and the
+// commit (docs/migration.md). One outgoing migration at a time; the reports of the last
+// MIGRATION_HISTORY ones stay readable by id (migrationStat).
+//
+//   PREPARING   PREPARE (kind, RAM, windows, ports) -->  the destination reserves, replies
+//               with its clock and the VM's longest wait for a window there; the bound is
+//               computed again with those, and the migration refused if it no longer fits
+//   TRANSFER    pre-copy rounds (memory-only checkpoints), or post-copy's watch
+//   BLACKOUT    the VM stops; the last pages, all state and END
+//   COMMITTING  COMMIT (stop time, bound) --> the destination decides
+//   POSTCOPY    post-copy: pages asked for, then the rest, pushed
+//   DONE        the source released its copy
+//
+// Until COMMIT is sent the source can always resume the VM itself (cancel, refusal, a
+// blackout that would overrun its bound); after it only the destination's answer
+// decides, so the VM never runs twice.
+import { cyclesToNs, getProcessorId, now, nowNs, nsToCycles } from "./clock";
+import {
+  EVENT_MIGRATION_BLACKOUT, EVENT_MIGRATION_CANCELLED, EVENT_MIGRATION_COMMITTED, EVENT_MIGRATION_FAILED,
+  EVENT_MIGRATION_REFUSED, EVENT_MIGRATION_RELEASED, EVENT_MIGRATION_STARTED, EXIT_RUNNING, MAX_ROUND_STATS,
+  MIGRATION_HISTORY, PAGE_BYTES, PAGE_SHIFT, PARAM_AFFORDABLE_NS, PARAM_COUNT, PARAM_GIVE_UP_TIMEOUTS, PARAM_MAX_ROUNDS,
+  PARAM_PREPAGE_NS, PARAM_RETRANSMISSIONS, PARAM_THRESHOLD_BYTES, PARAM_THROTTLE_FLOOR_PERMILLE,
+  PARAM_THROTTLE_TARGET_PERMILLE, REASON_BOUND, REASON_CANCELLED, REASON_CHANNEL_MTU, REASON_NO_AFFORDABLE,
+  REASON_NO_LINK, REASON_NONE, REASON_NOT_CONVERGED, REASON_RELAY_TABLE, REASON_RESTORE_FAILED,
+  REASON_BLACKOUT_OVERRUN, REASON_UNREACHABLE, REASON_VM_STOPPED, SBI_ERR_DENIED, SBI_ERR_INVALID_PARAM,
+  SBI_ERR_INVALID_STATE, STATE_BLACKOUT, STATE_CANCELLED, STATE_COMMITTING, STATE_DONE, STATE_FAILED, STATE_IDLE,
+  STATE_POST_COPY, STATE_PREPARING, STATE_REFUSED, STATE_TRANSFER, STRATEGY_POST_COPY, STRATEGY_STOP_COPY,
+  STRATEGY_THROTTLED, STAT_AFFORDABLE_NS, STAT_BLACKOUT_BYTES, STAT_BOUND_HANDSHAKE_NS, STAT_BOUND_NS,
+  STAT_BOUND_RESTORE_NS, STAT_BOUND_RETRANSMIT_NS, STAT_BOUND_SCHEDULE_NS, STAT_BOUND_TRANSFER_NS, STAT_BYTES_SENT,
+  STAT_DEMAND_REQUESTS, STAT_DESTINATION_CLOCK_HZ, STAT_DESTINATION_PROCESSOR, STAT_DESTINATION_VM, STAT_END_NS,
+  STAT_PARAM, STAT_PREPAGED_PAGES, STAT_PUSHED_PAGES, STAT_REASON, STAT_RETRANSMISSIONS, STAT_ROUND_DIRTY_RATE,
+  STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
+  STAT_STRATEGY, STAT_TOTAL_NS, CHANNEL_HEADER_BYTES,
+} from "./config";
+import { linkBandwidth, maxPayloadTo } from "./communication";
+import { Bound, computeBound, DestinationFacts } from "./downtime";
+import { report } from "./events";
+import {
+  COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT, MSG_COMMIT_REPLY, MSG_DATA,
+  MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES,
+  PREPARE_WINDOW_BYTES,
+} from "./migration-messages";
+import { takeParams } from "./migration-params";
+import { MigrationStream } from "./migration-stream";
+import { windowsOf } from "./schedule";
+import { Endpoint } from "./transport";
+import { holdVm, releaseVm, resumeVm } from "./vm-lifecycle";
+import { vmHooks } from "./vm-hooks";
+import { Vm, vmById } from "./vm";
+
+const MAX_REQUESTS: u32 = 16;
+const windowStarts = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
+const windowEnds = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
+/** One message body at a time is built here (every outgoing migration shares it). */
+const messageBody = heap.alloc(65536);
+
+export class Outgoing {
+  id: u32 = 0;
+  state: u32 = STATE_IDLE;
+  reason: u64 = REASON_NONE;
+  vm: Vm | null = null;
+  vmId: u32 = 0;
+  peer: u32 = 0;
+  strategy: u32 = 0;
+  params: StaticArray<u64> = new StaticArray<u64>(PARAM_COUNT);
+  link: Endpoint = new Endpoint();
+  stream: MigrationStream = new MigrationStream();
+  bound: Bound = new Bound();
+  destination: DestinationFacts = new DestinationFacts();
+  affordableNs: u64 = 0;
+  startNs: u64 = 0;
+  stopNs: u64 = 0;
+  endNs: u64 = 0;
+  blackoutDeadlineCycles: u64 = 0;
+  blackoutStreamBytes: u64 = 0;
+  rounds: u32 = 0;
+  roundStartCycles: u64 = 0;
+  roundDirtyBytesPerS: StaticArray<u64> = new StaticArray<u64>(MAX_ROUND_STATS);
+  roundPages: StaticArray<u64> = new StaticArray<u64>(MAX_ROUND_STATS);
+  sharePermille: u64 = 1000;
+  destinationVm: u32 = 0;
+  /** Post-copy: when the watch for prepaged pages ends. */
+  watchEndCycles: u64 = 0;
+  /** Post-copy: pages the destination asked for (1 + page), oldest first. */
+  requests: StaticArray<u32> = new StaticArray<u32>(MAX_REQUESTS);
+  requestHead: u32 = 0;
+  requestCount: u32 = 0;
+  demandRequests: u64 = 0;
+  /** CANCEL still to be sent (the window was full when the migration was abandoned). */
+  cancelPending: bool = false;
+
+  param(key: u32): u64 {
+    return unchecked(this.params[key]);
+  }
+
+  over(): bool {
+    return this.state == STATE_IDLE || this.state >= STATE_DONE;
+  }
+}
+
+const history = new StaticArray<Outgoing>(MIGRATION_HISTORY);
+for (let i = 0; i < MIGRATION_HISTORY; i++) history[i] = new Outgoing();
+let latest = 0;
+let sessionCounter: u32 = 0;
+
+/** The processor's latest outgoing migration (idle if there was none). */
+export function currentOutgoing(): Outgoing {
+  return unchecked(history[latest]);
+}
+
+/** An outgoing migration by id (0: the latest), or null if it is no longer kept. */
+export function outgoingById(id: u32): Outgoing | null {
+  if (id == 0) return currentOutgoing();
+  for (let i = 0; i < MIGRATION_HISTORY; i++) if (unchecked(history[i]).id == id) return unchecked(history[i]);
+  return null;
+}
+
+/** The outgoing migration whose session is `session` and whose link is still open, or null. */
+export function outgoingBySession(session: u32, peer: u32): Outgoing | null {
+  for (let i = 0; i < MIGRATION_HISTORY; i++) {
+    const o = unchecked(history[i]);
+    if (o.link.open && o.id == session && o.peer == peer) return o;
+  }
+  return null;
+}
+
+/** Is an outgoing migration using the processor's stream writer (stream.ts)? */
+export function migrationWriting(): bool {
+  const out = currentOutgoing();
+  return out.state >= STATE_PREPARING && out.state <= STATE_POST_COPY;
+}
+
+function finish(out: Outgoing, state: u32, reason: u64): void {
+  out.state = state;
+  out.reason = reason;
+  out.endNs = nowNs();
+  const vm = out.vm;
+  if (vm != null) vm.cpuSharePermille = 1000;
+}
+
+/** Refused before anything was reserved (admission, no link): the VM runs on. */
+function refuse(out: Outgoing, reason: u64): i32 {
+  out.link.close();
+  finish(out, STATE_REFUSED, reason);
+  report(EVENT_MIGRATION_REFUSED, out.id, out.vmId, reason, out.bound.totalNs());
+  return SBI_ERR_DENIED;
+}
+
+/** Bytes the blackout would send if it began now. */
+function blackoutBytesNow(out: Outgoing, vm: Vm): u64 {
+  return out.strategy == STRATEGY_STOP_COPY ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+}
+
+function boundFor(out: Outgoing, streamBytes: u64): u64 {
+  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination);
+  return out.bound.totalNs();
+}
+
+/** The largest blackout the strategy can end with: stop-copy every touched page, pre-copy h bytes, post-copy its first instruction's pages. */
+function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
+  if (out.strategy == STRATEGY_STOP_COPY) return blackoutBytesNow(out, vm);
+  if (out.strategy == STRATEGY_POST_COPY) return out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, false));
+  return out.stream.bytesForPages(vm, out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT);
+}
+
+/** Starts migrating `vm` to processor `peer`; 0, or an SBI error (-4 refused: the report says why). */
+export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
+  if (!currentOutgoing().over()) return SBI_ERR_INVALID_STATE;
+  const vm = vmById(vmId);
+  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_POST_COPY || peer == getProcessorId()) {
+    return SBI_ERR_INVALID_PARAM;
+  }
+  if (vm.awaitingFirstRun || vm.absent != 0) return SBI_ERR_INVALID_STATE; // still arriving from its last move
+  const out = begin(vm, peer, strategy);
+  report(EVENT_MIGRATION_STARTED, out.id, vm.id, peer, strategy);
+  if (!out.link.start(peer, out.id)) return refuse(out, REASON_NO_LINK);
+  // Until the other ends learn of the move, its channel frames go through this processor and this link.
+  if (vmHooks.largestMessage(vm.id) + CHANNEL_HEADER_BYTES > maxPayloadTo(peer) && vmHooks.portCount(vm.id) != 0) return refuse(out, REASON_CHANNEL_MTU);
+  if (!vmHooks.relayRoom(vm.id, vmHooks.portCount(vm.id))) return refuse(out, REASON_RELAY_TABLE);
+  out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.slackNs;
+  if (out.affordableNs == u64.MAX_VALUE) return refuse(out, REASON_NO_AFFORDABLE);
+  // Admission, before the destination has said what it is: the terms the link decides alone.
+  if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) return refuse(out, REASON_BOUND);
+  sendPrepare(out, vm);
+  return 0;
+}
+
+/** The next slot of the history, reset for a migration of `vm` to `peer`. */
+function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
+  latest = (latest + 1) % MIGRATION_HISTORY;
+  const out = unchecked(history[latest]);
+  out.link.close();
+  sessionCounter++;
+  out.id = (getProcessorId() << 16) | (sessionCounter & 0xFFFF);
+  out.vm = vm;
+  out.vmId = vm.id;
+  out.peer = peer;
+  out.strategy = strategy;
+  takeParams(out.params);
+  out.reason = REASON_NONE;
+  out.destination.known = false;
+  out.bound.transferNs = 0;
+  out.bound.handshakeNs = 0;
+  out.bound.retransmitNs = 0;
+  out.bound.restoreNs = 0;
+  out.bound.scheduleNs = 0;
+  out.affordableNs = 0;
+  out.startNs = nowNs();
+  out.stopNs = 0;
+  out.endNs = 0;
+  out.rounds = 0;
+  out.blackoutStreamBytes = 0;
+  out.sharePermille = 1000;
+  out.destinationVm = 0;
+  out.requestCount = 0;
+  out.demandRequests = 0;
+  out.cancelPending = false;
+  out.stream.prepagedPages = 0;
+  out.stream.pushedPages = 0;
+  out.state = STATE_PREPARING;
+  return out;
+}
+
+function sendPrepare(out: Outgoing, vm: Vm): void {
+  const body = messageBody;
+  const starts = windowStarts, ends = windowEnds;
+  const windows = <u32>windowsOf(vm.id, starts, ends);
+  store<u32>(body, vm.kind);
+  store<u32>(body, vm.ramBytes, 4);
+  store<u32>(body, windows, 8);
+  // Post-copy's watch is a silence the destination must not take for a dead source.
+  store<u32>(body, out.strategy == STRATEGY_POST_COPY ? <u32>(out.param(PARAM_PREPAGE_NS) / 1000) : 0, 12);
+  store<u32>(body, vmHooks.portCount(vm.id), 16);
+  store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
+  for (let i: u32 = 0; i < windows; i++) {
+    const at = body + PREPARE_HEADER_BYTES + <usize>i * PREPARE_WINDOW_BYTES;
+    store<u64>(at, cyclesToNs(starts[i]));
+    store<u64>(at, cyclesToNs(ends[i] - starts[i]), 8);
+  }
+  out.link.send(MSG_PREPARE, body, PREPARE_HEADER_BYTES + windows * PREPARE_WINDOW_BYTES);
+}
+
+/** The host (or a policy) cancels: possible until COMMIT is sent. */
+export function cancelMigration(): i32 {
+  const out = currentOutgoing();
+  if (out.state == STATE_COMMITTING || out.state == STATE_POST_COPY) return SBI_ERR_DENIED;
+  if (out.over()) return SBI_ERR_INVALID_STATE;
+  abort(out, REASON_CANCELLED, STATE_CANCELLED);
+  return 0;
+}
+
+/** Gives up before the commit: the VM runs on (or again) on the source; the destination drops its reservation. */
+function abort(out: Outgoing, reason: u64, state: u32): void {
+  const vm = out.vm!;
+  if (vm.held) resumeVm(vm);
+  vmHooks.stay(vm.id);
+  out.cancelPending = reason != REASON_UNREACHABLE; // an unreachable destination drops its reservation itself
+  sendPendingCancel(out);
+  finish(out, state, reason);
+  const kind = state == STATE_CANCELLED ? EVENT_MIGRATION_CANCELLED : state == STATE_REFUSED ? EVENT_MIGRATION_REFUSED : EVENT_MIGRATION_FAILED;
+  report(kind, out.id, out.vmId, reason, out.bound.totalNs());
+}
+
+function sendPendingCancel(out: Outgoing): void {
+  if (!out.cancelPending || !out.link.hasRoom()) return;
+  out.link.send(MSG_CANCEL, messageBody, 0);
+  out.cancelPending = false;
+}
+
+function beginRound(out: Outgoing, vm: Vm): void {
+  out.rounds++;
+  out.roundStartCycles = now();
+  out.stream.beginCheckpoint(vm, out.rounds == 1, true);
+  out.stream.startRateMeter(vm);
+}
+
+/** A pre-copy round is on the other side: measure it, then decide what comes next. */
+function endRound(out: Outgoing, vm: Vm): void {
+  const elapsedNs = cyclesToNs(now() - out.roundStartCycles);
+  const dirtyPages = out.stream.dirtyPages(vm); // still to send
+  const writtenPages = out.stream.pagesWrittenSinceMeter(vm); // written during the round: the rate
+  const dirtyBytesPerS = elapsedNs == 0 ? 0 : (writtenPages * PAGE_BYTES * 1_000_000_000) / elapsedNs;
+  const index = <i32>out.rounds - 1;
+  if (index < MAX_ROUND_STATS) {
+    out.roundDirtyBytesPerS[index] = dirtyBytesPerS;
+    out.roundPages[index] = out.stream.pagesInCheckpoint;
+  }
+  const converged = dirtyPages * PAGE_BYTES <= out.param(PARAM_THRESHOLD_BYTES);
+  const lastRound = out.rounds >= <u32>out.param(PARAM_MAX_ROUNDS);
+  if (converged || lastRound) {
+    const bytes = blackoutBytesNow(out, vm);
+    if (boundFor(out, bytes) <= out.affordableNs) { enterBlackout(out, vm, bytes); return; }
+    if (lastRound) { abort(out, REASON_NOT_CONVERGED, STATE_FAILED); return; }
+  }
+  if (out.strategy == STRATEGY_THROTTLED) throttle(out, vm, dirtyBytesPerS);
+  beginRound(out, vm);
+}
+
+/**
+ * Throttled pre-copy (after Jin et al.): scale the VM's CPU share so that its dirty rate
+ * falls to C times the link bandwidth: e_next = C * B * e / p, within [floor, 1].
+ */
+function throttle(out: Outgoing, vm: Vm, dirtyBytesPerS: u64): void {
+  if (dirtyBytesPerS == 0) return;
+  const target = (out.param(PARAM_THROTTLE_TARGET_PERMILLE) * linkBandwidth(out.peer)) / 1000;
+  let share = (target * out.sharePermille) / dirtyBytesPerS;
+  if (share > 1000) share = 1000;
+  if (share < out.param(PARAM_THROTTLE_FLOOR_PERMILLE)) share = out.param(PARAM_THROTTLE_FLOOR_PERMILLE);
+  out.sharePermille = share;
+  vm.cpuSharePermille = <u32>share;
+}
+
+/**
+ * Post-copy's watch is over: stop the VM and send its state with the pages it wrote while
+ * watched and those its first instruction can touch — or, if that would not fit the
+ * bound, with only the latter. The rest follows after the commit.
+ */
+function enterPostCopyBlackout(out: Outgoing, vm: Vm): void {
+  let prepage = true;
+  let bytes = out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, true));
+  if (boundFor(out, bytes) > out.affordableNs) {
+    prepage = false;
+    bytes = out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, false));
+    if (boundFor(out, bytes) > out.affordableNs) { abort(out, REASON_BOUND, STATE_FAILED); return; }
+  }
+  stopForBlackout(out, vm, bytes);
+  out.stream.beginPostCopyCheckpoint(vm, prepage);
+}
+
+function enterBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
+  stopForBlackout(out, vm, streamBytes);
+  out.stream.beginCheckpoint(vm, out.strategy == STRATEGY_STOP_COPY, false);
+}
+
+function stopForBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
+  holdVm(vm);
+  vm.cpuSharePermille = 1000;
+  out.stopNs = nowNs();
+  out.blackoutStreamBytes = streamBytes;
+  out.blackoutDeadlineCycles = now() + nsToCycles(out.bound.commitByNs());
+  out.state = STATE_BLACKOUT;
+  report(EVENT_MIGRATION_BLACKOUT, out.id, out.vmId, streamBytes, out.bound.totalNs());
+}
+
+/** Moves an outgoing migration on as far as it can now: sends, retransmits, decides. */
+export function pumpOutgoing(out: Outgoing): void {
+  if (out.link.open) out.link.service();
+  if (out.over()) {
+    // Over: what is still in flight (CANCEL, POSTCOPY_DONE) is retransmitted until acknowledged.
+    sendPendingCancel(out);
+    if (out.link.open && out.link.idle() && !out.cancelPending) out.link.close();
+    return;
+  }
+  const vm = out.vm!;
+  if (out.state < STATE_COMMITTING && out.link.timeoutsInARow >= <u32>out.param(PARAM_GIVE_UP_TIMEOUTS)) {
+    abort(out, REASON_UNREACHABLE, STATE_FAILED);
+    return;
+  }
+  if (vm.exit != EXIT_RUNNING && out.state < STATE_BLACKOUT) { abort(out, REASON_VM_STOPPED, STATE_FAILED); return; }
+  if (out.strategy == STRATEGY_POST_COPY && out.state == STATE_TRANSFER) {
+    if (now() >= out.watchEndCycles) enterPostCopyBlackout(out, vm);
+    else return;
+  }
+  if (out.state == STATE_POST_COPY) { pushPages(out, vm); return; }
+  if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(out, vm);
+  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(out, vm);
+  if (out.state == STATE_BLACKOUT) {
+    // COMMIT goes only while what follows it still fits the bound; past that, the VM
+    // resumes here, down for less than its bound.
+    if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
+    else if (out.stream.checkpointDone() && out.link.idle()) sendCommit(out);
+  }
+}
+
+function sendStream(out: Outgoing, vm: Vm): void {
+  const maxBody = out.link.maxBody();
+  while (out.link.hasRoom()) {
+    const bytes = out.stream.take(vm, messageBody, maxBody);
+    if (bytes == 0) return;
+    out.link.send(MSG_DATA, messageBody, bytes);
+  }
+}
+
+function sendCommit(out: Outgoing): void {
+  const body = messageBody;
+  store<u64>(body, out.stopNs);
+  store<u64>(body, out.blackoutStreamBytes, 8);
+  store<u32>(body, out.strategy == STRATEGY_POST_COPY ? COMMIT_FLAG_POSTCOPY : 0, 16);
+  store<u32>(body, 0, 20);
+  store<u64>(body, out.bound.totalNs(), 24);
+  out.link.send(MSG_COMMIT, body, COMMIT_BODY_BYTES);
+  out.state = STATE_COMMITTING;
+}
+
+/** The next page the destination asked for that is still to be sent (1 + page), or 0. */
+function nextRequest(out: Outgoing, vm: Vm): u32 {
+  while (out.requestCount > 0) {
+    const request = out.requests[out.requestHead];
+    out.requestHead = (out.requestHead + 1) % MAX_REQUESTS;
+    out.requestCount--;
+    if (out.stream.pending(vm, request - 1)) return request;
+  }
+  return 0;
+}
+
+/** Post-copy after the commit: pages asked for first, then the rest in order; done when all are acknowledged. */
+function pushPages(out: Outgoing, vm: Vm): void {
+  const maxBody = out.link.maxBody();
+  while (out.link.hasRoom()) {
+    const bytes = out.stream.takePush(vm, messageBody, maxBody, nextRequest(out, vm));
+    if (bytes == 0) break;
+    out.link.send(MSG_DATA, messageBody, bytes);
+  }
+  if (out.stream.pushDone(vm) && out.link.idle() && out.link.hasRoom()) {
+    out.link.send(MSG_POSTCOPY_DONE, messageBody, 0);
+    finish(out, STATE_DONE, REASON_NONE);
+    release(out, vm); // every page is on the destination now
+  }
+}
+
+function release(out: Outgoing, vm: Vm): void {
+  releaseVm(vm);
+  out.vm = null;
+  report(EVENT_MIGRATION_RELEASED, out.id, out.vmId, out.peer, out.destinationVm);
+}
+
+/** A message for the source side of `out` (in order, from the destination). */
+export function onSourceMessage(out: Outgoing, type: u32, body: usize, bytes: u32): void {
+  if (type == MSG_PREPARE_REPLY && out.state == STATE_PREPARING) onPrepareReply(out, body, bytes);
+  else if (type == MSG_PAGE_REQUEST && out.state == STATE_POST_COPY && bytes >= 4) {
+    out.demandRequests++;
+    if (out.requestCount < MAX_REQUESTS) {
+      out.requests[(out.requestHead + out.requestCount) % MAX_REQUESTS] = load<u32>(body) + 1;
+      out.requestCount++;
+    }
+  } else if (type == MSG_COMMIT_REPLY && out.state == STATE_COMMITTING) onCommitReply(out, body);
+}
+
+/** The destination reserved (or refused): with its facts, the bound is computed again before anything is sent. */
+function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
+  const status = load<u32>(body);
+  if (status != 0 || bytes < PREPARE_REPLY_BYTES) { abort(out, status != 0 ? <u64>status : REASON_RESTORE_FAILED, STATE_REFUSED); return; }
+  out.destinationVm = load<u32>(body, 4);
+  out.destination.known = true;
+  out.destination.clockHz = <u64>load<u32>(body, 8);
+  out.destination.scheduleGapNs = load<u64>(body, 16);
+  const vm = out.vm!;
+  if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_REFUSED); return; }
+  if (out.strategy == STRATEGY_STOP_COPY) enterBlackout(out, vm, blackoutBytesNow(out, vm));
+  else if (out.strategy == STRATEGY_POST_COPY) {
+    out.state = STATE_TRANSFER;
+    out.stream.watchWrites(vm);
+    out.watchEndCycles = now() + nsToCycles(out.param(PARAM_PREPAGE_NS));
+  } else { out.state = STATE_TRANSFER; out.stream.beginStream(vm); beginRound(out, vm); }
+}
+
+function onCommitReply(out: Outgoing, body: usize): void {
+  const vm = out.vm!;
+  if (load<u32>(body) != 0) {
+    resumeVm(vm);
+    vmHooks.stay(vm.id);
+    finish(out, STATE_FAILED, REASON_RESTORE_FAILED);
+    out.link.close();
+    report(EVENT_MIGRATION_FAILED, out.id, out.vmId, REASON_RESTORE_FAILED, out.bound.totalNs());
+    return;
+  }
+  vmHooks.left(vm.id, out.peer); // the VM runs there now: so do its channel ends
+  report(EVENT_MIGRATION_COMMITTED, out.id, out.vmId, out.peer, out.destinationVm);
+  if (out.strategy == STRATEGY_POST_COPY) {
+    out.state = STATE_POST_COPY; // the destination runs it; its pages follow
+  } else {
+    finish(out, STATE_DONE, REASON_NONE);
+    release(out, vm); // the destination runs it now: drop the source's copy
+    out.link.close();
+  }
+}
+
+/** Every outgoing migration whose link is open: the run loop's pump. */
+export function pumpAllOutgoing(): void {
+  for (let i = 0; i < MIGRATION_HISTORY; i++) {
+    const o = unchecked(history[i]);
+    if (o.link.open || !o.over()) pumpOutgoing(o);
+  }
+}
+
+/** The report of `out`: MigrationStat `key` (docs/migration.md, "Core interface"). */
+export function outgoingStat(out: Outgoing, key: u32): u64 {
+  if (key >= STAT_PARAM) return key - STAT_PARAM < PARAM_COUNT ? out.param(key - STAT_PARAM) : 0;
+  if (key >= STAT_ROUND_PAGES) return key - STAT_ROUND_PAGES < <u32>MAX_ROUND_STATS ? out.roundPages[key - STAT_ROUND_PAGES] : 0;
+  if (key >= STAT_ROUND_DIRTY_RATE) return key - STAT_ROUND_DIRTY_RATE < <u32>MAX_ROUND_STATS ? out.roundDirtyBytesPerS[key - STAT_ROUND_DIRTY_RATE] : 0;
+  switch (key) {
+    case STAT_STATE: return out.state;
+    case STAT_REASON: return out.reason;
+    case STAT_BOUND_NS: return out.bound.totalNs();
+    case STAT_AFFORDABLE_NS: return out.affordableNs;
+    case STAT_TOTAL_NS: return (out.endNs != 0 ? out.endNs : nowNs()) - out.startNs;
+    case STAT_BYTES_SENT: return out.link.bytesSent;
+    case STAT_ROUNDS: return out.rounds;
+    case STAT_RETRANSMISSIONS: return out.link.retransmissions;
+    case STAT_STOP_NS: return out.stopNs;
+    case STAT_BLACKOUT_BYTES: return out.blackoutStreamBytes;
+    case STAT_DESTINATION_VM: return out.destinationVm;
+    case STAT_DESTINATION_PROCESSOR: return out.peer;
+    case STAT_SOURCE_VM: return out.vmId;
+    case STAT_BOUND_TRANSFER_NS: return out.bound.transferNs;
+    case STAT_BOUND_HANDSHAKE_NS: return out.bound.handshakeNs;
+    case STAT_BOUND_RETRANSMIT_NS: return out.bound.retransmitNs;
+    case STAT_BOUND_RESTORE_NS: return out.bound.restoreNs;
+    case STAT_BOUND_SCHEDULE_NS: return out.bound.scheduleNs;
+    case STAT_SHARE_PERMILLE: return out.sharePermille;
+    case STAT_DEMAND_REQUESTS: return out.demandRequests;
+    case STAT_DESTINATION_CLOCK_HZ: return out.destination.known ? out.destination.clockHz : 0;
+    case STAT_START_NS: return out.startNs;
+    case STAT_END_NS: return out.endNs;
+    case STAT_PREPAGED_PAGES: return out.stream.prepagedPages;
+    case STAT_PUSHED_PAGES: return out.stream.pushedPages;
+    case STAT_STRATEGY: return out.strategy;
+  }
+  return 0;
+}

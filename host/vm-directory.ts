@@ -1,0 +1,101 @@
+/**
+ * Where every VM of a board is: one directory, driven by the cores' lifecycle events
+ * (CoreEvent in wit/numbers.json). A VM is named on the processor it was placed on;
+ * when a migration reserves it elsewhere the reserved copy is named too (its console and
+ * trace records carry the VM's name); when the destination reports the VM arrived, it
+ * lives there; when the source releases its copy, that copy is gone. The host never
+ * looks for a VM by asking cores about states: it is told.
+ */
+import { CoreEvent } from './numbers.js';
+
+export type VmStatus =
+  /** The VM runs (or ran, and stopped) here. */
+  | 'lives'
+  /** Reserved here by a migration that has not committed. */
+  | 'incoming'
+  /** It moved on; this copy waits to be released. */
+  | 'departed';
+
+export interface DirectoryEntry<T> {
+  name: string;
+  processor: number;
+  /** The VM's handle in its processor's core. */
+  handle: number;
+  status: VmStatus;
+  /** What the board runner keeps about the VM (shared by its copies: the console is one). */
+  data: T;
+}
+
+export class VmDirectory<T> {
+  private readonly entries = new Map<string, DirectoryEntry<T>>();
+  /** Migration id → the name of the VM it moves. */
+  private readonly moving = new Map<number, string>();
+
+  /** A VM placed by the board file. */
+  place(name: string, processor: number, handle: number, data: T): void {
+    this.entries.set(key(processor, handle), { name, processor, handle, status: 'lives', data });
+  }
+
+  /** The VM with handle `handle` on `processor` (any status), for consoles and trace records. */
+  at(processor: number, handle: number): DirectoryEntry<T> | undefined {
+    return this.entries.get(key(processor, handle));
+  }
+
+  /** Where the VM named `name` lives now. */
+  locate(name: string): DirectoryEntry<T> | undefined {
+    for (const entry of this.entries.values()) if (entry.name === name && entry.status === 'lives') return entry;
+    return undefined;
+  }
+
+  /** Every VM where it lives now. */
+  living(): DirectoryEntry<T>[] {
+    return [...this.entries.values()].filter((entry) => entry.status === 'lives');
+  }
+
+  /** The name of the VM migration `id` moves (known from its start). */
+  nameOf(id: number): string | undefined {
+    return this.moving.get(id);
+  }
+
+  /** A lifecycle event from processor `processor`'s core. */
+  onEvent(processor: number, kind: number, id: number, vm: number): void {
+    switch (kind) {
+      case CoreEvent.migrationStarted: {
+        const entry = this.at(processor, vm);
+        if (entry !== undefined) this.moving.set(id, entry.name);
+        return;
+      }
+      case CoreEvent.migrationReserved: {
+        const home = this.locateMoving(id);
+        if (home !== undefined) this.entries.set(key(processor, vm), { ...home, processor, handle: vm, status: 'incoming' });
+        return;
+      }
+      case CoreEvent.migrationArrived: {
+        const arrived = this.at(processor, vm);
+        const home = this.locateMoving(id);
+        if (home !== undefined && home !== arrived) home.status = 'departed';
+        if (arrived !== undefined) arrived.status = 'lives';
+        return;
+      }
+      case CoreEvent.migrationReleased: {
+        const entry = this.at(processor, vm);
+        if (entry !== undefined && entry.status === 'departed') this.entries.delete(key(processor, vm));
+        return;
+      }
+      case CoreEvent.migrationDropped: {
+        const entry = this.at(processor, vm);
+        if (entry !== undefined && entry.status === 'incoming') this.entries.delete(key(processor, vm));
+        return;
+      }
+    }
+  }
+
+  private locateMoving(id: number): DirectoryEntry<T> | undefined {
+    const name = this.moving.get(id);
+    return name === undefined ? undefined : this.locate(name);
+  }
+}
+
+function key(processor: number, handle: number): string {
+  return `${processor}/${handle}`;
+}
