@@ -3,8 +3,8 @@
 // The core's components and the order they build on each other: docs/core-interface.md,
 // "The core's components".
 import { now as clockNow, setClockHz, setProcessorId } from "./clock";
-import { addPort, channelStat as readChannelStat } from "./channel";
-import "./channel-relay"; // fills in the VM hooks and the channel relays
+import { addPort, channelStat as readChannelStat, portsHere } from "./channel";
+import { relaysHere } from "./channel-relay"; // (importing it fills in the VM hooks and the channel relays)
 import { configureLink, framesDropped, framesOutOfOrder, framesReceived, framesSent, setLinkTiming } from "./communication";
 import { receiveFrame } from "./link-inbox";
 import {
@@ -15,7 +15,8 @@ import { addWindow, clearSchedule, setMajorFrame } from "./schedule";
 import { setTraceEnabled } from "./trace";
 import {
   EXIT_GONE, KIND_MACHINE, KIND_PARAVIRTUAL, MAX_VM_RAM_BYTES, MODE_M, PAGE_BYTES, PROCESSOR_STAT_FRAMES_DROPPED,
-  PROCESSOR_STAT_FRAMES_OUT_OF_ORDER, PROCESSOR_STAT_FRAMES_RECEIVED, PROCESSOR_STAT_FRAMES_SENT, SBI_ERR_BAD_RANGE,
+  PROCESSOR_STAT_FRAMES_OUT_OF_ORDER, PROCESSOR_STAT_FRAMES_RECEIVED, PROCESSOR_STAT_FRAMES_SENT, PROCESSOR_STAT_PORTS,
+  PROCESSOR_STAT_RELAYS, PROCESSOR_STAT_VMS, SBI_ERR_BAD_RANGE,
   SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, STAGING_BYTES,
 } from "./config";
 import { readCsr } from "./csr";
@@ -23,7 +24,7 @@ import { timerDueCycles } from "./irq";
 import { noteWritten, ramOffset } from "./guestmem";
 import { runProcessor } from "./processor";
 import { inStaging, stagingBuffer as stagingAddress } from "./staging";
-import { createVm, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters } from "./vm";
+import { createVm, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters, vmsInUse } from "./vm";
 
 
 export function configure(clockHz: u32, processorId: u32): void {
@@ -110,6 +111,9 @@ export function processorStat(stat: u32): u64 {
   if (stat == PROCESSOR_STAT_FRAMES_RECEIVED) return framesReceived;
   if (stat == PROCESSOR_STAT_FRAMES_DROPPED) return framesDropped;
   if (stat == PROCESSOR_STAT_FRAMES_OUT_OF_ORDER) return framesOutOfOrder;
+  if (stat == PROCESSOR_STAT_RELAYS) return <u64>relaysHere();
+  if (stat == PROCESSOR_STAT_PORTS) return <u64>portsHere();
+  if (stat == PROCESSOR_STAT_VMS) return <u64>vmsInUse();
   return 0;
 }
 

@@ -10,7 +10,7 @@ import {
   EVENT_MIGRATION_ARRIVED, EVENT_MIGRATION_DROPPED, EVENT_MIGRATION_FIRST_RUN, EVENT_MIGRATION_RESERVED,
   EVENT_POST_COPY_DONE, INCOMING_STAT_DEMAND_FAULTS, INCOMING_STAT_DOWNTIME_NS, INCOMING_STAT_FIRST_RUN_NS,
   INCOMING_STAT_HELD_BYTES_MAX, INCOMING_STAT_POST_COPY_END_NS, INCOMING_STAT_SOURCE_PROCESSOR, INCOMING_STAT_STATE,
-  INCOMING_STAT_VM, MIGRATION_HISTORY, REASON_DEST_BUSY, REASON_DEST_MEMORY,
+  INCOMING_STAT_DUPLICATE_PAGES, INCOMING_STAT_PAGE_WAIT_NS, INCOMING_STAT_VM, MIGRATION_HISTORY, REASON_DEST_BUSY, REASON_DEST_MEMORY,
   REASON_DEST_PORTS, REASON_DEST_SCHEDULE, REASON_DEST_VM_TABLE, REASON_RESTORE_FAILED,
 } from "./config";
 import { report } from "./events";
@@ -54,6 +54,8 @@ export class Incoming {
   requested: u32 = 0;
   demandFaults: u64 = 0;
   postCopyEndNs: u64 = 0;
+  /** Post-copy: how long the VM waited for pages here, kept once the migration is over. */
+  pageWaitNs: u64 = 0;
   /** When the source was last heard from (any frame of the session). */
   lastHeardCycles: u64 = 0;
   /** Silence the source announced (post-copy's watch), on top of the give-up timeouts. */
@@ -89,8 +91,11 @@ export function incomingById(id: u32): Incoming | null {
  * (busy with another, or a stray frame of a session that is over).
  */
 export function incomingFor(session: u32, peer: u32, payload: usize, payloadBytes: u32): Incoming | null {
+  for (let i = 0; i < MIGRATION_HISTORY; i++) {
+    const known = unchecked(history[i]);
+    if (known.link.open && known.id == session && known.link.peer == peer) return known;
+  }
   const current = currentIncoming();
-  if (current.link.open && current.id == session && current.link.peer == peer) return current;
   const firstPrepare = payloadBytes >= MESSAGE_HEADER_BYTES && load<u32>(payload) == 0 && load<u8>(payload, 4) == MSG_PREPARE;
   if (current.busy() || !firstPrepare) return null;
   latest = (latest + 1) % MIGRATION_HISTORY;
@@ -107,6 +112,7 @@ export function incomingFor(session: u32, peer: u32, payload: usize, payloadByte
   next.postCopy = false;
   next.demandFaults = 0;
   next.postCopyEndNs = 0;
+  next.pageWaitNs = 0;
   next.lastHeardCycles = now();
   return next;
 }
@@ -209,6 +215,7 @@ function onCommit(into: Incoming, body: usize, bytes: u32): void {
 function endPostCopy(into: Incoming): void {
   into.stream.endPostCopy();
   into.postCopy = false;
+  if (into.vm != null) into.pageWaitNs = cyclesToNs(into.vm!.pageWaitCycles);
   if (into.state == INCOMING_RUNNING) into.vm = null; // an ordinary VM here now
   into.postCopyEndNs = nowNs();
   report(EVENT_POST_COPY_DONE, into.id, into.vmId, into.source, 0);
@@ -220,6 +227,7 @@ export function onDestinationMessage(into: Incoming, type: u32, body: usize, byt
   if (type == MSG_PREPARE) onPrepare(into, body, bytes);
   else if (type == MSG_DATA && into.vm != null) into.stream.receive(body, bytes); // a refusal fails the commit
   else if (type == MSG_POSTCOPY_DONE && into.vm != null && into.postCopy) endPostCopy(into);
+  else if (type == MSG_COMMIT && into.state == INCOMING_DROPPED) replyStatus(into, MSG_COMMIT_REPLY, REASON_RESTORE_FAILED, 0, COMMIT_REPLY_BYTES);
   else if (type == MSG_COMMIT) onCommit(into, body, bytes);
   else if (type == MSG_CANCEL && into.state == INCOMING_RESERVED) drop(into);
 }
@@ -263,14 +271,16 @@ function dropSilentReservation(into: Incoming): void {
   if (into.state != INCOMING_RESERVED) return;
   const silentCycles = now() - into.lastHeardCycles;
   if (silentCycles < <u64>into.giveUpTimeouts * into.link.timeoutCycles + into.quietCycles) return;
-  drop(into);
-  into.link.close();
+  drop(into); // its link stays open: a COMMIT that still comes is answered "not applied"
 }
 
-/** Retransmits and moves the incoming migration on; the run loop calls it at every slot. */
+/** Retransmits and moves the incoming migrations on; the run loop calls it at every slot. */
 export function pumpIncoming(): void {
+  for (let i = 0; i < MIGRATION_HISTORY; i++) {
+    const known = unchecked(history[i]);
+    if (known.link.open) known.link.service();
+  }
   const into = currentIncoming();
-  if (into.link.open) into.link.service();
   dropSilentReservation(into);
   requestAwaitedPage(into);
 }
@@ -285,6 +295,8 @@ export function incomingStat(into: Incoming, key: u32): u64 {
     case INCOMING_STAT_FIRST_RUN_NS: return into.firstRunNs;
     case INCOMING_STAT_SOURCE_PROCESSOR: return into.source;
     case INCOMING_STAT_STATE: return into.state;
+    case INCOMING_STAT_DUPLICATE_PAGES: return into.stream.duplicatePages;
+    case INCOMING_STAT_PAGE_WAIT_NS: return into.vm != null ? cyclesToNs(into.vm!.pageWaitCycles) : into.pageWaitNs;
   }
   return 0;
 }

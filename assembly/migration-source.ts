@@ -42,7 +42,7 @@ import {
 } from "./migration-messages";
 import { takeParams } from "./migration-params";
 import { MigrationStream } from "./migration-stream";
-import { windowsOf } from "./schedule";
+import { longestWaitNs, windowsOf } from "./schedule";
 import { Endpoint } from "./transport";
 import { holdVm, releaseVm, resumeVm } from "./vm-lifecycle";
 import { vmHooks } from "./vm-hooks";
@@ -88,6 +88,8 @@ export class Outgoing {
   demandRequests: u64 = 0;
   /** CANCEL still to be sent (the window was full when the migration was abandoned). */
   cancelPending: bool = false;
+  /** The strategy wants its blackout: it begins at the first moment the VM is running (readyToStop). */
+  blackoutDue: bool = false;
 
   param(key: u32): u64 {
     return unchecked(this.params[key]);
@@ -215,6 +217,7 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.requestCount = 0;
   out.demandRequests = 0;
   out.cancelPending = false;
+  out.blackoutDue = false;
   out.stream.prepagedPages = 0;
   out.stream.pushedPages = 0;
   out.state = STATE_PREPARING;
@@ -228,8 +231,10 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   store<u32>(body, vm.kind);
   store<u32>(body, vm.ramBytes, 4);
   store<u32>(body, windows, 8);
-  // Post-copy's watch is a silence the destination must not take for a dead source.
-  store<u32>(body, out.strategy == STRATEGY_POST_COPY ? <u32>(out.param(PARAM_PREPAGE_NS) / 1000) : 0, 12);
+  // Silences the destination must not take for a dead source: post-copy's watch, and the
+  // wait for one of the VM's windows before its blackout may begin (readyToStop).
+  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS) : 0;
+  store<u32>(body, <u32>((watchNs + longestWaitNs(vm.id)) / 1000), 12);
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
   for (let i: u32 = 0; i < windows; i++) {
@@ -287,12 +292,30 @@ function endRound(out: Outgoing, vm: Vm): void {
   }
   const converged = dirtyPages * PAGE_BYTES <= out.param(PARAM_THRESHOLD_BYTES);
   const lastRound = out.rounds >= <u32>out.param(PARAM_MAX_ROUNDS);
-  if (converged || lastRound) {
-    const bytes = blackoutBytesNow(out, vm);
-    if (boundFor(out, bytes) <= out.affordableNs) { enterBlackout(out, vm, bytes); return; }
-    if (lastRound) { abort(out, REASON_NOT_CONVERGED, STATE_FAILED); return; }
-  }
+  if (converged || lastRound) { out.blackoutDue = true; return; }
   if (out.strategy == STRATEGY_THROTTLED) throttle(out, vm, dirtyBytesPerS);
+  beginRound(out, vm);
+}
+
+/**
+ * The VM has had the processor up to this moment (or sleeps in wfi by its own choice):
+ * stopping it now makes its last instruction the stop, so the downtime the destination
+ * measures is the gap the guest itself sees. Outside its windows the blackout waits for
+ * the next one.
+ */
+function readyToStop(vm: Vm): bool {
+  return vm.waiting || vm.lastRanCycles == now();
+}
+
+/** The blackout the strategy wants, now that the VM runs: with what is dirty now, if the bound still fits. */
+function beginDueBlackout(out: Outgoing, vm: Vm): void {
+  out.blackoutDue = false;
+  if (out.strategy == STRATEGY_POST_COPY) { enterPostCopyBlackout(out, vm); return; }
+  const bytes = blackoutBytesNow(out, vm);
+  if (boundFor(out, bytes) <= out.affordableNs) { enterBlackout(out, vm, bytes); return; }
+  if (out.strategy == STRATEGY_STOP_COPY) { abort(out, REASON_BOUND, STATE_FAILED); return; }
+  if (out.rounds >= <u32>out.param(PARAM_MAX_ROUNDS)) { abort(out, REASON_NOT_CONVERGED, STATE_FAILED); return; }
+  if (out.strategy == STRATEGY_THROTTLED) throttle(out, vm, out.roundDirtyBytesPerS[min(<i32>out.rounds, MAX_ROUND_STATS) - 1]);
   beginRound(out, vm);
 }
 
@@ -357,9 +380,14 @@ export function pumpOutgoing(out: Outgoing): void {
     return;
   }
   if (vm.exit != EXIT_RUNNING && out.state < STATE_BLACKOUT) { abort(out, REASON_VM_STOPPED, STATE_FAILED); return; }
-  if (out.strategy == STRATEGY_POST_COPY && out.state == STATE_TRANSFER) {
-    if (now() >= out.watchEndCycles) enterPostCopyBlackout(out, vm);
-    else return;
+  if (out.strategy == STRATEGY_POST_COPY && out.state == STATE_TRANSFER && !out.blackoutDue) {
+    if (now() < out.watchEndCycles) return;
+    out.blackoutDue = true;
+  }
+  if (out.blackoutDue) {
+    if (!readyToStop(vm)) return;
+    beginDueBlackout(out, vm);
+    if (out.over()) return;
   }
   if (out.state == STATE_POST_COPY) { pushPages(out, vm); return; }
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(out, vm);
@@ -446,7 +474,7 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
   out.destination.scheduleGapNs = load<u64>(body, 16);
   const vm = out.vm!;
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_REFUSED); return; }
-  if (out.strategy == STRATEGY_STOP_COPY) enterBlackout(out, vm, blackoutBytesNow(out, vm));
+  if (out.strategy == STRATEGY_STOP_COPY) out.blackoutDue = true;
   else if (out.strategy == STRATEGY_POST_COPY) {
     out.state = STATE_TRANSFER;
     out.stream.watchWrites(vm);

@@ -101,8 +101,14 @@ export const PROCESSOR_STAT_FRAMES_RECEIVED: u32 = 1;
 export const PROCESSOR_STAT_FRAMES_DROPPED: u32 = 2;
 /** frames that arrived out of the link's sending order (late, duplicated, or after a gap): the protocols above put them right. */
 export const PROCESSOR_STAT_FRAMES_OUT_OF_ORDER: u32 = 3;
+/** channel relays held for VM ends that moved away (freed once both sides answered). */
+export const PROCESSOR_STAT_RELAYS: u32 = 4;
+/** channel ports on this processor. */
+export const PROCESSOR_STAT_PORTS: u32 = 5;
+/** VM slots in use. */
+export const PROCESSOR_STAT_VMS: u32 = 6;
 /** How many ProcessorStat values there are (they run from 0). */
-export const PROCESSOR_STAT_COUNT: u32 = 4;
+export const PROCESSOR_STAT_COUNT: u32 = 7;
 
 // TraceEvent: trace: events the core reports while tracing is on (docs/trace.md).
 /** the processor begins a slot owned by another VM, or idles. */
@@ -371,8 +377,12 @@ export const INCOMING_STAT_FIRST_RUN_NS: u32 = 5;
 export const INCOMING_STAT_SOURCE_PROCESSOR: u32 = 6;
 /** 0 none, 1 reserved, 2 committed, 3 running, 4 dropped. */
 export const INCOMING_STAT_STATE: u32 = 7;
+/** post-copy: page records for pages already here (each page should come once). */
+export const INCOMING_STAT_DUPLICATE_PAGES: u32 = 8;
+/** post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime). */
+export const INCOMING_STAT_PAGE_WAIT_NS: u32 = 9;
 /** How many IncomingStat values there are (they run from 0). */
-export const INCOMING_STAT_COUNT: u32 = 8;
+export const INCOMING_STAT_COUNT: u32 = 10;
 
 // CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on.
 /** source: id, vm = source handle, a = destination processor, b = strategy. */

@@ -27,6 +27,7 @@ let shareEndCycles: u64 = 0;
 function idle(vm: Vm, cycles: u64): void {
   advance(cycles);
   vm.cycles += cycles;
+  vm.lastRanCycles = now();
 }
 
 /** Delivers an interrupt; a timer interrupt that fired before this window began was late. */
@@ -70,6 +71,8 @@ function runVm(vm: Vm, endCycles: u64): void {
     advance(executed);
     vm.executed += executed;
     vm.cycles += executed;
+    vm.lastRanCycles = now();
+    if (vm.awaitingPage != 0 && vm.pageWaitSinceCycles == 0) vm.pageWaitSinceCycles = now(); // a demand fault: it waits from here
   }
   if (vm.exit != EXIT_RUNNING) {
     flushConsole(vm);

@@ -19,6 +19,7 @@ import {
   nextRecordOffset, PAGE_RECORD_HEADER_BYTES, REC_CHECKPOINT_END, REC_PAGE_DATA, REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_HEADER_BYTES,
   recordBodyAt, recordBytes, recordLength, recordType, refuse, setCurrentRecord,
 } from "./stream";
+import { now } from "./clock";
 import { checkPageRecordShape, StreamCheck } from "./stream-check";
 import { flushDecodeCache, Vm } from "./vm";
 import { reserveVm, resumeVm } from "./vm-lifecycle";
@@ -215,6 +216,8 @@ export class IncomingStream {
   postCopy: bool = false;
   /** The most bytes held at once: at most a record and a message, whatever the VM's size. */
   heldBytesMax: usize = 0;
+  /** Post-copy: pages that came again although they were here already. */
+  duplicatePages: u64 = 0;
 
   /** A new stream for `vm`, the VM reserved for it (held until finish). */
   begin(vm: Vm): void {
@@ -227,6 +230,7 @@ export class IncomingStream {
     this.refused = false;
     this.postCopy = false;
     this.heldBytesMax = 0;
+    this.duplicatePages = 0;
     clearError();
   }
 
@@ -314,13 +318,17 @@ export class IncomingStream {
     for (let i: u32 = 0; i < count; i++) {
       const page = load<u32>(numbers + (<usize>i << 2));
       if (page >= pages) return refuse(ERR_PAGE_RANGE, page, pages);
-      if (load<u8>(vm.absent + page) == 0) continue; // already here
+      if (load<u8>(vm.absent + page) == 0) { this.duplicatePages++; continue; } // already here
       const at = vm.ram + (<usize>page << PAGE_SHIFT);
       if (type == REC_PAGE_DATA) memory.copy(at, contents + (<usize>i << PAGE_SHIFT), PAGE_BYTES);
       else memory.fill(at, 0, PAGE_BYTES);
       store<u8>(vm.absent + page, 0);
       noteWritten(vm, page << PAGE_SHIFT, PAGE_BYTES);
-      if (vm.awaitingPage == page + 1) vm.awaitingPage = 0;
+      if (vm.awaitingPage == page + 1) {
+        vm.awaitingPage = 0;
+        if (vm.pageWaitSinceCycles != 0) vm.pageWaitCycles += now() - vm.pageWaitSinceCycles;
+        vm.pageWaitSinceCycles = 0;
+      }
     }
     return true;
   }

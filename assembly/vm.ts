@@ -112,6 +112,11 @@ export class Vm {
   absent: usize;
   /** Post-copy: 1 + the page the VM waits for, 0 if none. */
   awaitingPage: u32;
+  /** The cycle up to which the VM last had the processor (ran, or slept in wfi in its window). */
+  lastRanCycles: u64;
+  /** Post-copy: since when it waits for the page it is waiting for, and how long it waited for pages in all. */
+  pageWaitSinceCycles: u64;
+  pageWaitCycles: u64;
   // Its place in a checkpoint chain (checkpoint-chain.ts).
   chainKnown: bool;
   chainId: u32;
@@ -154,6 +159,13 @@ export function vmById(id: u32): Vm | null {
   if (slot >= <u32>MAX_VMS) return null;
   const vm = vmAtSlot(<i32>slot);
   return vm != null && vm.id == id ? vm : null;
+}
+
+/** VM slots in use. */
+export function vmsInUse(): u32 {
+  let n: u32 = 0;
+  for (let slot = 0; slot < MAX_VMS; slot++) if (vmAtSlot(slot) != null) n++;
+  return n;
 }
 
 /** Is there a free slot for another VM? */

@@ -107,6 +107,11 @@ build control-rx -DCTL_RX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
 build memcheck   -- "${LIB_SBI[@]}" guests/memcheck/memcheck.c
 build memcheck-finite -DMEMCHECK_ROUNDS=100 -- "${LIB_SBI[@]}" guests/memcheck/memcheck.c
 build memwriter  -- "${LIB_SBI[@]}" guests/memwriter/memwriter.c
+# The guarantee tests' probe: memory, gaps, and channel order checked from inside.
+build probe         -Iguests/rtos -- "${LIB_SBI[@]}" guests/probe/probe.c
+build probe-tx      -Iguests/rtos -DPROBE_TX -- "${LIB_SBI[@]}" guests/probe/probe.c
+build probe-rx      -Iguests/rtos -DPROBE_RX -- "${LIB_SBI[@]}" guests/probe/probe.c
+build probe-rx-sampling -Iguests/rtos -DPROBE_RX -DPROBE_SAMPLING -- "${LIB_SBI[@]}" guests/probe/probe.c
 
 # Machine guests (M-mode, QEMU-virt devices).
 build isa       -- "${LIB_VIRT[@]}" guests/isa/isa.S guests/isa/main.c

@@ -112,6 +112,10 @@ export interface BoardProcessorResult {
   framesDropped: bigint;
   /** Frames that arrived out of the link's sending order (the protocols above put them right). */
   framesOutOfOrder: bigint;
+  /** Channel relays it still holds for VM ends that moved away, its channel ports, and its VM slots in use. */
+  relays: number;
+  ports: number;
+  vmSlots: number;
 }
 
 /** One channel at the end of a run: each end's counters, read where its VM lives now (ChannelStat). */
@@ -515,6 +519,9 @@ function collectResult(
       framesReceived: slot.core.processorStat(ProcessorStat.framesReceived),
       framesDropped: slot.core.processorStat(ProcessorStat.framesDropped),
       framesOutOfOrder: slot.core.processorStat(ProcessorStat.framesOutOfOrder),
+      relays: Number(slot.core.processorStat(ProcessorStat.relays)),
+      ports: Number(slot.core.processorStat(ProcessorStat.ports)),
+      vmSlots: Number(slot.core.processorStat(ProcessorStat.vms)),
     })),
     channels: board.channels.map((channel) => channelResult(channel, placed, directory)),
     links: network.stats(),

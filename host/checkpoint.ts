@@ -227,7 +227,7 @@ function bootGuest(core: CoreRuntime, guest: PreparedGuest): number {
 
 /** Runs the processor to exactly `atCycles`; the VM must still be running there. */
 function runUntil(core: CoreRuntime, vm: number, atCycles: bigint, quantum: bigint): void {
-  const outcome = runVm(core, vm, atCycles, quantum);
+  const outcome = runVm(core, vm, atCycles, quantum, true);
   if (outcome !== undefined) {
     throw new CheckpointError(`VM ${vm} stopped (${outcome.message ?? outcome.reason}) before cycle ${atCycles}: nothing to checkpoint there`);
   }

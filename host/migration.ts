@@ -224,6 +224,10 @@ export interface MigrationReport {
   demandFaults: bigint;
   /** The most stream bytes the destination held at once (it applies each record as it arrives). */
   destinationHeldBytes?: bigint;
+  /** Post-copy: pages the destination got although it had them already (each page should come once). */
+  duplicatePages?: bigint;
+  /** Post-copy: how long the VM waited for absent pages on the destination after its downtime (the strategy's degradation). */
+  pageWaitNs?: bigint;
   /** The states the core reported, each at the board time it entered it. */
   timeline: { state: MigrationStateName; ns: bigint }[];
   /** When the report was final (the run's virtual time). */
@@ -520,6 +524,8 @@ export class MigrationController {
       const incoming = (key: number): bigint => destination.migrationIncomingStat(report.id, key);
       report.demandFaults = incoming(IncomingStat.demandFaults);
       report.destinationHeldBytes = incoming(IncomingStat.heldBytesMax);
+      report.duplicatePages = incoming(IncomingStat.duplicatePages);
+      report.pageWaitNs = incoming(IncomingStat.pageWaitNs);
       const downtime = incoming(IncomingStat.downtimeNs);
       if (downtime !== NOT_MEASURED) report.downtimeNs = downtime;
     }

@@ -208,6 +208,12 @@ export const ProcessorStat = {
   framesDropped: 2,
   /** frames that arrived out of the link's sending order (late, duplicated, or after a gap): the protocols above put them right. */
   framesOutOfOrder: 3,
+  /** channel relays held for VM ends that moved away (freed once both sides answered). */
+  relays: 4,
+  /** channel ports on this processor. */
+  ports: 5,
+  /** VM slots in use. */
+  vms: 6,
 } as const;
 export type ProcessorStatKey = keyof typeof ProcessorStat;
 /** ProcessorStat: the short name of each value (JSON, reports). */
@@ -216,6 +222,9 @@ export const PROCESSOR_STAT_LABELS: Readonly<Record<number, string>> = {
   [1]: "frames-received",
   [2]: "frames-dropped",
   [3]: "frames-out-of-order",
+  [4]: "relays",
+  [5]: "ports",
+  [6]: "vms",
 };
 /** ProcessorStat: what each value means, for people. */
 export const PROCESSOR_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -223,6 +232,9 @@ export const PROCESSOR_STAT_TEXT: Readonly<Record<number, string>> = {
   [1]: "frames accepted (well formed, CRC good)",
   [2]: "frames dropped (malformed, bad CRC, or for nobody here)",
   [3]: "frames that arrived out of the link's sending order (late, duplicated, or after a gap): the protocols above put them right",
+  [4]: "channel relays held for VM ends that moved away (freed once both sides answered)",
+  [5]: "channel ports on this processor",
+  [6]: "VM slots in use",
 };
 
 /** TraceEvent: trace: events the core reports while tracing is on (docs/trace.md). */
@@ -796,6 +808,10 @@ export const IncomingStat = {
   sourceProcessor: 6,
   /** 0 none, 1 reserved, 2 committed, 3 running, 4 dropped. */
   state: 7,
+  /** post-copy: page records for pages already here (each page should come once). */
+  duplicatePages: 8,
+  /** post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime). */
+  pageWaitNs: 9,
 } as const;
 export type IncomingStatKey = keyof typeof IncomingStat;
 /** IncomingStat: the short name of each value (JSON, reports). */
@@ -808,6 +824,8 @@ export const INCOMING_STAT_LABELS: Readonly<Record<number, string>> = {
   [5]: "first-run-ns",
   [6]: "source-processor",
   [7]: "state",
+  [8]: "duplicate-pages",
+  [9]: "page-wait-ns",
 };
 /** IncomingStat: what each value means, for people. */
 export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -819,6 +837,8 @@ export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
   [5]: "board time of the first instruction here",
   [6]: "where it came from",
   [7]: "0 none, 1 reserved, 2 committed, 3 running, 4 dropped",
+  [8]: "post-copy: page records for pages already here (each page should come once)",
+  [9]: "post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime)",
 };
 
 /** CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on. */

@@ -38,12 +38,13 @@ export function outcomeOf(core: CoreRuntime, vm: number): VmOutcome | undefined 
 /**
  * Runs the processor in quanta until VM `vm` stops or stalls, or until its virtual time
  * reaches `untilCycles` (absolute; never, if undefined). Returns why the VM no longer
- * runs, or undefined if it still ran at `untilCycles`.
+ * runs, or undefined if it still ran at `untilCycles`. `sleepThrough`: a stalled VM is
+ * still there at `untilCycles` (a checkpoint then captures it asleep).
  */
-export function runVm(core: CoreRuntime, vm: number, untilCycles: bigint | undefined, quantumCycles: bigint): VmOutcome | undefined {
+export function runVm(core: CoreRuntime, vm: number, untilCycles: bigint | undefined, quantumCycles: bigint, sleepThrough = false): VmOutcome | undefined {
   for (;;) {
     const outcome = outcomeOf(core, vm);
-    if (outcome !== undefined) return outcome;
+    if (outcome !== undefined && !(sleepThrough && untilCycles !== undefined && isStalled(core, vm))) return outcome;
     const left = untilCycles === undefined ? quantumCycles : untilCycles - core.now();
     if (left <= 0n) return undefined;
     core.run(left < quantumCycles ? left : quantumCycles);
