@@ -147,3 +147,42 @@ export function meanTimeToAbsorption(q: Matrix, p0: number[], transientStates: n
   const rhs = transientStates.map((i) => -p0[i]!);
   return solveLinear(transpose(qTT), rhs).reduce((sum, tau) => sum + tau, 0);
 }
+
+/** Beyond this many multiply-adds a sparse transient solution is refused (minutes of work): the chain is too stiff for the horizon. */
+const MAX_SPARSE_WORK = 4e9;
+
+/**
+ * p(t) at each of `timesS` (ascending) for a chain given by its transitions,
+ * stepping the vector from one time to the next by uniformization: the cost
+ * is about Λ·t_max·(transitions + states), with no dense matrix, so chains of
+ * tens of thousands of states (a 16-processor board's failure sets) are fine.
+ * The truncation bounds of the steps add up to at most `tolerance`.
+ */
+export function transientCurve(states: number, transitions: Transition[], p0: number[], timesS: number[], tolerance = 1e-10): { p: number[][]; truncationBound: number } {
+  const exit = new Array<number>(states).fill(0);
+  for (const { from, to, ratePerS } of transitions) if (from !== to) exit[from] = exit[from]! + ratePerS;
+  const rate = Math.max(0, ...exit);
+  const intervals = timesS.map((tS, i) => tS - (i === 0 ? 0 : timesS[i - 1]!));
+  if (intervals.some((dt) => dt < 0)) throw new RangeError('transientCurve needs ascending times ≥ 0');
+  const steps = intervals.map((dt) => (rate === 0 || dt === 0 ? 0 : Math.ceil((rate * dt) / MAX_STEP_EVENTS)));
+  const totalSteps = steps.reduce((sum, n) => sum + n, 0);
+  const work = totalSteps * (MAX_STEP_EVENTS * 2) * (transitions.length + states);
+  if (work > MAX_SPARSE_WORK) throw new RangeError(`the Markov chain is too stiff for this horizon (${totalSteps} uniformization steps over ${states} states)`);
+  const multiply = (v: number[]): number[] => {
+    const out = v.map((value, i) => value * (1 - exit[i]! / rate));
+    for (const { from, to, ratePerS } of transitions) if (from !== to) out[to] = out[to]! + (v[from]! * ratePerS) / rate;
+    return out;
+  };
+  const curve: number[][] = [];
+  let v = [...p0];
+  let bound = 0;
+  intervals.forEach((dt, i) => {
+    for (let step = 0; step < steps[i]!; step++) {
+      const { sum, tail } = poissonSeries(v, multiply, addScaled, (rate * dt) / steps[i]!, tolerance / Math.max(1, totalSteps));
+      v = sum;
+      bound += tail;
+    }
+    curve.push(v);
+  });
+  return { p: curve, truncationBound: bound };
+}
