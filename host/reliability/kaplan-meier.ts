@@ -89,12 +89,13 @@ function interval(survival: number, greenwoodSum: number, z: number, band: BandK
   return [survival ** Math.exp(z * sigma), survival ** Math.exp(-z * sigma)];
 }
 
-/** Ŝ(t) and its interval: the last step at or before t (1 before the first). */
+/** Ŝ(t) and its interval: the last step at or before t (1 before the first); atRisk = observations with time ≥ t. */
 export function survivalAt(km: KaplanMeier, tS: number): { survival: number; lower: number; upper: number; atRisk: number } {
   let found = { survival: 1, lower: 1, upper: 1, atRisk: km.observations };
   for (const step of km.steps) {
     if (step.timeS > tS) break;
-    found = { survival: step.survival, lower: step.lower, upper: step.upper, atRisk: step.atRisk - step.events - step.censored };
+    const atRisk = step.timeS === tS ? step.atRisk : step.atRisk - step.events - step.censored;
+    found = { survival: step.survival, lower: step.lower, upper: step.upper, atRisk };
   }
   return found;
 }
