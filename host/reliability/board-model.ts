@@ -27,6 +27,8 @@ export type { BoardModelInput, ModelProcessor, ModelVm } from './placement.js';
 
 /** Dense solves (MTTF with repair, availability) are limited to boards this small (2^8 failure sets). */
 export const MAX_DENSE_PROCESSORS = 8;
+/** Truncation error allowed in a transient solution: far below any figure the report prints. */
+const TRANSIENT_TOLERANCE = 1e-13;
 
 export interface ToleranceRow {
   /** Number of failed processors. */
@@ -101,7 +103,7 @@ export class BoardModel {
     const { transitions, down } = this.reliabilityChain(coverage);
     const p0 = new Array<number>(down + 1).fill(0);
     p0[0] = 1;
-    return transientCurve(down + 1, transitions, p0, timesS).p.map((p) => 1 - p[down]!);
+    return transientCurve(down + 1, transitions, p0, timesS, TRANSIENT_TOLERANCE).p.map((p) => 1 - p[down]!);
   }
 
   /** MTTF with migration at coverage c (with repair when every processor has a repair time). */
