@@ -148,12 +148,16 @@ function commonRates(records: CampaignRecord[]): { rates?: ProcessorRates[] } {
 /** The outcomes from worst to best: the data-loss kinds first. */
 const SEVERITY: readonly Outcome[] = ['double-active', 'silent-corruption', 'vm-lost', 'crash', 'timeout', 'detected', 'degraded', 'ok'];
 
-/** The worst trial: worst outcome, then the earliest system failure, then the most faults, then the lowest index. */
+/**
+ * The worst trial, the one the report draws: the worst outcome, then the most
+ * faults (the longest story of how it came to that), then the earliest
+ * system failure, then the lowest index.
+ */
 function worstTrial(records: CampaignRecord[]): CampaignRecord {
   const key = (record: CampaignRecord): number[] => [
     SEVERITY.indexOf(record.outcome),
-    record.systemFailure?.atNs ?? Number.MAX_SAFE_INTEGER,
     -record.faults.length,
+    record.systemFailure?.atNs ?? Number.MAX_SAFE_INTEGER,
     record.trial,
   ];
   return records.reduce((worst, record) => (compareKeys(key(record), key(worst)) < 0 ? record : worst));

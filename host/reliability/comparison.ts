@@ -19,8 +19,8 @@ export interface CoverageBand {
   low: number;
   estimate: number;
   high: number;
-  /** measured: the campaign's estimate and interval; given: a value from the user (no band). */
-  source: 'measured' | 'given';
+  /** measured: the campaign's estimate and interval; given: a value from the user; assumed: c = 1, nothing measured (no band either way). */
+  source: 'measured' | 'given' | 'assumed';
 }
 
 export function coverageBand(interval: Interval): CoverageBand {
