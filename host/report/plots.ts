@@ -225,6 +225,19 @@ export async function renderSvg(plot: Plot): Promise<string> {
   return prefixIds(svg, plot.id);
 }
 
+/**
+ * Vega numbers its clip paths from a counter global to the process, so the
+ * same plot gets other ids on a second render: renumber them in order of
+ * appearance (deterministic bytes) under the plot's own prefix (unique ids on the page).
+ */
 function prefixIds(svg: string, prefix: string): string {
-  return svg.replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`).replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
+  const renamed = new Map<string, string>();
+  const name = (id: string): string => {
+    if (!renamed.has(id)) renamed.set(id, `${prefix}-${renamed.size + 1}`);
+    return renamed.get(id)!;
+  };
+  return svg
+    .replace(/\bid="([^"]+)"/g, (_, id: string) => `id="${name(id)}"`)
+    .replace(/url\(#([^)]+)\)/g, (_, id: string) => `url(#${name(id)})`)
+    .replace(/href="#([^"]+)"/g, (_, id: string) => `href="#${name(id)}"`);
 }
