@@ -26,12 +26,17 @@ export function boardSchemaPath(): string {
 }
 
 function validator(): ValidateFunction {
-  if (compiled !== undefined) return compiled;
-  const schema = JSON.parse(readFileSync(boardSchemaPath(), 'utf8')) as object;
-  // verbose: errors carry the offending value and the schema around it, for the messages below.
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-  compiled = ajv.compile(schema);
+  compiled ??= compileSchemaFile(boardSchemaPath());
   return compiled;
+}
+
+/**
+ * A JSON Schema file compiled with ajv (2020-12, strict, every error).
+ * verbose: errors carry the offending value and the schema around it, for describeSchemaError.
+ */
+export function compileSchemaFile(path: string, options: { allowUnionTypes?: boolean } = {}): ValidateFunction {
+  const schema = JSON.parse(readFileSync(path, 'utf8')) as object;
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true, ...options }).compile(schema);
 }
 
 /** The schema's problems with `value`, in document order; empty when it conforms. */

@@ -5,12 +5,10 @@
  * machine form. readCampaignRecords refuses the first bad line with the file,
  * the line number, a JSON pointer into that line and what was expected.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { describeSchemaError } from '../board-schema.js';
+import { compileSchemaFile, describeSchemaError } from '../board-schema.js';
 import { FerryError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 
@@ -118,10 +116,7 @@ export function campaignRecordSchemaPath(): string {
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  if (compiled !== undefined) return compiled;
-  const schema = JSON.parse(readFileSync(campaignRecordSchemaPath(), 'utf8')) as object;
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-  compiled = ajv.compile(schema);
+  compiled ??= compileSchemaFile(campaignRecordSchemaPath(), { allowUnionTypes: true });
   return compiled;
 }
 
