@@ -155,6 +155,21 @@ describe('ferry report and ferry analyze', () => {
     expect(result.stdout).toMatch(/^R\(10 y\) +0\.\d+ +0\.\d+ {2}\[0\.\d+, 0\.\d+\]$/m);
   });
 
+  it('ferry analyze leaves out, and says so, what is beyond the model\'s limits (MTTF and availability with repair above 8 processors)', () => {
+    const MIB = 1 << 20;
+    const path = join(dir, 'nine.json');
+    writeFileSync(path, JSON.stringify({
+      processors: Array.from({ length: 9 }, (_, id) => ({ id, clockHz: 100_000_000, ramBytes: 2 * MIB, failureRate: '1e-4/h', repairTime: '10h' })),
+      vms: [{ name: 'ctl', image: 'x.elf', memoryBytes: MIB, processor: 0, protection: { policies: ['restart'] } }],
+    }));
+    const result = runFerry(['analyze', path, '--coverage', '0.9', '--t', '1y']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^R\(1 y\) +0\.\d+ +0\.\d+$/m);
+    expect(result.stdout).toMatch(/^MTTF +[\d.]+ y +–$/m);
+    expect(result.stdout).toContain('not computed: an MTTF with repair is computed for boards of at most 8 processors (a dense chain of 2^n states), not 9');
+    expect(result.stdout).toContain('not computed: an availability is computed for boards of at most 8 processors');
+  });
+
   it('bad options and boards are one line, exit 2', () => {
     for (const [args, message] of [
       [['analyze', boardPath, '--t', '10'], /--t <time>' argument '10' is invalid\. Expected a duration with a unit/],

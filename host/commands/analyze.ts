@@ -80,8 +80,8 @@ export function formatAnalysis(a: BoardAnalysis): string {
     ? `coverage ${formatProbability(a.coverage.estimate)} ${formatInterval(a.coverage.low, a.coverage.high)} (measured; R and MTTF over its 95 % interval)`
     : `coverage ${a.coverage.estimate} (${a.coverage.source})`;
   const rows: [string, string, string][] = [
-    [`R(${t})`, formatProbability(a.static.reliability), band(a.migration.reliability, formatProbability)],
-    ['MTTF', formatDuration(a.static.mttfS), band(a.migration.mttfS, formatDuration)],
+    [`R(${t})`, formatProbability(a.static.reliability), a.migration.reliability === undefined ? '–' : band(a.migration.reliability, formatProbability)],
+    ['MTTF', formatDuration(a.static.mttfS), a.migration.mttfS === undefined ? '–' : band(a.migration.mttfS, formatDuration)],
   ];
   if (a.static.availability !== undefined && a.migration.availability !== undefined) {
     rows.push(['availability', formatProbability(a.static.availability), band(a.migration.availability, formatProbability)]);
@@ -96,5 +96,6 @@ export function formatAnalysis(a: BoardAnalysis): string {
     `survives: ${a.tolerance.filter((row) => row.failures <= 3).map((row) => `${row.survived} of ${row.sets} sets of ${row.failures} failed processor${row.failures === 1 ? '' : 's'}`).join('; ')}`,
   ];
   if (a.protectedVms === 0) lines.push('no VM has a protection policy (docs/boards.md): with migration is the static mapping');
+  for (const note of a.notes) lines.push(`not computed: ${note}`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,7 +8,9 @@ import { boardModelInput } from './board-input.js';
 import type { RateSource } from './board-input.js';
 import { BoardModel } from './board-model.js';
 import type { ToleranceRow } from './board-model.js';
+import { atCoverages } from './comparison.js';
 import type { CoverageBand } from './comparison.js';
+import { withinModelLimits } from './model-limit-error.js';
 
 export interface AnalyzeOptions {
   tS: number;
@@ -30,14 +32,20 @@ export interface BoardAnalysis {
   tS: number;
   coverage: CoverageBand;
   static: { reliability: number; mttfS: number; availability?: number };
-  migration: { reliability: BandFigures; mttfS: BandFigures; availability?: BandFigures };
+  /** A figure is undefined where it is beyond the model's limits (see notes). */
+  migration: { reliability?: BandFigures; mttfS?: BandFigures; availability?: BandFigures };
   tolerance: ToleranceRow[];
+  /** Figures left out, and why (a model's limits). */
+  notes: string[];
 }
 
 export function analyzeBoard(board: Board, options: AnalyzeOptions): BoardAnalysis {
   const input = boardModelInput(board, options.rates);
   const model = new BoardModel(input);
-  const band = (f: (c: number) => number): BandFigures => ({ low: f(options.coverage.low), estimate: f(options.coverage.estimate), high: f(options.coverage.high) });
+  const band = (f: (c: number) => number): BandFigures => {
+    const [low, estimate, high] = atCoverages(options.coverage, f);
+    return { low, estimate, high };
+  };
   const result: BoardAnalysis = {
     board: board.name,
     processors: input.processors.map(({ id, failureRatePerS, repairTimeS }) => (repairTimeS === undefined ? { id, failureRatePerS } : { id, failureRatePerS, repairTimeS })),
@@ -46,12 +54,20 @@ export function analyzeBoard(board: Board, options: AnalyzeOptions): BoardAnalys
     tS: options.tS,
     coverage: options.coverage,
     static: { reliability: model.staticReliability(options.tS), mttfS: model.staticMttfS() },
-    migration: { reliability: band((c) => model.migrationReliability([options.tS], c)[0]!), mttfS: band((c) => model.migrationMttfS(c)) },
+    migration: {},
     tolerance: model.toleranceTable(),
+    notes: [],
   };
+  const reliability = withinModelLimits(() => band((c) => model.migrationReliability([options.tS], c)[0]!), result.notes);
+  if (reliability !== undefined) result.migration.reliability = reliability;
+  const mttf = withinModelLimits(() => band((c) => model.migrationMttfS(c)), result.notes);
+  if (mttf !== undefined) result.migration.mttfS = mttf;
   const staticAvailability = model.staticAvailability();
   if (staticAvailability !== undefined) result.static.availability = staticAvailability;
-  if (model.hasRepair()) result.migration.availability = band((c) => model.migrationAvailability(c)!);
+  if (model.hasRepair()) {
+    const availability = withinModelLimits(() => band((c) => model.migrationAvailability(c)!), result.notes);
+    if (availability !== undefined) result.migration.availability = availability;
+  }
   return result;
 }
 

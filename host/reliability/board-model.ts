@@ -22,6 +22,7 @@ import { generator, meanTimeToAbsorption, steadyState, transientCurve } from './
 import type { Transition } from './ctmc.js';
 import { PlacementSearch } from './placement.js';
 import type { BoardModelInput } from './placement.js';
+import { ModelLimitError } from './model-limit-error.js';
 
 export type { BoardModelInput, ModelProcessor, ModelVm } from './placement.js';
 
@@ -222,7 +223,7 @@ export class BoardModel {
 
   private requireDense(what: string): void {
     if (this.processors.length > MAX_DENSE_PROCESSORS) {
-      throw new RangeError(`${what} is computed for boards of at most ${MAX_DENSE_PROCESSORS} processors (a dense chain of 2^n states), not ${this.processors.length}`);
+      throw new ModelLimitError(`${what} is computed for boards of at most ${MAX_DENSE_PROCESSORS} processors (a dense chain of 2^n states), not ${this.processors.length}`);
     }
   }
 }

@@ -41,9 +41,18 @@ export interface CurvePoint {
 }
 
 export function modelCurve(model: BoardModel, timesS: number[], band: CoverageBand): CurvePoint[] {
-  const at = (coverage: number): number[] => model.migrationReliability(timesS, coverage);
-  const [low, estimate, high] = [at(band.low), at(band.estimate), at(band.high)];
+  const [low, estimate, high] = atCoverages(band, (coverage) => model.migrationReliability(timesS, coverage));
   return timesS.map((tS, i) => ({ tS, staticR: model.staticReliability(tS), low: low[i]!, estimate: estimate[i]!, high: high[i]! }));
+}
+
+/** f at the band's low end, estimate and high end, computed once per distinct coverage (a given coverage has one). */
+export function atCoverages<T>(band: CoverageBand, f: (coverage: number) => T): [T, T, T] {
+  const computed = new Map<number, T>();
+  const at = (coverage: number): T => {
+    if (!computed.has(coverage)) computed.set(coverage, f(coverage));
+    return computed.get(coverage)!;
+  };
+  return [at(band.low), at(band.estimate), at(band.high)];
 }
 
 /** n evenly spaced times in (0, endS]. */

@@ -13,6 +13,7 @@
  */
 import { matrixTimesMatrix, solveLinear, transpose, vectorTimesMatrix, zeros } from './linear.js';
 import type { Matrix } from './linear.js';
+import { ModelLimitError } from './model-limit-error.js';
 
 /** One transition of a chain under construction. */
 export interface Transition {
@@ -166,8 +167,13 @@ export function transientCurve(states: number, transitions: Transition[], p0: nu
   if (intervals.some((dt) => dt < 0)) throw new RangeError('transientCurve needs ascending times ≥ 0');
   const steps = intervals.map((dt) => (rate === 0 || dt === 0 ? 0 : Math.ceil((rate * dt) / MAX_STEP_EVENTS)));
   const totalSteps = steps.reduce((sum, n) => sum + n, 0);
-  const work = totalSteps * (MAX_STEP_EVENTS * 2) * (transitions.length + states);
-  if (work > MAX_SPARSE_WORK) throw new RangeError(`the Markov chain is too stiff for this horizon (${totalSteps} uniformization steps over ${states} states)`);
+  // About a + 6√a + 10 series terms per step of a = ΛΔ events, each a pass over the chain.
+  const terms = intervals.reduce((sum, dt, i) => {
+    const events = steps[i] === 0 ? 0 : (rate * dt) / steps[i]!;
+    return sum + steps[i]! * (events + 6 * Math.sqrt(events) + 10);
+  }, 0);
+  const work = terms * (transitions.length + states);
+  if (work > MAX_SPARSE_WORK) throw new ModelLimitError(`the Markov chain is too stiff for this horizon (${totalSteps} uniformization steps over ${states} states)`);
   const multiply = (v: number[]): number[] => {
     const out = v.map((value, i) => value * (1 - exit[i]! / rate));
     for (const { from, to, ratePerS } of transitions) if (from !== to) out[to] = out[to]! + (v[from]! * ratePerS) / rate;

@@ -16,6 +16,7 @@
  * The result is monotone: if the board survives a set of failures it survives
  * every subset, since fewer failures displace fewer VMs onto more survivors.
  */
+import { ModelLimitError } from './model-limit-error.js';
 
 /** A processor as the model sees it. */
 export interface ModelProcessor {
@@ -61,7 +62,7 @@ export class PlacementSearch {
 
   constructor(readonly input: BoardModelInput) {
     if (input.processors.length > MAX_MODEL_PROCESSORS) {
-      throw new RangeError(`the board model enumerates sets of failed processors: at most ${MAX_MODEL_PROCESSORS} processors, not ${input.processors.length}`);
+      throw new ModelLimitError(`the board model enumerates sets of failed processors: at most ${MAX_MODEL_PROCESSORS} processors, not ${input.processors.length}`);
     }
     this.indexOfId = new Map(input.processors.map((processor, index) => [processor.id, index]));
   }

@@ -20,9 +20,10 @@ import type { ToleranceRow } from '../reliability/board-model.js';
 import { analyseCampaign, CONFIDENCE, processorFailureRatesPerS } from '../reliability/campaign-analysis.js';
 import type { BoundSample, CampaignAnalysis } from '../reliability/campaign-analysis.js';
 import type { CampaignInfo, CampaignRecord, Outcome } from '../reliability/campaign-records.js';
-import { coverageBand, disagreements, givenCoverage, modelCurve, timeGrid } from '../reliability/comparison.js';
+import { atCoverages, coverageBand, disagreements, givenCoverage, modelCurve, timeGrid } from '../reliability/comparison.js';
 import type { CoverageBand, CurvePoint, Disagreement } from '../reliability/comparison.js';
 import { survivalAt } from '../reliability/kaplan-meier.js';
+import { withinModelLimits } from '../reliability/model-limit-error.js';
 import { SECONDS_PER_YEAR } from '../reliability/units.js';
 
 export const REPORT_FORMAT = 'ferry-reliability-report/1';
@@ -106,7 +107,8 @@ export interface ReportData {
     staticR: number;
     migrationR: { low: number; estimate: number; high: number };
     staticMttfS: number;
-    migrationMttfS: { low: number; estimate: number; high: number };
+    /** Undefined beyond the dense solver's limit (repair on a board of more than 8 processors). */
+    migrationMttfS?: { low: number; estimate: number; high: number };
     staticAvailability?: number;
     migrationAvailability?: { low: number; estimate: number; high: number };
   };
@@ -217,7 +219,7 @@ function simulatedSide(board: Board, analysis: CampaignAnalysis, band: CoverageB
   return { ratesPerS: modelRates(input.processors), coverage: band, curve, disagreements: compared, agrees: compared.length === 0 };
 }
 
-function extrapolatedSide(board: Board, band: CoverageBand, options: ReportOptions, notes: string[]): ReportData['extrapolated'] {
+function extrapolatedSide(board: Board, coverage: CoverageBand, options: ReportOptions, notes: string[]): ReportData['extrapolated'] {
   const source = realRateSource(board, options);
   if (source === undefined) {
     notes.push('No real failure rates: give --rate-per-hour, or failureRate on the board\'s processors, to extrapolate to the mission.');
@@ -226,25 +228,30 @@ function extrapolatedSide(board: Board, band: CoverageBand, options: ReportOptio
   const input = boardModelInput(board, source.source);
   const model = new BoardModel(input);
   const missionS = options.missionS ?? DEFAULT_MISSION_S;
-  const curve = modelCurve(model, timeGrid(missionS, CURVE_POINTS), band);
+  const curve = withinModelLimits(() => modelCurve(model, timeGrid(missionS, CURVE_POINTS), coverage), notes);
+  if (curve === undefined) return undefined;
   const atMission = curve[curve.length - 1]!;
-  const mttf = (c: number): number => model.migrationMttfS(c);
+  const band = (f: (c: number) => number): { low: number; estimate: number; high: number } => {
+    const [low, estimate, high] = atCoverages(coverage, f);
+    return { low, estimate, high };
+  };
   const result: NonNullable<ReportData['extrapolated']> = {
     ratesPerS: modelRates(input.processors),
-    coverage: band,
+    coverage,
     curve,
     rateSource: source.label,
     missionS,
     staticR: atMission.staticR,
     migrationR: { low: atMission.low, estimate: atMission.estimate, high: atMission.high },
     staticMttfS: model.staticMttfS(),
-    migrationMttfS: { low: mttf(band.low), estimate: mttf(band.estimate), high: mttf(band.high) },
   };
+  const mttf = withinModelLimits(() => band((c) => model.migrationMttfS(c)), notes);
+  if (mttf !== undefined) result.migrationMttfS = mttf;
   const staticAvailability = model.staticAvailability();
   if (staticAvailability !== undefined) result.staticAvailability = staticAvailability;
   if (model.hasRepair()) {
-    const availability = (c: number): number => model.migrationAvailability(c)!;
-    result.migrationAvailability = { low: availability(band.low), estimate: availability(band.estimate), high: availability(band.high) };
+    const availability = withinModelLimits(() => band((c) => model.migrationAvailability(c)!), notes);
+    if (availability !== undefined) result.migrationAvailability = availability;
   }
   return result;
 }

@@ -10,6 +10,7 @@ export function formatProbability(p: number): string {
   if (!Number.isFinite(p)) return '–';
   if (p >= 1) return '1';
   if (p <= 0) return '0';
+  if (p < 0.001) return p.toExponential(2);
   const complement = 1 - p;
   const decimals = p >= 0.9 ? Math.min(12, Math.max(4, Math.ceil(-Math.log10(complement)) + 2)) : 4;
   return p.toFixed(decimals);

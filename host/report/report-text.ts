@@ -27,7 +27,8 @@ export function headlineSentence(data: ReportData): string {
   const h = data.headline;
   const e = data.extrapolated;
   if (e !== undefined && h.migrationR !== undefined) {
-    parts.push(`Extrapolated to ${formatDuration(e.missionS)} at ${e.rateSource}: with migration the service survives with probability ${fmt(h.migrationR.estimate)} (${formatInterval(h.migrationR.low, h.migrationR.high)} over the coverage interval), against ${fmt(e.staticR)} with a static mapping; MTTF ${formatDuration(e.migrationMttfS.estimate)} against ${formatDuration(e.staticMttfS)}.`);
+    const mttf = e.migrationMttfS === undefined ? '' : `; MTTF ${formatDuration(e.migrationMttfS.estimate)} against ${formatDuration(e.staticMttfS)}`;
+    parts.push(`Extrapolated to ${formatDuration(e.missionS)} at ${e.rateSource}: with migration the service survives with probability ${fmt(h.migrationR.estimate)} (${formatInterval(h.migrationR.low, h.migrationR.high)} over the coverage interval), against ${fmt(e.staticR)} with a static mapping${mttf}.`);
   }
   if (h.coverage !== undefined) parts.push(`Measured coverage: ${fmt(h.coverage.estimate)} ${formatInterval(h.coverage.lower, h.coverage.upper)} over ${formatCount(h.coverage.failures)} failures.`);
   const m = h.measuredRAtHorizon;
@@ -41,7 +42,7 @@ export function missionRows(data: ReportData): Table {
   const band = (low: number, high: number, format: (x: number) => string): string => (low === high ? '' : formatInterval(low, high, format));
   const rows: string[][] = [
     [`R(${formatDuration(e.missionS)})`, fmt(e.staticR), fmt(e.migrationR.estimate), band(e.migrationR.low, e.migrationR.high, fmt)],
-    ['MTTF', formatDuration(e.staticMttfS), formatDuration(e.migrationMttfS.estimate), band(e.migrationMttfS.low, e.migrationMttfS.high, formatDuration)],
+    ['MTTF', formatDuration(e.staticMttfS), e.migrationMttfS === undefined ? '–' : formatDuration(e.migrationMttfS.estimate), e.migrationMttfS === undefined ? 'beyond the model\'s limits' : band(e.migrationMttfS.low, e.migrationMttfS.high, formatDuration)],
   ];
   if (e.staticAvailability !== undefined && e.migrationAvailability !== undefined) {
     rows.push(['steady-state availability', fmt(e.staticAvailability), fmt(e.migrationAvailability.estimate), band(e.migrationAvailability.low, e.migrationAvailability.high, fmt)]);
