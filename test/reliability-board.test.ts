@@ -136,6 +136,16 @@ describe('campaign analysis against synthetic campaigns', () => {
     expect(found.every((d) => d.direction === 'simulation-below-model')).toBe(true);
   });
 
+  it('no false alarm where a campaign with rare failures has seen none yet', () => {
+    const rare = trioInput(0.0005);
+    const few = analyseCampaign(syntheticCampaign({ model: rare, coverage: 0.9, horizonS: 10, trials: 2000, seed: 11 }));
+    expect(few.systemFailures).toBeGreaterThan(0);
+    // Compare also before the first system failure, where Kaplan–Meier is still exactly 1.
+    const firstS = few.km.steps.find((step) => step.events > 0)!.timeS;
+    const times = [firstS / 4, firstS / 2, firstS * 0.99, ...grid.filter((tS) => tS > firstS)];
+    expect(disagreements(modelCurve(boardModel(rare), times, coverageBand(few.coverage.interval!)), few.km)).toEqual([]);
+  });
+
   it('flags a campaign with failures the model does not know of, even at the measured coverage', () => {
     const hidden = analyseCampaign(syntheticCampaign({ model: trioInput(ratePerS), coverage: 0.9, horizonS: 10, trials: 4000, seed: 7, hiddenFailurePerS: 0.01 }));
     expect(disagreements(modelCurve(model, grid, coverageBand(hidden.coverage.interval!)), hidden.km).length).toBeGreaterThan(0);

@@ -109,6 +109,14 @@ describe('Kaplan–Meier', () => {
     expect(km.steps[km.steps.length - 1]!.survival).toBe(0);
   });
 
+  it('before the first event the band is not a point: its lower limit is (α/2)^{1/n}, the Clopper–Pearson limit for n of n', () => {
+    const km = kaplanMeier([...Array(100).keys()].map((i) => ({ timeS: 10 + i, event: i >= 50 })));
+    expect(survivalAt(km, 5)).toMatchObject({ survival: 1, upper: 1 });
+    expect(survivalAt(km, 5).lower).toBeCloseTo(0.025 ** (1 / 100), 14);
+    expect(survivalAt(km, 12).lower).toBeCloseTo(0.025 ** (1 / 98), 14); // two censored by then
+    expect(survivalAt(km, 80).upper).toBeLessThan(1);
+  });
+
   it('log-log band: inside [0, 1], around Ŝ, and narrowing as trials grow', () => {
     const observations = (n: number): { timeS: number; event: boolean }[] => Array.from({ length: n }, (_, i) => ({ timeS: i % 10 === 0 ? i / n : 1, event: i % 10 === 0 }));
     const small = survivalAt(kaplanMeier(observations(100)), 0.99);

@@ -11,6 +11,10 @@
  *   within [0, 1] and behaves near Ŝ = 1, where our campaigns live;
  * - 'plain': Ŝ ± z·√Var, clipped to [0, 1].
  * At equal times, events come before censorings (the usual convention).
+ * Before the first event Greenwood's variance is 0, which would claim
+ * certainty: there the lower limit is the Clopper–Pearson one for n
+ * survivors of n at risk, (α/2)^{1/n}, so that a campaign that has seen no
+ * failure yet is not taken to prove R = 1.
  */
 import { normalQuantile } from './special-functions.js';
 
@@ -56,7 +60,7 @@ export function kaplanMeier(observations: Observation[], confidence = 0.95, band
       survival *= 1 - events / atRisk;
       greenwoodSum += atRisk === events ? Infinity : events / (atRisk * (atRisk - events));
     }
-    const [lower, upper] = interval(survival, greenwoodSum, z, band);
+    const [lower, upper] = greenwoodSum === 0 ? [noEventLower(atRisk, confidence), 1] : interval(survival, greenwoodSum, z, band);
     steps.push({ timeS, atRisk, events, censored, survival, variance: survival * survival * greenwoodSum, lower, upper });
     atRisk -= events + censored;
   }
@@ -78,9 +82,13 @@ function groupByTime(observations: Observation[]): { timeS: number; events: numb
   return groups;
 }
 
+/** The Clopper–Pearson lower limit on a survival probability after n survivors of n (two-sided level). */
+function noEventLower(atRisk: number, confidence: number): number {
+  return atRisk === 0 ? 0 : ((1 - confidence) / 2) ** (1 / atRisk);
+}
+
 function interval(survival: number, greenwoodSum: number, z: number, band: BandKind): [number, number] {
   if (survival === 0 || !Number.isFinite(greenwoodSum)) return [0, 0];
-  if (greenwoodSum === 0) return [survival, survival];
   if (band === 'plain') {
     const half = z * survival * Math.sqrt(greenwoodSum);
     return [Math.max(0, survival - half), Math.min(1, survival + half)];
@@ -91,7 +99,7 @@ function interval(survival: number, greenwoodSum: number, z: number, band: BandK
 
 /** Ŝ(t) and its interval: the last step at or before t (1 before the first); atRisk = observations with time ≥ t. */
 export function survivalAt(km: KaplanMeier, tS: number): { survival: number; lower: number; upper: number; atRisk: number } {
-  let found = { survival: 1, lower: 1, upper: 1, atRisk: km.observations };
+  let found = { survival: 1, lower: noEventLower(km.observations, km.confidence), upper: 1, atRisk: km.observations };
   for (const step of km.steps) {
     if (step.timeS > tS) break;
     const atRisk = step.timeS === tS ? step.atRisk : step.atRisk - step.events - step.censored;

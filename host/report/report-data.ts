@@ -31,6 +31,7 @@ export const DEFAULT_MISSION_S = 10 * SECONDS_PER_YEAR;
 /** Times at which model and Kaplan–Meier are compared, over the campaign's horizon. */
 const COMPARISON_POINTS = 20;
 const CURVE_POINTS = 60;
+const MAX_BINS = 60;
 
 export interface ReportOptions {
   /** The results file as the user named it (for the replay command). */
@@ -304,7 +305,8 @@ function boundSummary(samples: BoundSample[]): BoundSummary {
     medianRatio: quantile(ratios, 0.5),
     p99Ratio: quantile(ratios, 0.99),
     maxRatio: ratios.length === 0 ? null : Math.max(...ratios),
-    histogram: histogramOver(ratios, 0, Math.ceil(top * 10) / 10, Math.round(Math.ceil(top * 10) / 10 / 0.05)),
+    // Bins of 0.05 of the bound, at most MAX_BINS of them.
+    histogram: histogramOver(ratios, 0, Math.ceil(top * 10) / 10, Math.min(MAX_BINS, Math.round(Math.ceil(top * 10) / 10 / 0.05))),
   };
 }
 
