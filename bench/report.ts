@@ -11,13 +11,13 @@
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { headlineLines } from '../host/commands/report.js';
 import { parseBoard } from '../host/board.js';
 import { packageRoot } from '../host/package-root.js';
 import { boardModelInput } from '../host/reliability/board-input.js';
 import { readCampaignRecords } from '../host/reliability/campaign-records.js';
 import { syntheticCampaign } from '../host/reliability/synthetic-campaign.js';
 import { perHourToPerS } from '../host/reliability/units.js';
+import { formatHeadline } from '../host/report/headline.js';
 import { writeReport } from '../host/report/write-report.js';
 
 const SIMULATED_RATE_PER_S = 0.02;
@@ -68,5 +68,5 @@ if (values.json === true) {
   console.log(`  read and validate      ${figures.readAndValidateMs} ms`);
   console.log(`  build the report       ${figures.buildReportMs} ms (analysis, models, 6 plots to SVG, HTML, Markdown, JSON)`);
   console.log(`  time to build          ${figures.readAndValidateMs + figures.buildReportMs} ms in all: ${written.indexPath} (${(figures.indexBytes / 1e6).toFixed(1)} MB)`);
-  for (const line of headlineLines(written.headline, trials).trimEnd().split('\n')) console.log(`  ${line}`);
+  for (const line of formatHeadline(written.headline, trials).trimEnd().split('\n')) console.log(`  ${line}`);
 }

@@ -6,8 +6,7 @@
 import { Command } from 'commander';
 import { readCampaignRecords } from '../reliability/campaign-records.js';
 import { SECONDS_PER_YEAR } from '../reliability/units.js';
-import { formatCount, formatDuration, formatInterval, formatProbability } from '../report/report-format.js';
-import type { Headline } from '../report/report-data.js';
+import { formatHeadline } from '../report/headline.js';
 import { writeReport } from '../report/write-report.js';
 import { campaignBoard, parseCoverage, parseMission, parseRatePerHour } from './reliability-options.js';
 
@@ -64,19 +63,6 @@ export async function reportCommand(resultsPath: string, flags: ReportFlags, io:
     ...(flags.coverage === undefined ? {} : { coverage: flags.coverage }),
   });
   io.stdout.write(`report: ${written.indexPath} (summary.md and report.json beside it)\n`);
-  io.stdout.write(headlineLines(written.headline, records.length));
+  io.stdout.write(formatHeadline(written.headline, records.length));
   return 0;
-}
-
-/** The headline as the CLI (and npm start) prints it. */
-export function headlineLines(h: Headline, trials: number): string {
-  const lines: string[] = [];
-  if (h.migrationR !== undefined && h.staticR !== undefined) {
-    lines.push(`R(${formatDuration(h.missionS)}): ${formatProbability(h.migrationR.estimate)} with migration ${formatInterval(h.migrationR.low, h.migrationR.high)}, ${formatProbability(h.staticR)} static mapping (extrapolated)`);
-  }
-  if (h.coverage !== undefined) lines.push(`coverage: ${formatProbability(h.coverage.estimate)} ${formatInterval(h.coverage.lower, h.coverage.upper)} over ${formatCount(h.coverage.failures)} failures (measured)`);
-  const m = h.measuredRAtHorizon;
-  const agreement = h.agreement === 'not compared' ? 'not compared with the model' : h.agreement === 'agrees' ? 'the model agrees' : 'the model DISAGREES';
-  lines.push(`campaign: R(${formatDuration(m.horizonS)}) = ${formatProbability(m.survival)} ${formatInterval(m.lower, m.upper)} over ${formatCount(trials)} trials (measured); ${agreement}`);
-  return `${lines.join('\n')}\n`;
 }
