@@ -59,12 +59,15 @@ export type Placement = (number | undefined)[];
 export class PlacementSearch {
   private readonly cache = new Map<number, Placement | null>();
   private readonly indexOfId: Map<number, number>;
+  /** For ordering VMs by size: RAM as a share of the largest processor's. */
+  private readonly largestRamBytes: number;
 
   constructor(readonly input: BoardModelInput) {
     if (input.processors.length > MAX_MODEL_PROCESSORS) {
       throw new ModelLimitError(`the board model enumerates sets of failed processors: at most ${MAX_MODEL_PROCESSORS} processors, not ${input.processors.length}`);
     }
     this.indexOfId = new Map(input.processors.map((processor, index) => [processor.id, index]));
+    this.largestRamBytes = Math.max(...input.processors.map((processor) => processor.ramBytes));
   }
 
   get processorCount(): number {
@@ -113,7 +116,8 @@ export class PlacementSearch {
     });
     if (displaced.some((v) => !vms[v]!.relocatable)) return null;
     // Largest first: the hard VMs fail fast (first fit decreasing).
-    displaced.sort((a, b) => size(vms[b]!, processors) - size(vms[a]!, processors) || a - b);
+    const size = (vm: ModelVm): number => vm.memoryBytes / this.largestRamBytes + vm.utilisation;
+    displaced.sort((a, b) => size(vms[b]!) - size(vms[a]!) || a - b);
     return this.pack(displaced, 0, placement, load, failedMask) ? placement : null;
   }
 
@@ -150,10 +154,4 @@ function fits(load: Load, vm: ModelVm, processor: ModelProcessor): boolean {
   return load.bytes + vm.memoryBytes <= processor.ramBytes
     && load.utilisation + vm.utilisation <= 1 + UTILISATION_SLACK
     && load.vms + 1 <= MAX_VMS_PER_HOST;
-}
-
-/** A VM's size for ordering: its share of the largest RAM plus its utilisation. */
-function size(vm: ModelVm, processors: ModelProcessor[]): number {
-  const largestRam = Math.max(...processors.map((processor) => processor.ramBytes));
-  return vm.memoryBytes / largestRam + vm.utilisation;
 }
