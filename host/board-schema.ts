@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { packageRoot } from './package-root.js';
+import { DURATION_PATTERN, RATE_PATTERN } from './reliability/units.js';
 
 /** One problem in a board file: where (a JSON pointer, '/' for the whole file) and what. */
 export interface BoardProblem {
@@ -25,12 +26,17 @@ export function boardSchemaPath(): string {
 }
 
 function validator(): ValidateFunction {
-  if (compiled !== undefined) return compiled;
-  const schema = JSON.parse(readFileSync(boardSchemaPath(), 'utf8')) as object;
-  // verbose: errors carry the offending value and the schema around it, for the messages below.
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-  compiled = ajv.compile(schema);
+  compiled ??= compileSchemaFile(boardSchemaPath());
   return compiled;
+}
+
+/**
+ * A JSON Schema file compiled with ajv (2020-12, strict, every error).
+ * verbose: errors carry the offending value and the schema around it, for describeSchemaError.
+ */
+export function compileSchemaFile(path: string, options: { allowUnionTypes?: boolean } = {}): ValidateFunction {
+  const schema = JSON.parse(readFileSync(path, 'utf8')) as object;
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true, ...options }).compile(schema);
 }
 
 /** The schema's problems with `value`, in document order; empty when it conforms. */
@@ -75,7 +81,9 @@ export function describeSchemaError(error: ErrorObject): BoardProblem {
     case 'enum':
       return { pointer: at, message: `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${actual}` };
     case 'pattern':
-      return { pointer: at, message: `must be a name: a letter, then letters, digits, '_', '.' or '-'${actual}` };
+      return { pointer: at, message: `${PATTERN_MESSAGES[String(params['pattern'])] ?? NAME_MESSAGE}${actual}` };
+    case 'uniqueItems':
+      return { pointer: at, message: `must not list an item twice (items ${String(params['j'])} and ${String(params['i'])} are the same)` };
     case 'minItems':
       return { pointer: at, message: `must have at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}` };
     case 'maxItems':
@@ -88,6 +96,14 @@ export function describeSchemaError(error: ErrorObject): BoardProblem {
       return { pointer: at, message: error.message ?? `fails ${error.keyword}` };
   }
 }
+
+const NAME_MESSAGE = "must be a name: a letter, then letters, digits, '_', '.' or '-'";
+
+/** What each of the schema's string patterns stands for (the schema's own patterns, checked equal in test/board-reliability-fields.test.ts). */
+const PATTERN_MESSAGES: Record<string, string> = {
+  [RATE_PATTERN]: 'must be a rate such as 2e-5/h or 0.05/s',
+  [DURATION_PATTERN]: 'must be a duration such as 10h, 30min or 20ms',
+};
 
 function article(type: string): string {
   const name = type === 'integer' ? 'whole number' : type;

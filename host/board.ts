@@ -12,6 +12,7 @@ import { MAX_REPORTED_PROBLEMS, schemaProblems } from './board-schema.js';
 import type { BoardProblem } from './board-schema.js';
 import type { VmMode } from './core-runtime.js';
 import { BoardError } from './errors.js';
+import { NS_PER_S, parseDurationS, parseRatePerS } from './reliability/units.js';
 
 export type { BoardProblem };
 
@@ -26,6 +27,10 @@ export interface BoardProcessor {
   clockHz: number;
   ramBytes: number;
   majorFrameNs?: number;
+  /** From `failureRate` ("2e-5/h"): failures per second, for the reliability model. */
+  failureRatePerS?: number;
+  /** From `repairTime` ("10h"): mean time to repair, in seconds. */
+  repairTimeS?: number;
 }
 
 export interface BoardLink {
@@ -58,6 +63,19 @@ export interface BoardVm {
   processor: number;
   /** Empty: the core's default schedule (equal windows in creation order). */
   windows: PartitionWindow[];
+  /** How the VM survives its processor's failure; undefined: not protected (as policy "none"). */
+  protection?: VmProtection;
+}
+
+export type ProtectionPolicy = 'migrate-on-warning' | 'checkpoint' | 'restart' | 'none';
+
+export interface VmProtection {
+  policies: ProtectionPolicy[];
+  /** Processor id that holds the checkpoints and takes over first. */
+  backup?: number;
+  /** Further processor ids to fail over to, in order. */
+  spares: number[];
+  checkpointIntervalNs?: number;
 }
 
 export type ChannelKindName = 'queuing' | 'sampling';
@@ -173,10 +191,32 @@ function parseJson(text: string, path: string): unknown {
 interface RawBoard {
   name?: string;
   description?: string;
-  processors: BoardProcessor[];
+  processors: (Omit<BoardProcessor, 'failureRatePerS' | 'repairTimeS'> & { failureRate?: string; repairTime?: string })[];
   links?: (Omit<BoardLink, 'index' | 'bidirectional'> & { bidirectional?: boolean })[];
-  vms?: (Omit<BoardVm, 'index' | 'imagePath' | 'windows'> & { windows?: PartitionWindow[] })[];
+  vms?: (Omit<BoardVm, 'index' | 'imagePath' | 'windows' | 'protection'> & { windows?: PartitionWindow[]; protection?: RawProtection })[];
   channels?: (Omit<BoardChannel, 'index' | 'depth'> & { depth?: number })[];
+}
+
+interface RawProtection {
+  policies: ProtectionPolicy[];
+  backup?: number;
+  spares?: number[];
+  checkpointInterval?: string;
+}
+
+function normaliseProcessor({ id, clockHz, ramBytes, majorFrameNs, failureRate, repairTime }: RawBoard['processors'][number]): BoardProcessor {
+  const processor: BoardProcessor = majorFrameNs === undefined ? { id, clockHz, ramBytes } : { id, clockHz, ramBytes, majorFrameNs };
+  // The schema's patterns admit exactly what these parse.
+  if (failureRate !== undefined) processor.failureRatePerS = parseRatePerS(failureRate)!;
+  if (repairTime !== undefined) processor.repairTimeS = parseDurationS(repairTime)!;
+  return processor;
+}
+
+function normaliseProtection(raw: RawProtection): VmProtection {
+  const protection: VmProtection = { policies: [...raw.policies], spares: [...(raw.spares ?? [])] };
+  if (raw.backup !== undefined) protection.backup = raw.backup;
+  if (raw.checkpointInterval !== undefined) protection.checkpointIntervalNs = Math.round(parseDurationS(raw.checkpointInterval)! * NS_PER_S);
+  return protection;
 }
 
 function normalise(raw: RawBoard, path: string): Board {
@@ -185,8 +225,7 @@ function normalise(raw: RawBoard, path: string): Board {
   const board: Board = {
     path,
     name: raw.name ?? basenameWithoutJson(path),
-    processors: raw.processors.map(({ id, clockHz, ramBytes, majorFrameNs }) =>
-      (majorFrameNs === undefined ? { id, clockHz, ramBytes } : { id, clockHz, ramBytes, majorFrameNs })),
+    processors: raw.processors.map(normaliseProcessor),
     links: links.map((link, index) => ({
       index,
       from: link.from,
@@ -207,6 +246,7 @@ function normalise(raw: RawBoard, path: string): Board {
         windows: (vm.windows ?? []).map(({ offsetNs, durationNs }) => ({ offsetNs, durationNs })),
       };
       if (vm.kind !== undefined) normalised.kind = vm.kind;
+      if (vm.protection !== undefined) normalised.protection = normaliseProtection(vm.protection);
       return normalised;
     }),
     channels: (raw.channels ?? []).map((channel, index) => ({
@@ -239,6 +279,7 @@ export function checkBoard(board: Board): BoardProblem[] {
   checkVms(board, report);
   checkWindows(board, report);
   checkChannels(board, report);
+  checkReliabilityFields(board, report);
   return problems;
 }
 
@@ -368,6 +409,30 @@ function checkChannels(board: Board, report: Report): void {
     } else if (channel.maxMessageBytes + FRAME_HEADER_BYTES > link.mtuBytes) {
       report(`${at}/maxMessageBytes`, `must be at most ${link.mtuBytes - FRAME_HEADER_BYTES}: a message travels in one frame of /links/${link.index} (MTU ${link.mtuBytes}) with a ${FRAME_HEADER_BYTES}-byte header, not ${channel.maxMessageBytes}`);
     }
+  }
+}
+
+/** The reliability fields: a repair takes time; protection names other, existing processors; "none" stands alone. */
+function checkReliabilityFields(board: Board, report: Report): void {
+  board.processors.forEach((processor, index) => {
+    if (processor.repairTimeS !== undefined && !(processor.repairTimeS > 0)) report(`/processors/${index}/repairTime`, 'must be longer than 0');
+  });
+  const ids = new Set(board.processors.map((processor) => processor.id));
+  for (const vm of board.vms) {
+    const protection = vm.protection;
+    if (protection === undefined) continue;
+    const at = `/vms/${vm.index}/protection`;
+    if (protection.policies.includes('none') && protection.policies.length > 1) report(`${at}/policies`, '"none" cannot be combined with other policies');
+    const targets: [string, number][] = protection.backup === undefined ? [] : [[`${at}/backup`, protection.backup]];
+    protection.spares.forEach((id, i) => targets.push([`${at}/spares/${i}`, id]));
+    for (const [pointer, id] of targets) {
+      if (!ids.has(id)) report(pointer, `no processor with id ${id} (the board has ${idList(board)})`);
+      else if (id === vm.processor) report(pointer, `is ${vm.name}'s own processor ${id}: a failover goes elsewhere`);
+    }
+    if (protection.backup !== undefined && protection.spares.includes(protection.backup)) {
+      report(`${at}/spares`, `lists the backup ${protection.backup} again`);
+    }
+    if (protection.checkpointIntervalNs !== undefined && !(protection.checkpointIntervalNs >= 1)) report(`${at}/checkpointInterval`, 'must be at least 1 ns');
   }
 }
 

@@ -7,6 +7,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { imageRunSettings, readBoard } from './board.js';
 import { addCheckpointCommands } from './commands/checkpoint.js';
 import { addMigrateCommand } from './commands/migrate.js';
+import { addAnalyzeCommand } from './commands/analyze.js';
+import { addReportCommand } from './commands/report.js';
 import { readScenario } from './scenario.js';
 import { parseDurationMs, runBoardCommand } from './board-command.js';
 import type { SummaryChoice } from './board-command.js';
@@ -104,6 +106,8 @@ function buildProgram(io: CliIo, setExitStatus: (status: number) => void): Comma
   addRunCommand(program, io, setExitStatus);
   addCheckpointCommands(program, io, setExitStatus);
   addMigrateCommand(program, io, setExitStatus);
+  addAnalyzeCommand(program, io, setExitStatus);
+  addReportCommand(program, io, setExitStatus);
   return program;
 }
 
