@@ -21,7 +21,7 @@ import {
   PREPARE_REPLY_BYTES, PREPARE_WINDOW_BYTES,
 } from "./migration-messages";
 import { IncomingStream } from "./restore";
-import { addWindowsLike, longestWaitNs } from "./schedule";
+import { addWindowsLike, longestWaitNs, scheduleConfigured } from "./schedule";
 import { Endpoint, MESSAGE_HEADER_BYTES } from "./transport";
 import { lastReserveRefusal, releaseVm, reserveVm, RESERVE_NO_RAM, RESERVE_TABLE_FULL, resumeVm } from "./vm-lifecycle";
 import { vmHooks } from "./vm-hooks";
@@ -155,6 +155,8 @@ function onPrepare(into: Incoming, body: usize, bytes: u32): void {
   into.quietCycles = nsToCycles(<u64>load<u32>(body, 12) * 1000);
   into.giveUpTimeouts = load<u32>(body, 20);
   if (windows > MAX_PREPARE_WINDOWS || bytes < PREPARE_HEADER_BYTES + windows * PREPARE_WINDOW_BYTES) { refusePrepare(into, REASON_DEST_SCHEDULE); return; }
+  // A configured schedule runs only the VMs it has windows for: one that brings none would never run here.
+  if (windows == 0 && scheduleConfigured()) { refusePrepare(into, REASON_DEST_SCHEDULE); return; }
   if (!vmHooks.portRoom(u32.MAX_VALUE, ports)) { refusePrepare(into, REASON_DEST_PORTS); return; }
   const vm = reserveVm(kind, ramBytes);
   if (vm == null) {

@@ -30,7 +30,7 @@ import {
   STAT_DEMAND_REQUESTS, STAT_DESTINATION_CLOCK_HZ, STAT_DESTINATION_PROCESSOR, STAT_DESTINATION_VM, STAT_END_NS,
   STAT_PARAM, STAT_PREPAGED_PAGES, STAT_PUSHED_PAGES, STAT_REASON, STAT_RETRANSMISSIONS, STAT_ROUND_DIRTY_RATE,
   STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
-  STAT_STRATEGY, STAT_TOTAL_NS, CHANNEL_HEADER_BYTES,
+  STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES,
 } from "./config";
 import { linkBandwidth, maxPayloadTo } from "./communication";
 import { Bound, computeBound, DestinationFacts } from "./downtime";
@@ -90,6 +90,8 @@ export class Outgoing {
   cancelPending: bool = false;
   /** The strategy wants its blackout: it begins at the first moment the VM is running (readyToStop). */
   blackoutDue: bool = false;
+  /** When the VM last had the processor before the stop. */
+  lastRunNs: u64 = 0;
 
   param(key: u32): u64 {
     return unchecked(this.params[key]);
@@ -359,6 +361,7 @@ function stopForBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   holdVm(vm);
   vm.cpuSharePermille = 1000;
   out.stopNs = nowNs();
+  out.lastRunNs = cyclesToNs(vm.lastRanCycles);
   out.blackoutStreamBytes = streamBytes;
   out.blackoutDeadlineCycles = now() + nsToCycles(out.bound.commitByNs());
   out.state = STATE_BLACKOUT;
@@ -543,6 +546,7 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_PREPAGED_PAGES: return out.stream.prepagedPages;
     case STAT_PUSHED_PAGES: return out.stream.pushedPages;
     case STAT_STRATEGY: return out.strategy;
+    case STAT_LAST_RUN_NS: return out.lastRunNs;
   }
   return 0;
 }

@@ -353,6 +353,8 @@ export const STAT_PREPAGED_PAGES: u32 = 23;
 export const STAT_PUSHED_PAGES: u32 = 24;
 /** the Strategy. */
 export const STAT_STRATEGY: u32 = 25;
+/** board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows). */
+export const STAT_LAST_RUN_NS: u32 = 26;
 /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 /** 200 + r: pages round r + 1 sent. */

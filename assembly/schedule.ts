@@ -26,6 +26,11 @@ export function clearSchedule(): void {
   defaultFor = -1;
 }
 
+/** Has the board configured this processor's schedule (windows only for the VMs it names)? */
+export function scheduleConfigured(): bool {
+  return configured;
+}
+
 export function setMajorFrame(ns: u64): bool {
   if (ns == 0) return false;
   const cycles = nsToCycles(ns);

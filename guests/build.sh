@@ -112,6 +112,12 @@ build probe         -Iguests/rtos -- "${LIB_SBI[@]}" guests/probe/probe.c
 build probe-tx      -Iguests/rtos -DPROBE_TX -- "${LIB_SBI[@]}" guests/probe/probe.c
 build probe-rx      -Iguests/rtos -DPROBE_RX -- "${LIB_SBI[@]}" guests/probe/probe.c
 build probe-rx-sampling -Iguests/rtos -DPROBE_RX -DPROBE_SAMPLING -- "${LIB_SBI[@]}" guests/probe/probe.c
+# ... and the napping probes of the property test: a step every 200 us, gaps over 400 us.
+NAP=(-Iguests/rtos -DPROBE_NAP_US=200 -DPROBE_GAP_US=400 -DPROBE_KIB=32)
+build probe-nap    "${NAP[@]}" -- "${LIB_SBI[@]}" guests/probe/probe.c
+build probe-nap-tx "${NAP[@]}" -DPROBE_TX -- "${LIB_SBI[@]}" guests/probe/probe.c
+build probe-nap-rx "${NAP[@]}" -DPROBE_RX -- "${LIB_SBI[@]}" guests/probe/probe.c
+build probe-nap-rx-sampling "${NAP[@]}" -DPROBE_RX -DPROBE_SAMPLING -- "${LIB_SBI[@]}" guests/probe/probe.c
 
 # Machine guests (M-mode, QEMU-virt devices).
 build isa       -- "${LIB_VIRT[@]}" guests/isa/isa.S guests/isa/main.c

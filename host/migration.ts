@@ -209,6 +209,8 @@ export interface MigrationReport {
   downtimeRatio?: number;
   /** Board time the source stopped the VM (undefined if it never stopped). */
   stopNs?: bigint;
+  /** Board time the VM last had the processor before the stop: the stop, if it was running; earlier, if it slept or waited for its window. */
+  lastRunNs?: bigint;
   totalNs: bigint;
   bytesSent: bigint;
   blackoutBytes: bigint;
@@ -507,7 +509,10 @@ export class MigrationController {
     report.rounds = Number(stat(MigrationStat.rounds));
     report.retransmissions = stat(MigrationStat.retransmissions);
     const stopNs = stat(MigrationStat.stopNs);
-    if (stopNs !== 0n) report.stopNs = stopNs;
+    if (stopNs !== 0n) {
+      report.stopNs = stopNs;
+      report.lastRunNs = stat(MigrationStat.lastRunNs);
+    }
     report.sharePermille = Number(stat(MigrationStat.sharePermille));
     report.demandRequests = stat(MigrationStat.demandRequests);
     report.prepagedPages = stat(MigrationStat.prepagedPages);

@@ -717,6 +717,8 @@ export const MigrationStat = {
   pushedPages: 24,
   /** the Strategy. */
   strategy: 25,
+  /** board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows). */
+  lastRunNs: 26,
   /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
   roundDirtyRate: 100,
   /** 200 + r: pages round r + 1 sent. */
@@ -753,6 +755,7 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [23]: "prepaged-pages",
   [24]: "pushed-pages",
   [25]: "strategy",
+  [26]: "last-run-ns",
   [100]: "round-dirty-rate",
   [200]: "round-pages",
   [300]: "param",
@@ -785,6 +788,7 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [23]: "post-copy: pages the blackout carried",
   [24]: "post-copy: pages pushed or sent on request after the commit",
   [25]: "the Strategy",
+  [26]: "board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows)",
   [100]: "100 + r: the dirty rate measured over round r + 1, bytes/s",
   [200]: "200 + r: pages round r + 1 sent",
   [300]: "300 + k: the value MigrationParam k had for this migration",

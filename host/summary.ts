@@ -3,7 +3,7 @@
  * programs. The numbers come from the core's vmStat counters and the host's
  * link statistics (docs/boards.md, "Summary").
  */
-import type { BoardRunResult, BoardVmResult } from './board-runner.js';
+import type { BoardChannelResult, BoardRunResult, BoardVmResult } from './board-runner.js';
 import { NO_SLACK } from './board-runner.js';
 
 interface Column {
@@ -58,12 +58,39 @@ const END_WORDS: Record<BoardRunResult['end'], string> = {
   migrated: 'stopped after its migrations',
 };
 
-/** The summary as an aligned text table with a heading line and a link line. */
+interface ChannelColumn {
+  title: string;
+  right: boolean;
+  cell(channel: BoardChannelResult): string;
+}
+
+/** One row per channel: what was sent and delivered, and the worst delivery against the channel's published bound. */
+const CHANNEL_COLUMNS: ChannelColumn[] = [
+  { title: 'channel', right: false, cell: (c) => c.name },
+  { title: 'kind', right: false, cell: (c) => c.kind },
+  { title: 'from -> to', right: false, cell: (c) => `${c.source} -> ${c.destination}` },
+  { title: 'sent', right: true, cell: (c) => String(c.sent) },
+  { title: 'delivered', right: true, cell: (c) => String(c.delivered) },
+  { title: 'resent', right: true, cell: (c) => String(c.retransmissions) },
+  { title: 'dup/early', right: true, cell: (c) => `${c.duplicates}/${c.outOfOrder}` },
+  { title: 'worst-us', right: true, cell: (c) => (c.delivered === c.movedDeliveries ? '-' : formatMicros(c.worstDeliveryNs)) },
+  { title: 'bound-us', right: true, cell: (c) => (c.boundNs === 0n ? '-' : formatMicros(c.boundNs)) },
+  { title: 'late', right: true, cell: (c) => String(c.lateDeliveries) },
+  { title: 'moved', right: true, cell: (c) => (c.movedDeliveries === 0n ? '0' : `${c.movedDeliveries} (worst ${formatMicros(c.worstMovedDeliveryNs)} us)`) },
+  { title: 'link', right: false, cell: (c) => (c.linkDead ? 'DEAD' : c.linkDeadEvents > 0n ? `recovered x${c.linkDeadEvents}` : 'ok') },
+];
+
+function table<T>(columns: { title: string; right: boolean; cell(row: T): string }[], items: readonly T[]): string[] {
+  const rows = [columns.map((column) => column.title), ...items.map((item) => columns.map((column) => column.cell(item)))];
+  const widths = columns.map((_, index) => Math.max(...rows.map((row) => row[index]!.length)));
+  return rows.map((row) =>
+    row.map((cell, index) => (columns[index]!.right ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd());
+}
+
+/** The summary as aligned text tables (VMs, then channels) with a heading line and a link line. */
 export function formatSummary(result: BoardRunResult): string {
-  const rows = [COLUMNS.map((column) => column.title), ...result.vms.map((vm) => COLUMNS.map((column) => column.cell(vm)))];
-  const widths = COLUMNS.map((_, index) => Math.max(...rows.map((row) => row[index]!.length)));
-  const lines = rows.map((row) =>
-    row.map((cell, index) => (COLUMNS[index]!.right ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd());
+  const lines = table(COLUMNS, result.vms);
+  const channels = result.channels.length === 0 ? [] : table(CHANNEL_COLUMNS, result.channels);
   const heading = `board ${result.board}: ${result.processors.length} processor${result.processors.length === 1 ? '' : 's'}, ` +
     `${result.vms.length} VM${result.vms.length === 1 ? '' : 's'}, ${formatVirtualTime(result.endNs)} of virtual time, ` +
     `${END_WORDS[result.end]}`;
@@ -72,7 +99,7 @@ export function formatSummary(result: BoardRunResult): string {
     ? undefined
     : `links: ${delivered} frames delivered, ${result.links.reduce((sum, link) => sum + link.framesDropped, 0)} lost on the wire, ` +
       `${result.framesInFlight} in flight at the end; processors dropped ${result.processors.reduce((sum, p) => sum + p.framesDropped, 0n)}`;
-  return [heading, ...lines, ...(linkLine === undefined ? [] : [linkLine])].join('\n') + '\n';
+  return [heading, ...lines, ...channels, ...(linkLine === undefined ? [] : [linkLine])].join('\n') + '\n';
 }
 
 /** "12.5 ms", "3 s", "250 us": virtual time for people. */

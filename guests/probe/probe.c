@@ -19,6 +19,10 @@
  *            from port 0 and checks their order: on a queuing port each must be the
  *            one after the last, on a sampling port none may be older than the last.
  *
+ * With PROBE_NAP_US it sleeps in wfi (its timer armed, interrupts masked: the pending
+ * timer only wakes it) for that long after every step, so a board of many probes costs
+ * little to emulate; its gaps then include its naps (report only those over PROBE_GAP_US).
+ *
  * A broken promise is printed as "probe: ERROR ..." and ends the VM with SRST failure.
  * Every PROBE_REPORT_EVERY passes over its memory it prints
  *   "probe: pass P ok: sent S received R"
@@ -27,6 +31,7 @@
 #include "console.h"
 #include "ferry.h"
 #include "riscv.h"
+#include "sbi.h"
 
 #ifndef PROBE_KIB
 #define PROBE_KIB 64
@@ -143,9 +148,20 @@ static void channel_step(uint64_t now)
 static void channel_step(uint64_t now) { (void)now; }
 #endif
 
+static void nap(void)
+{
+#ifdef PROBE_NAP_US
+    sbi_set_timer(rdtime64() + PROBE_NAP_US * (TIMER_HZ / 1000000u));
+    wfi();
+#endif
+}
+
 int main(void)
 {
     printf("probe: %u KiB, gaps over %u us\n", (unsigned)PROBE_KIB, (unsigned)PROBE_GAP_US);
+#ifdef PROBE_NAP_US
+    csr_set(sie, SIP_STIP); /* a due timer ends wfi; sstatus.SIE stays clear: no trap */
+#endif
     const uint64_t gap_ticks = PROBE_GAP_US * (TIMER_HZ / 1000000u);
     uint64_t last = rdtime64();
     for (uint32_t pass = 0;; pass++) {
@@ -155,6 +171,7 @@ int main(void)
             last = now;
             memory_step(pass, at);
             channel_step(now);
+            nap();
         }
         if (pass % PROBE_REPORT_EVERY == 0)
             printf("probe: pass %u ok: sent %u received %u\n", (unsigned)pass, (unsigned)sent, (unsigned)received);
