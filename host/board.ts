@@ -12,15 +12,20 @@ import { MAX_REPORTED_PROBLEMS, schemaProblems } from './board-schema.js';
 import type { BoardProblem } from './board-schema.js';
 import type { VmMode } from './core-runtime.js';
 import { BoardError } from './errors.js';
+import { CHANNEL_HEADER_BYTES, FRAME_HEADER_BYTES, MAX_VMS } from './numbers.js';
 import { NS_PER_S, parseDurationS, parseRatePerS } from './reliability/units.js';
 
 export type { BoardProblem };
 
-/** How many VMs one processor's core can hold (MAX_VMS in assembly/config.ts). */
-export const MAX_VMS_PER_PROCESSOR = 16;
+/** How many VMs one processor's core can hold at once (MAX_VMS in wit/numbers.json). */
+export const MAX_VMS_PER_PROCESSOR = MAX_VMS;
 
-/** The core's link frame header (docs/core-interface.md, "Link frames"): a message must fit the MTU less this. */
-export const FRAME_HEADER_BYTES = 16;
+/**
+ * What a channel message's frame carries besides the message (docs/core-interface.md,
+ * "Link frames" and "Channels"): the link frame's header and the channel's own
+ * (sequence, flags, send time, bound). A message must fit the MTU less both.
+ */
+const CHANNEL_FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + CHANNEL_HEADER_BYTES;
 
 export interface BoardProcessor {
   id: number;
@@ -406,8 +411,8 @@ function checkChannels(board: Board, report: Report): void {
     const link = linkBetween(board, from, to);
     if (link === undefined) {
       report(at, `${channel.source.vm} on processor ${from} and ${channel.destination.vm} on processor ${to} have no link from ${from} to ${to}`);
-    } else if (channel.maxMessageBytes + FRAME_HEADER_BYTES > link.mtuBytes) {
-      report(`${at}/maxMessageBytes`, `must be at most ${link.mtuBytes - FRAME_HEADER_BYTES}: a message travels in one frame of /links/${link.index} (MTU ${link.mtuBytes}) with a ${FRAME_HEADER_BYTES}-byte header, not ${channel.maxMessageBytes}`);
+    } else if (channel.maxMessageBytes + CHANNEL_FRAME_OVERHEAD_BYTES > link.mtuBytes) {
+      report(`${at}/maxMessageBytes`, `must be at most ${link.mtuBytes - CHANNEL_FRAME_OVERHEAD_BYTES}: a message travels in one frame of /links/${link.index} (MTU ${link.mtuBytes}) with ${CHANNEL_FRAME_OVERHEAD_BYTES} bytes of headers, not ${channel.maxMessageBytes}`);
     }
   }
 }

@@ -11,6 +11,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { VmExitReason } from './core-runtime.js';
+import { DROP_REASON_LABELS, TraceEvent } from './numbers.js';
 import { FerryError } from './errors.js';
 
 export class TraceWriter {
@@ -53,28 +54,14 @@ function jsonValue(_key: string, value: unknown): unknown {
 
 // ------------------------------------------------------------ core events
 
-/** The core's trace event numbers (docs/trace.md; assembly/trace.ts). */
-export const CoreTraceEvent = {
-  vmSwitch: 1,
-  interrupt: 2,
-  hypercall: 3,
-  deadlineMiss: 4,
-  frameSent: 5,
-  frameReceived: 6,
-  frameDropped: 7,
-  vmExit: 8,
-} as const;
+/** The core's trace event numbers (TraceEvent in wit/numbers.json; docs/trace.md). */
+export const CoreTraceEvent = TraceEvent;
 
 /** The core's "no VM" (the processor idles). */
 export const NO_VM = 0xffff_ffff;
 
-/** Why the core dropped a received frame (event 7, b). */
-export const FRAME_DROP_REASONS: Record<number, string> = {
-  1: 'malformed',
-  2: 'crc',
-  3: 'duplicate',
-  4: 'no-port',
-};
+/** Why the core dropped a received frame (event 7, b): DropReason in wit/numbers.json. */
+export const FRAME_DROP_REASONS: Readonly<Record<number, string>> = DROP_REASON_LABELS;
 
 const EXIT_REASON_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VmExitReason).map(([name, value]) => [value, name]),

@@ -219,8 +219,8 @@ describe('semantic problems', () => {
   });
 
   it('a message that cannot fit one frame of the link', () => {
-    expect(withChange((b) => { b.channels[1].maxMessageBytes = 1020; }))
-      .toEqual(['/channels/1/maxMessageBytes: must be at most 1008: a message travels in one frame of /links/0 (MTU 1024) with a 16-byte header, not 1020']);
+    expect(withChange((b) => { b.channels[1].maxMessageBytes = 1000; }))
+      .toEqual(['/channels/1/maxMessageBytes: must be at most 984: a message travels in one frame of /links/0 (MTU 1024) with 40 bytes of headers, not 1000']);
   });
 
   it('a link to itself, a link to nowhere, a link twice', () => {
