@@ -78,6 +78,16 @@ export const ACK_BYTES: u32 = 8;
   /** Destination queue: head index and messages queued. */
   head: u32;
   count: u32;
+  // Output commit (replication.ts): a protected VM's messages leave only once the backup
+  // holds the state that sent them.
+  /** Its VM is a protected primary: what it sends waits for its epoch. */
+  holdOutput: bool;
+  /** Messages before this sequence number may go on the wire. */
+  releasedSeq: u32;
+  /** The sequence number at the epoch being replicated: released when the backup applied it. */
+  epochSeq: u32;
+  /** Sampling source holding output: 1 + the sequence number of the sample waiting in `slots`, 0 if none. */
+  heldSample: u32;
   /** Source (queuing): unacknowledged messages by sequence % depth. Destination: the queue (u32 length + message per slot). */
   slots: usize;
   /** CHANNEL_STAT_COUNT u64 counters (ChannelStat). */
@@ -301,6 +311,11 @@ export function credits(p: Port): u32 {
   return p.depth - (p.nextSeq - p.consumedSeq);
 }
 
+/** Messages before this sequence number may be on the wire (all but those waiting for their epoch). */
+@inline function sendable(p: Port): u32 {
+  return p.holdOutput ? p.releasedSeq : p.nextSeq;
+}
+
 /** channel_send from `vm`: the message is at `data` (in guest RAM, already range-checked). */
 export function channelSend(vm: Vm, port: u32, data: usize, bytes: u32): i32 {
   const p = findPort(vm.id, port, true);
@@ -310,18 +325,83 @@ export function channelSend(vm: Vm, port: u32, data: usize, bytes: u32): i32 {
   const sentNs = nowNs();
   if (p.kind == CHANNEL_QUEUING) {
     if (credits(p) == 0) return SBI_ERR_FAILED;
-    const slot = sourceSlot(p, seq);
-    store<u32>(slot, bytes);
-    store<u32>(slot, 0, 4);
-    store<u64>(slot, sentNs, 8);
-    memory.copy(slot + SOURCE_SLOT_HEADER_BYTES, data, bytes);
-    if (p.nextSeq == p.ackedSeq) startTimer(p); // the timer was idle: nothing outstanding, credit left
+    storeInSlot(sourceSlot(p, seq), sentNs, data, bytes);
+    if (sendable(p) == p.ackedSeq && !p.holdOutput) startTimer(p); // the timer was idle: nothing outstanding, credit left
+  } else if (p.holdOutput) {
+    storeInSlot(p.slots, sentNs, data, bytes); // only the newest sample waits for its epoch
+    p.heldSample = seq + 1;
   }
   p.nextSeq = seq + 1;
   vm.framesSent++;
   count(p, CHANNEL_STAT_SENT);
-  sendMessage(p, seq, 0, sentNs, data, bytes);
+  if (!p.holdOutput) sendMessage(p, seq, 0, sentNs, data, bytes);
   return 0;
+}
+
+function storeInSlot(slot: usize, sentNs: u64, data: usize, bytes: u32): void {
+  store<u32>(slot, bytes);
+  store<u32>(slot, 0, 4);
+  store<u64>(slot, sentNs, 8);
+  memory.copy(slot + SOURCE_SLOT_HEADER_BYTES, data, bytes);
+}
+
+// ---- output commit (replication.ts drives it) ------------------------------------------
+
+/** From now on `vm`'s messages wait for their epoch (`on`), or go at once, and every one waiting goes now. */
+export function holdOutputOf(vm: u32, on: bool): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm != vm || !p.isSource) continue;
+    if (on && !p.holdOutput) {
+      if (p.kind == CHANNEL_SAMPLING && p.slots == 0) p.slots = heap.alloc(sourceSlotBytes(p.maxMessageBytes));
+      p.releasedSeq = p.nextSeq;
+      p.epochSeq = p.nextSeq;
+      p.holdOutput = true;
+    } else if (!on && p.holdOutput) {
+      release(p, p.nextSeq);
+      p.holdOutput = false;
+    }
+  }
+}
+
+/** The epoch being captured now contains every message `vm` sent so far. */
+export function markEpoch(vm: u32): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm && p.isSource && p.holdOutput) p.epochSeq = p.nextSeq;
+  }
+}
+
+/** The backup holds the epoch last marked: the messages it contains leave now. */
+export function commitEpoch(vm: u32): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm && p.isSource && p.holdOutput) release(p, p.epochSeq);
+  }
+}
+
+/** Messages waiting for their epoch, over `vm`'s ports. */
+export function heldMessagesOf(vm: u32): u32 {
+  let held: u32 = 0;
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm == vm && p.isSource && p.holdOutput) held += p.kind == CHANNEL_QUEUING ? p.nextSeq - p.releasedSeq : (p.heldSample != 0 ? 1 : 0);
+  }
+  return held;
+}
+
+function release(p: Port, upTo: u32): void {
+  if (p.kind == CHANNEL_QUEUING) {
+    if (p.releasedSeq == p.ackedSeq && upTo != p.releasedSeq) startTimer(p);
+    for (let seq = p.releasedSeq; seq != upTo; seq++) {
+      const slot = sourceSlot(p, seq);
+      sendMessage(p, seq, 0, load<u64>(slot, 8), slot + SOURCE_SLOT_HEADER_BYTES, load<u32>(slot));
+    }
+  } else if (p.heldSample != 0 && <i32>(p.heldSample - 1 - upTo) < 0) { // the sample was sent before upTo: it may go
+    sendMessage(p, p.heldSample - 1, 0, load<u64>(p.slots, 8), p.slots + SOURCE_SLOT_HEADER_BYTES, load<u32>(p.slots));
+    p.heldSample = 0;
+  }
+  p.releasedSeq = upTo;
 }
 
 function startTimer(p: Port): void {
@@ -330,7 +410,7 @@ function startTimer(p: Port): void {
 
 /** Resends every unacknowledged message of a queuing source, in order. */
 function resendWindow(p: Port): void {
-  for (let seq = p.ackedSeq; seq != p.nextSeq; seq++) {
+  for (let seq = p.ackedSeq; seq != sendable(p); seq++) {
     const slot = sourceSlot(p, seq);
     const sentNs = load<u64>(slot, 8);
     const flags = load<u32>(slot, 4) | (p.arrivedNs != 0 && sentNs < p.arrivedNs ? MESSAGE_FROM_BEFORE_A_MOVE : 0);
@@ -348,7 +428,7 @@ export function serviceChannels(): void {
 }
 
 function serviceSource(p: Port): void {
-  const outstanding = p.nextSeq != p.ackedSeq;
+  const outstanding = sendable(p) != p.ackedSeq;
   if (!outstanding && credits(p) != 0) return; // nothing to resend, no credit missing
   if (now() - p.timerCycles < nsToCycles(linkTimeoutNs(p.peer))) return;
   p.timeouts++;

@@ -2,13 +2,12 @@
 // bytes through the staging buffer in chunks: out with checkpointRead, in with
 // restoreWrite. Every call returns plain numbers, so the component build can wrap a
 // chunk as a list<u8> result or argument without changing the core.
-import { migrationWriting } from "./migration-source";
 import { advance, getClockHz, now } from "./clock";
 import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
 import { captureCheckpoint, closeStream, openStream } from "./collector";
 import { restoreStream, validatedInfo, validateStream } from "./restore";
 import { inStaging, stagingBuffer, stagingBytes } from "./staging";
-import { drainOut, errorField, ERR_TARGET, ERR_TOO_LARGE, HEADER_INDEX, outPending, refuse, setCurrentRecord } from "./stream";
+import { drainOut, errorField, ERR_TARGET, ERR_TOO_LARGE, HEADER_INDEX, hostWriter, outPending, refuse, setCurrentRecord, useWriter } from "./stream";
 import { Vm, vmById } from "./vm";
 
 /** Largest stream restore accepts: a 1 GiB VM's full checkpoint and then some. */
@@ -16,6 +15,7 @@ const MAX_RESTORE_BYTES: u32 = 0x4800_0000;
 
 /** Starts a new stream in the core's output buffer (its header); drops undrained bytes. */
 export function checkpointBegin(): void {
+  useWriter(hostWriter);
   openStream();
 }
 
@@ -28,23 +28,26 @@ export function checkpointBegin(): void {
 export function checkpointCapture(vm: u32, incremental: u32): i32 {
   const target = vmById(vm);
   if (target == null) return SBI_ERR_INVALID_PARAM;
-  if (migrationWriting()) return SBI_ERR_INVALID_STATE; // the stream writer is migration's now
+  useWriter(hostWriter);
   return captureCheckpoint(target, incremental != 0, now(), <u32>getClockHz());
 }
 
 /** Ends the stream (END record). 0, or -10 if none was begun. */
 export function checkpointEnd(): i32 {
+  useWriter(hostWriter);
   return closeStream();
 }
 
 /** Stream bytes produced and not yet read. */
 export function checkpointPending(): u32 {
+  useWriter(hostWriter);
   return outPending();
 }
 
 /** Moves up to `maxBytes` of the pending stream bytes to the start of the staging buffer; returns how many. */
 export function checkpointRead(maxBytes: u32): u32 {
   const limit = maxBytes < stagingBytes() ? maxBytes : stagingBytes();
+  useWriter(hostWriter);
   return drainOut(stagingBuffer(), limit);
 }
 

@@ -3,12 +3,12 @@
 // docs/stream-format.md is the format; stream-check.ts checks a stream's meaning and
 // restore.ts applies one.
 import { PAGE_BYTES, PAGE_SHIFT, SBI_ERR_INVALID_STATE, SBI_ERR_NOT_SUPPORTED } from "./config";
-import { chainIdOf, chainSequenceOf, hasChain, setChain } from "./checkpoint-chain";
-import { DIRTY_COLLECTOR, DIRTY_TOUCHED } from "./dirty-tracking";
+import { CHAIN_HOST, chainIdOf, chainSequenceOf, hasChain, setChain } from "./checkpoint-chain";
+import { DIRTY_COLLECTOR, DIRTY_REPLICA, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
   beginGroup, beginRecord, CHECKPOINT_END_BYTES, CHECKPOINT_INCREMENTAL, END_BYTES, endRecord, groupDigest, groupRecords,
   PAGE_RECORD_HEADER_BYTES, pageDataBytes, REC_CHECKPOINT_END, REC_END, REC_PAGE_DATA, REC_PRODUCER, REC_VM_CONFIG, REC_ZERO_PAGES,
-  recordBytes, streamDigest, VM_CONFIG_BYTES, writeHeader,
+  currentWriter, recordBytes, streamDigest, VM_CONFIG_BYTES, writeHeader,
 } from "./stream";
 import { Vm } from "./vm";
 import { captureSupported, saveStateRecord, STATE_RECORDS, stateRecordBodyBytes } from "./vm-state-records";
@@ -28,8 +28,6 @@ export const END_RECORD_BYTES: u64 = recordBytes(END_BYTES);
 /** Bytes of the records every checkpoint has besides pages and state: VM_CONFIG and CHECKPOINT_END. */
 export const CHECKPOINT_FRAME_BYTES: u64 = recordBytes(VM_CONFIG_BYTES) + recordBytes(CHECKPOINT_END_BYTES);
 
-let streamOpen = false;
-let streamCheckpoints: u32 = 0;
 const dataBatch = new StaticArray<u32>(DATA_PAGES_PER_RECORD);
 const zeroBatch = new StaticArray<u32>(ZERO_PAGES_PER_RECORD);
 let dataCount: i32 = 0;
@@ -42,18 +40,19 @@ const PRODUCER_TEXT: StaticArray<u8> = [0x66, 0x65, 0x72, 0x72, 0x79, 0x20, 0x63
 /** Starts a stream in the output buffer (dropping whatever was not drained). */
 export function openStream(): void {
   writeHeader();
-  streamOpen = true;
-  streamCheckpoints = 0;
+  currentWriter().open = true;
+  currentWriter().checkpoints = 0;
 }
 
 /** Ends the open stream with END; SBI_ERR_INVALID_STATE if none is open. */
 export function closeStream(): i32 {
-  if (!streamOpen) return SBI_ERR_INVALID_STATE;
+  const w = currentWriter();
+  if (!w.open) return SBI_ERR_INVALID_STATE;
   const body = beginRecord(REC_END, END_BYTES);
-  store<u32>(body, streamCheckpoints);
-  store<u32>(body, streamDigest, 4);
+  store<u32>(body, w.checkpoints);
+  store<u32>(body, streamDigest(), 4);
   endRecord();
-  streamOpen = false;
+  w.open = false;
   return 0;
 }
 
@@ -63,26 +62,31 @@ export function supportsCapture(vm: Vm): bool {
 }
 
 /**
- * Appends a checkpoint of `vm` to the open stream. 0, or SBI_ERR_INVALID_STATE (no open
- * stream; an incremental checkpoint of a VM with no earlier one), SBI_ERR_NOT_SUPPORTED
+ * Appends a checkpoint of `vm` to the stream open in the writer in use. `consumer` is who
+ * takes it — the host's checkpoints (CHAIN_HOST) or replication (CHAIN_REPLICA) — each
+ * with its own dirty bit and its own chain, so an incremental checkpoint carries the
+ * pages written since *that consumer's* previous one. 0, or SBI_ERR_INVALID_STATE (no
+ * open stream; an incremental checkpoint with no earlier one), SBI_ERR_NOT_SUPPORTED
  * (the VM holds state the stream cannot carry yet).
  */
-export function captureCheckpoint(vm: Vm, incremental: bool, captureCycles: u64, clockHz: u32): i32 {
-  if (!streamOpen) return SBI_ERR_INVALID_STATE;
-  if (incremental && !hasChain(vm)) return SBI_ERR_INVALID_STATE;
+export function captureCheckpoint(vm: Vm, incremental: bool, captureCycles: u64, clockHz: u32, consumer: u32 = CHAIN_HOST): i32 {
+  const w = currentWriter();
+  if (!w.open) return SBI_ERR_INVALID_STATE;
+  if (incremental && !hasChain(vm, consumer)) return SBI_ERR_INVALID_STATE;
   if (!captureSupported(vm)) return SBI_ERR_NOT_SUPPORTED;
+  const bit = consumer == CHAIN_HOST ? DIRTY_COLLECTOR : DIRTY_REPLICA;
   beginGroup();
   writeVmConfig(vm);
-  if (streamCheckpoints == 0) writeProducer();
+  if (w.checkpoints == 0) writeProducer();
   writeStateRecords(vm);
-  // A page with the collector's bit is always touched too (stores set every bit), so
+  // A page with the consumer's bit is always touched too (stores set every bit), so
   // clearing the bit on the pages written leaves it clear everywhere.
-  writePagesFrom(vm, incremental ? DIRTY_COLLECTOR : DIRTY_TOUCHED, DIRTY_COLLECTOR, 0, u32.MAX_VALUE);
-  const sequence = incremental ? chainSequenceOf(vm) + 1 : 0;
-  const chainId = incremental ? chainIdOf(vm) : groupDigest;
+  writePagesFrom(vm, incremental ? bit : DIRTY_TOUCHED, bit, 0, u32.MAX_VALUE);
+  const sequence = incremental ? chainSequenceOf(vm, consumer) + 1 : 0;
+  const chainId = incremental ? chainIdOf(vm, consumer) : groupDigest();
   writeCheckpointEnd(incremental ? CHECKPOINT_INCREMENTAL : 0, sequence, captureCycles, clockHz, chainId);
-  setChain(vm, chainId, sequence);
-  streamCheckpoints++;
+  setChain(vm, chainId, sequence, consumer);
+  w.checkpoints++;
   return 0;
 }
 
@@ -118,8 +122,8 @@ export function stateRecordsBytes(vm: Vm): u64 {
 
 /** The CHECKPOINT_END record: it seals the checkpoint begun with beginGroup (its count and digest). */
 export function writeCheckpointEnd(flags: u32, sequence: u32, captureCycles: u64, clockHz: u32, chainId: u32): void {
-  const records = groupRecords;
-  const digest = groupDigest;
+  const records = groupRecords();
+  const digest = groupDigest();
   const body = beginRecord(REC_CHECKPOINT_END, CHECKPOINT_END_BYTES);
   store<u32>(body, flags);
   store<u32>(body, sequence, 4);

@@ -27,4 +27,6 @@ export const DIRTY_POSTCOPY_PENDING: u8 = 0x08;
  * the round, also those written ahead of the scan and sent in the same round.
  */
 export const DIRTY_ROUND: u8 = 0x10;
-// Bits 5-7 (0xE0) are free for replication.
+/** Bit 5, replication's: written since the last epoch the primary sent its backup (replication.ts). */
+export const DIRTY_REPLICA: u8 = 0x20;
+// Bits 6-7 (0xC0) are free.

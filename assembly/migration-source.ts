@@ -128,12 +128,6 @@ export function outgoingBySession(session: u32, peer: u32): Outgoing | null {
   return null;
 }
 
-/** Is an outgoing migration using the processor's stream writer (stream.ts)? */
-export function migrationWriting(): bool {
-  const out = currentOutgoing();
-  return out.state >= STATE_PREPARING && out.state <= STATE_POST_COPY;
-}
-
 function finish(out: Outgoing, state: u32, reason: u64): void {
   out.state = state;
   out.reason = reason;

@@ -13,7 +13,7 @@ import {
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
-  writeHeader,
+  StreamWriter, useWriter, writeHeader,
 } from "./stream";
 import { firstAccessPages, firstPage } from "./first-access";
 import { vmHooks } from "./vm-hooks";
@@ -28,6 +28,8 @@ const PHASE_END: u32 = 2;
 const PHASE_DONE: u32 = 3;
 
 export class MigrationStream {
+  /** This stream's own writer: a migration's bytes never mix with a checkpoint's or a replica's. */
+  writer: StreamWriter = new StreamWriter();
   phase: u32 = PHASE_DONE;
   nextPage: u32 = 0;
   full: bool = true;
@@ -45,6 +47,7 @@ export class MigrationStream {
   pushedPages: u64 = 0;
 
   beginStream(vm: Vm): void {
+    useWriter(this.writer);
     writeHeader();
     this.checkpoints = 0;
     this.sequence = 0;
@@ -52,6 +55,7 @@ export class MigrationStream {
 
   /** Starts the next checkpoint: round 1 sends every touched page, later ones what was written since. */
   beginCheckpoint(vm: Vm, full: bool, memoryOnly: bool): void {
+    useWriter(this.writer);
     if (full) {
       this.beginStream(vm);
       clearMigrationBits(vm); // from here on, bit 2 means "written since sent"
@@ -67,11 +71,13 @@ export class MigrationStream {
   }
 
   checkpointDone(): bool {
+    useWriter(this.writer);
     return this.phase == PHASE_DONE && outPending() == 0;
   }
 
   /** Copies up to `maxBytes` of stream to `dest`, producing records as needed; 0 when the checkpoint is all out. */
   take(vm: Vm, dest: usize, maxBytes: u32): u32 {
+    useWriter(this.writer);
     while (outPending() < maxBytes && this.phase != PHASE_DONE) this.produce(vm);
     return drainOut(dest, maxBytes);
   }
@@ -94,13 +100,13 @@ export class MigrationStream {
 
   private endCheckpoint(): void {
     const flags = (this.full ? 0 : CHECKPOINT_INCREMENTAL) | (this.memoryOnly ? CHECKPOINT_MEMORY_ONLY : 0);
-    if (this.full) { this.sequence = 0; this.chainId = groupDigest; } else this.sequence++;
+    if (this.full) { this.sequence = 0; this.chainId = groupDigest(); } else this.sequence++;
     writeCheckpointEnd(flags, this.sequence, now(), <u32>getClockHz(), this.chainId);
     this.checkpoints++;
     if (!this.memoryOnly) {
       const body = beginRecord(REC_END, 8);
       store<u32>(body, this.checkpoints);
-      store<u32>(body, streamDigest, 4);
+      store<u32>(body, streamDigest(), 4);
       endRecord();
     }
   }
@@ -113,6 +119,7 @@ export class MigrationStream {
    * instruction's pages.
    */
   beginPostCopyCheckpoint(vm: Vm, prepage: bool): void {
+    useWriter(this.writer);
     const pages = vm.ramBytes >> PAGE_SHIFT;
     for (let page: u32 = 0; page < pages; page++) {
       let dirty = load<u8>(vm.dirty + page) & ~DIRTY_POSTCOPY_PENDING;
@@ -159,6 +166,7 @@ export class MigrationStream {
    * 0 when nothing is left.
    */
   takePush(vm: Vm, dest: usize, maxBytes: u32, requested: u32): u32 {
+    useWriter(this.writer);
     // The asked-for page goes next, behind at most the record already being sent.
     if (requested != 0) {
       writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
@@ -178,6 +186,7 @@ export class MigrationStream {
   }
 
   pushDone(vm: Vm): bool {
+    useWriter(this.writer);
     return this.pushNext >= (vm.ramBytes >> PAGE_SHIFT) && outPending() == 0;
   }
 

@@ -13,7 +13,7 @@ import { onSourceMessage, outgoingById, outgoingBySession, outgoingStat, pumpAll
 import { dropFrame } from "./communication";
 import { MESSAGE_HEADER_BYTES } from "./transport";
 
-export { cancelMigration, migrationWriting, startMigration } from "./migration-source";
+export { cancelMigration, startMigration } from "./migration-source";
 export { noteFirstRun } from "./migration-destination";
 export { setNextParam } from "./migration-params";
 

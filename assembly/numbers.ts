@@ -29,8 +29,10 @@ export const EXIT_FAULT: u32 = 6;
 export const EXIT_MIGRATED: u32 = 7;
 /** no VM with this handle here: it was released (its slot may hold another VM by now), or never existed. */
 export const EXIT_GONE: u32 = 8;
+/** stopped for good by the health monitor: its processor lost the board's majority (another copy may run now). */
+export const EXIT_FENCED: u32 = 9;
 /** How many VmExitReason values there are (they run from 0). */
-export const EXIT_COUNT: u32 = 9;
+export const EXIT_COUNT: u32 = 10;
 
 // SbiError: SBI error codes: hypercall results, and the results of the core's exports.
 /** done. */
@@ -157,6 +159,12 @@ export const FRAME_CHANNEL_PROBE: u32 = 5;
 export const FRAME_MIGRATION_MESSAGE: u32 = 16;
 /** a migration acknowledgement: u32 next sequence expected. */
 export const FRAME_MIGRATION_ACK: u32 = 17;
+/** a processor's heartbeat: u64 send time ns, u64 the members it heard within the suspect time (bit i: member i of the board's sorted ids), u64 the members it suspects. */
+export const FRAME_HEARTBEAT: u32 = 32;
+/** a replication session's message (transport.ts layout; the channel field is the session: protection id and epoch generation). */
+export const FRAME_REPLICA_MESSAGE: u32 = 33;
+/** a replication session's acknowledgement. */
+export const FRAME_REPLICA_ACK: u32 = 34;
 
 // ChannelKind: channelAddSource/Destination kind.
 /** every message delivered once, in order, into a queue of depth messages. */
@@ -415,6 +423,76 @@ export const EVENT_CHANNEL_LINK_DEAD: u32 = 12;
 export const EVENT_CHANNEL_LINK_RECOVERED: u32 = 13;
 /** destination: every page has arrived. */
 export const EVENT_POST_COPY_DONE: u32 = 14;
+/** health monitor: id = the processor this one suspects now (silent longer than the suspect time). */
+export const EVENT_PROCESSOR_SUSPECTED: u32 = 15;
+/** health monitor: id = a processor this one heard again after suspecting it. */
+export const EVENT_PROCESSOR_TRUSTED: u32 = 16;
+/** id = protection (the VM's board index): its replica or standby runs here now; vm = its handle, a = the failed primary, b = board time of the state it resumes from (the replica's last epoch; 0 for a cold restart). */
+export const EVENT_FAILOVER_ACTIVATED: u32 = 17;
+/** id = protection: this processor lost the majority and stopped its copy; vm = its handle. */
+export const EVENT_VM_FENCED: u32 = 18;
+/** id = protection, primary: the backup applied epoch a, captured at board time b (output up to it released). */
+export const EVENT_EPOCH_COMMITTED: u32 = 19;
+/** id = protection: its backup or its spares are gone (a = the reason: 1 backup suspected, 2 released for a move). */
+export const EVENT_PROTECTION_LOST: u32 = 20;
+/** this processor announced it will fail in a ns (hardware warning). */
+export const EVENT_WARNING_RECEIVED: u32 = 21;
+/** id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = the reason). */
+export const EVENT_WARNING_MIGRATION: u32 = 22;
+
+// Protection: healthProtect's policies, a bit each.
+/** cold restart of the image on a spare processor. */
+export const POLICY_RESTART: u32 = 1;
+/** periodic checkpoints replicated to a backup processor, restored there on failure; output commit on channels. */
+export const POLICY_CHECKPOINT: u32 = 2;
+/** on a hardware warning, migrate the VM away if a strategy's bound fits the lead time and the VM's affordable downtime. */
+export const POLICY_MIGRATE_ON_WARNING: u32 = 4;
+
+// HealthStat: healthStat(key): the health monitor of this processor.
+/** heartbeats sent. */
+export const HEALTH_STAT_HEARTBEATS_SENT: u32 = 0;
+/** heartbeats received. */
+export const HEALTH_STAT_HEARTBEATS_RECEIVED: u32 = 1;
+/** members suspected now (bit i: member i). */
+export const HEALTH_STAT_SUSPECTED: u32 = 2;
+/** times this processor began to suspect another. */
+export const HEALTH_STAT_SUSPICIONS: u32 = 3;
+/** the shortest suspect time the links allow (heartbeat period, trips, quantum). */
+export const HEALTH_STAT_MINIMUM_SUSPECT_NS: u32 = 4;
+/** the suspect time in use. */
+export const HEALTH_STAT_SUSPECT_NS: u32 = 5;
+/** how long without a majority before this processor fences its protected VMs. */
+export const HEALTH_STAT_FENCE_NS: u32 = 6;
+/** the longest from a processor's failure to a quorum here agreeing it failed. */
+export const HEALTH_STAT_DETECTION_BOUND_NS: u32 = 7;
+/** 1 once this processor fenced its protected VMs. */
+export const HEALTH_STAT_FENCED: u32 = 8;
+/** How many HealthStat values there are (they run from 0). */
+export const HEALTH_STAT_COUNT: u32 = 9;
+
+// ProtectionStat: healthProtectionStat(id, key): one protection on this processor.
+/** 0 none here, 1 primary, 2 replica, 3 standby. */
+export const PROTECTION_STAT_ROLE: u32 = 0;
+/** 0 idle, 1 protecting (primary) or waiting (replica, standby), 2 activated, 3 fenced, 4 lost, 5 released. */
+export const PROTECTION_STAT_STATE: u32 = 1;
+/** primary: epochs the backup applied; replica: epochs applied here. */
+export const PROTECTION_STAT_EPOCHS: u32 = 2;
+/** board time the last applied epoch was captured. */
+export const PROTECTION_STAT_LAST_EPOCH_NS: u32 = 3;
+/** the worst-case service interruption after a failure of the primary: detection + agreement + the wait for a window here. */
+export const PROTECTION_STAT_INTERRUPTION_BOUND_NS: u32 = 4;
+/** the worst-case lost work (RPO): the checkpoint interval + replicating an epoch of the whole VM + its acknowledgement (u64 max: not bounded, a cold restart). */
+export const PROTECTION_STAT_LOST_WORK_BOUND_NS: u32 = 5;
+/** primary: channel messages waiting for their epoch (output commit). */
+export const PROTECTION_STAT_HELD_MESSAGES: u32 = 6;
+/** the VM's handle here. */
+export const PROTECTION_STAT_VM: u32 = 7;
+/** primary: stream bytes of the last epoch. */
+export const PROTECTION_STAT_EPOCH_BYTES: u32 = 8;
+/** primary: every byte replication put on the wire. */
+export const PROTECTION_STAT_REPLICATION_BYTES: u32 = 9;
+/** How many ProtectionStat values there are (they run from 0). */
+export const PROTECTION_STAT_COUNT: u32 = 10;
 
 // Limits and sizes.
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
@@ -451,3 +529,7 @@ export const MIGRATION_HISTORY: i32 = 8;
 export const CHANNEL_RETRANSMISSIONS: u32 = 3;
 /** timeouts in a row after which a channel reports its link dead (it keeps trying). */
 export const CHANNEL_GIVE_UP_TIMEOUTS: u32 = 16;
+/** processors the health monitor knows (a board's). */
+export const MAX_MEMBERS: u32 = 64;
+/** protections one processor takes part in. */
+export const MAX_PROTECTIONS: i32 = 32;

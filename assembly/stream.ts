@@ -146,42 +146,76 @@ export function errorField(field: u32): u64 {
   return RECORD_HEADER_BYTES + roundUp8(bodyBytes + 4);
 }
 
-// ---- Writer: appends to `out`; the host drains it (drainOut) as it goes. ----
+// ---- Writers: each appends to its own buffer, drained (drainOut) as it goes. ----
+// The host's checkpoints, an outgoing migration and each replication session write
+// streams of their own, interleaved in time: each selects its writer (useWriter) before
+// it writes or drains, and the functions below act on the writer in use.
 
-let out: usize = 0;
-let outCapacity: usize = 0;
-/** Bytes written and bytes already handed to the host. */
-let outEnd: usize = 0;
-let outRead: usize = 0;
-/** Where the record being written starts, and its body length. */
-let recordStart: usize = 0;
-let recordBody: u32 = 0;
+export class StreamWriter {
+  out: usize = 0;
+  outCapacity: usize = 0;
+  /** Bytes written and bytes already handed on. */
+  outEnd: usize = 0;
+  outRead: usize = 0;
+  /** Where the record being written starts, and its body length. */
+  recordStart: usize = 0;
+  recordBody: u32 = 0;
+  /** CRC over the CRCs of every record since the stream began (for END). */
+  streamDigest: u32 = 0;
+  streamRecords: u32 = 0;
+  /** CRC over the CRCs of the records of the checkpoint being written (for CHECKPOINT_END). */
+  groupDigest: u32 = 0;
+  groupRecords: u32 = 0;
+  /** The collector's: a stream is open (openStream), and the checkpoints it holds so far. */
+  open: bool = false;
+  checkpoints: u32 = 0;
+}
 
-/** CRC over the CRCs of every record since the stream began (for END). */
-export let streamDigest: u32 = 0;
-export let streamRecords: u32 = 0;
-/** CRC over the CRCs of the records of the checkpoint being written (for CHECKPOINT_END). */
-export let groupDigest: u32 = 0;
-export let groupRecords: u32 = 0;
+export function currentWriter(): StreamWriter {
+  return writer;
+}
+
+/** The host's checkpoint streams (checkpoint-api.ts). */
+export const hostWriter = new StreamWriter();
+let writer: StreamWriter = hostWriter;
+
+/** Makes `w` the writer the functions below write to and drain. */
+export function useWriter(w: StreamWriter): void {
+  writer = w;
+}
+
+export function streamDigest(): u32 {
+  return writer.streamDigest;
+}
+
+export function groupDigest(): u32 {
+  return writer.groupDigest;
+}
+
+export function groupRecords(): u32 {
+  return writer.groupRecords;
+}
 
 function reserve(bytes: usize): usize {
-  if (outEnd + bytes > outCapacity) {
-    let capacity = outCapacity == 0 ? <usize>(1 << 16) : outCapacity;
-    while (capacity < outEnd + bytes) capacity <<= 1;
-    out = out == 0 ? heap.alloc(capacity) : heap.realloc(out, capacity);
-    outCapacity = capacity;
+  const w = writer;
+  if (w.outEnd + bytes > w.outCapacity) {
+    let capacity = w.outCapacity == 0 ? <usize>(1 << 16) : w.outCapacity;
+    while (capacity < w.outEnd + bytes) capacity <<= 1;
+    w.out = w.out == 0 ? heap.alloc(capacity) : heap.realloc(w.out, capacity);
+    w.outCapacity = capacity;
   }
-  const at = out + outEnd;
-  outEnd += bytes;
+  const at = w.out + w.outEnd;
+  w.outEnd += bytes;
   return at;
 }
 
 /** Starts a stream: the header. Any undrained bytes of an earlier stream are dropped. */
 export function writeHeader(): void {
-  outEnd = 0;
-  outRead = 0;
-  streamDigest = 0;
-  streamRecords = 0;
+  const w = writer;
+  w.outEnd = 0;
+  w.outRead = 0;
+  w.streamDigest = 0;
+  w.streamRecords = 0;
   const at = reserve(HEADER_BYTES);
   store<u64>(at, MAGIC);
   store<u32>(at, BYTE_ORDER_MARK, 8);
@@ -191,15 +225,15 @@ export function writeHeader(): void {
 }
 
 export function beginGroup(): void {
-  groupDigest = 0;
-  groupRecords = 0;
+  writer.groupDigest = 0;
+  writer.groupRecords = 0;
 }
 
 /** Reserves a whole record and returns where its body goes; finish it with endRecord. */
 export function beginRecord(type: u32, bodyBytes: u32): usize {
   const at = reserve(recordBytes(bodyBytes));
-  recordStart = at - out;
-  recordBody = bodyBytes;
+  writer.recordStart = at - writer.out;
+  writer.recordBody = bodyBytes;
   store<u32>(at, type);
   store<u32>(at, bodyBytes, 4);
   return at + RECORD_HEADER_BYTES;
@@ -207,30 +241,32 @@ export function beginRecord(type: u32, bodyBytes: u32): usize {
 
 /** Seals the record begun last: its crc, zero padding, and the digests. */
 export function endRecord(): void {
-  const at = out + recordStart;
-  const crcAt = at + RECORD_HEADER_BYTES + recordBody;
-  const crc = crc32c(at, RECORD_HEADER_BYTES + recordBody);
+  const w = writer;
+  const at = w.out + w.recordStart;
+  const crcAt = at + RECORD_HEADER_BYTES + w.recordBody;
+  const crc = crc32c(at, RECORD_HEADER_BYTES + w.recordBody);
   store<u32>(crcAt, crc);
-  const padBytes = roundUp8(recordBody + 4) - recordBody - 4;
+  const padBytes = roundUp8(w.recordBody + 4) - w.recordBody - 4;
   memory.fill(crcAt + 4, 0, padBytes);
-  groupDigest = crc32cWord(groupDigest, crc);
-  groupRecords++;
-  streamDigest = crc32cWord(streamDigest, crc);
-  streamRecords++;
+  w.groupDigest = crc32cWord(w.groupDigest, crc);
+  w.groupRecords++;
+  w.streamDigest = crc32cWord(w.streamDigest, crc);
+  w.streamRecords++;
 }
 
 export function outPending(): u32 {
-  return <u32>(outEnd - outRead);
+  return <u32>(writer.outEnd - writer.outRead);
 }
 
 /** Copies up to `maxBytes` undrained bytes to `dest`; returns how many. */
 export function drainOut(dest: usize, maxBytes: u32): u32 {
-  const available = outEnd - outRead;
+  const w = writer;
+  const available = w.outEnd - w.outRead;
   const bytes = <usize>maxBytes < available ? <usize>maxBytes : available;
-  memory.copy(dest, out + outRead, bytes);
-  outRead += bytes;
+  memory.copy(dest, w.out + w.outRead, bytes);
+  w.outRead += bytes;
   // Everything handed over: reuse the buffer from the start.
-  if (outRead == outEnd) { outRead = 0; outEnd = 0; }
+  if (w.outRead == w.outEnd) { w.outRead = 0; w.outEnd = 0; }
   return <u32>bytes;
 }
 

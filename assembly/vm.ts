@@ -121,6 +121,10 @@ export class Vm {
   chainKnown: bool;
   chainId: u32;
   chainSequence: u32;
+  /** The same for replication's epochs (health-monitor.ts). */
+  replicaChainKnown: bool;
+  replicaChainId: u32;
+  replicaChainSequence: u32;
 }
 
 /** The per-VM counters vmStat reports: consecutive u64 fields from windowsUsed to metricReports. */

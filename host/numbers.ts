@@ -41,6 +41,8 @@ export const VmExitReason = {
   migrated: 7,
   /** no VM with this handle here: it was released (its slot may hold another VM by now), or never existed. */
   gone: 8,
+  /** stopped for good by the health monitor: its processor lost the board's majority (another copy may run now). */
+  fenced: 9,
 } as const;
 export type VmExitReasonKey = keyof typeof VmExitReason;
 /** VmExitReason: the short name of each value (JSON, reports). */
@@ -54,6 +56,7 @@ export const VM_EXIT_REASON_LABELS: Readonly<Record<number, string>> = {
   [6]: "fault",
   [7]: "migrated",
   [8]: "gone",
+  [9]: "fenced",
 };
 /** VmExitReason: what each value means, for people. */
 export const VM_EXIT_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -66,6 +69,7 @@ export const VM_EXIT_REASON_TEXT: Readonly<Record<number, string>> = {
   [6]: "a trap with no usable handler (vmExitCode: the cause)",
   [7]: "the VM left this processor (migrated, or its reservation was dropped); it runs elsewhere",
   [8]: "no VM with this handle here: it was released (its slot may hold another VM by now), or never existed",
+  [9]: "stopped for good by the health monitor: its processor lost the board's majority (another copy may run now)",
 };
 
 /** SbiError: SBI error codes: hypercall results, and the results of the core's exports. */
@@ -331,6 +335,12 @@ export const FrameType = {
   migrationMessage: 16,
   /** a migration acknowledgement: u32 next sequence expected. */
   migrationAck: 17,
+  /** a processor's heartbeat: u64 send time ns, u64 the members it heard within the suspect time (bit i: member i of the board's sorted ids), u64 the members it suspects. */
+  heartbeat: 32,
+  /** a replication session's message (transport.ts layout; the channel field is the session: protection id and epoch generation). */
+  replicaMessage: 33,
+  /** a replication session's acknowledgement. */
+  replicaAck: 34,
 } as const;
 export type FrameTypeKey = keyof typeof FrameType;
 /** FrameType: the short name of each value (JSON, reports). */
@@ -342,6 +352,9 @@ export const FRAME_TYPE_LABELS: Readonly<Record<number, string>> = {
   [5]: "channel-probe",
   [16]: "migration-message",
   [17]: "migration-ack",
+  [32]: "heartbeat",
+  [33]: "replica-message",
+  [34]: "replica-ack",
 };
 /** FrameType: what each value means, for people. */
 export const FRAME_TYPE_TEXT: Readonly<Record<number, string>> = {
@@ -352,6 +365,9 @@ export const FRAME_TYPE_TEXT: Readonly<Record<number, string>> = {
   [5]: "a queuing source that has nothing to resend but no credit asks for the current acknowledgement",
   [16]: "a migration message: u32 sequence, u8 type, 3 zero bytes, body (the frame's channel field is the session id)",
   [17]: "a migration acknowledgement: u32 next sequence expected",
+  [32]: "a processor's heartbeat: u64 send time ns, u64 the members it heard within the suspect time (bit i: member i of the board's sorted ids), u64 the members it suspects",
+  [33]: "a replication session's message (transport.ts layout; the channel field is the session: protection id and epoch generation)",
+  [34]: "a replication session's acknowledgement",
 };
 
 /** ChannelKind: channelAddSource/Destination kind. */
@@ -875,6 +891,22 @@ export const CoreEvent = {
   channelLinkRecovered: 13,
   /** destination: every page has arrived. */
   postCopyDone: 14,
+  /** health monitor: id = the processor this one suspects now (silent longer than the suspect time). */
+  processorSuspected: 15,
+  /** health monitor: id = a processor this one heard again after suspecting it. */
+  processorTrusted: 16,
+  /** id = protection (the VM's board index): its replica or standby runs here now; vm = its handle, a = the failed primary, b = board time of the state it resumes from (the replica's last epoch; 0 for a cold restart). */
+  failoverActivated: 17,
+  /** id = protection: this processor lost the majority and stopped its copy; vm = its handle. */
+  vmFenced: 18,
+  /** id = protection, primary: the backup applied epoch a, captured at board time b (output up to it released). */
+  epochCommitted: 19,
+  /** id = protection: its backup or its spares are gone (a = the reason: 1 backup suspected, 2 released for a move). */
+  protectionLost: 20,
+  /** this processor announced it will fail in a ns (hardware warning). */
+  warningReceived: 21,
+  /** id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = the reason). */
+  warningMigration: 22,
 } as const;
 export type CoreEventKey = keyof typeof CoreEvent;
 /** CoreEvent: the short name of each value (JSON, reports). */
@@ -893,6 +925,14 @@ export const CORE_EVENT_LABELS: Readonly<Record<number, string>> = {
   [12]: "channel-link-dead",
   [13]: "channel-link-recovered",
   [14]: "post-copy-done",
+  [15]: "processor-suspected",
+  [16]: "processor-trusted",
+  [17]: "failover-activated",
+  [18]: "vm-fenced",
+  [19]: "epoch-committed",
+  [20]: "protection-lost",
+  [21]: "warning-received",
+  [22]: "warning-migration",
 };
 /** CoreEvent: what each value means, for people. */
 export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
@@ -910,6 +950,135 @@ export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
   [12]: "id = channel: the source's messages went unacknowledged for giveUp timeouts in a row (it keeps trying); a = the processor it sends to",
   [13]: "id = channel: acknowledgements came back; a = the processor it sends to",
   [14]: "destination: every page has arrived",
+  [15]: "health monitor: id = the processor this one suspects now (silent longer than the suspect time)",
+  [16]: "health monitor: id = a processor this one heard again after suspecting it",
+  [17]: "id = protection (the VM's board index): its replica or standby runs here now; vm = its handle, a = the failed primary, b = board time of the state it resumes from (the replica's last epoch; 0 for a cold restart)",
+  [18]: "id = protection: this processor lost the majority and stopped its copy; vm = its handle",
+  [19]: "id = protection, primary: the backup applied epoch a, captured at board time b (output up to it released)",
+  [20]: "id = protection: its backup or its spares are gone (a = the reason: 1 backup suspected, 2 released for a move)",
+  [21]: "this processor announced it will fail in a ns (hardware warning)",
+  [22]: "id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = the reason)",
+};
+
+/** Protection: healthProtect's policies, a bit each. */
+export const Protection = {
+  /** cold restart of the image on a spare processor. */
+  restart: 1,
+  /** periodic checkpoints replicated to a backup processor, restored there on failure; output commit on channels. */
+  checkpoint: 2,
+  /** on a hardware warning, migrate the VM away if a strategy's bound fits the lead time and the VM's affordable downtime. */
+  migrateOnWarning: 4,
+} as const;
+export type ProtectionKey = keyof typeof Protection;
+/** Protection: the short name of each value (JSON, reports). */
+export const PROTECTION_LABELS: Readonly<Record<number, string>> = {
+  [1]: "restart",
+  [2]: "checkpoint",
+  [4]: "migrate-on-warning",
+};
+/** Protection: what each value means, for people. */
+export const PROTECTION_TEXT: Readonly<Record<number, string>> = {
+  [1]: "cold restart of the image on a spare processor",
+  [2]: "periodic checkpoints replicated to a backup processor, restored there on failure; output commit on channels",
+  [4]: "on a hardware warning, migrate the VM away if a strategy's bound fits the lead time and the VM's affordable downtime",
+};
+
+/** HealthStat: healthStat(key): the health monitor of this processor. */
+export const HealthStat = {
+  /** heartbeats sent. */
+  heartbeatsSent: 0,
+  /** heartbeats received. */
+  heartbeatsReceived: 1,
+  /** members suspected now (bit i: member i). */
+  suspected: 2,
+  /** times this processor began to suspect another. */
+  suspicions: 3,
+  /** the shortest suspect time the links allow (heartbeat period, trips, quantum). */
+  minimumSuspectNs: 4,
+  /** the suspect time in use. */
+  suspectNs: 5,
+  /** how long without a majority before this processor fences its protected VMs. */
+  fenceNs: 6,
+  /** the longest from a processor's failure to a quorum here agreeing it failed. */
+  detectionBoundNs: 7,
+  /** 1 once this processor fenced its protected VMs. */
+  fenced: 8,
+} as const;
+export type HealthStatKey = keyof typeof HealthStat;
+/** HealthStat: the short name of each value (JSON, reports). */
+export const HEALTH_STAT_LABELS: Readonly<Record<number, string>> = {
+  [0]: "heartbeats-sent",
+  [1]: "heartbeats-received",
+  [2]: "suspected",
+  [3]: "suspicions",
+  [4]: "minimum-suspect-ns",
+  [5]: "suspect-ns",
+  [6]: "fence-ns",
+  [7]: "detection-bound-ns",
+  [8]: "fenced",
+};
+/** HealthStat: what each value means, for people. */
+export const HEALTH_STAT_TEXT: Readonly<Record<number, string>> = {
+  [0]: "heartbeats sent",
+  [1]: "heartbeats received",
+  [2]: "members suspected now (bit i: member i)",
+  [3]: "times this processor began to suspect another",
+  [4]: "the shortest suspect time the links allow (heartbeat period, trips, quantum)",
+  [5]: "the suspect time in use",
+  [6]: "how long without a majority before this processor fences its protected VMs",
+  [7]: "the longest from a processor's failure to a quorum here agreeing it failed",
+  [8]: "1 once this processor fenced its protected VMs",
+};
+
+/** ProtectionStat: healthProtectionStat(id, key): one protection on this processor. */
+export const ProtectionStat = {
+  /** 0 none here, 1 primary, 2 replica, 3 standby. */
+  role: 0,
+  /** 0 idle, 1 protecting (primary) or waiting (replica, standby), 2 activated, 3 fenced, 4 lost, 5 released. */
+  state: 1,
+  /** primary: epochs the backup applied; replica: epochs applied here. */
+  epochs: 2,
+  /** board time the last applied epoch was captured. */
+  lastEpochNs: 3,
+  /** the worst-case service interruption after a failure of the primary: detection + agreement + the wait for a window here. */
+  interruptionBoundNs: 4,
+  /** the worst-case lost work (RPO): the checkpoint interval + replicating an epoch of the whole VM + its acknowledgement (u64 max: not bounded, a cold restart). */
+  lostWorkBoundNs: 5,
+  /** primary: channel messages waiting for their epoch (output commit). */
+  heldMessages: 6,
+  /** the VM's handle here. */
+  vm: 7,
+  /** primary: stream bytes of the last epoch. */
+  epochBytes: 8,
+  /** primary: every byte replication put on the wire. */
+  replicationBytes: 9,
+} as const;
+export type ProtectionStatKey = keyof typeof ProtectionStat;
+/** ProtectionStat: the short name of each value (JSON, reports). */
+export const PROTECTION_STAT_LABELS: Readonly<Record<number, string>> = {
+  [0]: "role",
+  [1]: "state",
+  [2]: "epochs",
+  [3]: "last-epoch-ns",
+  [4]: "interruption-bound-ns",
+  [5]: "lost-work-bound-ns",
+  [6]: "held-messages",
+  [7]: "vm",
+  [8]: "epoch-bytes",
+  [9]: "replication-bytes",
+};
+/** ProtectionStat: what each value means, for people. */
+export const PROTECTION_STAT_TEXT: Readonly<Record<number, string>> = {
+  [0]: "0 none here, 1 primary, 2 replica, 3 standby",
+  [1]: "0 idle, 1 protecting (primary) or waiting (replica, standby), 2 activated, 3 fenced, 4 lost, 5 released",
+  [2]: "primary: epochs the backup applied; replica: epochs applied here",
+  [3]: "board time the last applied epoch was captured",
+  [4]: "the worst-case service interruption after a failure of the primary: detection + agreement + the wait for a window here",
+  [5]: "the worst-case lost work (RPO): the checkpoint interval + replicating an epoch of the whole VM + its acknowledgement (u64 max: not bounded, a cold restart)",
+  [6]: "primary: channel messages waiting for their epoch (output commit)",
+  [7]: "the VM's handle here",
+  [8]: "primary: stream bytes of the last epoch",
+  [9]: "primary: every byte replication put on the wire",
 };
 
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
@@ -946,3 +1115,7 @@ export const MIGRATION_HISTORY = 8;
 export const CHANNEL_RETRANSMISSIONS = 3;
 /** timeouts in a row after which a channel reports its link dead (it keeps trying). */
 export const CHANNEL_GIVE_UP_TIMEOUTS = 16;
+/** processors the health monitor knows (a board's). */
+export const MAX_MEMBERS = 64;
+/** protections one processor takes part in. */
+export const MAX_PROTECTIONS = 32;
