@@ -190,8 +190,8 @@ function checkVcpuCsrs(body: usize, kind: u32): bool {
   if (!within(body, VCPU_MIE, MIE_LEGAL)) return false;
   if ((load<u32>(body + VCPU_MTVEC) & 3) >= 2) return badValue(<u32>VCPU_MTVEC, load<u32>(body + VCPU_MTVEC));
   if ((load<u32>(body + VCPU_STVEC) & 3) >= 2) return badValue(<u32>VCPU_STVEC, load<u32>(body + VCPU_STVEC));
-  if (!within(body, VCPU_MEPC, ~3)) return false;
-  if (!within(body, VCPU_SEPC, ~3)) return false;
+  if (!within(body, VCPU_MEPC, ~1)) return false; // IALIGN = 16: bit 1 may be set (RV32C)
+  if (!within(body, VCPU_SEPC, ~1)) return false;
   return within(body, VCPU_RESERVED, 0);
 }
 
@@ -239,6 +239,7 @@ function applyVcpu(vm: Vm, body: usize): void {
   vm.cycleDelta = load<u64>(body + VCPU_CYCLE_DELTA);
   // Captured between runs, never inside a slice.
   vm.sliceExecuted = 0;
+  vm.reservation = 0; // an LR/SC reservation is not carried (docs/stream-format.md)
 }
 
 // ---- TIMER: compare values in timer ticks (16 bytes). Any value is legal. ----
