@@ -4,15 +4,18 @@
 //   header   capacity, bytes used from the bottom, RAM pages, generation (bumped by every
 //            flush), the top of the free space
 //   directory  one u32 per RAM page: the page's code map, 0 while it holds no decoded code
+//   lines    one bit per 64-byte line of RAM that holds decoded code (or the tohost word):
+//            a store to a watched page whose line is clear needs no slow path
 //   arena    blocks from the bottom up, code maps from the top down (a block's entries
 //            stay contiguous even when it needs a code map for the next page)
 //
 // A code map has one u32 per halfword of its page (the block that starts there, or 0) and
 // a coverage bitmap (one bit per halfword that lies inside a decoded instruction). A page
-// with a code map has DIRTY_WATCHED set in its dirty byte, so a store to it takes the slow
-// path, which asks the bitmap whether the store overwrote decoded code; if so the whole
-// cache is flushed (self-modifying code is rare; blocks link to each other directly, and
-// a flush is what makes every link void at once).
+// with a code map has DIRTY_WATCHED set in its dirty byte; a store to it looks at its
+// 64-byte line, and only a store to a line with code takes the slow path, which asks the
+// bitmap whether the store overwrote decoded code; if so the whole cache is flushed
+// (self-modifying code is rare; blocks link to each other directly, and a flush is what
+// makes every link void at once). Data next to code in one page stays fast.
 //
 // Nothing here imports the Vm: vm.ts allocates and flushes the cache through this file.
 import { PAGE_BYTES, PAGE_SHIFT } from "./config";
@@ -24,6 +27,8 @@ const PAGES: usize = 8;
 const GENERATION: usize = 12;
 const TOP: usize = 16;
 const DIRECTORY: usize = 32;
+/** The line bitmap follows the directory: 8 bytes (64 lines of 64 bytes) per page. */
+const LINE_SHIFT: u32 = 6;
 
 const HALFWORDS_PER_PAGE: u32 = PAGE_BYTES >> 1;
 const MAP_SLOTS_BYTES: u32 = HALFWORDS_PER_PAGE << 2;
@@ -35,8 +40,26 @@ export const CODE_MAP_BYTES: u32 = MAP_SLOTS_BYTES + MAP_COVERAGE_BYTES;
 const FIRST_ARENA_BYTES: u32 = 128 << 10;
 const MAX_ARENA_BYTES: u32 = 8 << 20;
 
+/** Directory and line bitmap: 4 + 8 bytes per page. */
 function directoryBytes(pages: u32): u32 {
-  return ((pages << 2) + 15) & ~15;
+  return ((pages * 12) + 15) & ~15;
+}
+
+@inline function linesOf(cache: usize): usize {
+  return cache + DIRECTORY + (<usize>load<u32>(cache + PAGES) << 2);
+}
+
+/** Does the 64-byte line of RAM offset `offset` hold decoded code or the tohost word? */
+@inline export function lineWatched(cache: usize, offset: u32): bool {
+  return ((<u32>load<u8>(linesOf(cache) + (offset >> (LINE_SHIFT + 3))) >> ((offset >> LINE_SHIFT) & 7)) & 1) != 0;
+}
+
+/** Watches the lines of RAM bytes [offset, offset + bytes). */
+export function watchLines(cache: usize, offset: u32, bytes: u32): void {
+  for (let line = offset >> LINE_SHIFT; line <= (offset + bytes - 1) >> LINE_SHIFT; line++) {
+    const at = linesOf(cache) + (line >> 3);
+    store<u8>(at, <u32>load<u8>(at) | (1 << (line & 7)));
+  }
 }
 
 /** A new, empty cache for a VM with `pages` pages of RAM and room for `arenaBytes` of blocks. */
@@ -60,7 +83,7 @@ export function resetDecodeCache(cache: usize): void {
   store<u32>(cache + GENERATION, load<u32>(cache + GENERATION) + 1);
   store<u32>(cache + USED, <u32>DIRECTORY + directoryBytes(pages));
   store<u32>(cache + TOP, load<u32>(cache + CAPACITY));
-  memory.fill(cache + DIRECTORY, 0, pages << 2);
+  memory.fill(cache + DIRECTORY, 0, pages * 12);
 }
 
 export function decodeGeneration(cache: usize): u32 {
@@ -132,6 +155,7 @@ export function ensureCodeMap(cache: usize, dirty: usize, page: u32): void {
 
 /** Marks RAM bytes [offset, offset + bytes) as decoded code; their pages have code maps. */
 export function markDecoded(cache: usize, offset: u32, bytes: u32): void {
+  watchLines(cache, offset, bytes);
   for (let half = offset >> 1; half <= (offset + bytes - 1) >> 1; half++) {
     const bits = codeMapOf(cache, half >> (PAGE_SHIFT - 1)) + MAP_SLOTS_BYTES + ((half & (HALFWORDS_PER_PAGE - 1)) >> 3);
     store<u8>(bits, <u32>load<u8>(bits) | (1 << (half & 7)));

@@ -5,7 +5,7 @@
 // the guest's behalf, and the bookkeeping every write into RAM must do. It raises no
 // traps: every access says how it went (ACCESS_*) and the hart raises what it must.
 import { EXIT_TOHOST, KIND_MACHINE, PAGE_SHIFT, RAM_BASE } from "./config";
-import { holdsDecoded, overlapsDecoded } from "./decode-cache";
+import { holdsDecoded, overlapsDecoded, watchLines } from "./decode-cache";
 import { DIRTY_ALL, DIRTY_TRACKING, DIRTY_WATCHED } from "./dirty-tracking";
 import { deviceLoad, deviceStore, NO_DEVICE } from "./platform";
 import { flushDecodeCache, Vm } from "./vm";
@@ -64,12 +64,13 @@ function holdsTohost(vm: Vm, page: u32): bool {
   return page == offset >> PAGE_SHIFT || page == (offset + 3) >> PAGE_SHIFT;
 }
 
-/** Watches the tohost word's page(s), so that the hart's stores to them come here. */
+/** Watches the tohost word (its pages and lines), so that the hart's stores to it come here. */
 export function watchTohost(vm: Vm): void {
   if (vm.tohost == 0) return;
   const offset = vm.tohost - RAM_BASE;
   store<u8>(vm.dirty + (offset >> PAGE_SHIFT), load<u8>(vm.dirty + (offset >> PAGE_SHIFT)) | DIRTY_WATCHED);
   store<u8>(vm.dirty + ((offset + 3) >> PAGE_SHIFT), load<u8>(vm.dirty + ((offset + 3) >> PAGE_SHIFT)) | DIRTY_WATCHED);
+  watchLines(vm.decode, offset, 4);
 }
 
 /** Marks page `page` written; keeps it watched only while it holds decoded code or tohost. */
@@ -89,6 +90,7 @@ function noteStored(vm: Vm, offset: u32, bytes: u32): u32 {
   for (let page = offset >> PAGE_SHIFT; page <= lastPage; page++) markWritten(vm, page);
   if (!overlapsDecoded(vm.decode, offset, bytes)) return ACCESS_RAM;
   flushDecodeCache(vm);
+  watchTohost(vm); // the flush forgot its line; the slice goes on
   return ACCESS_CODE_CHANGED;
 }
 

@@ -12,13 +12,13 @@
 // not), so a slice ends after exactly `budget` instructions, as with one instruction at a
 // time, and interrupts are taken at the same instruction.
 import { CAUSE_BREAKPOINT, CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_LOAD_MISALIGNED, CAUSE_MISALIGNED_FETCH,
-  CAUSE_STORE_ACCESS, CAUSE_STORE_MISALIGNED, PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "./config";
+  CAUSE_STORE_ACCESS, CAUSE_STORE_MISALIGNED, PAGE_SHIFT, RAM_BASE } from "./config";
 import { ACCESS_MISALIGNED, atomicResult, executeAtomic } from "./atomic";
 import {
   AMO_LR, BLOCK_COUNT, BLOCK_HEADER_BYTES, buildBlock, ENTRY_BYTES, ENTRY_PC, ENTRY_RAW, fetchFaultAddress,
   instructionBytes, LAST_END_PC, LAST_LINK_NEXT, LAST_LINK_TAKEN, Op,
 } from "./decode";
-import { blockAt, decodeGeneration } from "./decode-cache";
+import { blockAt, decodeGeneration, lineWatched } from "./decode-cache";
 import { DIRTY_ALL, DIRTY_TRACKING, DIRTY_WATCHED } from "./dirty-tracking";
 import { raiseException } from "./dispatcher";
 import {
@@ -87,20 +87,21 @@ import { REG_SLOTS, RUNNING_REGS, Vm } from "./vm";
 }
 
 /**
- * An inline store of T if it lies in RAM within one page that is not watched (decoded
- * code or tohost there: dirty-tracking.ts). The page's dirty byte is written only when a
- * consumer bit is clear, so steady-state stores to a page cost one byte load.
+ * An inline store of T if it lies in RAM within one 64-byte line, and that line holds no
+ * decoded code and not the tohost word (dirty-tracking.ts, decode-cache.ts). The page's
+ * dirty byte is written only when a consumer bit is clear, so steady-state stores to an
+ * unwatched page cost one byte load; a watched page costs a look at the line bitmap too.
  */
-@inline function storeInline<T>(value: i32, ram: usize, dirty: usize, offset: u32, end: u32): bool {
-  if (offset >= end || (offset & (PAGE_BYTES - 1)) > PAGE_BYTES - sizeof<T>()) return false;
+@inline function storeInline<T>(value: i32, vm: Vm, ram: usize, dirty: usize, offset: u32, end: u32): bool {
+  if (offset >= end || (offset & 63) > 64 - sizeof<T>()) return false;
   const flag = dirty + (offset >> PAGE_SHIFT);
   const flags = load<u8>(flag);
   if (DIRTY_TRACKING) { // compiled out only in the benchmark's comparison build
     if (flags != DIRTY_ALL) {
-      if ((flags & DIRTY_WATCHED) != 0) return false;
-      store<u8>(flag, DIRTY_ALL);
+      if ((flags & DIRTY_WATCHED) != 0 && lineWatched(vm.decode, offset)) return false;
+      store<u8>(flag, flags | DIRTY_ALL);
     }
-  } else if ((flags & DIRTY_WATCHED) != 0) return false;
+  } else if ((flags & DIRTY_WATCHED) != 0 && lineWatched(vm.decode, offset)) return false;
   store<T>(ram + offset, <T>value);
   return true;
 }
@@ -187,7 +188,10 @@ function accessSlow(vm: Vm, word: u32, imm: i32, pc: u32, next: u32): u32 {
       if (vm.awaitingPage == 0) raiseException(vm, CAUSE_FETCH_ACCESS, fetchFaultAddress);
       return 0;
     }
-    if (decodeGeneration(vm.decode) != generation) return block;
+    if (decodeGeneration(vm.decode) != generation) { // the cache grew or was flushed: links and watches are gone
+      watchTohost(vm);
+      return block;
+    }
   }
   if (linkSlot != 0) store<u32>(linkSlot, <u32>block);
   return block;
@@ -300,9 +304,9 @@ function runBlocks(vm: Vm, budget: i32): i32 {
         case Op.LH: if (loadInline<i16>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
         case Op.LHU: if (loadInline<u16>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
         case Op.LW: if (loadInline<i32>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
-        case Op.SB: if (storeInline<u8>(rs2(word), ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
-        case Op.SH: if (storeInline<u16>(rs2(word), ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
-        case Op.SW: if (storeInline<i32>(rs2(word), ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.SB: if (storeInline<u8>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.SH: if (storeInline<u16>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.SW: if (storeInline<i32>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
         case Op.NOP: e += ENTRY_BYTES; continue;
         // Block ends: where the block goes, and the slot that links to its successor.
         case Op.JAL: setRd(word, load<i32>(e, LAST_END_PC)); pc = imm; slot = e + LAST_LINK_TAKEN; e = 0; break;

@@ -1,7 +1,8 @@
 // The decode cache (decode.ts, decode-cache.ts, hart.ts, guestmem.ts): instructions run
 // from pre-decoded blocks, so every write into RAM over decoded code must drop it.
 // Self-modifying code must run its new instructions, with or without fence.i.
-import { KIND_MACHINE, PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "../config";
+import { EXIT_TOHOST, KIND_MACHINE, PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "../config";
+import { executeSlice } from "../hart";
 import { decodeGeneration } from "../decode-cache";
 import { DIRTY_ALL, DIRTY_WATCHED } from "../dirty-tracking";
 import { stagingBuffer, vmLoad } from "../index";
@@ -152,6 +153,23 @@ describe("decode cache", () => {
     expect(decodeGeneration(vm.decode)).toBe(grown, "once grown, the code stays decoded");
   });
 
+  it("a store to tohost ends the VM even right after the cache grew in the same slice", () => {
+    const pages: u32 = 40;
+    const vm = newVm(KIND_MACHINE, (pages + 8) << PAGE_SHIFT);
+    vm.tohost = CODE + ((pages + 2) << PAGE_SHIFT);
+    setRegister(vm, T1, 1);
+    setRegister(vm, T2, vm.tohost);
+    for (let i: u32 = 0; i < pages; i++) {
+      const at = CODE + (i << PAGE_SHIFT);
+      poke(vm, at, [addi(T0, T0, 1), i + 1 < pages ? jal(0, <i32>PAGE_BYTES - 4) : sw(T1, T2, 0), jal(0, 0)]);
+    }
+    vm.pc = CODE;
+    const before = decodeGeneration(vm.decode);
+    expect(executeSlice(vm, 1000)).toBe(<i32>pages * 2);
+    expect(decodeGeneration(vm.decode)).toBeGreaterThan(before, "the cache grew within the slice");
+    expect(vm.exit).toBe(EXIT_TOHOST);
+  });
+
   it("a store next to decoded code in the same page keeps the code; one over it drops it", () => {
     const vm = machineVm();
     // 0: sw t1, 0(t2)   4: addi t0, t0, 1   8: j 0   ... 0x100: data in the code's page
@@ -184,13 +202,15 @@ describe("decode cache", () => {
     expect(load<u8>(vm.dirty + page)).toBe(DIRTY_WATCHED | DIRTY_ALL);
   });
 
-  it("a watched page without decoded code stops being watched at its first store", () => {
+  it("a store to a watched page goes inline when its 64-byte line holds no code (dirty marked, watch kept)", () => {
     const vm = machineVm();
     program(vm, [sw(T1, T2, 0), jal(0, -4)]);
+    setRegister(vm, T1, 0x1234_5678);
     setRegister(vm, T2, DATA);
     const page = (DATA - RAM_BASE) >> PAGE_SHIFT;
-    store<u8>(vm.dirty + page, 0xFD); // as a restore leaves it
+    store<u8>(vm.dirty + page, 0xFD); // watched, as a restore leaves a page; no code there
     step(vm, 1);
-    expect(load<u8>(vm.dirty + page)).toBe(DIRTY_ALL);
+    expect(load<u32>(vm.ram + (DATA - RAM_BASE))).toBe(0x1234_5678);
+    expect(load<u8>(vm.dirty + page)).toBe(DIRTY_WATCHED | DIRTY_ALL);
   });
 });
