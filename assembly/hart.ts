@@ -268,8 +268,9 @@ function runBlocks(vm: Vm, budget: i32): i32 {
     // The block's instructions, and the blocks linked after it, with no call on the way:
     // everything stays in registers.
     while (true) {
-      const word = load<u32>(e);
-      const imm = load<i32>(e, 4);
+      const decoded = load<u64>(e); // op word and imm in one load: one bounds check less in a wasm2c build
+      const word = <u32>decoded;
+      const imm = <i32>(decoded >> 32);
       switch (word & 0xFF) {
         case Op.LI: setRd(word, imm); e += ENTRY_BYTES; continue;
         case Op.ADDI: setRd(word, rs1(word) + imm); e += ENTRY_BYTES; continue;
