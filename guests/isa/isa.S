@@ -4027,43 +4027,42 @@ isa_run:
 
     # test 327: c.jal links pc + 2, c.jr returns there
     li      gp, 327
-.Lcall544:
     .option push
     .option rvc
-    c.jal   .Lsub546
+    c.jal   .Lsub545
     .option pop
-.Lback545:
-    la      t3, .Lback545
-    beq     ra, t3, .Lok548
+.Lback544:
+    la      t3, .Lback544
+    beq     ra, t3, .Lok547
     j       fail
-.Lok548:
-    j       .Lafter547
-.Lsub546:
+.Lok547:
+    j       .Lafter546
+.Lsub545:
     .option push
     .option rvc
     c.jr    ra
     .option pop
-.Lafter547:
+.Lafter546:
 
     # test 328: c.jalr links pc + 2 and jumps to rs1
     li      gp, 328
-    la      t0, .Lsub550
+    la      t0, .Lsub549
     .option push
     .option rvc
     c.jalr  t0
     .option pop
-.Lback549:
-    la      t3, .Lback549
-    beq     ra, t3, .Lok552
+.Lback548:
+    la      t3, .Lback548
+    beq     ra, t3, .Lok551
     j       fail
-.Lok552:
-    j       .Lafter551
-.Lsub550:
+.Lok551:
+    j       .Lafter550
+.Lsub549:
     .option push
     .option rvc
     c.jr    ra
     .option pop
-.Lafter551:
+.Lafter550:
 
     # test 329: 32-bit instructions at 2-byte aligned pcs: addi, jal links pc + 4
     li      gp, 329
@@ -4076,208 +4075,208 @@ isa_run:
     c.nop
     .option pop
     addi    a0, zero, 9
-.Lat553:
-    jal     ra, .Ltgt554
+.Lat552:
+    jal     ra, .Ltgt553
     j       fail
-.Ltgt554:
+.Ltgt553:
     li      t2, 9
-    beq     a0, t2, .Lok555
+    beq     a0, t2, .Lok554
+    j       fail
+.Lok554:
+    la      t3, .Lat552
+    addi    t3, t3, 4
+    beq     ra, t3, .Lok555
     j       fail
 .Lok555:
-    la      t3, .Lat553
-    addi    t3, t3, 4
-    beq     ra, t3, .Lok556
-    j       fail
-.Lok556:
-    la      t3, .Lat553
+    la      t3, .Lat552
     andi    t3, t3, 3
     li      t2, 2
-    beq     t3, t2, .Lok557
+    beq     t3, t2, .Lok556
     j       fail
-.Lok557:
+.Lok556:
 
     # test 330: c.ebreak: mcause 3, mepc = mtval = the c.ebreak
     li      gp, 330
-    la      s11, .Lresume559
-.Lat558:
+    la      s11, .Lresume558
+.Lat557:
     .option push
     .option rvc
     c.ebreak
     .option pop
     j       fail
-.Lresume559:
+.Lresume558:
     li      t2, 3
-    beq     s8, t2, .Lok560
+    beq     s8, t2, .Lok559
+    j       fail
+.Lok559:
+    la      t3, .Lat557
+    beq     s9, t3, .Lok560
     j       fail
 .Lok560:
-    la      t3, .Lat558
-    beq     s9, t3, .Lok561
+    la      t3, .Lat557
+    beq     s10, t3, .Lok561
     j       fail
 .Lok561:
-    la      t3, .Lat558
-    beq     s10, t3, .Lok562
-    j       fail
-.Lok562:
 
     # test 331: reserved compressed encoding 0x0000 (the all-zero halfword): illegal instruction, mtval = its 16 bits
     li      gp, 331
-    la      s11, .Lresume564
-.Lat563:
+    la      s11, .Lresume563
+.Lat562:
     .half   0x0000
     j       fail
-.Lresume564:
+.Lresume563:
     li      t2, 2
-    beq     s8, t2, .Lok565
+    beq     s8, t2, .Lok564
+    j       fail
+.Lok564:
+    la      t3, .Lat562
+    beq     s9, t3, .Lok565
     j       fail
 .Lok565:
-    la      t3, .Lat563
-    beq     s9, t3, .Lok566
+    li      t2, 0
+    beq     s10, t2, .Lok566
     j       fail
 .Lok566:
-    li      t2, 0
-    beq     s10, t2, .Lok567
-    j       fail
-.Lok567:
 
     # test 332: reserved compressed encoding 0x6101 (c.addi16sp with immediate 0): illegal instruction, mtval = its 16 bits
     li      gp, 332
-    la      s11, .Lresume569
-.Lat568:
+    la      s11, .Lresume568
+.Lat567:
     .half   0x6101
     j       fail
-.Lresume569:
+.Lresume568:
     li      t2, 2
-    beq     s8, t2, .Lok570
+    beq     s8, t2, .Lok569
+    j       fail
+.Lok569:
+    la      t3, .Lat567
+    beq     s9, t3, .Lok570
     j       fail
 .Lok570:
-    la      t3, .Lat568
-    beq     s9, t3, .Lok571
+    li      t2, 24833
+    beq     s10, t2, .Lok571
     j       fail
 .Lok571:
-    li      t2, 24833
-    beq     s10, t2, .Lok572
-    j       fail
-.Lok572:
 
     # test 333: reserved compressed encoding 0x6501 (c.lui with immediate 0): illegal instruction, mtval = its 16 bits
     li      gp, 333
-    la      s11, .Lresume574
-.Lat573:
+    la      s11, .Lresume573
+.Lat572:
     .half   0x6501
     j       fail
-.Lresume574:
+.Lresume573:
     li      t2, 2
-    beq     s8, t2, .Lok575
+    beq     s8, t2, .Lok574
+    j       fail
+.Lok574:
+    la      t3, .Lat572
+    beq     s9, t3, .Lok575
     j       fail
 .Lok575:
-    la      t3, .Lat573
-    beq     s9, t3, .Lok576
+    li      t2, 25857
+    beq     s10, t2, .Lok576
     j       fail
 .Lok576:
-    li      t2, 25857
-    beq     s10, t2, .Lok577
-    j       fail
-.Lok577:
 
     # test 334: reserved compressed encoding 0x8002 (c.jr x0): illegal instruction, mtval = its 16 bits
     li      gp, 334
-    la      s11, .Lresume579
-.Lat578:
+    la      s11, .Lresume578
+.Lat577:
     .half   0x8002
     j       fail
-.Lresume579:
+.Lresume578:
     li      t2, 2
-    beq     s8, t2, .Lok580
+    beq     s8, t2, .Lok579
+    j       fail
+.Lok579:
+    la      t3, .Lat577
+    beq     s9, t3, .Lok580
     j       fail
 .Lok580:
-    la      t3, .Lat578
-    beq     s9, t3, .Lok581
+    li      t2, 32770
+    beq     s10, t2, .Lok581
     j       fail
 .Lok581:
-    li      t2, 32770
-    beq     s10, t2, .Lok582
-    j       fail
-.Lok582:
 
     # test 335: reserved compressed encoding 0x4002 (c.lwsp x0): illegal instruction, mtval = its 16 bits
     li      gp, 335
-    la      s11, .Lresume584
-.Lat583:
+    la      s11, .Lresume583
+.Lat582:
     .half   0x4002
     j       fail
-.Lresume584:
+.Lresume583:
     li      t2, 2
-    beq     s8, t2, .Lok585
+    beq     s8, t2, .Lok584
+    j       fail
+.Lok584:
+    la      t3, .Lat582
+    beq     s9, t3, .Lok585
     j       fail
 .Lok585:
-    la      t3, .Lat583
-    beq     s9, t3, .Lok586
+    li      t2, 16386
+    beq     s10, t2, .Lok586
     j       fail
 .Lok586:
-    li      t2, 16386
-    beq     s10, t2, .Lok587
-    j       fail
-.Lok587:
 
     # test 336: reserved compressed encoding 0x9001 (c.srli with shamt[5] = 1): illegal instruction, mtval = its 16 bits
     li      gp, 336
-    la      s11, .Lresume589
-.Lat588:
+    la      s11, .Lresume588
+.Lat587:
     .half   0x9001
     j       fail
-.Lresume589:
+.Lresume588:
     li      t2, 2
-    beq     s8, t2, .Lok590
+    beq     s8, t2, .Lok589
+    j       fail
+.Lok589:
+    la      t3, .Lat587
+    beq     s9, t3, .Lok590
     j       fail
 .Lok590:
-    la      t3, .Lat588
-    beq     s9, t3, .Lok591
+    li      t2, 36865
+    beq     s10, t2, .Lok591
     j       fail
 .Lok591:
-    li      t2, 36865
-    beq     s10, t2, .Lok592
-    j       fail
-.Lok592:
 
     # test 337: reserved compressed encoding 0x2000 (c.fld (no D)): illegal instruction, mtval = its 16 bits
     li      gp, 337
-    la      s11, .Lresume594
-.Lat593:
+    la      s11, .Lresume593
+.Lat592:
     .half   0x2000
     j       fail
-.Lresume594:
+.Lresume593:
     li      t2, 2
-    beq     s8, t2, .Lok595
+    beq     s8, t2, .Lok594
+    j       fail
+.Lok594:
+    la      t3, .Lat592
+    beq     s9, t3, .Lok595
     j       fail
 .Lok595:
-    la      t3, .Lat593
-    beq     s9, t3, .Lok596
+    li      t2, 8192
+    beq     s10, t2, .Lok596
     j       fail
 .Lok596:
-    li      t2, 8192
-    beq     s10, t2, .Lok597
-    j       fail
-.Lok597:
 
     # test 338: reserved compressed encoding 0xe002 (c.fswsp (no F)): illegal instruction, mtval = its 16 bits
     li      gp, 338
-    la      s11, .Lresume599
-.Lat598:
+    la      s11, .Lresume598
+.Lat597:
     .half   0xe002
     j       fail
-.Lresume599:
+.Lresume598:
     li      t2, 2
-    beq     s8, t2, .Lok600
+    beq     s8, t2, .Lok599
+    j       fail
+.Lok599:
+    la      t3, .Lat597
+    beq     s9, t3, .Lok600
     j       fail
 .Lok600:
-    la      t3, .Lat598
-    beq     s9, t3, .Lok601
+    li      t2, 57346
+    beq     s10, t2, .Lok601
     j       fail
 .Lok601:
-    li      t2, 57346
-    beq     s10, t2, .Lok602
-    j       fail
-.Lok602:
 
     # test 339: mepc keeps bit 1 (IALIGN = 16), clears bit 0
     li      gp, 339
@@ -4285,25 +4284,25 @@ isa_run:
     csrw    mepc, t0
     csrr    a0, mepc
     li      t2, -2147483390
-    beq     a0, t2, .Lok603
+    beq     a0, t2, .Lok602
     j       fail
-.Lok603:
+.Lok602:
 
     # test 340: self-modifying compressed code: sh replaces a c.li, fence.i
     li      gp, 340
-    la      t0, .Lpatch604
+    la      t0, .Lpatch603
     li      t1, 17693               # c.li a0, 7
     sh      t1, 0(t0)
     fence.i
-.Lpatch604:
+.Lpatch603:
     .option push
     .option rvc
     c.li    a0, 1
     .option pop
     li      t2, 7
-    beq     a0, t2, .Lok605
+    beq     a0, t2, .Lok604
     j       fail
-.Lok605:
+.Lok604:
     .option push
     .option rvc
     .p2align 2
@@ -4318,45 +4317,45 @@ isa_run:
     addi    a0, a0, 1
     sc.w    a3, a0, (a1)
     li      t2, 0
-    beq     a3, t2, .Lok606
+    beq     a3, t2, .Lok605
     j       fail
-.Lok606:
+.Lok605:
     lw      a4, 0(a1)
     li      t2, 6
-    beq     a4, t2, .Lok607
+    beq     a4, t2, .Lok606
     j       fail
-.Lok607:
+.Lok606:
 
     # test 342: a second sc.w fails: rd = 1, memory unchanged
     li      gp, 342
     sc.w    a3, a2, (a1)
     li      t2, 1
-    beq     a3, t2, .Lok608
+    beq     a3, t2, .Lok607
     j       fail
-.Lok608:
+.Lok607:
     lw      a4, 0(a1)
     li      t2, 6
-    beq     a4, t2, .Lok609
+    beq     a4, t2, .Lok608
     j       fail
-.Lok609:
+.Lok608:
 
     # test 343: sc.w fails after an intervening trap (mret clears the reservation)
     li      gp, 343
     lr.w.aq a0, (a1)
-    la      s11, .Lresume610
+    la      s11, .Lresume609
     ecall
     j       fail
-.Lresume610:
+.Lresume609:
     sc.w.rl a3, a2, (a1)
     li      t2, 1
-    beq     a3, t2, .Lok611
+    beq     a3, t2, .Lok610
     j       fail
-.Lok611:
+.Lok610:
     lw      a4, 0(a1)
     li      t2, 6
-    beq     a4, t2, .Lok612
+    beq     a4, t2, .Lok611
     j       fail
-.Lok612:
+.Lok611:
 
     # test 344: amoswap.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0x7fffffff
     li      gp, 344
@@ -4366,14 +4365,14 @@ isa_run:
     addi    a5, a1, 4
     amoswap.w a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok613
+    beq     a0, t2, .Lok612
     j       fail
-.Lok613:
+.Lok612:
     lw      a4, 4(a1)
     li      t2, 2147483647
-    beq     a4, t2, .Lok614
+    beq     a4, t2, .Lok613
     j       fail
-.Lok614:
+.Lok613:
 
     # test 345: amoswap.w on 0xffffffff with 0x1: rd = old, memory = 0x1
     li      gp, 345
@@ -4383,14 +4382,14 @@ isa_run:
     addi    a5, a1, 4
     amoswap.w a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok615
+    beq     a0, t2, .Lok614
     j       fail
-.Lok615:
+.Lok614:
     lw      a4, 4(a1)
     li      t2, 1
-    beq     a4, t2, .Lok616
+    beq     a4, t2, .Lok615
     j       fail
-.Lok616:
+.Lok615:
 
     # test 346: amoswap.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xff00ff00
     li      gp, 346
@@ -4400,14 +4399,14 @@ isa_run:
     addi    a5, a1, 4
     amoswap.w a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok617
+    beq     a0, t2, .Lok616
     j       fail
-.Lok617:
+.Lok616:
     lw      a4, 4(a1)
     li      t2, -16711936
-    beq     a4, t2, .Lok618
+    beq     a4, t2, .Lok617
     j       fail
-.Lok618:
+.Lok617:
 
     # test 347: amoadd.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0xffffffff
     li      gp, 347
@@ -4417,14 +4416,14 @@ isa_run:
     addi    a5, a1, 4
     amoadd.w  a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok619
+    beq     a0, t2, .Lok618
     j       fail
-.Lok619:
+.Lok618:
     lw      a4, 4(a1)
     li      t2, -1
-    beq     a4, t2, .Lok620
+    beq     a4, t2, .Lok619
     j       fail
-.Lok620:
+.Lok619:
 
     # test 348: amoadd.w on 0xffffffff with 0x1: rd = old, memory = 0x0
     li      gp, 348
@@ -4434,14 +4433,14 @@ isa_run:
     addi    a5, a1, 4
     amoadd.w  a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok621
+    beq     a0, t2, .Lok620
     j       fail
-.Lok621:
+.Lok620:
     lw      a4, 4(a1)
     li      t2, 0
-    beq     a4, t2, .Lok622
+    beq     a4, t2, .Lok621
     j       fail
-.Lok622:
+.Lok621:
 
     # test 349: amoadd.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xe100e0f
     li      gp, 349
@@ -4451,14 +4450,14 @@ isa_run:
     addi    a5, a1, 4
     amoadd.w  a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok623
+    beq     a0, t2, .Lok622
     j       fail
-.Lok623:
+.Lok622:
     lw      a4, 4(a1)
     li      t2, 235933199
-    beq     a4, t2, .Lok624
+    beq     a4, t2, .Lok623
     j       fail
-.Lok624:
+.Lok623:
 
     # test 350: amoxor.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0xffffffff
     li      gp, 350
@@ -4468,14 +4467,14 @@ isa_run:
     addi    a5, a1, 4
     amoxor.w  a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok625
+    beq     a0, t2, .Lok624
     j       fail
-.Lok625:
+.Lok624:
     lw      a4, 4(a1)
     li      t2, -1
-    beq     a4, t2, .Lok626
+    beq     a4, t2, .Lok625
     j       fail
-.Lok626:
+.Lok625:
 
     # test 351: amoxor.w on 0xffffffff with 0x1: rd = old, memory = 0xfffffffe
     li      gp, 351
@@ -4485,14 +4484,14 @@ isa_run:
     addi    a5, a1, 4
     amoxor.w  a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok627
+    beq     a0, t2, .Lok626
     j       fail
-.Lok627:
+.Lok626:
     lw      a4, 4(a1)
     li      t2, -2
-    beq     a4, t2, .Lok628
+    beq     a4, t2, .Lok627
     j       fail
-.Lok628:
+.Lok627:
 
     # test 352: amoxor.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xf00ff00f
     li      gp, 352
@@ -4502,14 +4501,14 @@ isa_run:
     addi    a5, a1, 4
     amoxor.w  a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok629
+    beq     a0, t2, .Lok628
     j       fail
-.Lok629:
+.Lok628:
     lw      a4, 4(a1)
     li      t2, -267390961
-    beq     a4, t2, .Lok630
+    beq     a4, t2, .Lok629
     j       fail
-.Lok630:
+.Lok629:
 
     # test 353: amoand.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0x0
     li      gp, 353
@@ -4519,14 +4518,14 @@ isa_run:
     addi    a5, a1, 4
     amoand.w  a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok631
+    beq     a0, t2, .Lok630
     j       fail
-.Lok631:
+.Lok630:
     lw      a4, 4(a1)
     li      t2, 0
-    beq     a4, t2, .Lok632
+    beq     a4, t2, .Lok631
     j       fail
-.Lok632:
+.Lok631:
 
     # test 354: amoand.w on 0xffffffff with 0x1: rd = old, memory = 0x1
     li      gp, 354
@@ -4536,14 +4535,14 @@ isa_run:
     addi    a5, a1, 4
     amoand.w  a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok633
+    beq     a0, t2, .Lok632
     j       fail
-.Lok633:
+.Lok632:
     lw      a4, 4(a1)
     li      t2, 1
-    beq     a4, t2, .Lok634
+    beq     a4, t2, .Lok633
     j       fail
-.Lok634:
+.Lok633:
 
     # test 355: amoand.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xf000f00
     li      gp, 355
@@ -4553,14 +4552,14 @@ isa_run:
     addi    a5, a1, 4
     amoand.w  a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok635
+    beq     a0, t2, .Lok634
     j       fail
-.Lok635:
+.Lok634:
     lw      a4, 4(a1)
     li      t2, 251662080
-    beq     a4, t2, .Lok636
+    beq     a4, t2, .Lok635
     j       fail
-.Lok636:
+.Lok635:
 
     # test 356: amoor.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0xffffffff
     li      gp, 356
@@ -4570,14 +4569,14 @@ isa_run:
     addi    a5, a1, 4
     amoor.w   a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok637
+    beq     a0, t2, .Lok636
     j       fail
-.Lok637:
+.Lok636:
     lw      a4, 4(a1)
     li      t2, -1
-    beq     a4, t2, .Lok638
+    beq     a4, t2, .Lok637
     j       fail
-.Lok638:
+.Lok637:
 
     # test 357: amoor.w on 0xffffffff with 0x1: rd = old, memory = 0xffffffff
     li      gp, 357
@@ -4587,14 +4586,14 @@ isa_run:
     addi    a5, a1, 4
     amoor.w   a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok639
+    beq     a0, t2, .Lok638
     j       fail
-.Lok639:
+.Lok638:
     lw      a4, 4(a1)
     li      t2, -1
-    beq     a4, t2, .Lok640
+    beq     a4, t2, .Lok639
     j       fail
-.Lok640:
+.Lok639:
 
     # test 358: amoor.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xff0fff0f
     li      gp, 358
@@ -4604,14 +4603,14 @@ isa_run:
     addi    a5, a1, 4
     amoor.w   a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok641
+    beq     a0, t2, .Lok640
     j       fail
-.Lok641:
+.Lok640:
     lw      a4, 4(a1)
     li      t2, -15728881
-    beq     a4, t2, .Lok642
+    beq     a4, t2, .Lok641
     j       fail
-.Lok642:
+.Lok641:
 
     # test 359: amomin.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0x80000000
     li      gp, 359
@@ -4621,14 +4620,14 @@ isa_run:
     addi    a5, a1, 4
     amomin.w  a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok643
+    beq     a0, t2, .Lok642
     j       fail
-.Lok643:
+.Lok642:
     lw      a4, 4(a1)
     li      t2, -2147483648
-    beq     a4, t2, .Lok644
+    beq     a4, t2, .Lok643
     j       fail
-.Lok644:
+.Lok643:
 
     # test 360: amomin.w on 0xffffffff with 0x1: rd = old, memory = 0xffffffff
     li      gp, 360
@@ -4638,14 +4637,14 @@ isa_run:
     addi    a5, a1, 4
     amomin.w  a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok645
+    beq     a0, t2, .Lok644
     j       fail
-.Lok645:
+.Lok644:
     lw      a4, 4(a1)
     li      t2, -1
-    beq     a4, t2, .Lok646
+    beq     a4, t2, .Lok645
     j       fail
-.Lok646:
+.Lok645:
 
     # test 361: amomin.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xff00ff00
     li      gp, 361
@@ -4655,14 +4654,14 @@ isa_run:
     addi    a5, a1, 4
     amomin.w  a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok647
+    beq     a0, t2, .Lok646
     j       fail
-.Lok647:
+.Lok646:
     lw      a4, 4(a1)
     li      t2, -16711936
-    beq     a4, t2, .Lok648
+    beq     a4, t2, .Lok647
     j       fail
-.Lok648:
+.Lok647:
 
     # test 362: amomax.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0x7fffffff
     li      gp, 362
@@ -4672,14 +4671,14 @@ isa_run:
     addi    a5, a1, 4
     amomax.w  a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok649
+    beq     a0, t2, .Lok648
     j       fail
-.Lok649:
+.Lok648:
     lw      a4, 4(a1)
     li      t2, 2147483647
-    beq     a4, t2, .Lok650
+    beq     a4, t2, .Lok649
     j       fail
-.Lok650:
+.Lok649:
 
     # test 363: amomax.w on 0xffffffff with 0x1: rd = old, memory = 0x1
     li      gp, 363
@@ -4689,14 +4688,14 @@ isa_run:
     addi    a5, a1, 4
     amomax.w  a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok651
+    beq     a0, t2, .Lok650
     j       fail
-.Lok651:
+.Lok650:
     lw      a4, 4(a1)
     li      t2, 1
-    beq     a4, t2, .Lok652
+    beq     a4, t2, .Lok651
     j       fail
-.Lok652:
+.Lok651:
 
     # test 364: amomax.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xf0f0f0f
     li      gp, 364
@@ -4706,14 +4705,14 @@ isa_run:
     addi    a5, a1, 4
     amomax.w  a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok653
+    beq     a0, t2, .Lok652
     j       fail
-.Lok653:
+.Lok652:
     lw      a4, 4(a1)
     li      t2, 252645135
-    beq     a4, t2, .Lok654
+    beq     a4, t2, .Lok653
     j       fail
-.Lok654:
+.Lok653:
 
     # test 365: amominu.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0x7fffffff
     li      gp, 365
@@ -4723,14 +4722,14 @@ isa_run:
     addi    a5, a1, 4
     amominu.w a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok655
+    beq     a0, t2, .Lok654
     j       fail
-.Lok655:
+.Lok654:
     lw      a4, 4(a1)
     li      t2, 2147483647
-    beq     a4, t2, .Lok656
+    beq     a4, t2, .Lok655
     j       fail
-.Lok656:
+.Lok655:
 
     # test 366: amominu.w on 0xffffffff with 0x1: rd = old, memory = 0x1
     li      gp, 366
@@ -4740,14 +4739,14 @@ isa_run:
     addi    a5, a1, 4
     amominu.w a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok657
+    beq     a0, t2, .Lok656
     j       fail
-.Lok657:
+.Lok656:
     lw      a4, 4(a1)
     li      t2, 1
-    beq     a4, t2, .Lok658
+    beq     a4, t2, .Lok657
     j       fail
-.Lok658:
+.Lok657:
 
     # test 367: amominu.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xf0f0f0f
     li      gp, 367
@@ -4757,14 +4756,14 @@ isa_run:
     addi    a5, a1, 4
     amominu.w a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok659
+    beq     a0, t2, .Lok658
     j       fail
-.Lok659:
+.Lok658:
     lw      a4, 4(a1)
     li      t2, 252645135
-    beq     a4, t2, .Lok660
+    beq     a4, t2, .Lok659
     j       fail
-.Lok660:
+.Lok659:
 
     # test 368: amomaxu.w on 0x80000000 with 0x7fffffff: rd = old, memory = 0x80000000
     li      gp, 368
@@ -4774,14 +4773,14 @@ isa_run:
     addi    a5, a1, 4
     amomaxu.w a0, a2, (a5)
     li      t2, -2147483648
-    beq     a0, t2, .Lok661
+    beq     a0, t2, .Lok660
     j       fail
-.Lok661:
+.Lok660:
     lw      a4, 4(a1)
     li      t2, -2147483648
-    beq     a4, t2, .Lok662
+    beq     a4, t2, .Lok661
     j       fail
-.Lok662:
+.Lok661:
 
     # test 369: amomaxu.w on 0xffffffff with 0x1: rd = old, memory = 0xffffffff
     li      gp, 369
@@ -4791,14 +4790,14 @@ isa_run:
     addi    a5, a1, 4
     amomaxu.w a0, a2, (a5)
     li      t2, -1
-    beq     a0, t2, .Lok663
+    beq     a0, t2, .Lok662
     j       fail
-.Lok663:
+.Lok662:
     lw      a4, 4(a1)
     li      t2, -1
-    beq     a4, t2, .Lok664
+    beq     a4, t2, .Lok663
     j       fail
-.Lok664:
+.Lok663:
 
     # test 370: amomaxu.w on 0xf0f0f0f with 0xff00ff00: rd = old, memory = 0xff00ff00
     li      gp, 370
@@ -4808,14 +4807,14 @@ isa_run:
     addi    a5, a1, 4
     amomaxu.w a0, a2, (a5)
     li      t2, 252645135
-    beq     a0, t2, .Lok665
+    beq     a0, t2, .Lok664
     j       fail
-.Lok665:
+.Lok664:
     lw      a4, 4(a1)
     li      t2, -16711936
-    beq     a4, t2, .Lok666
+    beq     a4, t2, .Lok665
     j       fail
-.Lok666:
+.Lok665:
 
     # test 371: amoadd.w.aqrl: aq and rl accepted
     li      gp, 371
@@ -4825,134 +4824,134 @@ isa_run:
     amoadd.w.aqrl a0, a2, (a5)
     lw      a4, 4(a1)
     li      t2, 2
-    beq     a4, t2, .Lok667
+    beq     a4, t2, .Lok666
     j       fail
-.Lok667:
+.Lok666:
 
     # test 372: an AMO to a misaligned address: store/AMO misaligned (mcause 6, mtval = the address)
     li      gp, 372
     addi    a5, a1, 2
     li      a0, 0x5a5
-    la      s11, .Lresume669
-.Lat668:
+    la      s11, .Lresume668
+.Lat667:
     amoadd.w a0, a2, (a5)
     j       fail
-.Lresume669:
+.Lresume668:
     li      t2, 6
-    beq     s8, t2, .Lok670
+    beq     s8, t2, .Lok669
+    j       fail
+.Lok669:
+    la      t3, .Lat667
+    beq     s9, t3, .Lok670
     j       fail
 .Lok670:
-    la      t3, .Lat668
-    beq     s9, t3, .Lok671
+    beq     s10, a5, .Lok671
     j       fail
 .Lok671:
-    beq     s10, a5, .Lok672
+    li      t2, 1445
+    beq     a0, t2, .Lok672
     j       fail
 .Lok672:
-    li      t2, 1445
-    beq     a0, t2, .Lok673
-    j       fail
-.Lok673:
 
     # test 373: sc.w to a misaligned address: store/AMO misaligned (mcause 6, mtval = the address)
     li      gp, 373
     addi    a5, a1, 1
     li      a0, 0x5a5
-    la      s11, .Lresume675
-.Lat674:
+    la      s11, .Lresume674
+.Lat673:
     sc.w    a0, a2, (a5)
     j       fail
-.Lresume675:
+.Lresume674:
     li      t2, 6
-    beq     s8, t2, .Lok676
+    beq     s8, t2, .Lok675
+    j       fail
+.Lok675:
+    la      t3, .Lat673
+    beq     s9, t3, .Lok676
     j       fail
 .Lok676:
-    la      t3, .Lat674
-    beq     s9, t3, .Lok677
+    beq     s10, a5, .Lok677
     j       fail
 .Lok677:
-    beq     s10, a5, .Lok678
+    li      t2, 1445
+    beq     a0, t2, .Lok678
     j       fail
 .Lok678:
-    li      t2, 1445
-    beq     a0, t2, .Lok679
-    j       fail
-.Lok679:
 
     # test 374: lr.w from a misaligned address: load misaligned (mcause 4, mtval = the address)
     li      gp, 374
     addi    a5, a1, 2
     li      a0, 0x5a5
-    la      s11, .Lresume681
-.Lat680:
+    la      s11, .Lresume680
+.Lat679:
     lr.w    a0, (a5)
     j       fail
-.Lresume681:
+.Lresume680:
     li      t2, 4
-    beq     s8, t2, .Lok682
+    beq     s8, t2, .Lok681
+    j       fail
+.Lok681:
+    la      t3, .Lat679
+    beq     s9, t3, .Lok682
     j       fail
 .Lok682:
-    la      t3, .Lat680
-    beq     s9, t3, .Lok683
+    beq     s10, a5, .Lok683
     j       fail
 .Lok683:
-    beq     s10, a5, .Lok684
+    li      t2, 1445
+    beq     a0, t2, .Lok684
     j       fail
 .Lok684:
-    li      t2, 1445
-    beq     a0, t2, .Lok685
-    j       fail
-.Lok685:
 
     # test 375: an AMO to the UART: store/AMO access fault (mcause 7, mtval = the address)
     li      gp, 375
     li      a5, 0x10000000
     li      a0, 0x5a5
-    la      s11, .Lresume687
-.Lat686:
+    la      s11, .Lresume686
+.Lat685:
     amoswap.w a0, a2, (a5)
     j       fail
-.Lresume687:
+.Lresume686:
     li      t2, 7
-    beq     s8, t2, .Lok688
+    beq     s8, t2, .Lok687
+    j       fail
+.Lok687:
+    la      t3, .Lat685
+    beq     s9, t3, .Lok688
     j       fail
 .Lok688:
-    la      t3, .Lat686
-    beq     s9, t3, .Lok689
+    beq     s10, a5, .Lok689
     j       fail
 .Lok689:
-    beq     s10, a5, .Lok690
+    li      t2, 1445
+    beq     a0, t2, .Lok690
     j       fail
 .Lok690:
-    li      t2, 1445
-    beq     a0, t2, .Lok691
-    j       fail
-.Lok691:
 
     # test 376: lr.w from the UART: load access fault (mcause 5, mtval = the address)
     li      gp, 376
     li      a5, 0x10000000
     li      a0, 0x5a5
-    la      s11, .Lresume693
-.Lat692:
+    la      s11, .Lresume692
+.Lat691:
     lr.w    a0, (a5)
     j       fail
-.Lresume693:
+.Lresume692:
     li      t2, 5
-    beq     s8, t2, .Lok694
+    beq     s8, t2, .Lok693
+    j       fail
+.Lok693:
+    la      t3, .Lat691
+    beq     s9, t3, .Lok694
     j       fail
 .Lok694:
-    la      t3, .Lat692
-    beq     s9, t3, .Lok695
+    beq     s10, a5, .Lok695
     j       fail
 .Lok695:
-    beq     s10, a5, .Lok696
+    li      t2, 1445
+    beq     a0, t2, .Lok696
     j       fail
 .Lok696:
-    li      t2, 1445
-    beq     a0, t2, .Lok697
-    j       fail
-.Lok697:
 
     # ---- all tests passed ------------------------------------------------
     li      a0, 0
