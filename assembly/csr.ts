@@ -64,8 +64,8 @@ export function csrAccessAllowed(vm: Vm, csr: u32, writes: bool): bool {
 // fields are WARL with the spec's rules (reserved cfg bits 6:5 read 0, R = 0 with W = 1
 // becomes W = 0, a locked entry ignores writes to its cfg and address and, if it is TOR,
 // to the address below it; granularity 4 bytes), and nothing is enforced: no access is
-// ever denied (docs/guests.md). Checkpoint streams do not carry them yet: a restored VM
-// reads them as after a reset (docs/stream-format.md, "PMP registers").
+// ever denied (docs/guests.md). Checkpoints carry them in the optional PMP record
+// (docs/stream-format.md), written only when one of them is not zero.
 const PMPCFG0: u32 = 0x3A0;
 const PMPADDR0: u32 = 0x3B0;
 const PMP_ENTRIES: u32 = 16;
