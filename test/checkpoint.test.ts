@@ -83,6 +83,31 @@ describe.skipIf(!hasCore())('checkpoint and restore run on exactly like the orig
     expect(parseStream(plain.stream).records.some((r) => r.type === RecordType.PMP)).toBe(false);
   });
 
+  it('an LR/SC reservation is not carried: a restore between lr.w and sc.w makes the sc.w fail (docs/stream-format.md)', async () => {
+    // lr.w a0, (t0); count down 20000; sc.w a1, a2, (t0); tohost = (a1 << 1) | 1
+    const lrW = (rd: number, rs1: number): number[] => [((2 << 27) | (rs1 << 15) | (2 << 12) | (rd << 7) | 0x2f) >>> 0];
+    const scW = (rd: number, rs2: number, rs1: number): number[] => [((3 << 27) | (rs2 << 20) | (rs1 << 15) | (2 << 12) | (rd << 7) | 0x2f) >>> 0];
+    const slli1 = (rd: number): number[] => [((1 << 20) | (rd << 15) | (1 << 12) | (rd << 7) | 0x13) >>> 0];
+    const ori1 = (rd: number): number[] => [((1 << 20) | (rd << 15) | (6 << 12) | (rd << 7) | 0x13) >>> 0];
+    const bneBack4 = (rs1: number): number[] => [0xfe00_1ee3 | (rs1 << 15)];
+    const tohost = RAM_BASE + 0x400;
+    const word = RAM_BASE + 0x500;
+    const code = assemble(
+      li(reg.t0, word), lrW(reg.a0, reg.t0), li(reg.t1, 20_000), addi(reg.t1, reg.t1, -1), bneBack4(reg.t1),
+      scW(reg.a1, reg.a0, reg.t0), slli1(reg.a1), ori1(reg.a1), li(reg.t0, tohost), sw(reg.a1, reg.t0, 0), spin(),
+    );
+    const image = buildElf({
+      segments: [{ paddr: RAM_BASE, data: code, memBytes: 0x800, flags: 7 }],
+      symbols: [{ name: 'tohost', value: tohost }],
+    });
+    const original = await runImage({ image });
+    expect(original.code, 'uninterrupted, the sc.w succeeds').toBe(1);
+    const checkpoint = await checkpointGuest({ image, atCycle: 10_000n });
+    const restored = await restoreGuest({ stream: checkpoint.stream });
+    expect(restored.code, 'restored in between, the sc.w fails').toBe(3);
+    expect(restored.instret).toBe(original.instret);
+  });
+
   it('stops at --max-cycles where ferry run would', async () => {
     const original = await runImage({ imagePath: CPU_SMALL, maxCycles: 2_500_000 });
     const checkpoint = await checkpointGuest({ imagePath: CPU_SMALL, atCycle: 1_000_000n });
