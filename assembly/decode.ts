@@ -39,6 +39,18 @@ export enum Op {
   NOP,
   /** lr.w, sc.w and the AMOs (atomic.ts); imm = funct5. */
   ATOMIC,
+  // Two instructions in one dispatch (macro-op fusion): the entry of the first carries the
+  // fused op, the second keeps its own entry (FUSED_PLAIN gives the first one's op back).
+  /** addi; addi (pointer and counter steps, stack adjustments). */
+  ADDI_ADDI,
+  /** add; add (c.mv/c.add pairs of compressed code). */
+  ADD_ADD,
+  /** slli; srli (zero-extension, bit-field extraction). */
+  SLLI_SRLI,
+  /** slli; srai (sign-extension). */
+  SLLI_SRAI,
+  /** lui/auipc rd; addi rd, rd, lo (a 32-bit constant or address). */
+  LI_ADDI,
   // Everything from here on ends a block.
   JAL, JALR, BEQ, BNE, BLT, BGE, BLTU, BGEU,
   /** ecall, ebreak, mret, sret, wfi, sfence.vma and the six CSR instructions: system.ts. */
@@ -63,6 +75,36 @@ export const ENTRY_RAW: u32 = 12;
 const MAX_BLOCK_INSTRUCTIONS: u32 = 64;
 /** The most one block can take from the arena: header, entries, NEXT, trailer, two code maps. */
 const BLOCK_MAX_BYTES: u32 = BLOCK_HEADER_BYTES + (MAX_BLOCK_INSTRUCTIONS + 2) * ENTRY_BYTES + 2 * CODE_MAP_BYTES;
+
+export const FUSED_FIRST: i32 = Op.ADDI_ADDI;
+export const FUSED_LAST: i32 = Op.LI_ADDI;
+/** The first instruction's own op, for each fused op from FUSED_FIRST. */
+export const FUSED_PLAIN: StaticArray<i32> = [Op.ADDI, Op.ADD, Op.SLLI, Op.SLLI, Op.LI];
+
+/** The fused op for the pair of entries `first`, `second`, or ILLEGAL if they do not fuse. */
+function fusedOp(first: u32, second: u32): i32 {
+  const a = first & 0xFF, b = second & 0xFF;
+  if (a == Op.ADDI && b == Op.ADDI) return Op.ADDI_ADDI;
+  if (a == Op.ADD && b == Op.ADD) return Op.ADD_ADD;
+  if (a == Op.SLLI && b == Op.SRLI) return Op.SLLI_SRLI;
+  if (a == Op.SLLI && b == Op.SRAI) return Op.SLLI_SRAI;
+  // lui rd, hi; addi rd, rd, lo: the addi reads and writes the register the lui wrote
+  const rd = (first >> 8) & 0xFF;
+  if (a == Op.LI && b == Op.ADDI && rd == ((second >> 8) & 0xFF) && rd == ((second >> 16) & 0xFF)) return Op.LI_ADDI;
+  return Op.ILLEGAL;
+}
+
+/** Fuses neighbouring pairs of the `count` entries from `first`, each entry in one pair at most. */
+function fuseBlock(first: usize, count: u32): void {
+  for (let i: u32 = 0; i + 1 < count; i++) {
+    const at = first + (<usize>i << 4);
+    const word = load<u32>(at);
+    const fused = fusedOp(word, load<u32>(at, ENTRY_BYTES));
+    if (fused == Op.ILLEGAL) continue;
+    store<u32>(at, (word & ~0xFF) | <u32>fused);
+    i++;
+  }
+}
 
 /** Does `op` end a block? */
 export function endsBlock(op: i32): bool {
@@ -401,6 +443,7 @@ export function buildBlock(vm: Vm, pc: u32): usize {
     if (endsBlock(op)) { ended = true; break; }
     if ((offset & (PAGE_BYTES - 1)) < bytes) break; // crossed into the next page
   }
+  fuseBlock(block + BLOCK_HEADER_BYTES, count);
   if (!ended) {
     const next = arenaTake(cache, ENTRY_BYTES);
     put(next, Op.NEXT, 0, 0, 0, 0);

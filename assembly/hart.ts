@@ -15,8 +15,8 @@ import { CAUSE_BREAKPOINT, CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_LOAD_MIS
   CAUSE_STORE_ACCESS, CAUSE_STORE_MISALIGNED, PAGE_SHIFT, RAM_BASE } from "./config";
 import { ACCESS_MISALIGNED, atomicResult, executeAtomic } from "./atomic";
 import {
-  AMO_LR, BLOCK_COUNT, BLOCK_HEADER_BYTES, buildBlock, ENTRY_BYTES, ENTRY_PC, ENTRY_RAW, fetchFaultAddress,
-  instructionBytes, LAST_END_PC, LAST_LINK_NEXT, LAST_LINK_TAKEN, Op,
+  AMO_LR, BLOCK_COUNT, BLOCK_HEADER_BYTES, buildBlock, ENTRY_BYTES, ENTRY_PC, ENTRY_RAW, fetchFaultAddress, FUSED_FIRST,
+  FUSED_LAST, FUSED_PLAIN, instructionBytes, LAST_END_PC, LAST_LINK_NEXT, LAST_LINK_TAKEN, Op,
 } from "./decode";
 import { blockAt, decodeGeneration, lineWatched } from "./decode-cache";
 import { DIRTY_ALL, DIRTY_TRACKING, DIRTY_WATCHED } from "./dirty-tracking";
@@ -225,9 +225,38 @@ export function executeSlice(vm: Vm, budget: i32): i32 {
   return executed;
 }
 
-/** The budget patch of the block now running: the entry Op.STOP replaced, and what it held. */
+/**
+ * The budget patch of the block now running: the entry Op.STOP replaced, and what it
+ * held; and the entry before it if that one starts a fused pair (it runs unfused, so
+ * that it does not run the instruction the budget stops before).
+ */
 let stopEntry: usize = 0;
 let stopSaved: u32 = 0;
+let unfusedEntry: usize = 0;
+let unfusedSaved: u32 = 0;
+
+/** Ends the running block after `count` instructions: Op.STOP at entry `count`, and no pair across it. */
+function patchStop(first: usize, count: i32): void {
+  stopEntry = first + (<usize>count << 4);
+  stopSaved = load<u32>(stopEntry);
+  store<u32>(stopEntry, Op.STOP);
+  const before = stopEntry - ENTRY_BYTES;
+  const word = load<u32>(before);
+  const op = <i32>(word & 0xFF);
+  if (op < FUSED_FIRST || op > FUSED_LAST) return;
+  unfusedEntry = before;
+  unfusedSaved = word;
+  store<u32>(before, (word & ~0xFF) | <u32>FUSED_PLAIN[op - FUSED_FIRST]);
+}
+
+/** Undoes patchStop once the block has run. */
+function unpatchStop(): void {
+  store<u32>(stopEntry, stopSaved);
+  stopEntry = 0;
+  if (unfusedEntry == 0) return;
+  store<u32>(unfusedEntry, unfusedSaved);
+  unfusedEntry = 0;
+}
 
 function runBlocks(vm: Vm, budget: i32): i32 {
   const ram = vm.ram;
@@ -257,9 +286,7 @@ function runBlocks(vm: Vm, budget: i32): i32 {
       let count = <i32>load<u32>(block, BLOCK_COUNT);
       if (count > left) {
         count = left;
-        stopEntry = block + BLOCK_HEADER_BYTES + (<usize>count << 4);
-        stopSaved = load<u32>(stopEntry);
-        store<u32>(stopEntry, Op.STOP);
+        patchStop(block + BLOCK_HEADER_BYTES, count);
       }
       e = block + BLOCK_HEADER_BYTES;
       bias = <i32>(e >> 4) - (budget - left);
@@ -309,6 +336,32 @@ function runBlocks(vm: Vm, budget: i32): i32 {
         case Op.SH: if (storeInline<u16>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
         case Op.SW: if (storeInline<i32>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
         case Op.NOP: e += ENTRY_BYTES; continue;
+        // Fused pairs: the second instruction's entry follows.
+        case Op.ADDI_ADDI: {
+          setRd(word, rs1(word) + imm);
+          const second = load<u64>(e, ENTRY_BYTES);
+          setRd(<u32>second, rs1(<u32>second) + <i32>(second >> 32));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.ADD_ADD: {
+          setRd(word, rs1(word) + rs2(word));
+          const second = load<u32>(e, ENTRY_BYTES);
+          setRd(second, rs1(second) + rs2(second));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.SLLI_SRLI: {
+          setRd(word, rs1(word) << imm);
+          const second = load<u64>(e, ENTRY_BYTES);
+          setRd(<u32>second, <i32>(<u32>rs1(<u32>second) >> <i32>(second >> 32)));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.SLLI_SRAI: {
+          setRd(word, rs1(word) << imm);
+          const second = load<u64>(e, ENTRY_BYTES);
+          setRd(<u32>second, rs1(<u32>second) >> <i32>(second >> 32));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.LI_ADDI: setRd(word, imm + load<i32>(e, ENTRY_BYTES + 4)); e += 2 * ENTRY_BYTES; continue;
         // Block ends: where the block goes, and the slot that links to its successor.
         case Op.JAL: setRd(word, load<i32>(e, LAST_END_PC)); pc = imm; slot = e + LAST_LINK_TAKEN; e = 0; break;
         case Op.JALR: pc = <u32>(rs1(word) + imm) & ~1; setRd(word, load<i32>(e, LAST_END_PC)); slot = 0; e = 0; break;
@@ -345,10 +398,7 @@ function runBlocks(vm: Vm, budget: i32): i32 {
       e = 0;
       slot = 0;
     }
-    if (stopEntry != 0) {
-      store<u32>(stopEntry, stopSaved);
-      stopEntry = 0;
-    }
+    if (stopEntry != 0) unpatchStop();
     if (endSlice) break;
   }
   vm.pc = pc;

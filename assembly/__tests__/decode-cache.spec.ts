@@ -6,7 +6,7 @@ import { executeSlice } from "../hart";
 import { decodeGeneration } from "../decode-cache";
 import { DIRTY_ALL, DIRTY_WATCHED } from "../dirty-tracking";
 import { stagingBuffer, vmLoad } from "../index";
-import { addi, add, fenceI, jal, sb, sh, sw } from "./helpers/encode";
+import { addi, add, fenceI, jal, lui, sb, sh, slli, srai, srli, sw } from "./helpers/encode";
 import { CODE, DATA, machineVm, newVm, poke, program, reg, setRegister, step } from "./helpers/vm";
 
 const T0: u32 = 5, T1: u32 = 6, T2: u32 = 7;
@@ -212,5 +212,46 @@ describe("decode cache", () => {
     step(vm, 1);
     expect(load<u32>(vm.ram + (DATA - RAM_BASE))).toBe(0x1234_5678);
     expect(load<u8>(vm.dirty + page)).toBe(DIRTY_WATCHED | DIRTY_ALL);
+  });
+});
+
+describe("fused pairs (two instructions in one dispatch)", () => {
+  it("addi;addi, add;add, slli;srli, slli;srai and lui;addi give what the two instructions give, dependent or not", () => {
+    const vm = machineVm();
+    program(vm, [
+      addi(T0, 0, 5), addi(T1, T0, 7), // dependent addi pair
+      add(T2, T0, T1), add(T2, T2, T2), // dependent add pair
+      slli(10, T2, 20), srli(10, 10, 24), // zero-extended bit field
+      slli(11, T2, 26), srai(11, 11, 28), // sign-extended bit field
+      lui(12, 0x12345), addi(12, 12, -1), // a constant
+      lui(13, 0x1), addi(14, 13, 1), // lui; addi into another register: not fused, still right
+      jal(0, 0),
+    ]);
+    step(vm, 12);
+    expect(reg(vm, T0)).toBe(5);
+    expect(reg(vm, T1)).toBe(12);
+    expect(reg(vm, T2)).toBe(34);
+    expect(reg(vm, 10)).toBe((34 << 20) >>> 24);
+    expect(reg(vm, 11)).toBe(<u32>((<i32>(34 << 26)) >> 28));
+    expect(reg(vm, 12)).toBe(0x1234_4FFF);
+    expect(reg(vm, 13)).toBe(0x1000);
+    expect(reg(vm, 14)).toBe(0x1001);
+  });
+
+  it("a budget that ends between the two instructions of a pair runs exactly the first", () => {
+    const vm = machineVm();
+    program(vm, [addi(T0, T0, 1), addi(T1, T1, 1), addi(T0, T0, 1), addi(T1, T1, 1), addi(T0, T0, 1), jal(0, -20)]);
+    for (let i: u32 = 1; i <= 18; i++) {
+      expect(step(vm, 1)).toBe(1);
+      const done = i % 6; // instructions of the current pass
+      const passes = i / 6;
+      expect(reg(vm, T0)).toBe(passes * 3 + (done >= 5 ? 3 : done >= 3 ? 2 : done >= 1 ? 1 : 0), "after " + i.toString());
+      expect(reg(vm, T1)).toBe(passes * 2 + (done >= 4 ? 2 : done >= 2 ? 1 : 0), "after " + i.toString());
+    }
+    expect(vm.executed).toBe(18);
+    // and after stepping one at a time, the pairs run whole again
+    step(vm, 6);
+    expect(reg(vm, T0)).toBe(12);
+    expect(reg(vm, T1)).toBe(8);
   });
 });
