@@ -19,7 +19,9 @@
 //          when the block falls through / when its branch or jump is taken (hart.ts links
 //          them on first use; 0 = not yet)
 // A block that ends without a jump (page end, 64 instructions, unreadable memory next)
-// ends with one more entry, Op.NEXT, that is no instruction: it falls through.
+// ends with one more entry, Op.NEXT, that is no instruction: it falls through. Common
+// neighbouring pairs (fusedOp) run in one dispatch: the first entry carries the fused op,
+// the second keeps its own entry, so entry i is still instruction i of the block.
 import { PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "./config";
 import {
   arenaHasRoom, arenaTake, CODE_MAP_BYTES, ensureCodeMap, growDecodeCache, markDecoded, setBlockAt,
