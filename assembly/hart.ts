@@ -89,17 +89,17 @@ import { REG_SLOTS, RUNNING_REGS, Vm } from "./vm";
 /**
  * An inline store of T if it lies in RAM within one 64-byte line, and that line holds no
  * decoded code and not the tohost word (dirty-tracking.ts, decode-cache.ts). The page's
- * dirty byte is written only when a consumer bit is clear, so steady-state stores to an
- * unwatched page cost one byte load; a watched page costs a look at the line bitmap too.
+ * dirty byte is written only when a consumer bit is clear, so steady-state stores cost one
+ * byte load (and, to a watched page, a look at the line bitmap).
  */
 @inline function storeInline<T>(value: i32, vm: Vm, ram: usize, dirty: usize, offset: u32, end: u32): bool {
   if (offset >= end || (offset & 63) > 64 - sizeof<T>()) return false;
   const flag = dirty + (offset >> PAGE_SHIFT);
   const flags = load<u8>(flag);
   if (DIRTY_TRACKING) { // compiled out only in the benchmark's comparison build
-    if (flags != DIRTY_ALL) {
+    if (flags != DIRTY_ALL) { // a watched page, or a consumer bit clear
       if ((flags & DIRTY_WATCHED) != 0 && lineWatched(vm.decode, offset)) return false;
-      store<u8>(flag, flags | DIRTY_ALL);
+      if ((flags & DIRTY_ALL) != DIRTY_ALL) store<u8>(flag, flags | DIRTY_ALL);
     }
   } else if ((flags & DIRTY_WATCHED) != 0 && lineWatched(vm.decode, offset)) return false;
   store<T>(ram + offset, <T>value);
