@@ -11,7 +11,9 @@ import {
   currentWriter, recordBytes, streamDigest, VM_CONFIG_BYTES, writeHeader,
 } from "./stream";
 import { Vm } from "./vm";
-import { captureSupported, saveStateRecord, STATE_RECORDS, stateRecordBodyBytes } from "./vm-state-records";
+import {
+  captureSupported, OPTIONAL_STATE_RECORDS, optionalStateWanted, saveStateRecord, STATE_RECORDS, stateRecordBodyBytes,
+} from "./vm-state-records";
 
 /** Pages per PAGE_DATA record the collector writes (128 KiB of contents). */
 const DATA_PAGES_PER_RECORD: i32 = 32;
@@ -108,15 +110,23 @@ function writeProducer(): void {
   endRecord();
 }
 
-/** Every state record (STATE_RECORDS), as a complete checkpoint needs them. */
+/** Every state record (STATE_RECORDS), as a complete checkpoint needs them, and the optional ones the VM needs. */
 export function writeStateRecords(vm: Vm): void {
   for (let i = 0; i < STATE_RECORDS.length; i++) saveStateRecord(unchecked(STATE_RECORDS[i]), vm);
+  for (let i = 0; i < OPTIONAL_STATE_RECORDS.length; i++) {
+    const type = unchecked(OPTIONAL_STATE_RECORDS[i]);
+    if (optionalStateWanted(type, vm)) saveStateRecord(type, vm);
+  }
 }
 
 /** Bytes the state records of `vm` take in a stream now. */
 export function stateRecordsBytes(vm: Vm): u64 {
   let bytes: u64 = 0;
   for (let i = 0; i < STATE_RECORDS.length; i++) bytes += recordBytes(stateRecordBodyBytes(unchecked(STATE_RECORDS[i]), vm));
+  for (let i = 0; i < OPTIONAL_STATE_RECORDS.length; i++) {
+    const type = unchecked(OPTIONAL_STATE_RECORDS[i]);
+    if (optionalStateWanted(type, vm)) bytes += recordBytes(stateRecordBodyBytes(type, vm));
+  }
   return bytes;
 }
 

@@ -9,8 +9,6 @@ export const PAGE_SHIFT: u32 = 12;
 export const PAGE_BYTES: u32 = 1 << PAGE_SHIFT;
 /** The timer (time CSR, CLINT mtime, SBI set_timer) ticks at 10 MHz of virtual time, as on QEMU virt. */
 export const TIMEBASE_HZ: u64 = 10_000_000;
-/** Decode cache entries per VM (power of two); each covers one 4-byte instruction slot. */
-export const DECODE_ENTRIES: u32 = 1 << 15;
 /** Bytes a VM may buffer on its console before the core hands them to the board. */
 export const CONSOLE_BUFFER_BYTES: u32 = 256;
 
@@ -24,7 +22,9 @@ export const CAUSE_MISALIGNED_FETCH: u32 = 0;
 export const CAUSE_FETCH_ACCESS: u32 = 1;
 export const CAUSE_ILLEGAL_INSTRUCTION: u32 = 2;
 export const CAUSE_BREAKPOINT: u32 = 3;
+export const CAUSE_LOAD_MISALIGNED: u32 = 4;
 export const CAUSE_LOAD_ACCESS: u32 = 5;
+export const CAUSE_STORE_MISALIGNED: u32 = 6;
 export const CAUSE_STORE_ACCESS: u32 = 7;
 export const CAUSE_ECALL_U: u32 = 8;
 export const CAUSE_ECALL_S: u32 = 9;

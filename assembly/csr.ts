@@ -1,9 +1,11 @@
-// The emulated CSR file: machine and supervisor trap CSRs, counters, and the CSRs a
-// system without MMU or PMP accepts and ignores (satp, pmpcfg*, pmpaddr*).
+// The emulated CSR file: machine and supervisor trap CSRs, counters, PMP registers that
+// hold what firmware writes (but protect nothing), and the CSRs a system without MMU
+// accepts (satp). A CSR that is not here raises an illegal-instruction exception, which
+// is how firmware probes for one.
 import { now, cyclesToTicks } from "./clock";
 import { MODE_M, MODE_S, MODE_U } from "./config";
 import { pendingBits } from "./irq";
-import { Vm } from "./vm";
+import { pmpState, Vm } from "./vm";
 
 export const MSTATUS_SPIE: u32 = 1 << 5;
 export const MSTATUS_MPIE: u32 = 1 << 7;
@@ -20,8 +22,8 @@ const MIE_WRITABLE: u32 = 0xAAA;
 const MIP_WRITABLE: u32 = 0x222; // SSIP STIP SEIP (MTIP, MEIP, MSIP come from devices)
 const MIDELEG_WRITABLE: u32 = 0x222;
 const MEDELEG_WRITABLE: u32 = 0xB3FF; // all but ecall from M and the reserved causes
-/** RV32 (MXL = 1) with I, M, S and U. */
-const MISA: u32 = 0x4014_1100;
+/** RV32 (MXL = 1) with A, C, I, M, S and U. Read-only: C cannot be turned off, so IALIGN is always 16. */
+const MISA: u32 = 0x4014_1105;
 
 /** Returned by readCsr for a CSR that does not exist or may not be accessed. */
 export const CSR_ILLEGAL: u64 = 1 << 32;
@@ -44,8 +46,7 @@ function counterAllowed(vm: Vm, csr: u32): bool {
 }
 
 function isIgnoredCsr(csr: u32): bool {
-  return (csr >= 0x3A0 && csr <= 0x3EF) // pmpcfg*, pmpaddr*
-    || (csr >= 0x320 && csr <= 0x33F) // mcountinhibit, mhpmevent*
+  return (csr >= 0x320 && csr <= 0x33F) // mcountinhibit, mhpmevent*
     || (csr >= 0xB03 && csr <= 0xB1F) || (csr >= 0xB83 && csr <= 0xB9F) // mhpmcounter*
     || csr == 0x30A || csr == 0x31A || csr == 0x10A // menvcfg, menvcfgh, senvcfg
     || csr == 0x310; // mstatush
@@ -59,8 +60,60 @@ export function csrAccessAllowed(vm: Vm, csr: u32, writes: bool): bool {
   return true;
 }
 
+// PMP: entries 0-15 are implemented (pmpcfg0-3, pmpaddr0-15), 16-63 read as zero. The
+// fields are WARL with the spec's rules (reserved cfg bits 6:5 read 0, R = 0 with W = 1
+// becomes W = 0, a locked entry ignores writes to its cfg and address and, if it is TOR,
+// to the address below it; granularity 4 bytes), and nothing is enforced: no access is
+// ever denied (docs/guests.md). Checkpoints carry them in the optional PMP record
+// (docs/stream-format.md), written only when one of them is not zero.
+const PMPCFG0: u32 = 0x3A0;
+const PMPADDR0: u32 = 0x3B0;
+const PMP_ENTRIES: u32 = 16;
+const PMP_LOCKED: u32 = 0x80;
+const PMP_TOR: u32 = 0x08;
+const PMP_A_MASK: u32 = 0x18;
+
+function isPmpCsr(csr: u32): bool {
+  return csr >= PMPCFG0 && csr <= 0x3EF;
+}
+
+/** The cfg byte of PMP entry `entry` (< PMP_ENTRIES). */
+function pmpCfg(vm: Vm, entry: u32): u32 {
+  return load<u8>(pmpState(vm) + entry);
+}
+
+function readPmp(vm: Vm, csr: u32): u32 {
+  if (csr < PMPCFG0 + (PMP_ENTRIES >> 2)) return load<u32>(pmpState(vm) + ((csr - PMPCFG0) << 2));
+  if (csr >= PMPADDR0 && csr < PMPADDR0 + PMP_ENTRIES) return load<u32>(pmpState(vm) + 16 + ((csr - PMPADDR0) << 2));
+  return 0;
+}
+
+/** A legal cfg byte for what the guest wrote: reserved bits clear, no write without read. */
+function legalPmpCfg(value: u32): u32 {
+  let cfg = value & 0x9F;
+  if ((cfg & 3) == 2) cfg &= ~2;
+  return cfg;
+}
+
+function writePmp(vm: Vm, csr: u32, value: u32): void {
+  if (csr < PMPCFG0 + (PMP_ENTRIES >> 2)) {
+    const first = (csr - PMPCFG0) << 2;
+    for (let i: u32 = 0; i < 4; i++) {
+      if ((pmpCfg(vm, first + i) & PMP_LOCKED) == 0) store<u8>(pmpState(vm) + first + i, <u8>legalPmpCfg(value >> (i << 3)));
+    }
+    return;
+  }
+  if (csr < PMPADDR0 || csr >= PMPADDR0 + PMP_ENTRIES) return; // entries 16-63: read-only zero
+  const entry = csr - PMPADDR0;
+  if ((pmpCfg(vm, entry) & PMP_LOCKED) != 0) return;
+  const above = entry + 1 < PMP_ENTRIES ? pmpCfg(vm, entry + 1) : 0;
+  if ((above & PMP_LOCKED) != 0 && (above & PMP_A_MASK) == PMP_TOR) return;
+  store<u32>(pmpState(vm) + 16 + (entry << 2), value);
+}
+
 export function readCsr(vm: Vm, csr: u32): u64 {
   if (isIgnoredCsr(csr)) return 0;
+  if (isPmpCsr(csr)) return readPmp(vm, csr);
   if ((csr >= 0xC00 && csr <= 0xC1F) || (csr >= 0xC80 && csr <= 0xC9F)) {
     if (!counterAllowed(vm, csr)) return CSR_ILLEGAL;
   }
@@ -122,6 +175,7 @@ function legalTvec(value: u32): u32 {
 /** Writes a CSR already checked by csrAccessAllowed; false if it does not exist. */
 export function writeCsr(vm: Vm, csr: u32, value: u32): bool {
   if (isIgnoredCsr(csr)) return true;
+  if (isPmpCsr(csr)) { writePmp(vm, csr, value); return true; }
   switch (csr) {
     case 0x300: writeMstatus(vm, value); return true;
     case 0x301: return true; // misa: fixed
@@ -131,7 +185,7 @@ export function writeCsr(vm: Vm, csr: u32, value: u32): bool {
     case 0x305: vm.mtvec = legalTvec(value); return true;
     case 0x306: vm.mcounteren = value; return true;
     case 0x340: vm.mscratch = value; return true;
-    case 0x341: vm.mepc = value & ~3; return true;
+    case 0x341: vm.mepc = value & ~1; return true; // IALIGN = 16
     case 0x342: vm.mcause = value; return true;
     case 0x343: vm.mtval = value; return true;
     case 0x344: vm.mipSoft = (vm.mipSoft & ~MIP_WRITABLE) | (value & MIP_WRITABLE); return true;
@@ -140,7 +194,7 @@ export function writeCsr(vm: Vm, csr: u32, value: u32): bool {
     case 0x105: vm.stvec = legalTvec(value); return true;
     case 0x106: vm.scounteren = value; return true;
     case 0x140: vm.sscratch = value; return true;
-    case 0x141: vm.sepc = value & ~3; return true;
+    case 0x141: vm.sepc = value & ~1; return true;
     case 0x142: vm.scause = value; return true;
     case 0x143: vm.stval = value; return true;
     case 0x144: { // sip: only SSIP is writable from S, and only when delegated

@@ -21,6 +21,7 @@ export function raiseException(vm: Vm, cause: u32, tval: u32): void {
       // again once the page is here, and retires then.
       if (vm.awaitingPage != 0) vm.trapped++;
       else vm.pc += 4;
+      vm.reservation = 0; // the hypercall returns as firmware's mret would
       return;
     }
     vm.trapped++;

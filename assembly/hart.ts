@@ -1,110 +1,62 @@
-// The ISA emulator: runs a vCPU's RV32IM instructions from the decode cache (decode.ts).
-// This is the hot loop. Registers, RAM and the decode cache are reached through locals;
-// loads and stores inside RAM are done inline, everything else (devices, faults, system
-// instructions) goes to a slow path and ends the slice, so that the run loop
-// (processor.ts) sees every change of interrupt state at once.
-import { CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, PAGE_SHIFT, RAM_BASE } from "./config";
-import { decodeInto, Op } from "./decode";
-import { DIRTY_ALL, DIRTY_TRACKING } from "./dirty-tracking";
+// The ISA emulator: runs a vCPU's RV32IMAC instructions from decoded basic blocks
+// (decode.ts, decode-cache.ts). This is the hot loop. Per block it checks the budget once
+// and finds the next block through a direct link (set on first use) or the cache's page
+// map; per instruction it dispatches on the decoded op and nothing else. Registers, RAM
+// and the dirty map are reached through locals; loads and stores inside RAM are done
+// inline, everything else (devices, faults, watched pages, atomics, system instructions)
+// goes to the slow path, which may let the block go on, leave it, or end the slice, so
+// that the run loop (processor.ts) sees every change of interrupt state at once.
+//
+// Exact instret: a block whose instructions do not all fit in what is left of the budget
+// runs only the ones that fit (an Op.STOP entry is patched in over the first one that does
+// not), so a slice ends after exactly `budget` instructions, as with one instruction at a
+// time, and interrupts are taken at the same instruction.
+import { CAUSE_BREAKPOINT, CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_LOAD_MISALIGNED, CAUSE_MISALIGNED_FETCH,
+  CAUSE_STORE_ACCESS, CAUSE_STORE_MISALIGNED, PAGE_SHIFT, RAM_BASE } from "./config";
+import { ACCESS_MISALIGNED, atomicResult, executeAtomic } from "./atomic";
+import {
+  AMO_LR, BLOCK_COUNT, BLOCK_HEADER_BYTES, buildBlock, ENTRY_BYTES, ENTRY_PC, ENTRY_RAW, fetchFaultAddress, FUSED_FIRST,
+  FUSED_LAST, FUSED_PLAIN, instructionBytes, LAST_END_PC, LAST_LINK_NEXT, LAST_LINK_TAKEN, Op,
+} from "./decode";
+import { blockAt, decodeGeneration, lineWatched } from "./decode-cache";
+import { DIRTY_ALL, DIRTY_TRACKING, DIRTY_WATCHED } from "./dirty-tracking";
 import { raiseException } from "./dispatcher";
-import { checkTohost, DECODE_MASK, invalidateDecoded, loadSlow, LOAD_TRAPPED, storeSlow } from "./guestmem";
+import {
+  ACCESS_ABSENT, ACCESS_CODE_CHANGED, ACCESS_FAULT, ACCESS_RAM, loadedValue, loadSlow, storeSlow, watchTohost,
+} from "./guestmem";
 import { executeSystem, illegalInstruction } from "./system";
 import { REG_SLOTS, RUNNING_REGS, Vm } from "./vm";
 
-/**
- * Decodes the instruction at `pc` into its cache entry and returns the entry, or 0 if
- * the fetch trapped (vm.pc then points at the handler).
- */
-@inline(never) function fetchAndDecode(vm: Vm, pc: u32, entry: usize): usize {
-  if ((pc & 3) != 0) {
-    vm.pc = pc;
-    raiseException(vm, CAUSE_MISALIGNED_FETCH, pc);
-    return 0;
-  }
-  const offset = pc - RAM_BASE;
-  if (offset > vm.ramBytes - 4) {
-    vm.pc = pc;
-    raiseException(vm, CAUSE_FETCH_ACCESS, pc);
-    return 0;
-  }
-  if (vm.absent != 0 && absent(vm, offset, 4)) {
-    awaitPage(vm, pc, offset);
-    return 0;
-  }
-  decodeInto(entry, load<u32>(vm.ram + offset), pc);
-  return entry;
+@inline function rs1(word: u32): i32 {
+  return load<i32>((word >> 16) & 0xFF, RUNNING_REGS);
 }
 
-/** The instruction at `pc` needs a page that has not arrived: the VM waits, and runs it again once it has. */
-function awaitPage(vm: Vm, pc: u32, offset: u32): void {
-  vm.pc = pc;
-  vm.awaitingPage = (offset >> PAGE_SHIFT) + 1;
+@inline function rs2(word: u32): i32 {
+  return load<i32>(word >> 24, RUNNING_REGS);
 }
 
-/** Takes the branch-misaligned trap of the instruction at `pc` if its branch is taken. */
-function misalignedBranch(vm: Vm, pc: u32, inst: u32, r1: i32, r2: i32, target: u32): bool {
-  let taken = true;
-  if ((inst & 0x7F) == 0x63) {
-    switch ((inst >> 12) & 7) {
-      case 0: taken = r1 == r2; break;
-      case 1: taken = r1 != r2; break;
-      case 4: taken = r1 < r2; break;
-      case 5: taken = r1 >= r2; break;
-      case 6: taken = <u32>r1 < <u32>r2; break;
-      default: taken = <u32>r1 >= <u32>r2; break;
-    }
-  }
-  if (!taken) return false;
-  vm.pc = pc;
-  raiseException(vm, CAUSE_MISALIGNED_FETCH, target);
-  return true;
+@inline function setRd(word: u32, value: i32): void {
+  store<i32>((word >> 8) & 0xFF, value, RUNNING_REGS);
 }
 
-/**
- * What every store into RAM must do besides writing: mark the page(s) it touched dirty
- * for the collector, and drop decoded instructions of the word(s) it overwrote.
- */
-@inline function noteStore(dirty: usize, decode: usize, offset: u32, addr: u32, bytes: u32): void {
-  // compiled out only in the benchmark's comparison build (dirty-tracking.ts)
-  if (DIRTY_TRACKING) store<u8>(dirty + (offset >> PAGE_SHIFT), DIRTY_ALL);
-  invalidateDecoded(decode, addr);
-  // A misaligned store may reach into the next word, and so the next page: rare, so test.
-  const last = addr + bytes - 1;
-  if (bytes > 1 && ((addr ^ last) & ~3) != 0) {
-    if (DIRTY_TRACKING) store<u8>(dirty + ((offset + bytes - 1) >> PAGE_SHIFT), DIRTY_ALL);
-    invalidateDecoded(decode, last);
-  }
-}
-
-/** A load the inline path did not take. Returns the next pc: pc + 4, or a trap vector. */
-function loadSlowInto(vm: Vm, pc: u32, executed: i32, addr: u32, bytes: u32, signExtend: bool, dest: usize): u32 {
-  vm.pc = pc;
-  vm.sliceExecuted = executed - 1;
-  const result = loadSlow(vm, addr, bytes);
-  if (result == LOAD_TRAPPED) return vm.pc;
-  let value = <u32>result;
-  if (signExtend) value = bytes == 1 ? <u32><i32><i8>value : <u32><i32><i16>value;
-  store<u32>(RUNNING_REGS + dest, value);
-  return pc + 4;
-}
-
-/** A store the inline path did not take. Returns the next pc: pc + 4, or a trap vector. */
-function storeSlowFrom(vm: Vm, pc: u32, executed: i32, addr: u32, bytes: u32, value: i32): u32 {
-  vm.pc = pc;
-  vm.sliceExecuted = executed - 1;
-  return storeSlow(vm, addr, bytes, <u32>value) ? pc + 4 : vm.pc;
+/** rd's offset, for ops whose value needs registers the division takes (x86 idiv): taking
+ * it first keeps the compiled loop from holding every decoded word on the stack. */
+@inline function rdOf(word: u32): usize {
+  return (word >> 8) & 0xFF;
 }
 
 @inline function mulhSigned(a: i32, b: i32): i32 {
   return <i32>((<i64>a * <i64>b) >> 32);
 }
 
+// The masks make the zero extension explicit: asc turns <i64><u32> of an inlined
+// load<i32> into a sign-extending i64.load32_s.
 @inline function mulhSignedUnsigned(a: i32, b: i32): i32 {
-  return <i32>((<i64>a * <i64><u32>b) >> 32);
+  return <i32>((<i64>a * (<i64>b & 0xFFFF_FFFF)) >> 32);
 }
 
 @inline function mulhUnsigned(a: i32, b: i32): i32 {
-  return <i32>((<u64><u32>a * <u64><u32>b) >> 32);
+  return <i32>(((<u64>a & 0xFFFF_FFFF) * (<u64>b & 0xFFFF_FFFF)) >> 32);
 }
 
 @inline function divSigned(a: i32, b: i32): i32 {
@@ -127,20 +79,126 @@ function storeSlowFrom(vm: Vm, pc: u32, executed: i32, addr: u32, bytes: u32, va
   return b == 0 ? a : <i32>(<u32>a % <u32>b);
 }
 
-// Two builds of the loop from one source: Resident for VMs whose RAM is all here, and
-// DemandPaged for a VM arriving by post-copy migration, whose loads and stores first
-// check that their page has arrived (migration.ts). The check compiles away in Resident.
-class Resident {}
-class DemandPaged {}
-
-@inline function demandPaged<Mode>(): bool {
-  return idof<Mode>() == idof<DemandPaged>();
+/** An inline load of T into rd if it starts below `end` (then it lies in RAM). */
+@inline function loadInline<T>(word: u32, ram: usize, offset: u32, end: u32): bool {
+  if (offset >= end) return false;
+  setRd(word, <i32>load<T>(ram + offset));
+  return true;
 }
 
-/** Is any page of [offset, offset + bytes) still absent? Then the VM waits for it. */
-@inline function absent(vm: Vm, offset: u32, bytes: u32): bool {
-  return (load<u8>(vm.absent + (offset >> PAGE_SHIFT)) | load<u8>(vm.absent + ((offset + bytes - 1) >> PAGE_SHIFT))) != 0;
+/**
+ * An inline store of T if it lies in RAM within one 64-byte line, and that line holds no
+ * decoded code and not the tohost word (dirty-tracking.ts, decode-cache.ts). The page's
+ * dirty byte is written only when a consumer bit is clear, so steady-state stores cost one
+ * byte load (and, to a watched page, a look at the line bitmap).
+ */
+@inline function storeInline<T>(value: i32, vm: Vm, ram: usize, dirty: usize, offset: u32, end: u32): bool {
+  if (offset >= end || (offset & 63) > 64 - sizeof<T>()) return false;
+  const flag = dirty + (offset >> PAGE_SHIFT);
+  const flags = load<u8>(flag);
+  if (DIRTY_TRACKING) { // compiled out only in the benchmark's comparison build
+    if (flags != DIRTY_ALL) { // a watched page, or a consumer bit clear
+      if ((flags & DIRTY_WATCHED) != 0 && lineWatched(vm.decode, offset)) return false;
+      if ((flags & DIRTY_ALL) != DIRTY_ALL) store<u8>(flag, flags | DIRTY_ALL);
+    }
+  } else if ((flags & DIRTY_WATCHED) != 0 && lineWatched(vm.decode, offset)) return false;
+  store<T>(ram + offset, <T>value);
+  return true;
 }
+
+// How the slow path left an instruction.
+/** Done; the block goes on with the next entry. */
+const SLOW_CONTINUE: u32 = 0;
+/** Done (vm.pc is the next pc); the block is left, the slice goes on. */
+const SLOW_LEAVE_BLOCK: u32 = 1;
+/** Done, trapped, or waiting for a page (vm.pc says where the VM goes on); the slice ends. */
+const SLOW_END_SLICE: u32 = 2;
+
+/** Bytes of the loads and stores, by op from Op.LB. */
+const ACCESS_BYTES: StaticArray<u8> = [1, 2, 4, 1, 2, 1, 2, 4];
+
+/** The exception an access that went `access` raises, for a load or a store/AMO. */
+function accessCause(access: u32, isLoad: bool): u32 {
+  if (access == ACCESS_MISALIGNED) return isLoad ? CAUSE_LOAD_MISALIGNED : CAUSE_STORE_MISALIGNED;
+  return isLoad ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS;
+}
+
+/** A load, store or atomic the inline path did not take. */
+function accessSlow(vm: Vm, word: u32, imm: i32, pc: u32, next: u32): u32 {
+  const op = word & 0xFF;
+  const isAtomic = op == Op.ATOMIC;
+  const isLoad = isAtomic ? <u32>imm == AMO_LR : op <= <u32>Op.LHU;
+  const addr = <u32>(rs1(word) + (isAtomic ? 0 : imm));
+  let access: u32;
+  let value: u32 = 0;
+  if (isAtomic) {
+    access = executeAtomic(vm, <u32>imm, addr, rs2(word));
+    value = atomicResult;
+  } else {
+    const bytes: u32 = ACCESS_BYTES[op - Op.LB];
+    access = isLoad ? loadSlow(vm, addr, bytes) : storeSlow(vm, addr, bytes, rs2(word));
+    value = loadedValue;
+    if (op == Op.LB) value = <u32><i32><i8>value;
+    else if (op == Op.LH) value = <u32><i32><i16>value;
+  }
+  if (access == ACCESS_ABSENT) return SLOW_END_SLICE;
+  if (access == ACCESS_FAULT || access == ACCESS_MISALIGNED) {
+    raiseException(vm, accessCause(access, isLoad), addr);
+    return SLOW_END_SLICE;
+  }
+  if (isLoad || isAtomic) setRd(word, <i32>value);
+  vm.pc = next;
+  if (access == ACCESS_RAM) return SLOW_CONTINUE;
+  return access == ACCESS_CODE_CHANGED ? SLOW_LEAVE_BLOCK : SLOW_END_SLICE;
+}
+
+/**
+ * Everything the inline path does not do, for the entry at `entry` (with `done`
+ * instructions of the slice before it): system and illegal instructions, atomics, and
+ * loads and stores that are not plain RAM.
+ */
+@inline(never) function executeSlow(vm: Vm, entry: usize, done: i32): u32 {
+  const word = load<u32>(entry);
+  const pc = load<u32>(entry, ENTRY_PC);
+  const raw = load<u32>(entry, ENTRY_RAW);
+  vm.pc = pc;
+  vm.sliceExecuted = done;
+  switch (word & 0xFF) {
+    case Op.SYSTEM: executeSystem(vm, raw); break;
+    case Op.C_EBREAK: raiseException(vm, CAUSE_BREAKPOINT, pc); break;
+    case Op.ILLEGAL: illegalInstruction(vm, raw); break;
+    default: return accessSlow(vm, word, load<i32>(entry, 4), pc, pc + instructionBytes(raw));
+  }
+  return SLOW_END_SLICE;
+}
+
+/**
+ * The block at `pc`, decoded now if need be, and linked from `linkSlot` (a block's
+ * successor slot) unless that is 0 or decoding flushed the cache. 0 if the fetch failed:
+ * the trap is raised, or the VM waits for the page (post-copy).
+ */
+@inline(never) function enterBlock(vm: Vm, pc: u32, linkSlot: usize): usize {
+  const offset = pc - RAM_BASE;
+  let block: usize = offset < vm.ramBytes ? blockAt(vm.decode, offset) : 0;
+  if (block == 0) {
+    const generation = decodeGeneration(vm.decode);
+    block = buildBlock(vm, pc);
+    if (block == 0) {
+      vm.pc = pc;
+      if (vm.awaitingPage == 0) raiseException(vm, CAUSE_FETCH_ACCESS, fetchFaultAddress);
+      return 0;
+    }
+    if (decodeGeneration(vm.decode) != generation) { // the cache grew or was flushed: links and watches are gone
+      watchTohost(vm);
+      return block;
+    }
+  }
+  if (linkSlot != 0) store<u32>(linkSlot, <u32>block);
+  return block;
+}
+
+/** The processor last ran this VM (its reservation survives only while no other VM runs). */
+let lastVmRun: usize = 0;
 
 /**
  * Executes up to `budget` instructions of `vm` and returns how many it executed. Stops
@@ -148,202 +206,201 @@ class DemandPaged {}
  * access to a page that has not arrived yet.
  */
 export function executeSlice(vm: Vm, budget: i32): i32 {
-  return vm.absent != 0 ? executeSliceAs<DemandPaged>(vm, budget) : executeSliceAs<Resident>(vm, budget);
-}
-
-function executeSliceAs<Mode>(vm: Vm, budget: i32): i32 {
   // The running vCPU's registers live at a fixed address, so every register access in
-  // the loop below is a load or store with a constant offset.
+  // the loop is a load or store with a constant offset.
   const ownRegs = vm.regs;
   memory.copy(RUNNING_REGS, ownRegs, REG_SLOTS << 2);
   vm.regs = RUNNING_REGS;
-  const ram = vm.ram;
-  const ramBytes = vm.ramBytes;
-  const dirty = vm.dirty;
-  const decode = vm.decode;
-  const tohost = vm.tohost;
-  let pc = vm.pc;
-  let executed = 0;
-  let limit = budget;
-  while (executed < limit) {
-    executed++;
-    let entry = decode + ((<usize>(pc >> 2) & DECODE_MASK) << 4);
-    if (load<u32>(entry) != pc) {
-      entry = fetchAndDecode(vm, pc, entry);
-      if (entry == 0) {
-        if (vm.awaitingPage != 0) executed--; // not fetched: it runs once its page is here
-        pc = vm.pc;
-        break;
-      }
-    }
-    const word = load<u32>(entry, 4);
-    const imm = load<i32>(entry, 8);
-    const dest: usize = (word >> 8) & 0xFF;
-    const r1 = load<i32>((word >> 16) & 0xFF, RUNNING_REGS);
-    const r2 = load<i32>(word >> 24, RUNNING_REGS);
-    switch (word & 0xFF) {
-      case Op.LUI: store<i32>(dest, imm, RUNNING_REGS); pc += 4; break;
-      case Op.JAL: store<u32>(dest, pc + 4, RUNNING_REGS); pc = <u32>imm; break;
-      case Op.JALR: {
-        const target = <u32>(r1 + imm) & ~1;
-        if ((target & 2) != 0) {
-          vm.pc = pc;
-          raiseException(vm, CAUSE_MISALIGNED_FETCH, target);
-          pc = vm.pc; limit = executed; break;
-        }
-        store<u32>(dest, pc + 4, RUNNING_REGS);
-        pc = target;
-        break;
-      }
-      case Op.BEQ: pc = r1 == r2 ? <u32>imm : pc + 4; break;
-      case Op.BNE: pc = r1 != r2 ? <u32>imm : pc + 4; break;
-      case Op.BLT: pc = r1 < r2 ? <u32>imm : pc + 4; break;
-      case Op.BGE: pc = r1 >= r2 ? <u32>imm : pc + 4; break;
-      case Op.BLTU: pc = <u32>r1 < <u32>r2 ? <u32>imm : pc + 4; break;
-      case Op.BGEU: pc = <u32>r1 >= <u32>r2 ? <u32>imm : pc + 4; break;
-      case Op.BRANCH_MISALIGNED: {
-        if (misalignedBranch(vm, pc, load<u32>(entry, 12), r1, r2, <u32>imm)) { pc = vm.pc; limit = executed; }
-        else pc += 4;
-        break;
-      }
-      // Loads inside RAM inline (wasm loads may be misaligned); anything else slow.
-      case Op.LW: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 4) {
-          if (demandPaged<Mode>() && absent(vm, offset, 4)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i32>(dest, load<i32>(ram + offset), RUNNING_REGS); pc += 4;
-        }
-        else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 4, false, dest); }
-        break;
-      }
-      case Op.LH: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) {
-          if (demandPaged<Mode>() && absent(vm, offset, 2)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i32>(dest, load<i16>(ram + offset), RUNNING_REGS); pc += 4;
-        }
-        else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 2, true, dest); }
-        break;
-      }
-      case Op.LHU: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) {
-          if (demandPaged<Mode>() && absent(vm, offset, 2)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i32>(dest, load<u16>(ram + offset), RUNNING_REGS); pc += 4;
-        }
-        else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 2, false, dest); }
-        break;
-      }
-      case Op.LB: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset < ramBytes) {
-          if (demandPaged<Mode>() && absent(vm, offset, 1)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i32>(dest, load<i8>(ram + offset), RUNNING_REGS); pc += 4;
-        }
-        else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 1, true, dest); }
-        break;
-      }
-      case Op.LBU: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset < ramBytes) {
-          if (demandPaged<Mode>() && absent(vm, offset, 1)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i32>(dest, load<u8>(ram + offset), RUNNING_REGS); pc += 4;
-        }
-        else { limit = executed; pc = loadSlowInto(vm, pc, executed, addr, 1, false, dest); }
-        break;
-      }
-      // Stores inside RAM inline, with the bookkeeping every RAM write needs (noteStore).
-      case Op.SW: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 4) {
-          if (demandPaged<Mode>() && absent(vm, offset, 4)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i32>(ram + offset, r2);
-          noteStore(dirty, decode, offset, addr, 4);
-          pc += 4;
-          if (addr - tohost < 4 && checkTohost(vm)) limit = executed;
-        } else { limit = executed; pc = storeSlowFrom(vm, pc, executed, addr, 4, r2); }
-        break;
-      }
-      case Op.SH: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset <= ramBytes - 2) {
-          if (demandPaged<Mode>() && absent(vm, offset, 2)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i16>(ram + offset, r2);
-          noteStore(dirty, decode, offset, addr, 2);
-          pc += 4;
-          if (addr - tohost < 4 && checkTohost(vm)) limit = executed;
-        } else { limit = executed; pc = storeSlowFrom(vm, pc, executed, addr, 2, r2); }
-        break;
-      }
-      case Op.SB: {
-        const addr = <u32>(r1 + imm);
-        const offset = addr - RAM_BASE;
-        if (offset < ramBytes) {
-          if (demandPaged<Mode>() && absent(vm, offset, 1)) { awaitPage(vm, pc, offset); executed--; limit = executed; break; }
-          store<i8>(ram + offset, r2);
-          noteStore(dirty, decode, offset, addr, 1);
-          pc += 4;
-          if (addr - tohost < 4 && checkTohost(vm)) limit = executed;
-        } else { limit = executed; pc = storeSlowFrom(vm, pc, executed, addr, 1, r2); }
-        break;
-      }
-      case Op.ADDI: store<i32>(dest, r1 + imm, RUNNING_REGS); pc += 4; break;
-      case Op.SLTI: store<i32>(dest, r1 < imm ? 1 : 0, RUNNING_REGS); pc += 4; break;
-      case Op.SLTIU: store<i32>(dest, <u32>r1 < <u32>imm ? 1 : 0, RUNNING_REGS); pc += 4; break;
-      case Op.XORI: store<i32>(dest, r1 ^ imm, RUNNING_REGS); pc += 4; break;
-      case Op.ORI: store<i32>(dest, r1 | imm, RUNNING_REGS); pc += 4; break;
-      case Op.ANDI: store<i32>(dest, r1 & imm, RUNNING_REGS); pc += 4; break;
-      case Op.SLLI: store<i32>(dest, r1 << imm, RUNNING_REGS); pc += 4; break;
-      case Op.SRLI: store<i32>(dest, <i32>(<u32>r1 >> imm), RUNNING_REGS); pc += 4; break;
-      case Op.SRAI: store<i32>(dest, r1 >> imm, RUNNING_REGS); pc += 4; break;
-      case Op.ADD: store<i32>(dest, r1 + r2, RUNNING_REGS); pc += 4; break;
-      case Op.SUB: store<i32>(dest, r1 - r2, RUNNING_REGS); pc += 4; break;
-      case Op.SLL: store<i32>(dest, r1 << (r2 & 31), RUNNING_REGS); pc += 4; break;
-      case Op.SLT: store<i32>(dest, r1 < r2 ? 1 : 0, RUNNING_REGS); pc += 4; break;
-      case Op.SLTU: store<i32>(dest, <u32>r1 < <u32>r2 ? 1 : 0, RUNNING_REGS); pc += 4; break;
-      case Op.XOR: store<i32>(dest, r1 ^ r2, RUNNING_REGS); pc += 4; break;
-      case Op.SRL: store<i32>(dest, <i32>(<u32>r1 >> (r2 & 31)), RUNNING_REGS); pc += 4; break;
-      case Op.SRA: store<i32>(dest, r1 >> (r2 & 31), RUNNING_REGS); pc += 4; break;
-      case Op.OR: store<i32>(dest, r1 | r2, RUNNING_REGS); pc += 4; break;
-      case Op.AND: store<i32>(dest, r1 & r2, RUNNING_REGS); pc += 4; break;
-      case Op.MUL: store<i32>(dest, r1 * r2, RUNNING_REGS); pc += 4; break;
-      case Op.MULH: store<i32>(dest, mulhSigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      case Op.MULHSU: store<i32>(dest, mulhSignedUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      case Op.MULHU: store<i32>(dest, mulhUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      case Op.DIV: store<i32>(dest, divSigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      case Op.DIVU: store<i32>(dest, divUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      case Op.REM: store<i32>(dest, remSigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      case Op.REMU: store<i32>(dest, remUnsigned(r1, r2), RUNNING_REGS); pc += 4; break;
-      // fence orders memory for other harts and devices: one hart, nothing to order.
-      // fence.i: stores already dropped stale decoded instructions.
-      case Op.FENCE: pc += 4; break;
-      case Op.SYSTEM: {
-        vm.pc = pc;
-        vm.sliceExecuted = executed - 1;
-        executeSystem(vm, load<u32>(entry, 12));
-        pc = vm.pc;
-        limit = executed;
-        break;
-      }
-      default: {
-        vm.pc = pc;
-        illegalInstruction(vm, load<u32>(entry, 12));
-        pc = vm.pc;
-        limit = executed;
-        break;
-      }
-    }
+  if (lastVmRun != changetype<usize>(vm)) {
+    vm.reservation = 0; // another VM ran since: a context switch breaks the reservation
+    lastVmRun = changetype<usize>(vm);
   }
-  vm.pc = pc;
+  watchTohost(vm);
+  let executed = 1;
+  if ((vm.pc & 1) != 0) raiseException(vm, CAUSE_MISALIGNED_FETCH, vm.pc); // only a restored pc can be odd
+  else executed = runBlocks(vm, budget);
   vm.sliceExecuted = 0; // outside a slice, counters are exactly vm.executed and friends
   memory.copy(ownRegs, RUNNING_REGS, REG_SLOTS << 2);
   vm.regs = ownRegs;
   return executed;
+}
+
+/**
+ * The budget patch of the block now running: the entry Op.STOP replaced, and what it
+ * held; and the entry before it if that one starts a fused pair (it runs unfused, so
+ * that it does not run the instruction the budget stops before).
+ */
+let stopEntry: usize = 0;
+let stopSaved: u32 = 0;
+let unfusedEntry: usize = 0;
+let unfusedSaved: u32 = 0;
+
+/** Ends the running block after `count` instructions: Op.STOP at entry `count`, and no pair across it. */
+function patchStop(first: usize, count: i32): void {
+  stopEntry = first + (<usize>count << 4);
+  stopSaved = load<u32>(stopEntry);
+  store<u32>(stopEntry, Op.STOP);
+  const before = stopEntry - ENTRY_BYTES;
+  const word = load<u32>(before);
+  const op = <i32>(word & 0xFF);
+  if (op < FUSED_FIRST || op > FUSED_LAST) return;
+  unfusedEntry = before;
+  unfusedSaved = word;
+  store<u32>(before, (word & ~0xFF) | <u32>FUSED_PLAIN[op - FUSED_FIRST]);
+}
+
+/** Undoes patchStop once the block has run. */
+function unpatchStop(): void {
+  store<u32>(stopEntry, stopSaved);
+  stopEntry = 0;
+  if (unfusedEntry == 0) return;
+  store<u32>(unfusedEntry, unfusedSaved);
+  unfusedEntry = 0;
+}
+
+function runBlocks(vm: Vm, budget: i32): i32 {
+  const ram = vm.ram;
+  const dirty = vm.dirty;
+  // Inline accesses must start below this to lie wholly in RAM (the last 3 bytes of RAM
+  // take the slow path, whatever the size). A demand-paged VM (post-copy) has none: its
+  // accesses all take the slow path, which waits for pages that have not arrived.
+  const end: u32 = vm.absent == 0 ? vm.ramBytes - 3 : 0;
+  let pc = vm.pc;
+  let left = budget; // instructions the slice may still start, the running block's already taken off
+  let bias: i32 = 0; // instructions of the slice before entry e: (e >> 4) - bias (entries are 16-byte aligned)
+  let e: usize = 0; // the entry to run next; 0 at a block boundary
+  let slot: usize = 0; // at a block boundary: the link to the next block, 0 if none
+  let endSlice = false;
+  while (true) {
+    if (e == 0) {
+      if (left <= 0) break;
+      let block: usize = slot != 0 ? <usize>load<u32>(slot) : 0;
+      if (block == 0) {
+        block = enterBlock(vm, pc, slot);
+        if (block == 0) { // the fetch trapped (it counts), or waits for its page (it does not)
+          if (vm.awaitingPage == 0) left--;
+          pc = vm.pc;
+          break;
+        }
+      }
+      let count = <i32>load<u32>(block, BLOCK_COUNT);
+      if (count > left) {
+        count = left;
+        patchStop(block + BLOCK_HEADER_BYTES, count);
+      }
+      e = block + BLOCK_HEADER_BYTES;
+      bias = <i32>(e >> 4) - (budget - left);
+      left -= count;
+    }
+    // The block's instructions, and the blocks linked after it, with no call on the way:
+    // everything stays in registers.
+    while (true) {
+      const decoded = load<u64>(e); // op word and imm in one load: one bounds check less in a wasm2c build
+      const word = <u32>decoded;
+      const imm = <i32>(decoded >> 32);
+      switch (word & 0xFF) {
+        case Op.LI: setRd(word, imm); e += ENTRY_BYTES; continue;
+        case Op.ADDI: setRd(word, rs1(word) + imm); e += ENTRY_BYTES; continue;
+        case Op.SLTI: setRd(word, rs1(word) < imm ? 1 : 0); e += ENTRY_BYTES; continue;
+        case Op.SLTIU: setRd(word, <u32>rs1(word) < <u32>imm ? 1 : 0); e += ENTRY_BYTES; continue;
+        case Op.XORI: setRd(word, rs1(word) ^ imm); e += ENTRY_BYTES; continue;
+        case Op.ORI: setRd(word, rs1(word) | imm); e += ENTRY_BYTES; continue;
+        case Op.ANDI: setRd(word, rs1(word) & imm); e += ENTRY_BYTES; continue;
+        case Op.SLLI: setRd(word, rs1(word) << imm); e += ENTRY_BYTES; continue;
+        case Op.SRLI: setRd(word, <i32>(<u32>rs1(word) >> imm)); e += ENTRY_BYTES; continue;
+        case Op.SRAI: setRd(word, rs1(word) >> imm); e += ENTRY_BYTES; continue;
+        case Op.ADD: setRd(word, rs1(word) + rs2(word)); e += ENTRY_BYTES; continue;
+        case Op.SUB: setRd(word, rs1(word) - rs2(word)); e += ENTRY_BYTES; continue;
+        case Op.SLL: setRd(word, rs1(word) << (rs2(word) & 31)); e += ENTRY_BYTES; continue;
+        case Op.SLT: setRd(word, rs1(word) < rs2(word) ? 1 : 0); e += ENTRY_BYTES; continue;
+        case Op.SLTU: setRd(word, <u32>rs1(word) < <u32>rs2(word) ? 1 : 0); e += ENTRY_BYTES; continue;
+        case Op.XOR: setRd(word, rs1(word) ^ rs2(word)); e += ENTRY_BYTES; continue;
+        case Op.SRL: setRd(word, <i32>(<u32>rs1(word) >> (rs2(word) & 31))); e += ENTRY_BYTES; continue;
+        case Op.SRA: setRd(word, rs1(word) >> (rs2(word) & 31)); e += ENTRY_BYTES; continue;
+        case Op.OR: setRd(word, rs1(word) | rs2(word)); e += ENTRY_BYTES; continue;
+        case Op.AND: setRd(word, rs1(word) & rs2(word)); e += ENTRY_BYTES; continue;
+        case Op.MUL: setRd(word, rs1(word) * rs2(word)); e += ENTRY_BYTES; continue;
+        case Op.MULH: setRd(word, mulhSigned(rs1(word), rs2(word))); e += ENTRY_BYTES; continue;
+        case Op.MULHSU: setRd(word, mulhSignedUnsigned(rs1(word), rs2(word))); e += ENTRY_BYTES; continue;
+        case Op.MULHU: setRd(word, mulhUnsigned(rs1(word), rs2(word))); e += ENTRY_BYTES; continue;
+        case Op.DIV: { const rd = rdOf(word); store<i32>(rd, divSigned(rs1(word), rs2(word)), RUNNING_REGS); e += ENTRY_BYTES; continue; }
+        case Op.DIVU: { const rd = rdOf(word); store<i32>(rd, divUnsigned(rs1(word), rs2(word)), RUNNING_REGS); e += ENTRY_BYTES; continue; }
+        case Op.REM: { const rd = rdOf(word); store<i32>(rd, remSigned(rs1(word), rs2(word)), RUNNING_REGS); e += ENTRY_BYTES; continue; }
+        case Op.REMU: { const rd = rdOf(word); store<i32>(rd, remUnsigned(rs1(word), rs2(word)), RUNNING_REGS); e += ENTRY_BYTES; continue; }
+        case Op.LB: if (loadInline<i8>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.LBU: if (loadInline<u8>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.LH: if (loadInline<i16>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.LHU: if (loadInline<u16>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.LW: if (loadInline<i32>(word, ram, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.SB: if (storeInline<u8>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.SH: if (storeInline<u16>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.SW: if (storeInline<i32>(rs2(word), vm, ram, dirty, <u32>(rs1(word) + imm) - RAM_BASE, end)) { e += ENTRY_BYTES; continue; } break;
+        case Op.NOP: e += ENTRY_BYTES; continue;
+        // Fused pairs: the second instruction's entry follows.
+        case Op.ADDI_ADDI: {
+          setRd(word, rs1(word) + imm);
+          const second = load<u64>(e, ENTRY_BYTES);
+          setRd(<u32>second, rs1(<u32>second) + <i32>(second >> 32));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.ADD_ADD: {
+          setRd(word, rs1(word) + rs2(word));
+          const second = load<u32>(e, ENTRY_BYTES);
+          setRd(second, rs1(second) + rs2(second));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.SLLI_SRLI: {
+          setRd(word, rs1(word) << imm);
+          const second = load<u64>(e, ENTRY_BYTES);
+          setRd(<u32>second, <i32>(<u32>rs1(<u32>second) >> <i32>(second >> 32)));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.SLLI_SRAI: {
+          setRd(word, rs1(word) << imm);
+          const second = load<u64>(e, ENTRY_BYTES);
+          setRd(<u32>second, rs1(<u32>second) >> <i32>(second >> 32));
+          e += 2 * ENTRY_BYTES; continue;
+        }
+        case Op.LI_ADDI: setRd(word, imm + load<i32>(e, ENTRY_BYTES + 4)); e += 2 * ENTRY_BYTES; continue;
+        // Block ends: where the block goes, and the slot that links to its successor.
+        case Op.JAL: setRd(word, load<i32>(e, LAST_END_PC)); pc = imm; slot = e + LAST_LINK_TAKEN; e = 0; break;
+        case Op.JALR: pc = <u32>(rs1(word) + imm) & ~1; setRd(word, load<i32>(e, LAST_END_PC)); slot = 0; e = 0; break;
+        case Op.BEQ: if (rs1(word) == rs2(word)) { pc = imm; slot = e + LAST_LINK_TAKEN; } else { pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; } e = 0; break;
+        case Op.BNE: if (rs1(word) != rs2(word)) { pc = imm; slot = e + LAST_LINK_TAKEN; } else { pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; } e = 0; break;
+        case Op.BLT: if (rs1(word) < rs2(word)) { pc = imm; slot = e + LAST_LINK_TAKEN; } else { pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; } e = 0; break;
+        case Op.BGE: if (rs1(word) >= rs2(word)) { pc = imm; slot = e + LAST_LINK_TAKEN; } else { pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; } e = 0; break;
+        case Op.BLTU: if (<u32>rs1(word) < <u32>rs2(word)) { pc = imm; slot = e + LAST_LINK_TAKEN; } else { pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; } e = 0; break;
+        case Op.BGEU: if (<u32>rs1(word) >= <u32>rs2(word)) { pc = imm; slot = e + LAST_LINK_TAKEN; } else { pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; } e = 0; break;
+        case Op.NEXT: pc = load<u32>(e, LAST_END_PC); slot = e + LAST_LINK_NEXT; e = 0; break;
+        case Op.STOP: pc = load<u32>(e, ENTRY_PC); slot = 0; e = 0; break;
+        default: break; // SYSTEM, C_EBREAK, ILLEGAL, ATOMIC: the slow path
+      }
+      if (e != 0 || slot == 0) break; // the slow path, or a successor to look up
+      // The block ended: go straight on into its linked successor if that fits the budget.
+      const next = <usize>load<u32>(slot);
+      if (next == 0) break;
+      const count = <i32>load<u32>(next, BLOCK_COUNT);
+      if (count > left) break;
+      e = next + BLOCK_HEADER_BYTES;
+      bias = <i32>(e >> 4) - (budget - left);
+      left -= count;
+    }
+    if (e != 0) { // the inline path did not do the instruction at e (or cannot): the slow path does
+      const done = <i32>(e >> 4) - bias;
+      const how = executeSlow(vm, e, done);
+      if (how == SLOW_CONTINUE) {
+        e += ENTRY_BYTES;
+        continue;
+      }
+      left = budget - (vm.awaitingPage != 0 ? done : done + 1);
+      endSlice = how == SLOW_END_SLICE;
+      pc = vm.pc;
+      e = 0;
+      slot = 0;
+    }
+    if (stopEntry != 0) unpatchStop();
+    if (endSlice) break;
+  }
+  vm.pc = pc;
+  return budget - left;
 }

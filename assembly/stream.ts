@@ -37,6 +37,8 @@ export const REC_PAGE_DATA: u32 = 0x10;
 export const REC_ZERO_PAGES: u32 = 0x11;
 export const REC_CHECKPOINT_END: u32 = 0x20;
 export const REC_PRODUCER: u32 = RECORD_OPTIONAL | 0x100;
+/** Optional: the PMP CSRs, written only when one of them is not zero (vm-state-records.ts). */
+export const REC_PMP: u32 = RECORD_OPTIONAL | 0x101;
 
 // Fixed record bodies (bytes) and CHECKPOINT_END's flags.
 export const VM_CONFIG_BYTES: u32 = 24;

@@ -56,6 +56,7 @@ export function returnFromMachineTrap(vm: Vm): void {
   vm.mstatus = status;
   vm.mode = previous;
   vm.pc = vm.mepc;
+  vm.reservation = 0; // a trap return breaks an LR/SC sequence (atomic.ts)
 }
 
 export function returnFromSupervisorTrap(vm: Vm): void {
@@ -64,4 +65,5 @@ export function returnFromSupervisorTrap(vm: Vm): void {
   vm.mstatus = (vm.mstatus & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | MSTATUS_SPIE | (spie ? MSTATUS_SIE : 0);
   vm.mode = previous;
   vm.pc = vm.sepc;
+  vm.reservation = 0;
 }

@@ -9,19 +9,37 @@
 // checkStateRecord and applyStateRecord. A record in STATE_RECORDS is mandatory in every complete checkpoint.
 import { CONSOLE_BUFFER_BYTES, EXIT_FAULT, KIND_PARAVIRTUAL, MODE_M, MODE_S, MODE_U } from "./config";
 import {
-  beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS, REC_TIMER, REC_VCPU, refuse,
+  beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_PMP, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS, REC_TIMER,
+  REC_VCPU, refuse,
 } from "./stream";
 import { loadTaskSet, MAX_TASKS, TASK_SET_HEADER_BYTES, TASK_RECORD_BYTES, taskCount } from "./tasks";
 import { applyChannels, channelsRecordBytes, checkChannels, CHANNELS_BAD_LENGTH, CHANNELS_OK, saveChannels } from "./channel-record";
-import { Vm, VM_COUNTERS, vmCounters } from "./vm";
+import { PMP_STATE_BYTES, pmpState, Vm, VM_COUNTERS, vmCounters } from "./vm";
 
 /** Mandatory state records of a complete checkpoint, in the order the collector writes them. */
 export const STATE_RECORDS: StaticArray<u32> = [REC_VCPU, REC_TIMER, REC_IRQ, REC_CONSOLE, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS];
 
-/** Position of `type` in STATE_RECORDS (its bit in the collector's seen-mask), or -1. */
+/**
+ * Optional state records: written only when their state differs from the reset state
+ * (optionalStateWanted), so streams of VMs that never touch it stay as they were; a reader
+ * that does not know one skips it, and the state is then as after a reset.
+ */
+export const OPTIONAL_STATE_RECORDS: StaticArray<u32> = [REC_PMP];
+
+/** Position of `type` in STATE_RECORDS, then OPTIONAL_STATE_RECORDS (its bit in a seen-mask), or -1. */
 export function stateRecordIndex(type: u32): i32 {
   for (let i = 0; i < STATE_RECORDS.length; i++) if (unchecked(STATE_RECORDS[i]) == type) return i;
+  for (let i = 0; i < OPTIONAL_STATE_RECORDS.length; i++) {
+    if (unchecked(OPTIONAL_STATE_RECORDS[i]) == type) return STATE_RECORDS.length + i;
+  }
   return -1;
+}
+
+/** Does the collector write optional state record `type` for `vm` now? */
+export function optionalStateWanted(type: u32, vm: Vm): bool {
+  if (type != REC_PMP) return false;
+  for (let at: u32 = 0; at < PMP_STATE_BYTES; at += 4) if (load<u32>(pmpState(vm) + at) != 0) return true;
+  return false;
 }
 
 /** Mask with one bit for every state record: what a complete checkpoint must have seen. */
@@ -39,6 +57,7 @@ export function stateRecordBodyBytes(type: u32, vm: Vm): u32 {
     case REC_SCHEDULE: return SCHEDULE_BYTES;
     case REC_TASK_SET: return taskSetRecordBytes(vm);
     case REC_CHANNELS: return channelsRecordBytes(vm.id);
+    case REC_PMP: return PMP_STATE_BYTES;
   }
   return 0;
 }
@@ -52,6 +71,7 @@ export function saveStateRecord(type: u32, vm: Vm): void {
     case REC_SCHEDULE: saveSchedule(vm); break;
     case REC_TASK_SET: saveTaskSet(vm); break;
     case REC_CHANNELS: saveChannelRecord(vm); break;
+    case REC_PMP: savePmp(vm); break;
   }
 }
 
@@ -65,6 +85,7 @@ export function checkStateRecord(type: u32, body: usize, length: u32, kind: u32)
     case REC_SCHEDULE: return checkSchedule(body, length);
     case REC_TASK_SET: return checkTaskSet(body, length);
     case REC_CHANNELS: return checkChannelRecord(body, length);
+    case REC_PMP: return checkPmp(body, length);
   }
   return true;
 }
@@ -78,6 +99,7 @@ export function applyStateRecord(type: u32, vm: Vm, body: usize): void {
     case REC_SCHEDULE: applySchedule(vm, body); break;
     case REC_TASK_SET: applyTaskSet(vm, body); break;
     case REC_CHANNELS: applyChannels(vm.id, body); break;
+    case REC_PMP: memory.copy(pmpState(vm), body, PMP_STATE_BYTES); break;
   }
 }
 
@@ -190,8 +212,8 @@ function checkVcpuCsrs(body: usize, kind: u32): bool {
   if (!within(body, VCPU_MIE, MIE_LEGAL)) return false;
   if ((load<u32>(body + VCPU_MTVEC) & 3) >= 2) return badValue(<u32>VCPU_MTVEC, load<u32>(body + VCPU_MTVEC));
   if ((load<u32>(body + VCPU_STVEC) & 3) >= 2) return badValue(<u32>VCPU_STVEC, load<u32>(body + VCPU_STVEC));
-  if (!within(body, VCPU_MEPC, ~3)) return false;
-  if (!within(body, VCPU_SEPC, ~3)) return false;
+  if (!within(body, VCPU_MEPC, ~1)) return false; // IALIGN = 16: bit 1 may be set (RV32C)
+  if (!within(body, VCPU_SEPC, ~1)) return false;
   return within(body, VCPU_RESERVED, 0);
 }
 
@@ -239,6 +261,26 @@ function applyVcpu(vm: Vm, body: usize): void {
   vm.cycleDelta = load<u64>(body + VCPU_CYCLE_DELTA);
   // Captured between runs, never inside a slice.
   vm.sliceExecuted = 0;
+  vm.reservation = 0; // an LR/SC reservation is not carried (docs/stream-format.md)
+  memory.fill(pmpState(vm), 0, PMP_STATE_BYTES); // reset, unless a PMP record follows
+}
+
+// ---- PMP (optional): pmpcfg0..3, then pmpaddr0..15, as csr.ts keeps them (80 bytes). ----
+
+function savePmp(vm: Vm): void {
+  const body = beginRecord(REC_PMP, PMP_STATE_BYTES);
+  memory.copy(body, pmpState(vm), PMP_STATE_BYTES);
+  endRecord();
+}
+
+/** Each cfg byte as csr.ts can hold it: reserved bits 6:5 clear, never W without R. */
+function checkPmp(body: usize, length: u32): bool {
+  if (!checkLength(length, PMP_STATE_BYTES)) return false;
+  for (let i: u32 = 0; i < 16; i++) {
+    const cfg: u32 = load<u8>(body + i);
+    if ((cfg & 0x60) != 0 || (cfg & 3) == 2) return badValue(i & ~3, load<u32>(body + (i & ~3)));
+  }
+  return true;
 }
 
 // ---- TIMER: compare values in timer ticks (16 bytes). Any value is legal. ----

@@ -2,10 +2,11 @@
 // bookkeeping the rest of the core hangs on it. Everything lives in the core's linear
 // memory; the host sees none of it except through the exports in index.ts.
 import {
-  CONSOLE_BUFFER_BYTES, DECODE_ENTRIES, EXIT_RUNNING, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, MODE_S, VM_HANDLE_SLOTS,
+  CONSOLE_BUFFER_BYTES, EXIT_RUNNING, KIND_PARAVIRTUAL, MAX_VMS, MODE_M, MODE_S, VM_HANDLE_SLOTS,
   VM_STAT_METRIC_REPORTS,
   PAGE_SHIFT, IRQ_S_SOFT, IRQ_S_TIMER, IRQ_S_EXT,
 } from "./config";
+import { newDecodeCache, resetDecodeCache } from "./decode-cache";
 
 /** Register file: x0..x31, then a sink (index 32) that decoded writes to x0 go to. */
 export const REG_SLOTS: u32 = 33;
@@ -28,7 +29,7 @@ export class Vm {
   ramBytes: u32;
   /** One byte per page; every store sets it to 0xFF, consumers clear their own bit. */
   dirty: usize;
-  /** Decode cache: DECODE_ENTRIES entries of 16 bytes (tag pc, op word, imm, raw bits). */
+  /** Decode cache (decode-cache.ts): the VM's decoded blocks; it moves when it grows. */
   decode: usize;
   exit: u32;
   exitCode: u32;
@@ -125,6 +126,37 @@ export class Vm {
   replicaChainKnown: bool;
   replicaChainId: u32;
   replicaChainSequence: u32;
+  // RV32A and the machine-mode CSRs firmware probes (atomic.ts, csr.ts).
+  /** LR/SC reservation: guest address of the reserved word, 0 for none (RAM never starts at 0). */
+  reservation: u32;
+  /** PMP CSRs (csr.ts), consecutive: pmpcfg0..3, then pmpaddr0..15 (PMP_STATE_BYTES). */
+  pmpcfg0: u32;
+  pmpcfg1: u32;
+  pmpcfg2: u32;
+  pmpcfg3: u32;
+  pmpaddr0: u32;
+  pmpaddr1: u32;
+  pmpaddr2: u32;
+  pmpaddr3: u32;
+  pmpaddr4: u32;
+  pmpaddr5: u32;
+  pmpaddr6: u32;
+  pmpaddr7: u32;
+  pmpaddr8: u32;
+  pmpaddr9: u32;
+  pmpaddr10: u32;
+  pmpaddr11: u32;
+  pmpaddr12: u32;
+  pmpaddr13: u32;
+  pmpaddr14: u32;
+  pmpaddr15: u32;
+}
+
+/** Bytes of the PMP CSRs in a Vm, from pmpcfg0 on: 4 pmpcfg and 16 pmpaddr words. */
+export const PMP_STATE_BYTES: u32 = 80;
+
+export function pmpState(vm: Vm): usize {
+  return changetype<usize>(vm) + offsetof<Vm>("pmpcfg0");
 }
 
 /** The per-VM counters vmStat reports: consecutive u64 fields from windowsUsed to metricReports. */
@@ -196,8 +228,7 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   vm.ram = allocZeroed(ramBytes);
   vm.ramBytes = ramBytes;
   vm.dirty = allocZeroed(ramBytes >> PAGE_SHIFT);
-  vm.decode = heap.alloc(<usize>DECODE_ENTRIES << 4);
-  flushDecodeCache(vm);
+  vm.decode = newDecodeCache(ramBytes >> PAGE_SHIFT);
   vm.consoleBuffer = allocZeroed(CONSOLE_BUFFER_BYTES);
   vm.slackNs = u64.MAX_VALUE;
   vm.cpuSharePermille = 1000;
@@ -233,6 +264,8 @@ export function resetVcpu(vm: Vm): void {
   vm.mstatus = 0;
   vm.mie = 0;
   vm.mipSoft = 0;
+  vm.reservation = 0;
+  memory.fill(pmpState(vm), 0, PMP_STATE_BYTES);
   if (vm.kind == KIND_PARAVIRTUAL) {
     // The hypervisor plays M-mode firmware: it delegates every exception except ecall
     // from S (the hypercall) and every supervisor interrupt to the guest, and lets the
@@ -249,10 +282,9 @@ export function resetVcpu(vm: Vm): void {
   }
 }
 
-/** Marks every decode cache entry empty. Tag 1 is never a valid (4-aligned) pc. */
+/** Drops every decoded block of the VM (its code was written behind the hart's back). */
 export function flushDecodeCache(vm: Vm): void {
-  const entries = <usize>DECODE_ENTRIES;
-  for (let i: usize = 0; i < entries; i++) store<u32>(vm.decode + (i << 4), 1);
+  resetDecodeCache(vm.decode);
 }
 
 @inline export function getReg(vm: Vm, r: u32): u32 {

@@ -1,9 +1,10 @@
 /**
- * CPU benchmark: how fast Ferry runs guests/build/cpu.elf (a CoreMark-like
- * integer workload, ~300 million RV32IM instructions) under each of the core's
+ * CPU benchmark: how fast Ferry runs the CPU benchmark guest (a CoreMark-like
+ * integer workload, ~300 million instructions) under each of the core's
  * three runtimes (docs/runtimes.md) — the plain wasm module, the jco component
  * and the native firmware build/native/ferry-native (wasm2c + gcc) — compared
- * with the same C compiled natively by gcc -O2.
+ * with the same C compiled natively by gcc -O2; for both builds of the guest,
+ * compressed (guests/build/cpu.elf, rv32imac) and uncompressed (cpu-rv32im.elf).
  *
  *   npm run build && npm run bench:cpu [-- --runs N] [-- --json]
  *
@@ -12,8 +13,8 @@
  * around runImage (module, component: includes loading the core) and around the
  * whole ferry-native process (start-up, ELF loading and the run; guest MIPS =
  * instret / that wall) and the native gcc program (start-up well under a
- * millisecond against tens of milliseconds of work). The runtimes take turns
- * within each run, so a busy machine slows them alike.
+ * millisecond against tens of milliseconds of work). The runtimes and the two
+ * builds take turns within each run, so a busy machine slows them alike.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -109,85 +110,102 @@ function runFirmware(firmware: string, imagePath: string): GuestRun {
 const fmt = (value: number, digits: number): string => value.toFixed(digits);
 const pad = (text: string, width: number): string => text.padStart(width);
 
+/** The two builds of the benchmark guest, compared in one run. */
+const IMAGES = [
+  { name: 'compressed', file: 'cpu.elf', march: 'rv32imac' },
+  { name: 'uncompressed', file: 'cpu-rv32im.elf', march: 'rv32im' },
+];
+
+interface ImageResult {
+  name: string; file: string; march: string; instret: bigint; cycles: bigint; checksum: string;
+  runs: Map<RuntimeName, GuestRun[]>;
+}
+
 async function main(): Promise<void> {
   const options = parseRunOptions(process.argv.slice(2));
   const root = packageRoot();
-  const imagePath = join(root, 'guests', 'build', 'cpu.elf');
   const iterationCount = iterations(root);
 
   const native = runNative(root, iterationCount, options.runs);
   const firmware = nativeFirmware(root);
   const runtimes = RUNTIMES.filter((r) => r.name !== 'native' || typeof firmware !== 'string');
 
-  const runs = new Map<RuntimeName, GuestRun[]>(runtimes.map((r) => [r.name, []]));
+  const images: ImageResult[] = IMAGES.map((image) => ({
+    ...image, instret: 0n, cycles: 0n, checksum: '', runs: new Map(runtimes.map((r) => [r.name, []])),
+  }));
   for (let i = 0; i < options.runs; i++) {
-    for (const { name } of runtimes) {
-      const run = name === 'native' ? runFirmware((firmware as { path: string }).path, imagePath) : await runGuest(imagePath, name);
-      runs.get(name)!.push(run);
+    for (const image of images) {
+      const imagePath = join(root, 'guests', 'build', image.file);
+      for (const { name } of runtimes) {
+        const run = name === 'native' ? runFirmware((firmware as { path: string }).path, imagePath) : await runGuest(imagePath, name);
+        image.runs.get(name)!.push(run);
+      }
     }
   }
 
-  const guest = runs.get('module')!;
-  const instret = guest[0]!.instret;
-  for (const [name, list] of runs) {
-    if (list.some((g) => g.instret !== instret || g.checksum !== guest[0]!.checksum)) {
-      throw new Error(`the ${name} runs disagree with the module on instret or checksum: the runtimes are not equivalent`);
+  for (const image of images) {
+    const first = image.runs.get('module')![0]!;
+    for (const [name, list] of image.runs) {
+      if (list.some((g) => g.instret !== first.instret || g.checksum !== first.checksum)) {
+        throw new Error(`${image.file}: the ${name} runs disagree with the module on instret or checksum: the runtimes are not equivalent`);
+      }
     }
+    if (native && native.checksum !== first.checksum) {
+      throw new Error(`${image.file}: checksum mismatch: native ${native.checksum}, guest ${first.checksum}`);
+    }
+    Object.assign(image, { instret: first.instret, cycles: first.cycles, checksum: first.checksum });
   }
-  if (native && native.checksum !== guest[0]!.checksum) {
-    throw new Error(`checksum mismatch: native ${native.checksum}, guest ${guest[0]!.checksum}`);
-  }
-  const wall = (name: RuntimeName): number => median(runs.get(name)!.map((g) => g.wallSeconds));
-  const mips = (seconds: number): number => Number(instret) / seconds / 1e6;
-  const guestWall = wall('module');
-  const guestMips = mips(guestWall);
   const nativeWall = native ? median(native.seconds) : undefined;
-  const slowdown = nativeWall ? guestWall / nativeWall : undefined;
-  const byRuntime = Object.fromEntries(runtimes.map(({ name }) => [name, {
-    wallSeconds: runs.get(name)!.map((g) => g.wallSeconds),
-    medianSeconds: wall(name),
-    mips: mips(wall(name)),
-    slowdown: nativeWall ? wall(name) / nativeWall : null,
+  const wall = (image: ImageResult, name: RuntimeName): number => median(image.runs.get(name)!.map((g) => g.wallSeconds));
+  const mips = (image: ImageResult, seconds: number): number => Number(image.instret) / seconds / 1e6;
+  const summary = (image: ImageResult) => Object.fromEntries(runtimes.map(({ name }) => [name, {
+    wallSeconds: image.runs.get(name)!.map((g) => g.wallSeconds),
+    medianSeconds: wall(image, name),
+    mips: mips(image, wall(image, name)),
+    slowdown: nativeWall ? wall(image, name) / nativeWall : null,
   }]));
 
   if (options.json) {
     process.stdout.write(`${JSON.stringify({
-      image: 'guests/build/cpu.elf', iterations: iterationCount, runs: options.runs,
-      checksum: guest[0]!.checksum, instret: instret.toString(), virtualCycles: guest[0]!.cycles.toString(),
-      guestWallSeconds: guest.map((g) => g.wallSeconds), guestMedianSeconds: guestWall, guestMips,
-      nativeWallSeconds: native?.seconds ?? null, nativeMedianSeconds: nativeWall ?? null, slowdown: slowdown ?? null,
-      runtimes: byRuntime,
+      iterations: iterationCount, runs: options.runs,
+      nativeWallSeconds: native?.seconds ?? null, nativeMedianSeconds: nativeWall ?? null,
+      images: images.map((image) => ({
+        image: `guests/build/${image.file}`, build: image.name, march: image.march, checksum: image.checksum,
+        instret: image.instret.toString(), virtualCycles: image.cycles.toString(), runtimes: summary(image),
+      })),
       firmwareSkipped: typeof firmware === 'string' ? firmware : null,
     }, null, 2)}\n`);
     return;
   }
 
   const out: string[] = [];
-  out.push(`Ferry CPU benchmark: guests/build/cpu.elf, ${iterationCount} iterations, checksum ${guest[0]!.checksum}`);
+  out.push(`Ferry CPU benchmark: ${iterationCount} iterations, compressed (cpu.elf, rv32imac) and uncompressed (cpu-rv32im.elf, rv32im)`);
   out.push('');
-  const header = runtimes.map(({ label }) => `${pad(`${label} s`, 14)} ${pad('MIPS', 6)}`).join('   ');
-  out.push(`  run   ${header}   ${pad('gcc native s', 12)}`);
+  const header = images.flatMap((image) => runtimes.map(({ label }) => pad(`${image.name === 'compressed' ? 'C' : 'U'} ${label}`, 16))).join(' ');
+  out.push(`  run  ${header}   ${pad('gcc native s', 12)}   (guest MIPS per run; C = compressed, U = uncompressed)`);
   for (let i = 0; i < options.runs; i++) {
-    const cells = runtimes.map(({ name }) => {
-      const seconds = runs.get(name)![i]!.wallSeconds;
-      return `${pad(fmt(seconds, 3), 14)} ${pad(fmt(mips(seconds), 1), 6)}`;
-    }).join('   ');
-    out.push(`  ${pad(String(i + 1), 3)}   ${cells}   ${pad(native ? fmt(native.seconds[i]!, 4) : 'n/a', 12)}`);
+    const cells = images.flatMap((image) => runtimes.map(({ name }) => pad(fmt(mips(image, image.runs.get(name)![i]!.wallSeconds), 1), 16))).join(' ');
+    out.push(`  ${pad(String(i + 1), 3)}  ${cells}   ${pad(native ? fmt(native.seconds[i]!, 4) : 'n/a', 12)}`);
   }
-  out.push('');
-  out.push(`  guest instructions retired  ${instret.toLocaleString('en-US')} (the same under every runtime)`);
-  out.push(`  guest virtual cycles        ${guest[0]!.cycles.toLocaleString('en-US')}`);
-  out.push('');
-  out.push('  runtime        median wall   guest MIPS   vs gcc native');
-  for (const { name, label } of runtimes) {
-    const r = byRuntime[name]!;
-    const versus = r.slowdown === null ? 'n/a' : `${fmt(r.slowdown, 1)}x slower`;
-    out.push(`  ${label.padEnd(13)} ${pad(fmt(r.medianSeconds, 3), 10)} s   ${pad(fmt(r.mips, 1), 10)}   ${pad(versus, 13)}`);
-  }
-  if (native && nativeWall !== undefined && slowdown !== undefined) {
-    out.push(`  ${'gcc native'.padEnd(13)} ${pad(fmt(nativeWall, 4), 10)} s   (gcc -O2, same workload, same checksum)`);
+  for (const image of images) {
+    const rows = summary(image);
     out.push('');
-    out.push(`Ferry (module) runs the workload at ${fmt(slowdown, 1)}× slower than native.`);
+    out.push(`  ${image.name} build, guests/build/${image.file} (${image.march}), checksum ${image.checksum}`);
+    out.push(`    guest instructions retired  ${image.instret.toLocaleString('en-US')} (the same under every runtime); virtual cycles ${image.cycles.toLocaleString('en-US')}`);
+    out.push('    runtime        median wall   guest MIPS   vs gcc native');
+    for (const { name, label } of runtimes) {
+      const r = rows[name]!;
+      const versus = r.slowdown === null ? 'n/a' : `${fmt(r.slowdown, 1)}x slower`;
+      out.push(`    ${label.padEnd(13)} ${pad(fmt(r.medianSeconds, 3), 10)} s   ${pad(fmt(r.mips, 1), 10)}   ${pad(versus, 13)}`);
+    }
+  }
+  out.push('');
+  if (native && nativeWall !== undefined) {
+    out.push(`  gcc native    ${pad(fmt(nativeWall, 4), 10)} s   (gcc -O2, same workload, same checksum)`);
+    const [c, u] = images;
+    const ratio = wall(u!, 'module') / wall(c!, 'module');
+    out.push(`  module: compressed ${fmt(mips(c!, wall(c!, 'module')), 1)} MIPS, uncompressed ${fmt(mips(u!, wall(u!, 'module')), 1)} MIPS`
+      + ` (compressed runs its workload in ${fmt(100 / ratio, 1)}% of the uncompressed build's time)`);
   } else {
     out.push('  gcc native    SKIPPED: gcc not found (apt-get install -y gcc)');
   }

@@ -206,7 +206,7 @@ function sourceOf(name: string): string {
 }
 
 /** Where a source file belongs, to set the core beside a hypervisor that runs guests on real hardware. */
-const ISA_EMULATION = new Set(['hart', 'decode', 'csr', 'system', 'trap', 'guestmem', 'platform']);
+const ISA_EMULATION = new Set(['hart', 'decode', 'decode-cache', 'atomic', 'csr', 'system', 'trap', 'guestmem', 'platform']);
 
 function partOf(source: string): string {
   if (source.startsWith('~lib')) return 'AssemblyScript runtime (allocator, memory)';

@@ -10,7 +10,10 @@
 # Needs clang and ld.lld (Debian: apt-get install -y clang lld llvm; clang 14
 # is what the committed images were built with). Without them the build is
 # skipped with a message and exit 0 - except `--check` with CI=true, which
-# fails, because then nothing would be checked.
+# fails, because then nothing would be checked. The guest built by the second
+# toolchain (gcc-hello.elf) needs Debian's riscv64-unknown-elf-gcc with
+# picolibc (apt-get install -y gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf);
+# without it that one image is skipped the same way.
 #
 # The build is reproducible: no debug info, no build id, no timestamps, and
 # source paths are relative to the repository root (-ffile-prefix-map), so
@@ -48,8 +51,13 @@ fi
 # shellcheck source=cpu/iterations.sh
 . guests/cpu/iterations.sh
 
+# Guests are built for rv32imac, as embedded toolchains build firmware: compressed
+# instructions wherever they fit. The CPU benchmark is built uncompressed too
+# (MARCH_UNCOMPRESSED), to compare the two.
+MARCH=rv32imac
+MARCH_UNCOMPRESSED=rv32im
 CFLAGS=(
-  --target=riscv32 -march=rv32im -mabi=ilp32 -mcmodel=medany -mno-relax
+  --target=riscv32 -mabi=ilp32 -mcmodel=medany -mno-relax
   -O2 -g0 -std=gnu11 -Wall -Wextra -Werror
   -ffreestanding -fno-builtin -fno-common -fno-pic -fno-stack-protector
   -fno-asynchronous-unwind-tables -fno-unwind-tables
@@ -78,21 +86,63 @@ else
   mkdir -p "$DEST"
 fi
 
-# build NAME [extra cflags...] -- sources...
-build() {
-  local name="$1"; shift
-  local extra=()
-  while [ "$1" != "--" ]; do extra+=("$1"); shift; done
-  shift
-  "$CC" "${CFLAGS[@]}" "${extra[@]}" "${LDFLAGS[@]}" -o "$DEST/$name.elf" "$@"
-  # No compressed instructions may slip in (EF_RISCV_RVC = 0x1 in e_flags).
-  local flags
+# Checks that NAME.elf was built with compressed instructions iff WANT is 1
+# (EF_RISCV_RVC = 0x1 in e_flags), so that neither build of a guest is mislabelled.
+check_rvc() {
+  local name="$1" want="$2" flags
   flags="$(od -An -tx4 -j36 -N4 "$DEST/$name.elf" | tr -d ' ')"
-  if [ $((16#$flags & 1)) -ne 0 ]; then
-    echo "guests/build.sh: $name.elf uses compressed instructions" >&2
+  if [ $((16#$flags & 1)) -ne "$want" ]; then
+    echo "guests/build.sh: $name.elf: EF_RISCV_RVC is $((16#$flags & 1)), expected $want" >&2
     exit 1
   fi
   [ "$CHECK" = 1 ] || echo "  built $DEST/$name.elf ($(wc -c < "$DEST/$name.elf") bytes)"
+}
+
+# build NAME [extra cflags...] -- sources...   (compressed, $MARCH)
+build() {
+  build_for "$MARCH" 1 "$@"
+}
+
+# build_uncompressed NAME [extra cflags...] -- sources...   ($MARCH_UNCOMPRESSED)
+build_uncompressed() {
+  build_for "$MARCH_UNCOMPRESSED" 0 "$@"
+}
+
+build_for() {
+  local march="$1" rvc="$2" name="$3"; shift 3
+  local extra=()
+  while [ "$1" != "--" ]; do extra+=("$1"); shift; done
+  shift
+  "$CC" "${CFLAGS[@]}" "-march=$march" "${extra[@]}" "${LDFLAGS[@]}" -o "$DEST/$name.elf" "$@"
+  check_rvc "$name" "$rvc"
+}
+
+# The second toolchain: Debian's riscv64-unknown-elf-gcc with picolibc, its
+# rv32imac/ilp32 multilib (printf, malloc, setjmp/longjmp from picolibc), as a
+# machine guest. Skipped with a message when it is not installed, except in CI.
+GCC_RISCV="${GCC_RISCV:-riscv64-unknown-elf-gcc}"
+build_gcc() {
+  local name="$1"; shift
+  if ! command -v "$GCC_RISCV" >/dev/null 2>&1; then
+    if [ "$CHECK" = 1 ] && [ "${CI:-}" = "true" ]; then
+      echo "guests/build.sh: ERROR: $GCC_RISCV not found; --check cannot verify $name.elf in CI" >&2
+      exit 1
+    fi
+    echo "guests/build.sh: SKIPPED $name.elf: $GCC_RISCV not found" \
+      "(apt-get install -y gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)"
+    [ "$CHECK" = 1 ] && cp "guests/build/$name.elf" "$DEST/$name.elf" 2>/dev/null
+    return 0
+  fi
+  # picolibc's own crt0 and linker script, its "flash" and "ram" placed in guest RAM.
+  # crt0-hosted: main's return value goes to exit(), which ends the VM (board.c _exit).
+  "$GCC_RISCV" -march=rv32imac -mabi=ilp32 -mcmodel=medany --specs=picolibc.specs --crt0=hosted \
+    -O2 -g0 -std=gnu11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
+    "-ffile-prefix-map=$ROOT/=" -Iguests/lib '-DHTIF_SECTION=".bss.tohost"' \
+    -Wl,--defsym=__flash=0x80000000 -Wl,--defsym=__flash_size=0x40000 \
+    -Wl,--defsym=__ram=0x80040000 -Wl,--defsym=__ram_size=0x80000 \
+    -Wl,--build-id=none -Wl,--gc-sections -Wl,--strip-debug \
+    -o "$DEST/$name.elf" "$@"
+  check_rvc "$name" 1
 }
 
 # Paravirtual guests (S-mode, SBI).
@@ -101,6 +151,8 @@ build fail      -- "${LIB_SBI[@]}" guests/fail/fail.c
 build timer     -- "${LIB_SBI[@]}" guests/timer/timer.c
 build cpu       "-DITERATIONS=$CPU_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
 build cpu-small "-DITERATIONS=$CPU_SMALL_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
+build_uncompressed cpu-rv32im       "-DITERATIONS=$CPU_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
+build_uncompressed cpu-small-rv32im "-DITERATIONS=$CPU_SMALL_ITERATIONS" -- "${LIB_SBI[@]}" guests/cpu/cpu.c guests/cpu/workload.c
 build control    -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
 build control-tx -DCTL_TX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
 build control-rx -DCTL_RX -- "${LIB_SBI[@]}" "${RTOS[@]}" "${CONTROL[@]}"
@@ -123,6 +175,9 @@ build probe-nap-rx-sampling "${NAP[@]}" -DPROBE_RX -DPROBE_SAMPLING -- "${LIB_SB
 build isa       -- "${LIB_VIRT[@]}" guests/isa/isa.S guests/isa/main.c
 build virt      -- "${LIB_VIRT[@]}" guests/virt/virt.c
 build virt-fail -- "${LIB_VIRT[@]}" guests/virt/virt-fail.c
+
+# Built by the second toolchain (gcc + picolibc).
+build_gcc gcc-hello guests/gcc/gcc-hello.c guests/gcc/board.c guests/lib/htif.c
 
 if [ "$CHECK" = 1 ]; then
   bad=()

@@ -60,7 +60,6 @@ const SHT_SYMTAB = 2;
 const SHN_UNDEF = 0;
 const STB_GLOBAL = 1;
 
-const EF_RISCV_RVC = 0x1;
 const EF_RISCV_FLOAT_ABI = 0x6;
 
 /** Machines people are likely to hand us by mistake, for the error message. */
@@ -148,10 +147,7 @@ function checkHeader(bytes: Uint8Array, view: DataView): void {
     throw new ImageError(`not an executable: e_type is ${TYPE_NAMES[type] ?? `unknown type ${type}`}`);
   }
   if ((flags & EF_RISCV_FLOAT_ABI) !== 0) {
-    throw new ImageError('built for a hard-float ABI (ilp32f/ilp32d): ferry runs RV32IM, build with -mabi=ilp32');
-  }
-  if ((flags & EF_RISCV_RVC) !== 0) {
-    throw new ImageError('uses compressed instructions (EF_RISCV_RVC): ferry runs RV32IM without C, build with -march=rv32im');
+    throw new ImageError('built for a hard-float ABI (ilp32f/ilp32d): ferry runs RV32IMAC, build with -mabi=ilp32');
   }
 }
 

@@ -27,6 +27,7 @@ export const RecordType = {
   ZERO_PAGES: 0x11,
   CHECKPOINT_END: 0x20,
   PRODUCER: 0x8000_0100,
+  PMP: 0x8000_0101,
 } as const;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(RecordType).map(([name, type]) => [type, name]));
@@ -193,6 +194,7 @@ function summarize(type: number, body: Uint8Array): string {
     case RecordType.CHECKPOINT_END: return checkpointEndSummary(u32, u64);
     case RecordType.END: return `${u32(0)} checkpoint${u32(0) === 1 ? '' : 's'}`;
     case RecordType.PRODUCER: return JSON.stringify(new TextDecoder().decode(body));
+    case RecordType.PMP: return `pmpcfg0-3 ${[0, 4, 8, 12].map((at) => hex32(u32(at))).join(' ')}, pmpaddr0 ${hex32(u32(16))}`;
   }
   return (type & RECORD_OPTIONAL) !== 0 ? 'unknown optional record: a reader skips it' : 'unknown mandatory record: a reader refuses it';
 }

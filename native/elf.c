@@ -19,7 +19,6 @@
 #define PT_LOAD 1
 #define SHT_SYMTAB 2
 #define STB_GLOBAL 1
-#define EF_RISCV_RVC 0x1
 #define EF_RISCV_FLOAT_ABI 0x6
 
 static int fail(char *error, const char *format, ...) {
@@ -120,10 +119,7 @@ static int check_header(const uint8_t *bytes, size_t length, char *error) {
   }
   if (type != 2) return fail(error, "not an executable: e_type is %s", type_name(type, name, sizeof name));
   if (flags & EF_RISCV_FLOAT_ABI) {
-    return fail(error, "built for a hard-float ABI (ilp32f/ilp32d): ferry runs RV32IM, build with -mabi=ilp32");
-  }
-  if (flags & EF_RISCV_RVC) {
-    return fail(error, "uses compressed instructions (EF_RISCV_RVC): ferry runs RV32IM without C, build with -march=rv32im");
+    return fail(error, "built for a hard-float ABI (ilp32f/ilp32d): ferry runs RV32IMAC, build with -mabi=ilp32");
   }
   return 0;
 }

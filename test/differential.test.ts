@@ -1,8 +1,9 @@
 /**
  * Differential test: the CPU workload (guests/cpu/workload.c) compiled
- * natively with gcc and run on this machine must print exactly what
- * guests/build/cpu-small.elf (the same C, built for RV32IM with clang) prints
- * when Ferry runs it. Any difference is a wrong instruction result in the core.
+ * natively with gcc and run on this machine must print exactly what the same C
+ * built for Ferry with clang prints when Ferry runs it, compiled both ways:
+ * compressed (cpu-small.elf, rv32imac) and uncompressed (cpu-small-rv32im.elf,
+ * rv32im). Any difference is a wrong instruction result in the core.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { FERRY_BIN, ROOT, hasCore } from './helpers/paths.js';
 const execFileAsync = promisify(execFile);
 
 const CPU_DIR = join(ROOT, 'guests', 'cpu');
-const CPU_SMALL_ELF = join(ROOT, 'guests', 'build', 'cpu-small.elf');
+const CPU_SMALL_ELFS = ['cpu-small.elf', 'cpu-small-rv32im.elf'].map((name) => join(ROOT, 'guests', 'build', name));
 
 function iterations(name: 'CPU_ITERATIONS' | 'CPU_SMALL_ITERATIONS'): number {
   const text = readFileSync(join(CPU_DIR, 'iterations.sh'), 'utf8');
@@ -33,7 +34,7 @@ const note = !hasGcc
 const resultLines = (stdout: string): string[] =>
   stdout.split('\n').filter((line) => /^(iterations|checksum): /.test(line));
 
-describe.skipIf(!hasGcc || !hasCore())(`cpu workload: native gcc build vs cpu-small.elf on Ferry${note}`, () => {
+describe.skipIf(!hasGcc || !hasCore())(`cpu workload: native gcc build vs cpu-small on Ferry, compressed and not${note}`, () => {
   let dir: string;
   let nativeExe: string;
 
@@ -52,13 +53,13 @@ describe.skipIf(!hasGcc || !hasCore())(`cpu workload: native gcc build vs cpu-sm
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints the same iteration count and checksum', async () => {
+  it.each(CPU_SMALL_ELFS)('%s prints the same iteration count and checksum', async (image) => {
     const native = await execFileAsync(nativeExe, []);
     const nativeLines = resultLines(native.stdout);
     expect(nativeLines).toHaveLength(2);
     expect(nativeLines[1]).toMatch(/^checksum: 0x[0-9a-f]{8}$/);
 
-    const guest = await execFileAsync(process.execPath, [FERRY_BIN, 'run', CPU_SMALL_ELF, '--max-cycles', '500000000'], {
+    const guest = await execFileAsync(process.execPath, [FERRY_BIN, 'run', image, '--max-cycles', '500000000'], {
       cwd: ROOT, timeout: 50_000,
     });
     const guestLines = resultLines(guest.stdout);

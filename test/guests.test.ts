@@ -1,6 +1,6 @@
 /**
  * The guest images in guests/build/ (built by guests/build.sh from guests/):
- * that they are well-formed RV32IM executables for Ferry's boot convention,
+ * that they are well-formed RV32IMAC executables for Ferry's boot convention,
  * and that each one does what it is for when run through the `ferry` CLI.
  */
 import { execFile } from 'node:child_process';
@@ -20,9 +20,12 @@ const MAX_IMAGE_BYTES = 1024 * 1024;
 /** ...except the memory-check guests, whose point is a 1 MiB region of their own. */
 const MAX_IMAGE_BYTES_OF: Record<string, number> = { memcheck: 2 * 1024 * 1024, 'memcheck-finite': 2 * 1024 * 1024 };
 
-const PARAVIRTUAL = ['hello', 'fail', 'timer', 'cpu', 'cpu-small', 'control', 'control-tx', 'control-rx', 'memcheck', 'memcheck-finite'];
+const PARAVIRTUAL = ['hello', 'fail', 'timer', 'cpu', 'cpu-small', 'cpu-rv32im', 'cpu-small-rv32im', 'control', 'control-tx',
+  'control-rx', 'memcheck', 'memcheck-finite'];
 /** Machine guests carry a `tohost` symbol, which is how `ferry run` picks the machine kind. */
-const MACHINE = ['isa', 'virt', 'virt-fail'];
+const MACHINE = ['isa', 'virt', 'virt-fail', 'gcc-hello'];
+/** Guests are built compressed (rv32imac), as embedded toolchains build them, except these, for comparison. */
+const UNCOMPRESSED = ['cpu-rv32im', 'cpu-small-rv32im'];
 
 const guestPath = (name: string): string => join(GUEST_DIR, `${name}.elf`);
 
@@ -64,7 +67,7 @@ function readElf(bytes: Buffer): ElfInfo {
 
 describe('guest images in guests/build', () => {
   for (const name of [...PARAVIRTUAL, ...MACHINE]) {
-    it(`${name}.elf is an RV32IM executable loaded in RAM at 0x80000000`, () => {
+    it(`${name}.elf is an RV32IMAC executable loaded in RAM at 0x80000000`, () => {
       const path = guestPath(name);
       expect(existsSync(path), `${path} is missing: run bash guests/build.sh`).toBe(true);
       const bytes = readFileSync(path);
@@ -74,7 +77,7 @@ describe('guest images in guests/build', () => {
       expect(elf.data, 'little-endian').toBe(1);
       expect(elf.type, 'ET_EXEC').toBe(2);
       expect(elf.machine, 'EM_RISCV').toBe(243);
-      expect(elf.flags & 0x1, 'no compressed instructions (EF_RISCV_RVC)').toBe(0);
+      expect(elf.flags & 0x1, 'compressed instructions (EF_RISCV_RVC) iff built for rv32imac').toBe(UNCOMPRESSED.includes(name) ? 0 : 1);
       expect(elf.flags & 0x6, 'soft-float ABI (ilp32)').toBe(0);
       expect(elf.entry).toBe(RAM_BASE);
 
@@ -153,6 +156,15 @@ describe.skipIf(!hasCore())(`guests run through ferry run${e2eNote}`, () => {
     const r = await ferryRun('isa', ...LIMIT);
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/^isa: all \d+ tests passed$/m);
+  });
+
+  it('gcc-hello (gcc + picolibc): printf, malloc, setjmp/longjmp, 64-bit arithmetic and atomics all pass', async () => {
+    const r = await ferryRun('gcc-hello', ...LIMIT);
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^gcc-hello: built by gcc \S+ with picolibc, rv32imac$/m);
+    expect(r.stdout.match(/^gcc-hello: +\d+ ok +.+$/gm)).toHaveLength(8);
+    expect(r.stdout).not.toContain('FAIL');
+    expect(r.stdout.endsWith('gcc-hello: all passed\n')).toBe(true);
   });
 
   it('fail reports a system failure: status 1', async () => {

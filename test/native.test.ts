@@ -152,7 +152,6 @@ if (missingTools.length > 0 && inCi) {
       ['a relocatable object', () => buildElf({ type: ET_REL })],
       ['a position-independent executable', () => buildElf({ type: ET_DYN })],
       ['a hard-float image', () => buildElf({ flags: 0x4 })],
-      ['an RVC image', () => buildElf({ flags: 0x1 })],
       ['a segment past the end of the file', () => patch32(buildElf(), phdrAt(0) + PHDR.filesz, 0x10000)],
       ['a segment whose file size exceeds its memory size', () => patch32(buildElf(), phdrAt(0) + PHDR.memsz, 4)],
       ['a bad program header entry size', () => patch16(buildElf(), EHDR.phentsize, 16)],

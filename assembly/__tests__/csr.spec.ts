@@ -159,12 +159,60 @@ describe("CSR instructions", () => {
   });
 });
 
-describe("machine information and ignored CSRs", () => {
-  it("misa is RV32 IMSU (0x40141100) and ignores writes", () => {
+describe("PMP CSRs (16 entries, WARL, not enforced)", () => {
+  it("pmpaddr0-15 hold what M-mode writes", () => {
     const vm = machineVm();
-    expect(readCsr(vm, MISA)).toBe(0x4014_1100);
+    for (let i: u32 = 0; i < 16; i++) writeCsr(vm, PMPADDR0 + i, 0x1000_0000 + i * 0x111);
+    for (let i: u32 = 0; i < 16; i++) expect(readCsr(vm, PMPADDR0 + i)).toBe(0x1000_0000 + i * 0x111);
+    writeCsr(vm, PMPADDR0, 0xFFFF_FFFF); // the usual "all memory" NAPOT value
+    expect(readCsr(vm, PMPADDR0)).toBe(0xFFFF_FFFF);
+  });
+
+  it("pmpcfg0-3 read back legal values: reserved bits 6:5 zero, W without R dropped", () => {
+    const vm = machineVm();
+    writeCsr(vm, PMPCFG0, 0x1F1F_1F1F);
+    expect(readCsr(vm, PMPCFG0)).toBe(0x1F1F_1F1F);
+    writeCsr(vm, PMPCFG0 + 1, 0x6F62_0F00); // bits 6:5 set; W=1 R=0 in byte 2
+    expect(readCsr(vm, PMPCFG0 + 1)).toBe(0x0F00_0F00);
+    writeCsr(vm, PMPCFG0 + 3, 0x0000_0019); // NAPOT R X... A = 3, R = 1
+    expect(readCsr(vm, PMPCFG0 + 3)).toBe(0x19);
+  });
+
+  it("a locked entry ignores writes to its cfg and address, and a locked TOR entry to the address below", () => {
+    const vm = machineVm();
+    writeCsr(vm, PMPADDR0, 0x100);
+    writeCsr(vm, PMPADDR0 + 1, 0x200);
+    writeCsr(vm, PMPCFG0, 0x0000_8F00); // entry 1: L, TOR, RWX
+    writeCsr(vm, PMPADDR0 + 1, 0x300);
+    expect(readCsr(vm, PMPADDR0 + 1)).toBe(0x200);
+    writeCsr(vm, PMPADDR0, 0x400); // below a locked TOR entry
+    expect(readCsr(vm, PMPADDR0)).toBe(0x100);
+    writeCsr(vm, PMPCFG0, 0x0000_0007); // entry 1 keeps its cfg; entry 0 takes the new one
+    expect(readCsr(vm, PMPCFG0)).toBe(0x0000_8F07);
+    writeCsr(vm, PMPADDR0 + 2, 0x500); // unlocked
+    expect(readCsr(vm, PMPADDR0 + 2)).toBe(0x500);
+  });
+
+  it("reset clears them (the lock too), and S-mode cannot reach them", () => {
+    let vm = machineVm();
+    writeCsr(vm, PMPCFG0, 0x80);
+    writeCsr(vm, PMPADDR0 + 5, 0x55);
+    vm = machineVm();
+    expect(readCsr(vm, PMPCFG0)).toBe(0);
+    expect(readCsr(vm, PMPADDR0 + 5)).toBe(0);
+    vm.mode = MODE_S;
+    illegal(vm, csrrs(7, PMPADDR0, 0));
+  });
+});
+
+describe("machine information and ignored CSRs", () => {
+  it("misa is RV32 ACIMSU (0x40141105) and ignores writes (C cannot be turned off)", () => {
+    const vm = machineVm();
+    expect(readCsr(vm, MISA)).toBe(0x4014_1105);
     writeCsr(vm, MISA, 0);
-    expect(readCsr(vm, MISA)).toBe(0x4014_1100);
+    expect(readCsr(vm, MISA)).toBe(0x4014_1105);
+    writeCsr(vm, MISA, 0x4014_1101); // clearing C: WARL, the legal value stays
+    expect(readCsr(vm, MISA)).toBe(0x4014_1105);
   });
 
   it("mhartid, mvendorid, marchid, mimpid read 0", () => {
@@ -176,19 +224,38 @@ describe("machine information and ignored CSRs", () => {
     expect(readCsr(vm, MIMPID)).toBe(0);
   });
 
-  it("satp, pmpcfg0, pmpaddr0 accept writes and read back 0", () => {
+  it("satp accepts writes and reads back 0 (Bare); pmpcfg4+ and pmpaddr16+ read 0", () => {
     const vm = machineVm();
     writeCsr(vm, SATP, 0x8000_1234);
     expect(readCsr(vm, SATP)).toBe(0);
-    writeCsr(vm, PMPCFG0, 0x1F1F_1F1F);
-    expect(readCsr(vm, PMPCFG0)).toBe(0);
-    writeCsr(vm, PMPADDR0, 0xFFFF_FFFF);
-    expect(readCsr(vm, PMPADDR0)).toBe(0);
+    writeCsr(vm, 0x3A4, 0x0F0F_0F0F); // pmpcfg4: entries 16-19, not implemented
+    expect(readCsr(vm, 0x3A4)).toBe(0);
+    writeCsr(vm, 0x3C0, 1); // pmpaddr16
+    expect(readCsr(vm, 0x3C0)).toBe(0);
     writeCsr(vm, 0x3EF, 1); // pmpaddr63
     expect(readCsr(vm, 0x3EF)).toBe(0);
     writeCsr(vm, 0x30A, 1); // menvcfg
     writeCsr(vm, 0x310, 1); // mstatush
     writeCsr(vm, 0x320, 1); // mcountinhibit
+  });
+
+  it("mcounteren and scounteren hold all 32 bits (every counter exists: hpmcounters read 0)", () => {
+    const vm = machineVm();
+    writeCsr(vm, MCOUNTEREN, 0xFFFF_FFFF);
+    expect(readCsr(vm, MCOUNTEREN)).toBe(0xFFFF_FFFF);
+    writeCsr(vm, SCOUNTEREN, 0x8000_0005);
+    expect(readCsr(vm, SCOUNTEREN)).toBe(0x8000_0005);
+    writeCsr(vm, MCOUNTEREN, 0);
+    expect(readCsr(vm, MCOUNTEREN)).toBe(0);
+  });
+
+  it("CSRs firmware probes for and Ferry does not have are illegal (debug, custom, crypto seed, hypervisor)", () => {
+    const vm = machineVm();
+    const absent: u32[] = [0x7A0, 0x7A1, 0x7B0, 0x7C0, 0xBC0, 0xFC0, 0x015, 0x34A, 0x34B, 0x600, 0x747, 0x3F0];
+    for (let i = 0; i < absent.length; i++) {
+      vm.mode = MODE_M;
+      illegal(vm, csrrs(7, absent[i], 0));
+    }
   });
 
   it("unknown CSRs are illegal", () => {
@@ -291,12 +358,24 @@ describe("WARL fields", () => {
     expect(readCsr(vm, MTVEC)).toBe(0x8000_0200);
   });
 
-  it("mepc and sepc clear their low two bits (no C extension)", () => {
+  it("mepc and sepc clear bit 0 only (IALIGN = 16 with C)", () => {
     const vm = machineVm();
     writeCsr(vm, MEPC, 0x8000_0007);
-    expect(readCsr(vm, MEPC)).toBe(0x8000_0004);
+    expect(readCsr(vm, MEPC)).toBe(0x8000_0006);
     writeCsr(vm, SEPC, 0x8000_0102);
+    expect(readCsr(vm, SEPC)).toBe(0x8000_0102);
+    writeCsr(vm, SEPC, 0x8000_0101);
     expect(readCsr(vm, SEPC)).toBe(0x8000_0100);
+  });
+
+  it("mret to an mepc with bit 1 set runs the (compressed) instruction there", () => {
+    const vm = machineVm();
+    poke(vm, CODE + 0x100, [0x0001_0001]); // c.nop at +0x100, c.nop at +0x102
+    writeCsr(vm, MEPC, CODE + 0x102);
+    exec(vm, 0x3020_0073); // mret
+    expect(vm.pc).toBe(CODE + 0x102);
+    step(vm, 1);
+    expect(vm.pc).toBe(CODE + 0x104);
   });
 
   it("medeleg, mideleg, mie keep only implemented bits", () => {

@@ -6,6 +6,9 @@ import {
   div, divu, ebreak, ecall, fence, fenceI, jal, jalr, lb, lbu, lh, lhu, lui, lw, mret, mul, mulh, mulhsu, mulhu,
   or, ori, rem, remu, sb, sfenceVma, sh, sll, slli, slt, slti, sltiu, sltu, sra, srai, sret, srl, srli, sub, sw,
   wfi, xor, xori,
+  amoaddW, amoandW, amomaxuW, amomaxW, amominuW, amominW, amoorW, amoswapW, amoxorW, amo, lrW, scW,
+  cAdd, cAddi, cAddi16sp, cAddi4spn, cAnd, cAndi, cBeqz, cBnez, cEbreak, cJ, cJal, cJalr, cJr, cLi, cLui, cLw, cLwsp,
+  cMv, cNop, cOr, cSlli, cSrai, cSrli, cSub, cSw, cSwsp, cXor,
 } from "./helpers/encode";
 
 function check(actual: u32, expected: u32, text: string): void {
@@ -89,5 +92,58 @@ describe("test assembler", () => {
     check(csrrwi(7, 0x305, 31), 0x305FD3F3, "csrrwi t2, mtvec, 31");
     check(csrrsi(8, 0xC00, 1), 0xC000E473, "csrrsi s0, cycle, 1");
     check(csrrci(9, 0x100, 2), 0x100174F3, "csrrci s1, sstatus, 2");
+  });
+
+  it("encodes every RV32C instruction like llvm-mc (-mattr=+c)", () => {
+    check(cAddi4spn(8, 1020), 0x1FE0, "c.addi4spn s0, sp, 1020");
+    check(cAddi4spn(15, 4), 0x005C, "c.addi4spn a5, sp, 4");
+    check(cLw(10, 9, 124), 0x5CE8, "c.lw a0, 124(s1)");
+    check(cSw(15, 14, 64), 0xC33C, "c.sw a5, 64(a4)");
+    check(cNop(), 0x0001, "c.nop");
+    check(cAddi(10, -32), 0x1501, "c.addi a0, -32");
+    check(cAddi(5, 31), 0x02FD, "c.addi t0, 31");
+    check(cJal(2046), 0x2FFD, "c.jal 2046");
+    check(cJal(-2048), 0x3001, "c.jal -2048");
+    check(cLi(11, -1), 0x55FD, "c.li a1, -1");
+    check(cAddi16sp(-512), 0x7101, "c.addi16sp sp, -512");
+    check(cAddi16sp(496), 0x617D, "c.addi16sp sp, 496");
+    check(cLui(6, -31), 0x7305, "c.lui t1, 0xfffe1");
+    check(cLui(10, 31), 0x657D, "c.lui a0, 31");
+    check(cSrli(10, 31), 0x817D, "c.srli a0, 31");
+    check(cSrai(9, 1), 0x8485, "c.srai s1, 1");
+    check(cAndi(12, -3), 0x9A75, "c.andi a2, -3");
+    check(cSub(8, 9), 0x8C05, "c.sub s0, s1");
+    check(cXor(10, 15), 0x8D3D, "c.xor a0, a5");
+    check(cOr(13, 14), 0x8ED9, "c.or a3, a4");
+    check(cAnd(11, 12), 0x8DF1, "c.and a1, a2");
+    check(cJ(-2), 0xBFFD, "c.j -2");
+    check(cBeqz(10, -256), 0xD101, "c.beqz a0, -256");
+    check(cBnez(9, 254), 0xECFD, "c.bnez s1, 254");
+    check(cSlli(7, 31), 0x03FE, "c.slli t2, 31");
+    check(cLwsp(1, 252), 0x50FE, "c.lwsp ra, 252(sp)");
+    check(cJr(1), 0x8082, "c.jr ra");
+    check(cMv(10, 31), 0x857E, "c.mv a0, t6");
+    check(cEbreak(), 0x9002, "c.ebreak");
+    check(cJalr(5), 0x9282, "c.jalr t0");
+    check(cAdd(18, 19), 0x994E, "c.add s2, s3");
+    check(cSwsp(8, 252), 0xDFA2, "c.swsp s0, 252(sp)");
+  });
+
+  it("encodes every RV32A instruction like llvm-mc (-mattr=+a)", () => {
+    check(lrW(10, 11), 0x1005A52F, "lr.w a0, (a1)");
+    check(amo(0x02, 5, 6, 0, 1, 1), 0x160322AF, "lr.w.aqrl t0, (t1)");
+    check(scW(12, 13, 14), 0x18D7262F, "sc.w a2, a3, (a4)");
+    check(amo(0x03, 0, 2, 5, 0, 1), 0x1A51202F, "sc.w.rl zero, t0, (sp)");
+    check(amoswapW(10, 11, 12), 0x08B6252F, "amoswap.w");
+    check(amo(0x00, 10, 12, 11, 1, 0), 0x04B6252F, "amoadd.w.aq");
+    check(amoaddW(10, 11, 12), 0x00B6252F, "amoadd.w");
+    check(amoxorW(10, 11, 12), 0x20B6252F, "amoxor.w");
+    check(amoandW(10, 11, 12), 0x60B6252F, "amoand.w");
+    check(amoorW(10, 11, 12), 0x40B6252F, "amoor.w");
+    check(amominW(10, 11, 12), 0x80B6252F, "amomin.w");
+    check(amomaxW(10, 11, 12), 0xA0B6252F, "amomax.w");
+    check(amominuW(10, 11, 12), 0xC0B6252F, "amominu.w");
+    check(amo(0x1C, 10, 12, 11, 1, 1), 0xE6B6252F, "amomaxu.w.aqrl");
+    check(amomaxuW(10, 11, 12), 0xE0B6252F, "amomaxu.w");
   });
 });

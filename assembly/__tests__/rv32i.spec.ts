@@ -93,11 +93,11 @@ describe("JAL and JALR", () => {
     expect(reg(vm, 0)).toBe(0);
   });
 
-  it("jal to a target that is not 4-byte aligned traps with cause 0 and mtval = target", () => {
+  it("jal to a target that is only 2-byte aligned jumps there (IALIGN = 16 with C)", () => {
     const vm = runAt(CODE + 0x10, jal(1, 6), 0x1111);
-    expect(machineTrap(vm)).toStrictEqual(new Trap(CAUSE_MISALIGNED_FETCH, CODE + 0x10, CODE + 0x16));
-    expect(vm.pc).toBe(M_HANDLER);
-    expect(reg(vm, 1)).toBe(0x1111); // rd not written
+    expect(vm.pc).toBe(CODE + 0x16);
+    expect(reg(vm, 1)).toBe(CODE + 0x14);
+    expect(vm.mcause).toBe(0);
   });
 
   it("jalr jumps to rs1 + imm and links pc + 4", () => {
@@ -121,15 +121,22 @@ describe("JAL and JALR", () => {
     expect(reg(vm, 2)).toBe(CODE + 4);
   });
 
-  it("jalr to a target with bit 1 set traps with cause 0, mtval = target, rd untouched", () => {
+  it("jalr to a target with bit 1 set jumps there (IALIGN = 16), bit 0 cleared", () => {
     const vm = runAt(CODE + 8, jalr(1, 2, 0), 0x2222, CODE + 0x42);
-    expect(machineTrap(vm)).toStrictEqual(new Trap(CAUSE_MISALIGNED_FETCH, CODE + 8, CODE + 0x42));
-    expect(reg(vm, 1)).toBe(0x2222);
-    expect(vm.pc).toBe(M_HANDLER);
-    // bit 0 is cleared before the alignment check: 0x43 -> 0x42, still misaligned
+    expect(vm.pc).toBe(CODE + 0x42);
+    expect(reg(vm, 1)).toBe(CODE + 12);
     const vm2 = runAt(CODE, jalr(1, 2, 1), 0, CODE + 0x42);
-    expect(vm2.mcause).toBe(CAUSE_MISALIGNED_FETCH);
-    expect(vm2.mtval).toBe(CODE + 0x42);
+    expect(vm2.pc).toBe(CODE + 0x42);
+    expect(vm2.mcause).toBe(0);
+  });
+
+  it("only a pc with bit 0 set (a restored one) traps as a misaligned fetch", () => {
+    const vm = machineVm();
+    vm.pc = CODE + 0x41;
+    step(vm, 1);
+    expect(machineTrap(vm)).toStrictEqual(new Trap(CAUSE_MISALIGNED_FETCH, CODE + 0x41, CODE + 0x41));
+    expect(vm.pc).toBe(M_HANDLER);
+    expect(vm.trapped).toBe(1);
   });
 
   it("jal and jalr with rd = x0 keep x0 zero", () => {
@@ -202,15 +209,14 @@ describe("branches", () => {
     branch(bgeu, 0, 0, true, "bgeu");
   });
 
-  it("a taken branch to a misaligned target traps with cause 0, a not-taken one does not", () => {
+  it("a taken branch to a 2-byte aligned target goes there (IALIGN = 16), a not-taken one falls through", () => {
     let vm = runAt(CODE + 0x20, beq(1, 2, 6), 7, 7);
-    expect(machineTrap(vm)).toStrictEqual(new Trap(CAUSE_MISALIGNED_FETCH, CODE + 0x20, CODE + 0x26));
-    expect(vm.pc).toBe(M_HANDLER);
+    expect(vm.pc).toBe(CODE + 0x26);
+    expect(vm.mcause).toBe(0);
     vm = runAt(CODE + 0x20, beq(1, 2, 6), 7, 8);
     expect(vm.pc).toBe(CODE + 0x24);
-    expect(vm.mcause).toBe(0);
     vm = runAt(CODE + 0x20, bltu(1, 2, -2), 1, 2);
-    expect(machineTrap(vm)).toStrictEqual(new Trap(CAUSE_MISALIGNED_FETCH, CODE + 0x20, CODE + 0x1E));
+    expect(vm.pc).toBe(CODE + 0x1E);
     vm = runAt(CODE + 0x20, bge(1, 2, 2), 1, 2);
     expect(vm.pc).toBe(CODE + 0x24);
   });
@@ -591,14 +597,16 @@ describe("illegal encodings", () => {
   it("branches with funct3 2 and 3, jalr with funct3 != 0", () => {
     expectIllegal(encodeB(2, 1, 2, 8));
     expectIllegal(encodeB(3, 1, 2, 8));
-    expectIllegal(encodeB(2, 1, 2, 6)); // even with a misaligned target: illegal first
+    expectIllegal(encodeB(2, 1, 2, 6)); // with a 2-byte aligned target too
     expectIllegal(encodeI(0x67, 1, 1, 2, 0));
   });
 
-  it("unknown opcodes (compressed, A, F, custom)", () => {
-    expectIllegal(0x0000_4501); // c.li a0, 0 (no C extension)
-    expectIllegal(0x1005_252F); // lr.w a0, (a0) (no A extension)
+  it("unknown opcodes (F, D, V, custom; A with a bad funct3 or funct5)", () => {
     expectIllegal(0x0005_2007); // flw f0, 0(a0) (no F extension)
+    expectIllegal(0x0005_3007); // fld f0, 0(a0) (no D extension)
+    expectIllegal(0x0005_0057); // OP-V
+    expectIllegal(0x1005_352F); // lr.d (RV64)
+    expectIllegal(0x2805_252F); // funct5 0x05: no such AMO
     expectIllegal(0x0000_000B); // custom-0
     expectIllegal(encodeI(0x0F, 0, 2, 0, 0)); // MISC-MEM funct3 2
   });

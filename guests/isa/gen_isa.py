@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates guests/isa/isa.S, Ferry's self-checking RV32IM + Zicsr +
+"""Generates guests/isa/isa.S, Ferry's self-checking RV32IMAC + Zicsr +
 privileged-architecture test for machine guests.
 
     python3 guests/isa/gen_isa.py > guests/isa/isa.S
@@ -553,7 +553,7 @@ def gen_tests():
     check('a4', 6)
 
     # ---- Zicsr ---------------------------------------------------------------
-    test('misa: MXL = 1 (32-bit), I and M present, E absent')
+    test('misa: MXL = 1 (32-bit), I and M present, E absent')  # A and C: see the RV32C tests
     emit('    csrr    a0, misa')
     emit('    srli    a1, a0, 30')
     check('a1', 1)
@@ -850,10 +850,272 @@ def gen_tests():
     emit('    csrr    a0, mscratch')
     check_reg('a0', 'gp')
 
+    gen_c_tests()
+    gen_a_tests()
+
+
+# ---- RV32C ----------------------------------------------------------------
+# isa.S is assembled with .option norvc (every instruction above is 32 bits, which
+# the self-modifying-code tests rely on); the compressed instructions below are
+# written explicitly, each inside .option rvc.
+
+def c(*insts):
+    emit('    .option push')
+    emit('    .option rvc')
+    for inst in insts:
+        emit(f'    {inst}')
+    emit('    .option pop')
+
+
+def align4():
+    """Pads to a 4-byte boundary: with a c.nop where needed (under norvc the
+    assembler has no 2-byte nop to pad with)."""
+    c('.p2align 2')
+
+
+def c_encode_li(rd, imm):
+    """c.li rd, imm (-32..31)."""
+    u = imm & 0x3F
+    return (2 << 13) | ((u >> 5) << 12) | (rd << 7) | ((u & 0x1F) << 2) | 1
+
+
+def gen_c_tests():
+    test('misa: C and A present (bits 2 and 0)')
+    emit('    csrr    a0, misa')
+    emit('    andi    a1, a0, 5')
+    check('a1', 5)
+
+    test('c.li, c.addi, c.mv, c.add')
+    c('c.li    a0, -5', 'c.addi  a0, 7', 'c.mv    a1, a0', 'c.add   a1, a0')
+    check('a0', 2)
+    check('a1', 4)
+
+    test('c.lui (sign-extended), c.addi16sp, c.addi4spn')
+    emit('    mv      s0, sp')
+    emit('    li      sp, 0x1000')
+    c('c.addi16sp sp, -512', 'c.addi4spn a2, sp, 1020', 'c.lui   a3, 0xfffe1', 'c.lui   a4, 1')
+    emit('    mv      a5, sp')
+    emit('    mv      sp, s0')
+    check('a5', 0x1000 - 512)
+    check('a2', 0x1000 - 512 + 1020)
+    check('a3', 0xFFFE1000)
+    check('a4', 0x1000)
+
+    test('c.srli, c.srai, c.andi, c.slli')
+    emit(f'    li      a0, {lit(0x80000010)}')
+    emit(f'    li      a1, {lit(0x80000010)}')
+    c('c.srli  a0, 4', 'c.srai  a1, 4')
+    check('a0', 0x08000001)
+    check('a1', 0xF8000001)
+    c('c.andi  a1, -2', 'c.slli  a1, 1')
+    check('a1', 0xF0000000)
+
+    test('c.sub, c.xor, c.or, c.and')
+    emit('    li      s0, 100')
+    emit('    li      s1, 58')
+    emit('    li      a2, 0xF0F0')
+    emit('    li      a3, 0xFF00')
+    c('c.sub   s0, s1')
+    check('s0', 42)
+    emit('    mv      a4, a2')
+    emit('    mv      a5, a2')
+    c('c.xor   a2, a3', 'c.or    a4, a3', 'c.and   a5, a3')
+    check('a2', 0x0FF0)
+    check('a4', 0xFFF0)
+    check('a5', 0xF000)
+
+    test('c.sw, c.lw, c.swsp, c.lwsp')
+    emit('    la      a4, store_data')
+    emit(f'    li      a5, {lit(0x12345678)}')
+    c('c.sw    a5, 4(a4)', 'c.lw    a3, 4(a4)')
+    check('a3', 0x12345678)
+    emit('    mv      s0, sp')
+    emit('    la      sp, store_data')
+    emit(f'    li      a5, {lit(0x9ABCDEF0)}')
+    c('c.swsp  a5, 8(sp)', 'c.lwsp  a0, 8(sp)')
+    emit('    mv      sp, s0')
+    check('a0', 0x9ABCDEF0)
+    emit('    lw      a1, 8(a4)')
+    check('a1', 0x9ABCDEF0)
+
+    test('c.beqz, c.bnez, c.j (taken and not taken)')
+    bad, ok1, ok2 = lab('bad'), lab('ok'), lab('ok')
+    emit('    li      a0, 0')
+    emit('    li      a1, 1')
+    c(f'c.bnez  a0, {bad}', f'c.beqz  a0, {ok1}', f'c.j     {bad}')
+    emit(f'{ok1}:')
+    c(f'c.beqz  a1, {bad}', f'c.bnez  a1, {ok2}')
+    emit(f'{bad}:')
+    emit('    j       fail')
+    emit(f'{ok2}:')
+
+    def call_returns(call):
+        """`call` (given the subroutine's label) must link the pc after it; the subroutine returns with c.jr."""
+        back, sub, after = lab('back'), lab('sub'), lab('after')
+        call(sub)
+        emit(f'{back}:')
+        check_label('ra', back)
+        emit(f'    j       {after}')
+        emit(f'{sub}:')
+        c('c.jr    ra')
+        emit(f'{after}:')
+
+    test('c.jal links pc + 2, c.jr returns there')
+    call_returns(lambda sub: c(f'c.jal   {sub}'))
+    test('c.jalr links pc + 2 and jumps to rs1')
+    call_returns(lambda sub: (emit(f'    la      t0, {sub}'), c('c.jalr  t0')))
+
+    test('32-bit instructions at 2-byte aligned pcs: addi, jal links pc + 4')
+    at, target = lab('at'), lab('tgt')
+    align4()
+    c('c.nop')
+    emit('    addi    a0, zero, 9')
+    emit(f'{at}:')
+    emit(f'    jal     ra, {target}')
+    emit('    j       fail')
+    emit(f'{target}:')
+    check('a0', 9)
+    emit(f'    la      t3, {at}')
+    emit('    addi    t3, t3, 4')
+    check_reg('ra', 't3')
+    emit(f'    la      t3, {at}')
+    emit('    andi    t3, t3, 3')
+    check('t3', 2)
+
+    test('c.ebreak: mcause 3, mepc = mtval = the c.ebreak')
+    at, resume = lab('at'), lab('resume')
+    expect_trap(resume)
+    emit(f'{at}:')
+    c('c.ebreak')
+    emit('    j       fail')
+    emit(f'{resume}:')
+    check('s8', 3)
+    check_label('s9', at)
+    check_label('s10', at)
+
+    for half, what in ((0x0000, 'the all-zero halfword'), (0x6101, 'c.addi16sp with immediate 0'),
+                       (0x6501, 'c.lui with immediate 0'), (0x8002, 'c.jr x0'), (0x4002, 'c.lwsp x0'),
+                       (0x9001, 'c.srli with shamt[5] = 1'), (0x2000, 'c.fld (no D)'), (0xE002, 'c.fswsp (no F)')):
+        test(f'reserved compressed encoding {half:#06x} ({what}): illegal instruction, mtval = its 16 bits')
+        at, resume = lab('at'), lab('resume')
+        expect_trap(resume)
+        emit(f'{at}:')
+        emit(f'    .half   {half:#06x}')
+        emit('    j       fail')
+        emit(f'{resume}:')
+        check('s8', 2)
+        check_label('s9', at)
+        check('s10', half)
+
+    test('mepc keeps bit 1 (IALIGN = 16), clears bit 0')
+    emit(f'    li      t0, {lit(0x80000103)}')
+    emit('    csrw    mepc, t0')
+    emit('    csrr    a0, mepc')
+    check('a0', 0x80000102)
+
+    test('self-modifying compressed code: sh replaces a c.li, fence.i')
+    patch = lab('patch')
+    emit(f'    la      t0, {patch}')
+    emit(f'    li      t1, {c_encode_li(10, 7)}               # c.li a0, 7')
+    emit('    sh      t1, 0(t0)')
+    emit('    fence.i')
+    emit(f'{patch}:')
+    c('c.li    a0, 1')
+    check('a0', 7)
+    align4()
+
+
+# ---- RV32A ----------------------------------------------------------------
+
+AMO = {
+    'amoswap.w': lambda m, v: v,
+    'amoadd.w': lambda m, v: u32(m + v),
+    'amoxor.w': lambda m, v: m ^ v,
+    'amoand.w': lambda m, v: m & v,
+    'amoor.w': lambda m, v: m | v,
+    'amomin.w': lambda m, v: m if s32(m) < s32(v) else v,
+    'amomax.w': lambda m, v: m if s32(m) > s32(v) else v,
+    'amominu.w': lambda m, v: min(m, v),
+    'amomaxu.w': lambda m, v: max(m, v),
+}
+
+
+def gen_a_tests():
+    emit('    la      a1, store_data')
+    test('lr.w / sc.w: sc.w on the reserved word stores and writes rd = 0')
+    emit('    li      a2, 5')
+    emit('    sw      a2, 0(a1)')
+    emit('    lr.w    a0, (a1)')
+    emit('    addi    a0, a0, 1')
+    emit('    sc.w    a3, a0, (a1)')
+    check('a3', 0)
+    emit('    lw      a4, 0(a1)')
+    check('a4', 6)
+    test('a second sc.w fails: rd = 1, memory unchanged')
+    emit('    sc.w    a3, a2, (a1)')
+    check('a3', 1)
+    emit('    lw      a4, 0(a1)')
+    check('a4', 6)
+    test('sc.w fails after an intervening trap (mret clears the reservation)')
+    resume = lab('resume')
+    emit('    lr.w.aq a0, (a1)')
+    expect_trap(resume)
+    emit('    ecall')
+    emit('    j       fail')
+    emit(f'{resume}:')
+    emit('    sc.w.rl a3, a2, (a1)')
+    check('a3', 1)
+    emit('    lw      a4, 0(a1)')
+    check('a4', 6)
+
+    INT_MIN, INT_MAX = 0x80000000, 0x7FFFFFFF
+    cases = [(INT_MIN, INT_MAX), (0xFFFFFFFF, 1), (0x0F0F0F0F, 0xFF00FF00)]
+    for op, f in AMO.items():
+        for m, v in cases:
+            test(f'{op} on {m:#x} with {v:#x}: rd = old, memory = {f(m, v):#x}')
+            emit(f'    li      a2, {lit(m)}')
+            emit('    sw      a2, 4(a1)')
+            emit(f'    li      a2, {lit(v)}')
+            emit('    addi    a5, a1, 4')
+            emit(f'    {op:<9} a0, a2, (a5)')
+            check('a0', m)
+            emit('    lw      a4, 4(a1)')
+            check('a4', f(m, v))
+    test('amoadd.w.aqrl: aq and rl accepted')
+    emit('    li      a2, 1')
+    emit('    sw      a2, 4(a1)')
+    emit('    addi    a5, a1, 4')
+    emit('    amoadd.w.aqrl a0, a2, (a5)')
+    emit('    lw      a4, 4(a1)')
+    check('a4', 2)
+
+    for inst, addr, cause, what in (
+            ('amoadd.w a0, a2, (a5)', 'a1, 2', 6, 'an AMO to a misaligned address: store/AMO misaligned'),
+            ('sc.w    a0, a2, (a5)', 'a1, 1', 6, 'sc.w to a misaligned address: store/AMO misaligned'),
+            ('lr.w    a0, (a5)', 'a1, 2', 4, 'lr.w from a misaligned address: load misaligned'),
+            ('amoswap.w a0, a2, (a5)', 'zero, 0', 7, 'an AMO to the UART: store/AMO access fault'),
+            ('lr.w    a0, (a5)', 'zero, 0', 5, 'lr.w from the UART: load access fault')):
+        test(f'{what} (mcause {cause}, mtval = the address)')
+        at, resume = lab('at'), lab('resume')
+        if addr.startswith('zero'):
+            emit('    li      a5, 0x10000000')
+        else:
+            emit(f'    addi    a5, {addr}')
+        emit('    li      a0, 0x5a5')
+        expect_trap(resume)
+        emit(f'{at}:')
+        emit(f'    {inst}')
+        emit('    j       fail')
+        emit(f'{resume}:')
+        check('s8', cause)
+        check_label('s9', at)
+        check_reg('s10', 'a5')
+        check('a0', 0x5A5)
+
 
 HEADER = '''\
 /*
- * isa.S - Ferry's self-checking RV32IM / Zicsr / privileged-mode test.
+ * isa.S - Ferry's self-checking RV32IMAC / Zicsr / privileged-mode test.
  *
  * GENERATED by guests/isa/gen_isa.py - edit the generator, not this file:
  *     python3 guests/isa/gen_isa.py > guests/isa/isa.S

@@ -104,3 +104,94 @@ export function csrrsi(rd: u32, csr: u32, uimm: u32): u32 { return encodeI(0x73,
 export function csrrci(rd: u32, csr: u32, uimm: u32): u32 { return encodeI(0x73, rd, 7, uimm, <i32>csr); }
 /** `j .`: a one-instruction infinite loop, used as a landing pad. */
 export function spin(): u32 { return jal(ZERO, 0); }
+
+// RV32C: 16-bit encodings, one function per instruction. Registers are full register
+// numbers; the 3-bit fields take x8..x15 (s0, s1, a0..a5). Offsets and immediates are
+// byte values as written in assembly. encode.spec.ts checks these against llvm-mc.
+
+/** The 3-bit field of x8..x15. */
+function p3(r: u32): u32 { return (r - 8) & 7; }
+
+function cBits(value: u32, from: u32, to: u32, count: u32 = 1): u32 {
+  return ((value >> from) & ((1 << count) - 1)) << to;
+}
+
+export function cAddi4spn(rd: u32, uimm: u32): u32 {
+  return cBits(uimm, 4, 11, 2) | cBits(uimm, 6, 7, 4) | cBits(uimm, 2, 6) | cBits(uimm, 3, 5) | (p3(rd) << 2);
+}
+function cLwSw(funct3: u32, r: u32, rs1: u32, uimm: u32): u32 {
+  return (funct3 << 13) | cBits(uimm, 3, 10, 3) | (p3(rs1) << 7) | cBits(uimm, 2, 6) | cBits(uimm, 6, 5) | (p3(r) << 2);
+}
+export function cLw(rd: u32, rs1: u32, uimm: u32): u32 { return cLwSw(2, rd, rs1, uimm); }
+export function cSw(rs2: u32, rs1: u32, uimm: u32): u32 { return cLwSw(6, rs2, rs1, uimm); }
+/** CI format: funct3, imm[5] at 12, rd at 11:7, imm[4:0] at 6:2. */
+function cI(funct3: u32, rd: u32, imm: i32, op: u32): u32 {
+  const u = <u32>imm;
+  return (funct3 << 13) | cBits(u, 5, 12) | ((rd & 31) << 7) | cBits(u, 0, 2, 5) | op;
+}
+export function cNop(): u32 { return 0x0001; }
+export function cAddi(rd: u32, imm: i32): u32 { return cI(0, rd, imm, 1); }
+export function cLi(rd: u32, imm: i32): u32 { return cI(2, rd, imm, 1); }
+/** `upper` is the 6-bit signed value of bits 17:12, as in `c.lui rd, upper`. */
+export function cLui(rd: u32, upper: i32): u32 { return cI(3, rd, upper, 1); }
+export function cSlli(rd: u32, shamt: u32): u32 { return cI(0, rd, <i32>shamt, 2); }
+function cJOffset(offset: i32): u32 {
+  const u = <u32>offset;
+  return cBits(u, 11, 12) | cBits(u, 4, 11) | cBits(u, 8, 9, 2) | cBits(u, 10, 8) | cBits(u, 6, 7) |
+    cBits(u, 7, 6) | cBits(u, 1, 3, 3) | cBits(u, 5, 2);
+}
+export function cJal(offset: i32): u32 { return (1 << 13) | cJOffset(offset) | 1; }
+export function cJ(offset: i32): u32 { return (5 << 13) | cJOffset(offset) | 1; }
+export function cAddi16sp(imm: i32): u32 {
+  const u = <u32>imm;
+  return (3 << 13) | cBits(u, 9, 12) | (2 << 7) | cBits(u, 4, 6) | cBits(u, 6, 5) | cBits(u, 7, 3, 2) | cBits(u, 5, 2) | 1;
+}
+function cShiftAnd(kind: u32, rd: u32, imm: i32): u32 {
+  const u = <u32>imm;
+  return (4 << 13) | cBits(u, 5, 12) | (kind << 10) | (p3(rd) << 7) | cBits(u, 0, 2, 5) | 1;
+}
+export function cSrli(rd: u32, shamt: u32): u32 { return cShiftAnd(0, rd, <i32>shamt); }
+export function cSrai(rd: u32, shamt: u32): u32 { return cShiftAnd(1, rd, <i32>shamt); }
+export function cAndi(rd: u32, imm: i32): u32 { return cShiftAnd(2, rd, imm); }
+function cArith(kind: u32, rd: u32, rs2: u32): u32 {
+  return (0x23 << 10) | (p3(rd) << 7) | (kind << 5) | (p3(rs2) << 2) | 1;
+}
+export function cSub(rd: u32, rs2: u32): u32 { return cArith(0, rd, rs2); }
+export function cXor(rd: u32, rs2: u32): u32 { return cArith(1, rd, rs2); }
+export function cOr(rd: u32, rs2: u32): u32 { return cArith(2, rd, rs2); }
+export function cAnd(rd: u32, rs2: u32): u32 { return cArith(3, rd, rs2); }
+function cBranch(funct3: u32, rs1: u32, offset: i32): u32 {
+  const u = <u32>offset;
+  return (funct3 << 13) | cBits(u, 8, 12) | cBits(u, 3, 10, 2) | (p3(rs1) << 7) | cBits(u, 6, 5, 2) |
+    cBits(u, 1, 3, 2) | cBits(u, 5, 2) | 1;
+}
+export function cBeqz(rs1: u32, offset: i32): u32 { return cBranch(6, rs1, offset); }
+export function cBnez(rs1: u32, offset: i32): u32 { return cBranch(7, rs1, offset); }
+export function cLwsp(rd: u32, uimm: u32): u32 {
+  return (2 << 13) | cBits(uimm, 5, 12) | ((rd & 31) << 7) | cBits(uimm, 2, 4, 3) | cBits(uimm, 6, 2, 2) | 2;
+}
+export function cSwsp(rs2: u32, uimm: u32): u32 {
+  return (6 << 13) | cBits(uimm, 2, 9, 4) | cBits(uimm, 6, 7, 2) | ((rs2 & 31) << 2) | 2;
+}
+function cR(funct4: u32, rd: u32, rs2: u32): u32 { return (funct4 << 12) | ((rd & 31) << 7) | ((rs2 & 31) << 2) | 2; }
+export function cJr(rs1: u32): u32 { return cR(8, rs1, 0); }
+export function cMv(rd: u32, rs2: u32): u32 { return cR(8, rd, rs2); }
+export function cEbreak(): u32 { return 0x9002; }
+export function cJalr(rs1: u32): u32 { return cR(9, rs1, 0); }
+export function cAdd(rd: u32, rs2: u32): u32 { return cR(9, rd, rs2); }
+
+// RV32A
+export function amo(funct5: u32, rd: u32, rs1: u32, rs2: u32, aq: u32 = 0, rl: u32 = 0): u32 {
+  return (funct5 << 27) | (aq << 26) | (rl << 25) | encodeR(0x2F, rd, 2, rs1, rs2, 0);
+}
+export function lrW(rd: u32, rs1: u32): u32 { return amo(0x02, rd, rs1, 0); }
+export function scW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x03, rd, rs1, rs2); }
+export function amoswapW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x01, rd, rs1, rs2); }
+export function amoaddW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x00, rd, rs1, rs2); }
+export function amoxorW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x04, rd, rs1, rs2); }
+export function amoandW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x0C, rd, rs1, rs2); }
+export function amoorW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x08, rd, rs1, rs2); }
+export function amominW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x10, rd, rs1, rs2); }
+export function amomaxW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x14, rd, rs1, rs2); }
+export function amominuW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x18, rd, rs1, rs2); }
+export function amomaxuW(rd: u32, rs2: u32, rs1: u32): u32 { return amo(0x1C, rd, rs1, rs2); }

@@ -95,6 +95,19 @@ export function poke(vm: Vm, addr: u32, words: u32[]): void {
   flushDecodeCache(vm);
 }
 
+/** Writes 16-bit parcels (compressed instructions, or halves of 32-bit ones) at `addr`. */
+export function pokeHalves(vm: Vm, addr: u32, halves: u32[]): void {
+  for (let i = 0; i < halves.length; i++) {
+    store<u16>(vm.ram + (addr - RAM_BASE) + (<usize>i << 1), <u16>halves[i]);
+  }
+  flushDecodeCache(vm);
+}
+
+/** The halves of the 32-bit instruction `inst`, low first, for mixing it into pokeHalves. */
+export function halvesOf(inst: u32): u32[] {
+  return [inst & 0xFFFF, inst >> 16];
+}
+
 export function pokeByte(vm: Vm, addr: u32, value: u8): void {
   store<u8>(vm.ram + (addr - RAM_BASE), value);
   flushDecodeCache(vm);
