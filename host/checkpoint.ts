@@ -177,16 +177,21 @@ async function checkpointBoardVm(options: CheckpointOptions, board: Board): Prom
   return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret, console: decode(collected) };
 }
 
+/** The most checkpoints one stream takes (a full one and its increments). */
+const MAX_CHECKPOINTS = 10_000;
+
 /** [atCycle], or every, 2·every, … below atCycle, then atCycle. */
 export function checkpointTimes(atCycle: bigint, every: bigint | number | undefined): bigint[] {
   if (atCycle < 1n) throw new ConfigError(`the checkpoint cycle must be at least 1, not ${atCycle}`);
   if (every === undefined) return [atCycle];
   const step = toCycles(every, 'incrementalEvery');
   if (step < 1n || step > atCycle) throw new ConfigError(`--incremental-every must be from 1 to the checkpoint cycle ${atCycle}, not ${step}`);
+  // Counted before any is listed: a small step before a far cycle must not build the list first.
+  const count = (atCycle - 1n) / step + 1n;
+  if (count > BigInt(MAX_CHECKPOINTS)) throw new ConfigError(`--incremental-every ${step} makes ${count} checkpoints; at most ${MAX_CHECKPOINTS}`);
   const times: bigint[] = [];
   for (let t = step; t < atCycle; t += step) times.push(t);
   times.push(atCycle);
-  if (times.length > 10_000) throw new ConfigError(`--incremental-every ${step} makes ${times.length} checkpoints; at most 10000`);
   return times;
 }
 

@@ -115,6 +115,9 @@ const fileCases: Case[] = [
   { name: 'checkpoint: a truncated image', args: () => ['checkpoint', at('cut.elf'), '--duration', '1ms', '-o', at('x.ferry')], pattern: /cut\.elf: truncated/ },
   { name: 'checkpoint: output into a directory', args: () => ['checkpoint', at('spin.elf'), '--duration', '1ms', '-o', at('folder')], pattern: /folder: cannot write the stream \(it is a directory\)/ },
   { name: 'checkpoint: output to a FIFO', args: () => ['checkpoint', at('spin.elf'), '--duration', '1ms', '-o', at('fifo')], pattern: /fifo: cannot write the stream \(it is not a regular file\)/ },
+  // Found by test/cli-fuzz.test.ts: an empty trace name was an internal error (exit 3).
+  { name: 'run: an empty --trace name', args: () => ['run', at('good.elf'), '--trace', ''], pattern: /--trace: give a file name \(it is empty\)/ },
+  { name: 'checkpoint: an empty --output name', args: () => ['checkpoint', at('spin.elf'), '--duration', '1ms', '-o', ''], pattern: /--output: give a file name \(it is empty\)/ },
   { name: 'checkpoint: no time given', args: () => ['checkpoint', at('spin.elf'), '-o', at('x.ferry')], pattern: /give the checkpoint's time: --duration <time> or --at-cycle <n>/ },
   // ferry restore / inspect
   { name: 'restore: a missing stream', args: () => ['restore', at('none.ferry')], pattern: /none\.ferry: cannot read the stream \(no such file\)/ },
@@ -150,6 +153,8 @@ const valueCases: Case[] = [
   { name: 'run: --duration and --duration-ms', args: () => ['run', at('good.elf'), '--duration', '1ms', '--duration-ms', '1'], pattern: /give --duration or --duration-ms, not both/ },
   { name: 'restore: --duration without a unit', args: () => ['restore', at('good.ferry'), '--duration', '5'], pattern: /'--duration <time>' argument '5' is invalid/ },
   { name: 'checkpoint: --at-cycle at 2^64', args: () => ['checkpoint', at('spin.elf'), '--at-cycle', '0x10000000000000000', '-o', at('x.ferry')], pattern: /--at-cycle.*below 2\^64/ },
+  // Found by review: the list of checkpoint times was built before it was counted (a hang here).
+  { name: 'checkpoint: a tiny step before a far cycle', args: () => ['checkpoint', at('spin.elf'), '--at-cycle', '1000000000000000', '--incremental-every', '1', '-o', at('x.ferry')], pattern: /--incremental-every 1 makes 1000000000000000 checkpoints; at most 10000/ },
   { name: 'checkpoint: both times', args: () => ['checkpoint', at('spin.elf'), '--at-cycle', '10', '--duration', '1ms', '-o', at('x.ferry')], pattern: /one of them/ },
   { name: 'migrate: a huge --to', args: () => ['migrate', at('board.json'), '--vm', 'a', '--to', '70000', '--at', '1ms'], pattern: /--to.*a whole number from 0 to 65535/ },
   { name: 'migrate: --at without a unit', args: () => ['migrate', at('board.json'), '--vm', 'a', '--to', '1', '--at', '1000'], pattern: /'--at <time>' argument '1000' is invalid\. "1000" has no unit/ },

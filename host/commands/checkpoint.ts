@@ -116,6 +116,7 @@ async function checkpointCommand(source: string, flags: CheckpointFlags, io: Io)
 
 /** An output path that cannot be a file (a directory, a FIFO, a device) is refused before the run. */
 function refuseUnwritable(path: string): void {
+  if (path.trim() === '') throw new ConfigError('--output: give a file name (it is empty)');
   let stat;
   try {
     stat = statSync(path);
