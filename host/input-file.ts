@@ -39,6 +39,8 @@ export async function readInputFile(path: string, maxBytes: number): Promise<Buf
   }
   try {
     const stat = await handle.stat();
+    // "it is a directory" alone, as the native firmware and the system say it.
+    if (stat.isDirectory()) throw new InputFileError(path, 'it is a directory');
     if (!stat.isFile()) throw new InputFileError(path, `it is ${fileKind(stat)}, not a regular file`);
     if (stat.size > maxBytes) throw new InputFileError(path, `it is ${formatSize(stat.size)}, more than the ${formatSize(maxBytes)} Ferry reads`);
     return await handle.readFile();
@@ -50,8 +52,7 @@ export async function readInputFile(path: string, maxBytes: number): Promise<Buf
   }
 }
 
-function fileKind(stat: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
-  if (stat.isDirectory()) return 'a directory';
+function fileKind(stat: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
   if (stat.isFIFO()) return 'a FIFO';
   if (stat.isCharacterDevice()) return 'a character device';
   if (stat.isBlockDevice()) return 'a block device';

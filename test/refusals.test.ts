@@ -91,7 +91,7 @@ interface Case {
 const fileCases: Case[] = [
   // ferry run <image>
   { name: 'run: a missing image', args: () => ['run', at('none.elf')], pattern: /none\.elf: cannot read the image \(no such file\)/ },
-  { name: 'run: a directory', args: () => ['run', at('folder')], pattern: /folder: cannot read the image \(it is a directory, not a regular file\)/ },
+  { name: 'run: a directory', args: () => ['run', at('folder')], pattern: /folder: cannot read the image \(it is a directory\)/ },
   { name: 'run: a FIFO', args: () => ['run', at('fifo')], pattern: /fifo: cannot read the image \(it is a FIFO, not a regular file\)/ },
   { name: 'run: a device', args: () => ['run', '/dev/zero'], pattern: /\/dev\/zero: cannot read the image \(it is a character device, not a regular file\)/ },
   { name: 'run: an empty file', args: () => ['run', at('empty')], pattern: /empty: not an ELF file \(the file is empty\)/ },
@@ -101,7 +101,7 @@ const fileCases: Case[] = [
   // ferry run --board / --scenario
   { name: 'run --board: a missing board', args: () => ['run', '--board', at('none.json')], pattern: /board .*none\.json: cannot read it \(no such file\)/ },
   { name: 'run --board: a FIFO', args: () => ['run', '--board', at('fifo.json')], pattern: /board .*fifo\.json: cannot read it \(it is a FIFO, not a regular file\)/ },
-  { name: 'run --board: a directory', args: () => ['run', '--board', at('folder')], pattern: /board .*folder: cannot read it \(it is a directory, not a regular file\)/ },
+  { name: 'run --board: a directory', args: () => ['run', '--board', at('folder')], pattern: /board .*folder: cannot read it \(it is a directory\)/ },
   { name: 'run --board: a device', args: () => ['run', '--board', '/dev/zero'], pattern: /board \/dev\/zero: cannot read it \(it is a character device/ },
   { name: 'run --board: an empty file', args: () => ['run', '--board', at('empty')], pattern: /board .*empty: not valid JSON at line 1, column 1: a value was expected/ },
   { name: 'run --board: a truncated board', args: () => ['run', '--board', at('cut.json')], pattern: /board .*cut\.json: not valid JSON at line \d+, column \d+/ },

@@ -48,9 +48,27 @@ export const EXIT_STATUSES: Record<string, Rows> = {
   report: [[0, 'the report was written (also when model and campaign disagree: the report says so)'], ...COMMON],
 };
 
+/** Help text stays within this many columns, as commander wraps its own. */
+const HELP_COLUMNS = 78;
+
 /** The "Exit status:" block a command's --help ends with. */
 export function exitStatusHelp(command: string): string {
   const rows = EXIT_STATUSES[command];
   if (rows === undefined) throw new Error(`no exit statuses for command ${command}`);
-  return `\nExit status:\n${rows.map(([status, meaning]) => `  ${String(status).padEnd(4)} ${meaning}`).join('\n')}\n`;
+  return `\nExit status:\n${rows.map(([status, meaning]) => wrap(`  ${String(status).padEnd(4)} `, meaning)).join('\n')}\n`;
+}
+
+/** `head` then the words of `text`, continued lines indented as far as the head. */
+function wrap(head: string, text: string): string {
+  const lines: string[] = [];
+  let line = head;
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > HELP_COLUMNS && line.trim().length > head.trim().length) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(head.length);
+    }
+    line += line.endsWith(' ') ? word : ` ${word}`;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }
