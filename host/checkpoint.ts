@@ -8,7 +8,7 @@
 import { imageRunSettings, processorById, readBoard } from './board.js';
 import type { Board, BoardVm } from './board.js';
 import { VmExitReason, VmKind, checkpointTake, restoreWriteAll } from './core-runtime.js';
-import type { CoreFactory, CoreRuntime, TraceSink } from './core-runtime.js';
+import type { CoreFactory, CoreRuntime } from './core-runtime.js';
 import { DEFAULT_CLOCK_HZ, DEFAULT_QUANTUM_CYCLES, TOHOST_SYMBOL } from './defaults.js';
 import { parseElf } from './elf.js';
 import type { ElfImage } from './elf.js';
@@ -16,16 +16,14 @@ import { ConfigError, FerryError, ImageError, describeSbiError } from './errors.
 import { hex } from './format.js';
 import { checkImageFits, loadImage } from './loader.js';
 import { readImageFile, readStreamFile } from './input-file.js';
-import { coreFactoryFor, resolveRunSettings } from './runner.js';
+import { coreFactoryFor, cycleLimit, resolveRunSettings } from './runner.js';
 import type { RunResult, RunSettings, VmMode } from './runner.js';
 import { StreamError, describeRefusal, readRefusal } from './stream-errors.js';
 import { runVm } from './run-loop.js';
 import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
 import { runBoard } from './board-runner.js';
-import { basename } from 'node:path';
-import { cyclesToNs } from './lockstep.js';
-import { coreTraceRecord } from './trace.js';
+import { imageTraceSink } from './trace.js';
 import type { TraceRecord } from './trace.js';
 import type { BoardProbe } from './board-runner.js';
 
@@ -101,7 +99,7 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
   const onTrace = options.onTrace;
-  const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceRecords(guest.name, guest.settings.clockHz, onTrace) };
+  const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceSink(guest.name, () => guest.settings.clockHz, onTrace) };
   const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes), sinks);
   if (onTrace !== undefined) core.traceEnable(1);
   const vm = bootGuest(core, guest);
@@ -284,7 +282,7 @@ export async function restoreGuest(options: RestoreOptions): Promise<RestoreResu
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
   const clock = { hz: options.clockHz ?? DEFAULT_CLOCK_HZ };
   const onTrace = options.onTrace;
-  const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceRecords(name, () => clock.hz, onTrace) };
+  const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceSink(name, () => clock.hz, onTrace) };
   const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes), sinks);
   const info = checkStream(core, stream, -1, name);
   clock.hz = options.clockHz ?? Number(info.clockHz);
@@ -292,7 +290,8 @@ export async function restoreGuest(options: RestoreOptions): Promise<RestoreResu
   if (onTrace !== undefined) core.traceEnable(1);
   if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
   const vm = applyStream(core, stream, -1, name);
-  const limit = restoreLimit(options, clock.hz, info.captureCycles);
+  const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
+  const limit = cycleLimit(maxCycles, options.durationNs, clock.hz, info.captureCycles);
   const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
   const ran = runOn(core, vm, limit.cycles, quantum);
   const outcome: VmOutcome = limit.isDuration && ran.reason === 'max-cycles' ? { reason: 'duration', code: 0, exitStatus: 0 } : ran;
@@ -347,25 +346,6 @@ export function captureStream(core: CoreRuntime, vm: number): Uint8Array {
   if (captured !== 0) throw new CheckpointError(`the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
   core.checkpointEnd();
   return checkpointTake(core);
-}
-
-/** --max-cycles and --duration after the checkpoint: whichever comes first (the limit wins a tie). */
-function restoreLimit(options: RestoreOptions, clockHz: number, startCycles: bigint): { cycles?: bigint; isDuration: boolean } {
-  const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
-  if (options.durationNs === undefined) return { cycles: maxCycles, isDuration: false };
-  const durationCycles = (options.durationNs * BigInt(clockHz)) / 1_000_000_000n;
-  const cycles = startCycles + (durationCycles < 1n ? 1n : durationCycles);
-  return maxCycles !== undefined && maxCycles <= cycles ? { cycles: maxCycles, isDuration: false } : { cycles, isDuration: true };
-}
-
-/**
- * The core's trace events of one VM on processor 0 as trace records (docs/trace.md),
- * a record at a time: the VM named after its image or stream.
- */
-function imageTraceRecords(path: string, clockHz: number | (() => number), sink: (records: TraceRecord[]) => void): TraceSink {
-  const name = basename(path).replace(/\.(elf|ferry)$/i, '');
-  const hz = typeof clockHz === 'number' ? () => clockHz : clockHz;
-  return (event, vm, atCycles, a, b) => sink([coreTraceRecord(0, cyclesToNs(atCycles, hz()), event, vm, atCycles, a, b, () => name)]);
 }
 
 /** Runs until the VM stops or stalls, or the processor's time reaches maxCycles. */

@@ -212,3 +212,16 @@ function exitFields(result: RunResult) {
 function decodeConsole(chunks: Uint8Array[]): string {
   return chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * --max-cycles and --duration together: whichever comes first, in cycles of the
+ * processor's clock from `startCycles` (the limit wins a tie). isDuration: the
+ * duration is the one that ends the run, so running out of cycles is no failure.
+ */
+export function cycleLimit(maxCycles: bigint | undefined, durationNs: bigint | undefined, clockHz: number, startCycles = 0n): { cycles?: bigint; isDuration: boolean } {
+  if (durationNs === undefined) return { cycles: maxCycles, isDuration: false };
+  const durationCycles = (durationNs * BigInt(clockHz)) / 1_000_000_000n;
+  const cycles = startCycles + (durationCycles < 1n ? 1n : durationCycles);
+  if (maxCycles !== undefined && maxCycles <= cycles) return { cycles: maxCycles, isDuration: false };
+  return { cycles, isDuration: true };
+}

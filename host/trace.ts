@@ -15,6 +15,8 @@
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { VmExitReason } from './core-runtime.js';
+import type { TraceSink } from './core-runtime.js';
+import { cyclesToNs } from './lockstep.js';
 import { FerryError } from './errors.js';
 import { jsonValue } from './format.js';
 import { describeFsError } from './input-file.js';
@@ -188,6 +190,16 @@ export function coreEventName(event: number): string {
 
 function vmOrIdle(id: bigint, name: VmNamer): string {
   return id === BigInt(NO_VM) ? 'idle' : name(Number(id));
+}
+
+/**
+ * The core's events of one VM on processor 0 (`ferry run <image>`, checkpoint,
+ * restore) as trace records, one at a time: the VM is named after its file
+ * (hello.elf → hello). `clockHz` is read per event: a restore learns it from the stream.
+ */
+export function imageTraceSink(path: string, clockHz: () => number, sink: (records: TraceRecord[]) => void): TraceSink {
+  const name = basename(path).replace(/\.(elf|ferry)$/i, '');
+  return (event, vm, atCycles, a, b) => sink([coreTraceRecord(0, cyclesToNs(atCycles, clockHz()), event, vm, atCycles, a, b, () => name)]);
 }
 
 // ------------------------------------------------------------- board trace

@@ -4,22 +4,19 @@
  * work is in host/runner.ts and host/board-command.ts; this file parses options,
  * prints and returns the exit status (EXIT_STATUSES.run).
  */
-import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { imageRunSettings, readBoard } from '../board.js';
 import { runBoardCommand } from '../board-command.js';
 import type { BoardCommandOptions, SummaryChoice } from '../board-command.js';
 import { CORE_RUNTIMES } from '../core-runtime.js';
-import type { CoreRuntimeName, TraceSink } from '../core-runtime.js';
+import type { CoreRuntimeName } from '../core-runtime.js';
 import { DEFAULT_CLOCK_HZ } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { jsonText } from '../format.js';
-import { cyclesToNs } from '../lockstep.js';
-import { coreFactoryFor, runImage } from '../runner.js';
+import { coreFactoryFor, cycleLimit, runImage } from '../runner.js';
 import type { VmMode } from '../runner.js';
 import { readScenario } from '../scenario.js';
-import { coreTraceRecord, withTrace } from '../trace.js';
-import type { TraceWriter } from '../trace.js';
+import { imageTraceSink, withTrace } from '../trace.js';
 import { exitStatusHelp } from './exit-status.js';
 import { parseCycles, parseDuration, parseDurationMs, parseMemory, parseSeed } from './options.js';
 import { TIME_EXAMPLES } from '../time-units.js';
@@ -170,7 +167,7 @@ async function runImageCommand(imagePath: string, flags: RunFlags, durationNs: b
       // Raw bytes, as the guest wrote them: no decoding, no added newlines.
       onConsole: (bytes) => (json ? io.stderr : io.stdout).write(bytes),
       onEvent: (event) => trace?.write(event),
-      onCoreTrace: trace === undefined ? undefined : imageTraceSink(trace, imagePath, clockHz),
+      onCoreTrace: trace === undefined ? undefined : imageTraceSink(imagePath, () => clockHz, (records) => trace.writeAll(records)),
     });
     // The planned duration ran out: the guest ran as long as it was meant to.
     const durationEnded = limit.isDuration && result.reason === 'max-cycles';
@@ -184,25 +181,4 @@ async function runImageCommand(imagePath: string, flags: RunFlags, durationNs: b
     if (flags.instret === true) io.stderr.write(`instret: ${result.instret}\n`);
     return exitStatus;
   });
-}
-
-/** The core's events of a one-image run as trace records (docs/trace.md): processor 0, the VM named after its image. */
-export function imageTraceSink(trace: TraceWriter, imagePath: string, clockHz: number): TraceSink {
-  const name = basename(imagePath).replace(/\.(elf|ferry)$/i, '');
-  return (event, vm, atCycles, a, b) => {
-    trace.write(coreTraceRecord(0, cyclesToNs(atCycles, clockHz), event, vm, atCycles, a, b, () => name));
-  };
-}
-
-/**
- * --max-cycles and --duration together: whichever comes first, in cycles of the
- * processor's clock from `startCycles` (the limit wins a tie). isDuration: the
- * duration is the one that ends the run, so running out of cycles is no failure.
- */
-export function cycleLimit(maxCycles: bigint | undefined, durationNs: bigint | undefined, clockHz: number, startCycles = 0n): { cycles?: bigint; isDuration: boolean } {
-  if (durationNs === undefined) return { cycles: maxCycles, isDuration: false };
-  const durationCycles = (durationNs * BigInt(clockHz)) / 1_000_000_000n;
-  const cycles = startCycles + (durationCycles < 1n ? 1n : durationCycles);
-  if (maxCycles !== undefined && maxCycles <= cycles) return { cycles: maxCycles, isDuration: false };
-  return { cycles, isDuration: true };
 }
