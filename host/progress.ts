@@ -14,7 +14,7 @@ export class BoardProgress {
 
   constructor(private readonly endNs: bigint) {
     this.bar = new SingleBar({
-      format: 'ferry: [{bar}] {percentage}% {done} of {total} virtual',
+      format: 'ferry: [{bar}] {percentage}% {done} of {end} of virtual time',
       stream: process.stderr,
       fps: FPS,
       hideCursor: true,
@@ -22,7 +22,7 @@ export class BoardProgress {
       // The bar goes only to a terminal: the caller checks isTTY, so no fallback output.
       noTTYOutput: false,
     });
-    this.bar.start(1000, 0, { done: formatVirtualTime(0n), total: formatVirtualTime(endNs) });
+    this.bar.start(1000, 0, { done: formatVirtualTime(0n), end: formatVirtualTime(endNs) });
   }
 
   update(atNs: bigint): void {
