@@ -3,15 +3,15 @@
 // restoreWrite. Every call returns plain numbers, so the component build can wrap a
 // chunk as a list<u8> result or argument without changing the core.
 import { advance, getClockHz, now } from "./clock";
-import { SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
+import { MAX_STREAM_BYTES, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_STATE } from "./config";
 import { captureCheckpoint, closeStream, openStream } from "./collector";
 import { restoreStream, validatedInfo, validateStream } from "./restore";
 import { inStaging, stagingBuffer, stagingBytes } from "./staging";
 import { drainOut, errorField, ERR_TARGET, ERR_TOO_LARGE, HEADER_INDEX, hostWriter, outPending, refuse, setCurrentRecord, useWriter } from "./stream";
 import { Vm, vmById } from "./vm";
 
-/** Largest stream restore accepts: a 1 GiB VM's full checkpoint and then some. */
-const MAX_RESTORE_BYTES: u32 = 0x4800_0000;
+/** Largest stream restore accepts (MAX_STREAM_BYTES): the input buffer doubles up to it, never past it. */
+const MAX_RESTORE_BYTES: u32 = MAX_STREAM_BYTES;
 
 /** Starts a new stream in the core's output buffer (its header); drops undrained bytes. */
 export function checkpointBegin(): void {

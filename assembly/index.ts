@@ -10,7 +10,7 @@ import { receiveFrame } from "./link-inbox";
 import {
   cancelMigration, migrationIncomingStat as readIncomingStat, migrationStat as readMigrationStat, setNextParam, startMigration,
 } from "./migration";
-import { setRamCapacity } from "./vm-lifecycle";
+import { ramFits, setRamCapacity } from "./vm-lifecycle";
 import { addWindow, clearSchedule, setMajorFrame } from "./schedule";
 import { setTraceEnabled } from "./trace";
 import {
@@ -155,6 +155,7 @@ export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSiz
 export function vmCreate(kind: u32, ramBytes: u32): i32 {
   if (kind != KIND_PARAVIRTUAL && kind != KIND_MACHINE) return SBI_ERR_INVALID_PARAM;
   if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > MAX_VM_RAM_BYTES) return SBI_ERR_INVALID_PARAM;
+  if (!ramFits(ramBytes)) return SBI_ERR_FAILED; // no memory for it: refused, not trapped
   const vm = createVm(kind, ramBytes);
   return vm == null ? SBI_ERR_FAILED : <i32>vm.id;
 }

@@ -3,7 +3,7 @@
 // is meant for. A StreamCheck is one walk over one stream; it touches no VM. restore.ts
 // walks a whole buffer before applying any of it, or walks a migration's stream as it
 // arrives.
-import { PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "./config";
+import { MAX_VM_RAM_BYTES, PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "./config";
 import { crc32cWord } from "./crc32c";
 import { DIRTY_COLLECTOR } from "./dirty-tracking";
 import {
@@ -19,8 +19,8 @@ import { chainIdOf, chainSequenceOf, hasChain } from "./checkpoint-chain";
 import { Vm } from "./vm";
 import { allStateRecordsMask, checkStateRecord, STATE_RECORDS, stateRecordIndex } from "./vm-state-records";
 
-/** Largest VM RAM a stream may describe (the core's allocator's blocks stop at 1 GiB). */
-const MAX_RAM_BYTES: u32 = 0x4000_0000;
+/** Largest VM RAM a stream may describe: what vmCreate accepts. */
+const MAX_RAM_BYTES: u32 = MAX_VM_RAM_BYTES;
 
 /**
  * Is this a well-formed PAGE_DATA or ZERO_PAGES body (count, reserved word, length,

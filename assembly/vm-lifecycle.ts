@@ -2,7 +2,7 @@
 // (not scheduled) while its state is in flight, resumed, and released when it has left
 // or its reservation is dropped. Releasing gives everything back — RAM, windows, ports
 // and the VM's slot in the table (vm.ts), whose next VM gets a new handle.
-import { MAX_VM_RAM_BYTES, MAX_VMS, PAGE_BYTES } from "./config";
+import { MAX_PROCESSOR_RAM_BYTES, MAX_VM_RAM_BYTES, MAX_VMS, PAGE_BYTES } from "./config";
 import { flushConsole } from "./console";
 import { removeWindowsOf } from "./schedule";
 import { vmHooks } from "./vm-hooks";
@@ -24,6 +24,17 @@ export function ramInUse(): u64 {
   return bytes;
 }
 
+/**
+ * Does a VM of `ramBytes` fit beside the VMs here? Within the processor's RAM (if set),
+ * and within MAX_PROCESSOR_RAM_BYTES, the most one core's 32-bit memory holds: past it
+ * the allocator would trap instead of refusing.
+ */
+export function ramFits(ramBytes: u32): bool {
+  const after = ramInUse() + ramBytes;
+  if (after > <u64>MAX_PROCESSOR_RAM_BYTES) return false;
+  return ramCapacityBytes == 0 || after <= ramCapacityBytes;
+}
+
 // Why reserveVm could not reserve.
 export const RESERVE_OK: u32 = 0;
 export const RESERVE_BAD_CONFIG: u32 = 1;
@@ -42,7 +53,7 @@ export function reserveVm(kind: u32, ramBytes: u32): Vm | null {
   reserveRefusal = RESERVE_BAD_CONFIG;
   if (ramBytes == 0 || ramBytes % PAGE_BYTES != 0 || ramBytes > MAX_VM_RAM_BYTES || kind > 1) return null;
   reserveRefusal = RESERVE_NO_RAM;
-  if (ramCapacityBytes != 0 && ramInUse() + ramBytes > ramCapacityBytes) return null;
+  if (!ramFits(ramBytes)) return null;
   reserveRefusal = RESERVE_TABLE_FULL;
   if (!vmTableHasRoom()) return null;
   const vm = createVm(kind, ramBytes);

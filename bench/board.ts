@@ -3,7 +3,7 @@
  * (boards/cluster16.json) against one processor, in one run — the cost of
  * orchestrating many cores in lockstep on one host thread.
  *
- *   npm run build && npm run bench:board [-- --duration-ms N] [-- --runs N] [-- --json]
+ *   npm run build && npm run bench:board [-- --duration 100ms] [-- --runs N] [-- --json]
  *
  * Every processor runs guests/build/cpu.elf (CPU-bound, never waits); one
  * processor alone runs 16 times as long, so every configuration retires the
@@ -24,6 +24,7 @@ import { runBoard } from '../host/board-runner.js';
 import { LinkNetwork } from '../host/link.js';
 import { packageRoot } from '../host/package-root.js';
 import { median } from './statistics.js';
+import { TIME_EXAMPLES, parseVirtualTime } from '../host/time-units.js';
 
 interface Options { durationMs: number; runs: number; json: boolean }
 
@@ -38,6 +39,13 @@ interface Measurement {
   mips: number;
 }
 
+/** --duration takes a unit, as every time in Ferry does (host/time-units.ts). */
+function durationMs(text: string | undefined): number {
+  const ns = text === undefined ? undefined : parseVirtualTime(text);
+  if (ns === undefined || ns < 1n) throw new Error(`--duration needs a virtual time with a unit such as ${TIME_EXAMPLES}, not ${text}`);
+  return Number(ns) / 1e6;
+}
+
 function parseArgs(argv: string[]): Options {
   const options: Options = { durationMs: 100, runs: 3, json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -49,8 +57,8 @@ function parseArgs(argv: string[]): Options {
     };
     if (arg === '--json') options.json = true;
     else if (arg === '--runs') options.runs = Math.round(number());
-    else if (arg === '--duration-ms') options.durationMs = number();
-    else throw new Error(`bench/board: unknown argument ${arg} (use --duration-ms N, --runs N, --json)`);
+    else if (arg === '--duration') options.durationMs = durationMs(argv[++i]);
+    else throw new Error(`bench/board: unknown argument ${arg} (use --duration 100ms, --runs N, --json)`);
   }
   return options;
 }

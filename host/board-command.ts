@@ -1,7 +1,7 @@
 /**
  * `ferry run --board <file>` without an image: runs every VM the board
  * lists until all have stopped, the cycle limit (--max-cycles, exit 124) or
- * the planned duration (--duration-ms, exit 0) is reached, prints
+ * the planned duration (--duration, exit 0) is reached, prints
  * their consoles (each line prefixed with the VM's name when there are
  * several), then a per-VM summary. docs/boards.md describes the output.
  */
@@ -13,13 +13,17 @@ import { ConsoleLines } from './console-lines.js';
 import { ConfigError } from './errors.js';
 import { parseLinkFaults } from './link-faults.js';
 import { formatMigrationReport } from './migration.js';
+import { BoardProgress } from './progress.js';
+import { eventsAfter } from './scenario.js';
 import type { Scenario } from './scenario.js';
+import { formatProblems } from './board-schema.js';
 import { formatSummary, summaryJson } from './summary.js';
-import { TraceWriter } from './trace.js';
+import { formatVirtualTime } from './summary.js';
+import { withTrace } from './trace.js';
 
 export interface BoardCommandIo {
   stdout: { write(chunk: Uint8Array | string): unknown };
-  stderr: { write(chunk: Uint8Array | string): unknown };
+  stderr: { write(chunk: Uint8Array | string): unknown; isTTY?: boolean };
 }
 
 /** Where the summary goes: a table on stderr (default), a table or JSON on stdout, or nowhere. */
@@ -31,13 +35,15 @@ export interface BoardCommandOptions {
   /** A scenario (docs/scenarios.md): its board, events, duration, seed and link faults; options given here win. */
   scenario?: Scenario;
   maxCycles?: bigint;
-  /** The run's planned length in virtual ns (from --duration-ms): VMs still running then are not a failure. */
+  /** The run's planned length in virtual ns (from --duration): VMs still running then are not a failure. */
   durationNs?: bigint;
   trace?: string;
   summary: SummaryChoice;
   seed?: number;
   linkFaults?: string;
   instret?: boolean;
+  /** A progress bar on stderr, if it is a terminal and the run has a known length. */
+  progress?: boolean;
   core: CoreFactory;
 }
 
@@ -50,24 +56,32 @@ export async function runBoardCommand(options: BoardCommandOptions, io: BoardCom
   const limitNs = options.maxCycles === undefined ? undefined : cyclesLimitNs(board, options.maxCycles);
   const linkFaults = options.linkFaults === undefined ? scenario?.linkFaults : parseLinkFaults(options.linkFaults);
 
-  const consoleLines = new ConsoleLines((chunk) => io.stdout.write(chunk), board.vms.length > 1);
-  const trace = options.trace === undefined ? undefined : TraceWriter.open(options.trace);
+  const durationNs = options.durationNs ?? scenario?.durationNs;
+  if (scenario !== undefined && options.durationNs !== undefined) {
+    const late = eventsAfter(scenario.events, options.durationNs, `the run's end (--duration ${formatVirtualTime(options.durationNs)})`);
+    if (late.length > 0) throw new ConfigError(`scenario ${scenario.path}: ${formatProblems(late)}`);
+  }
+  // JSON on stdout is one document: the consoles go to stderr then.
+  const consoleLines = new ConsoleLines((chunk) => (options.summary === 'json' ? io.stderr : io.stdout).write(chunk), board.vms.length > 1);
+  const endNs = durationNs === undefined ? limitNs : limitNs === undefined || durationNs < limitNs ? durationNs : limitNs;
+  const progress = options.progress === true && io.stderr.isTTY === true && endNs !== undefined ? new BoardProgress(endNs) : undefined;
   let result: BoardRunResult;
   try {
-    result = await runBoard({
+    result = await withTrace(options.trace, (trace) => runBoard({
       board,
       core: options.core,
       limitNs,
-      durationNs: options.durationNs ?? scenario?.durationNs,
+      durationNs,
       seed: options.seed ?? scenario?.seed,
       events: scenario?.events,
       linkFaults,
       onConsole: (vm, bytes) => consoleLines.add(vm.name, bytes),
       onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),
-    });
+      onBoundary: progress === undefined ? undefined : (atNs) => progress.update(atNs),
+    }));
   } finally {
+    progress?.stop();
     consoleLines.finish();
-    trace?.close();
   }
   for (const message of result.messages) io.stderr.write(`${message}\n`);
   if (options.instret === true) {
@@ -93,13 +107,4 @@ function writeSummary(result: BoardRunResult, choice: SummaryChoice, io: BoardCo
     case 'json': io.stdout.write(summaryJson(result)); break;
     case 'none': break;
   }
-}
-
-/** --duration-ms: virtual milliseconds, decimals allowed (0.5 = 500 us). */
-export function parseDurationMs(text: string): bigint {
-  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(text.replaceAll('_', ''));
-  if (match === null) throw new ConfigError(`--duration-ms: expected milliseconds of virtual time such as 250 or 0.5, not "${text}"`);
-  const ns = BigInt(match[1]!) * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'));
-  if (ns < 1n) throw new ConfigError('--duration-ms: expected more than 0');
-  return ns;
 }

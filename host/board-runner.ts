@@ -5,7 +5,6 @@
  * frames carried by the board's wires (link.ts). This is `ferry run --board`
  * as a function: the CLI, tests and benchmarks come through here.
  */
-import { readFile } from 'node:fs/promises';
 import type { Board, BoardChannel, BoardVm } from './board.js';
 import { moduleCoreFactory } from './core.js';
 import { VmKind } from './core-runtime.js';
@@ -14,6 +13,7 @@ import { TOHOST_SYMBOL } from './defaults.js';
 import { parseElf } from './elf.js';
 import type { ElfImage } from './elf.js';
 import { BoardError, ImageError, describeSbiError } from './errors.js';
+import { readImageFile } from './input-file.js';
 import { seededLinkFaults } from './link-faults.js';
 import type { LinkFaultModel, LinkFaultRates } from './link-faults.js';
 import { LinkNetwork } from './link.js';
@@ -306,17 +306,11 @@ async function readImages(board: Board): Promise<Map<string, ElfImage>> {
   for (const vm of board.vms) {
     if (images.has(vm.imagePath)) continue;
     const at = `board ${board.path}: /vms/${vm.index}/image: ${vm.image}`;
-    let bytes: Uint8Array;
     try {
-      bytes = await readFile(vm.imagePath);
+      images.set(vm.imagePath, parseElf(await readImageFile(vm.imagePath)));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new BoardError(`${at}: cannot read the image (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(error))})`);
-    }
-    try {
-      images.set(vm.imagePath, parseElf(bytes));
-    } catch (error) {
-      if (error instanceof ImageError) throw new BoardError(`${at}: ${error.message}`);
+      // readImageFile names the resolved path; the board's own spelling says more.
+      if (error instanceof ImageError) throw new BoardError(`${at}: ${error.message.replace(`${vm.imagePath}: `, '')}`);
       throw error;
     }
   }

@@ -19,6 +19,30 @@ export interface BoardProblem {
 /** At most this many problems are reported for one file: the first ones say the most. */
 export const MAX_REPORTED_PROBLEMS = 5;
 
+/** The line of the value at a JSON pointer in the file's text, if known (host/json-file.ts). */
+export type LineOf = (pointer: string) => number | undefined;
+
+/**
+ * The first MAX_REPORTED_PROBLEMS problems as one line: `<pointer>: <message> (line N)`
+ * joined by "; ". The line is that of the value at the pointer, or of the nearest
+ * enclosing value the file has (a missing property's object).
+ */
+export function formatProblems(problems: readonly BoardProblem[], lineOf?: LineOf): string {
+  const shown = problems.slice(0, MAX_REPORTED_PROBLEMS).map((problem) => {
+    const line = lineOf === undefined ? undefined : nearestLine(problem.pointer, lineOf);
+    return `${problem.pointer || '/'}: ${problem.message}${line === undefined ? '' : ` (line ${line})`}`;
+  });
+  const more = problems.length > MAX_REPORTED_PROBLEMS ? `; and ${problems.length - MAX_REPORTED_PROBLEMS} more` : '';
+  return `${shown.join('; ')}${more}`;
+}
+
+function nearestLine(pointer: string, lineOf: LineOf): number | undefined {
+  for (let at = pointer; ; at = at.slice(0, at.lastIndexOf('/'))) {
+    const line = lineOf(at);
+    if (line !== undefined || at === '') return line;
+  }
+}
+
 let compiled: ValidateFunction | undefined;
 
 export function boardSchemaPath(): string {

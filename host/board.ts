@@ -6,14 +6,20 @@
  * pointer of each problem and what was expected. docs/boards.md is the
  * format's documentation.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { MAX_REPORTED_PROBLEMS, schemaProblems } from './board-schema.js';
-import type { BoardProblem } from './board-schema.js';
+import { formatProblems, schemaProblems } from './board-schema.js';
+import type { BoardProblem, LineOf } from './board-schema.js';
 import type { VmMode } from './core-runtime.js';
 import { BoardError } from './errors.js';
-import { CHANNEL_HEADER_BYTES, FRAME_HEADER_BYTES, MAX_VMS } from './numbers.js';
+import { InputFileError } from './input-file.js';
+import { JsonTextError, readJsonFile } from './json-file.js';
+import type { JsonDocument } from './json-file.js';
+import {
+  CHANNEL_HEADER_BYTES, FRAME_HEADER_BYTES, MAX_CHANNEL_DEPTH, MAX_MESSAGE_BYTES, MAX_PEERS, MAX_PORTS, MAX_PROCESSOR_RAM_BYTES, MAX_VMS,
+  MAX_VM_RAM_BYTES, MAX_WINDOWS,
+} from './numbers.js';
 import { NS_PER_S, parseDurationS, parseRatePerS } from './reliability/units.js';
+import { formatSize } from './time-units.js';
 
 export type { BoardProblem };
 
@@ -115,19 +121,21 @@ export interface Board {
 
 /** Reads, validates and checks a board file; throws BoardError if it is unusable. */
 export async function readBoard(path: string): Promise<Board> {
-  return parseBoard(parseJson(await readText(path), path), path);
+  const document = await readBoardJson(path);
+  return parseBoard(document.value, path, document.lineOf);
 }
 
 /**
  * Validates a parsed board (e.g. JSON.parse of a board file) and returns it
- * typed. `path` names it in messages and anchors relative image paths.
+ * typed. `path` names it in messages and anchors relative image paths; `lineOf`
+ * (from the file's text) adds each problem's line.
  */
-export function parseBoard(value: unknown, path: string): Board {
+export function parseBoard(value: unknown, path: string, lineOf?: LineOf): Board {
   const problems = schemaProblems(value);
-  if (problems.length > 0) throw boardError(path, problems);
+  if (problems.length > 0) throw new BoardFileError(path, problems, lineOf);
   const board = normalise(value as RawBoard, path);
   const semantic = checkBoard(board);
-  if (semantic.length > 0) throw boardError(path, semantic);
+  if (semantic.length > 0) throw new BoardFileError(path, semantic, lineOf);
   return board;
 }
 
@@ -159,34 +167,21 @@ export function imageRunSettings(board: Board): { clockHz: number; ramBytes?: nu
 export class BoardFileError extends BoardError {
   override name = 'BoardFileError';
 
-  constructor(readonly boardPath: string, readonly problems: BoardProblem[]) {
-    const shown = problems.slice(0, MAX_REPORTED_PROBLEMS).map((problem) => `${problem.pointer || '/'}: ${problem.message}`);
-    const more = problems.length > MAX_REPORTED_PROBLEMS ? `; and ${problems.length - MAX_REPORTED_PROBLEMS} more` : '';
-    super(`board ${boardPath}: ${shown.join('; ')}${more}`);
+  constructor(readonly boardPath: string, readonly problems: BoardProblem[], lineOf?: LineOf) {
+    super(`board ${boardPath}: ${formatProblems(problems, lineOf)}`);
   }
-}
-
-function boardError(path: string, problems: BoardProblem[]): BoardFileError {
-  return new BoardFileError(path, problems);
 }
 
 // ---------------------------------------------------------------- reading
 
-async function readText(path: string): Promise<string> {
+/** The board file's JSON; BoardError naming the file if it cannot be read or is not strict JSON. */
+async function readBoardJson(path: string): Promise<JsonDocument> {
   try {
-    return await readFile(path, 'utf8');
+    return await readJsonFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(error));
-    throw new BoardError(`board ${path}: cannot read it (${why})`);
-  }
-}
-
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new BoardError(`board ${path}: not valid JSON (${(error as Error).message})`);
+    if (error instanceof InputFileError) throw new BoardError(`board ${path}: cannot read it (${error.reason})`);
+    if (error instanceof JsonTextError) throw new BoardError(`board ${path}: ${error.message}`);
+    throw error;
   }
 }
 
@@ -275,37 +270,60 @@ function basenameWithoutJson(path: string): string {
 
 // ---------------------------------------------------------------- checking
 
-/** Problems a schema cannot express; empty when the board is consistent. */
+/**
+ * Problems a schema cannot express; empty when the board is consistent. Every
+ * check is one pass (maps by id and name), so a board at the schema's limits is
+ * checked as fast as a small one.
+ */
 export function checkBoard(board: Board): BoardProblem[] {
   const problems: BoardProblem[] = [];
   const report = (pointer: string, message: string): void => { problems.push({ pointer, message }); };
-  checkProcessors(board, report);
-  checkLinks(board, report);
-  checkVms(board, report);
-  checkWindows(board, report);
-  checkChannels(board, report);
+  const index = indexBoard(board, report);
+  checkLinks(board, index, report);
+  checkVms(board, index, report);
+  checkWindows(board, index, report);
+  checkChannels(board, index, report);
   checkReliabilityFields(board, report);
   return problems;
 }
 
 type Report = (pointer: string, message: string) => void;
 
-function checkProcessors(board: Board, report: Report): void {
-  const seen = new Map<number, number>();
-  board.processors.forEach((processor, index) => {
-    const first = seen.get(processor.id);
-    if (first !== undefined) report(`/processors/${index}/id`, `processor id ${processor.id} is already used by /processors/${first}`);
-    else seen.set(processor.id, index);
-  });
+/** The board's parts by key, built once for every check. */
+interface BoardIndex {
+  /** Processor id → its first position in the file (a duplicate id is reported once). */
+  processorAt: Map<number, number>;
+  /** Processor id → the VMs placed on it, in file order. */
+  residents: Map<number, BoardVm[]>;
+  vmsByName: Map<string, BoardVm>;
 }
 
-function checkLinks(board: Board, report: Report): void {
-  const ids = new Set(board.processors.map((processor) => processor.id));
+function indexBoard(board: Board, report: Report): BoardIndex {
+  const processorAt = new Map<number, number>();
+  board.processors.forEach((processor, index) => {
+    const first = processorAt.get(processor.id);
+    if (first !== undefined) report(`/processors/${index}/id`, `processor id ${processor.id} is already used by /processors/${first}`);
+    else processorAt.set(processor.id, index);
+  });
+  const residents = new Map<number, BoardVm[]>();
+  const vmsByName = new Map<string, BoardVm>();
+  for (const vm of board.vms) {
+    if (!vmsByName.has(vm.name)) vmsByName.set(vm.name, vm);
+    const list = residents.get(vm.processor);
+    if (list === undefined) residents.set(vm.processor, [vm]);
+    else list.push(vm);
+  }
+  return { processorAt, residents, vmsByName };
+}
+
+function checkLinks(board: Board, index: BoardIndex, report: Report): void {
   const directions = new Map<string, number>();
   for (const link of board.links) {
     const at = `/links/${link.index}`;
-    if (!ids.has(link.from)) report(`${at}/from`, `no processor with id ${link.from}`);
-    if (!ids.has(link.to)) report(`${at}/to`, `no processor with id ${link.to}`);
+    for (const [end, id] of [['from', link.from], ['to', link.to]] as const) {
+      if (!index.processorAt.has(id)) report(`${at}/${end}`, `no processor with id ${id}`);
+      else if (id >= MAX_PEERS) report(`${at}/${end}`, `processor ${id} cannot have links: a core has links to processor ids below ${MAX_PEERS} only`);
+    }
     if (link.from === link.to) {
       report(`${at}/to`, `a link joins two different processors, not processor ${link.from} to itself`);
       continue;
@@ -320,44 +338,49 @@ function checkLinks(board: Board, report: Report): void {
   }
 }
 
-function checkVms(board: Board, report: Report): void {
+function checkVms(board: Board, index: BoardIndex, report: Report): void {
   const names = new Map<string, number>();
   for (const vm of board.vms) {
     const first = names.get(vm.name);
     if (first !== undefined) report(`/vms/${vm.index}/name`, `VM name "${vm.name}" is already used by /vms/${first}`);
     else names.set(vm.name, vm.index);
-    if (processorById(board, vm.processor) === undefined) {
+    if (!index.processorAt.has(vm.processor)) {
       report(`/vms/${vm.index}/processor`, `no processor with id ${vm.processor} (the board has ${idList(board)})`);
     }
+    if (vm.memoryBytes > MAX_VM_RAM_BYTES) {
+      report(`/vms/${vm.index}/memoryBytes`, `must be at most ${MAX_VM_RAM_BYTES} (${formatSize(MAX_VM_RAM_BYTES)}, the most RAM a VM may have), not ${vm.memoryBytes}`);
+    }
   }
-  board.processors.forEach((processor, index) => {
-    if (!isFirstWithId(board, index)) return;
-    const resident = board.vms.filter((vm) => vm.processor === processor.id);
+  for (const [id, at] of index.processorAt) {
+    const processor = board.processors[at]!;
+    const resident = index.residents.get(id) ?? [];
     if (resident.length > MAX_VMS_PER_PROCESSOR) {
-      report(`/processors/${index}`, `${resident.length} VMs on processor ${processor.id}, but a processor holds at most ${MAX_VMS_PER_PROCESSOR}`);
+      report(`/processors/${at}`, `${resident.length} VMs on processor ${id}, but a processor holds at most ${MAX_VMS_PER_PROCESSOR}`);
     }
     const neededBytes = resident.reduce((sum, vm) => sum + vm.memoryBytes, 0);
+    const each = (): string => resident.map((vm) => `${vm.name} ${vm.memoryBytes}`).join(', ');
     if (neededBytes > processor.ramBytes) {
-      const each = resident.map((vm) => `${vm.name} ${vm.memoryBytes}`).join(', ');
-      report(`/processors/${index}/ramBytes`, `the VMs on processor ${processor.id} need ${neededBytes} bytes (${each}) but it has ${processor.ramBytes}`);
+      report(`/processors/${at}/ramBytes`, `the VMs on processor ${id} need ${neededBytes} bytes (${each()}) but it has ${processor.ramBytes}`);
+    } else if (neededBytes > MAX_PROCESSOR_RAM_BYTES) {
+      report(`/processors/${at}`, `the VMs on processor ${id} need ${neededBytes} bytes (${each()}), more than the ${formatSize(MAX_PROCESSOR_RAM_BYTES)} one processor's core holds`);
     }
-  });
+  }
 }
 
-function checkWindows(board: Board, report: Report): void {
-  board.processors.forEach((processor, processorIndex) => {
-    if (!isFirstWithId(board, processorIndex)) return;
-    const resident = board.vms.filter((vm) => vm.processor === processor.id);
+function checkWindows(board: Board, index: BoardIndex, report: Report): void {
+  for (const [id, processorIndex] of index.processorAt) {
+    const processor = board.processors[processorIndex]!;
+    const resident = index.residents.get(id) ?? [];
     const scheduled = resident.filter((vm) => vm.windows.length > 0);
-    if (scheduled.length === 0) return;
+    if (scheduled.length === 0) continue;
     const frameNs = processor.majorFrameNs;
     if (frameNs === undefined) {
-      report(`/processors/${processorIndex}/majorFrameNs`, `is required: VMs on processor ${processor.id} have windows (${scheduled.map((vm) => vm.name).join(', ')})`);
-      return;
+      report(`/processors/${processorIndex}/majorFrameNs`, `is required: VMs on processor ${id} have windows (${scheduled.map((vm) => vm.name).join(', ')})`);
+      continue;
     }
     for (const vm of resident) {
       if (vm.windows.length === 0) {
-        report(`/vms/${vm.index}/windows`, `is required: other VMs on processor ${processor.id} have windows, so ${vm.name} would never run`);
+        report(`/vms/${vm.index}/windows`, `is required: other VMs on processor ${id} have windows, so ${vm.name} would never run`);
       }
     }
     const all: { at: string; start: number; end: number }[] = [];
@@ -365,25 +388,31 @@ function checkWindows(board: Board, report: Report): void {
       vm.windows.forEach((window, index) => {
         const at = `/vms/${vm.index}/windows/${index}`;
         const end = window.offsetNs + window.durationNs;
-        if (end > frameNs) report(at, `ends at ${end} ns, after the ${frameNs} ns major frame of processor ${processor.id}`);
+        if (end > frameNs) report(at, `ends at ${end} ns, after the ${frameNs} ns major frame of processor ${id}`);
         all.push({ at, start: window.offsetNs, end });
       });
+    }
+    if (all.length > MAX_WINDOWS) {
+      report(`/processors/${processorIndex}`, `its VMs have ${all.length} windows, but a processor holds at most ${MAX_WINDOWS}`);
     }
     all.sort((a, b) => a.start - b.start || a.end - b.end);
     for (let i = 1; i < all.length; i++) {
       const previous = all[i - 1]!;
       const window = all[i]!;
       if (window.start < previous.end) {
-        report(window.at, `overlaps ${previous.at} on processor ${processor.id} (${window.start}–${window.end} ns and ${previous.start}–${previous.end} ns)`);
+        report(window.at, `overlaps ${previous.at} on processor ${id} (${window.start}–${window.end} ns and ${previous.start}–${previous.end} ns)`);
       }
     }
-  });
+  }
 }
 
-function checkChannels(board: Board, report: Report): void {
+function checkChannels(board: Board, index: BoardIndex, report: Report): void {
   const names = new Map<string, number>();
   /** "vm#port" → pointer of the end that uses it: a port belongs to one channel end. */
   const ports = new Map<string, string>();
+  /** Channel ends per processor: each takes a port of its core. */
+  const portsPerProcessor = new Map<number, number>();
+  const links = linkDirections(board);
   for (const channel of board.channels) {
     const at = `/channels/${channel.index}`;
     const first = names.get(channel.name);
@@ -391,11 +420,16 @@ function checkChannels(board: Board, report: Report): void {
     else names.set(channel.name, channel.index);
     if (channel.kind === 'sampling' && channel.depth !== 1) {
       report(`${at}/depth`, `must be 1 for a sampling channel (it holds the latest message only), not ${channel.depth}`);
+    } else if (channel.depth > MAX_CHANNEL_DEPTH) {
+      report(`${at}/depth`, `must be at most ${MAX_CHANNEL_DEPTH} (the deepest queuing channel), not ${channel.depth}`);
+    }
+    if (channel.maxMessageBytes > MAX_MESSAGE_BYTES) {
+      report(`${at}/maxMessageBytes`, `must be at most ${MAX_MESSAGE_BYTES} (the largest channel message), not ${channel.maxMessageBytes}`);
     }
     const ends = [['source', channel.source], ['destination', channel.destination]] as const;
     const processors: (number | undefined)[] = [];
     for (const [role, end] of ends) {
-      const vm = vmByName(board, end.vm);
+      const vm = index.vmsByName.get(end.vm);
       processors.push(vm?.processor);
       if (vm === undefined) {
         report(`${at}/${role}/vm`, `no VM named ${JSON.stringify(end.vm)}`);
@@ -405,16 +439,30 @@ function checkChannels(board: Board, report: Report): void {
       const other = ports.get(key);
       if (other !== undefined) report(`${at}/${role}/port`, `port ${end.port} of ${end.vm} is already used by ${other}`);
       else ports.set(key, `${at}/${role}`);
+      const used = (portsPerProcessor.get(vm.processor) ?? 0) + 1;
+      portsPerProcessor.set(vm.processor, used);
+      if (used === MAX_PORTS + 1) report(`${at}/${role}`, `processor ${vm.processor} would hold more than ${MAX_PORTS} channel ends (the most a core holds)`);
     }
     const [from, to] = processors;
     if (from === undefined || to === undefined || from === to) continue;
-    const link = linkBetween(board, from, to);
+    const link = links.get(`${from}>${to}`);
     if (link === undefined) {
       report(at, `${channel.source.vm} on processor ${from} and ${channel.destination.vm} on processor ${to} have no link from ${from} to ${to}`);
     } else if (channel.maxMessageBytes + CHANNEL_FRAME_OVERHEAD_BYTES > link.mtuBytes) {
       report(`${at}/maxMessageBytes`, `must be at most ${link.mtuBytes - CHANNEL_FRAME_OVERHEAD_BYTES}: a message travels in one frame of /links/${link.index} (MTU ${link.mtuBytes}) with ${CHANNEL_FRAME_OVERHEAD_BYTES} bytes of headers, not ${channel.maxMessageBytes}`);
     }
   }
+}
+
+/** "from>to" → the first link that carries frames that way (as linkBetween finds it). */
+function linkDirections(board: Board): Map<string, BoardLink> {
+  const directions = new Map<string, BoardLink>();
+  const add = (key: string, link: BoardLink): void => { if (!directions.has(key)) directions.set(key, link); };
+  for (const link of board.links) {
+    add(`${link.from}>${link.to}`, link);
+    if (link.bidirectional) add(`${link.to}>${link.from}`, link);
+  }
+  return directions;
 }
 
 /** The reliability fields: a repair takes time; protection names other, existing processors; "none" stands alone. */
@@ -439,11 +487,6 @@ function checkReliabilityFields(board: Board, report: Report): void {
     }
     if (protection.checkpointIntervalNs !== undefined && !(protection.checkpointIntervalNs >= 1)) report(`${at}/checkpointInterval`, 'must be at least 1 ns');
   }
-}
-
-/** Checks per processor look at the first of several with one id (the duplicate is reported once, by id). */
-function isFirstWithId(board: Board, index: number): boolean {
-  return board.processors.findIndex((processor) => processor.id === board.processors[index]!.id) === index;
 }
 
 function idList(board: Board): string {

@@ -5,24 +5,26 @@
  * collector does the work (docs/stream-format.md); this file only moves bytes
  * and time.
  */
-import { readFile } from 'node:fs/promises';
 import { imageRunSettings, processorById, readBoard } from './board.js';
 import type { Board, BoardVm } from './board.js';
 import { VmExitReason, VmKind, checkpointTake, restoreWriteAll } from './core-runtime.js';
 import type { CoreFactory, CoreRuntime } from './core-runtime.js';
-import { DEFAULT_QUANTUM_CYCLES, TOHOST_SYMBOL } from './defaults.js';
+import { DEFAULT_CLOCK_HZ, DEFAULT_QUANTUM_CYCLES, TOHOST_SYMBOL } from './defaults.js';
 import { parseElf } from './elf.js';
 import type { ElfImage } from './elf.js';
 import { ConfigError, FerryError, ImageError, describeSbiError } from './errors.js';
 import { hex } from './format.js';
 import { checkImageFits, loadImage } from './loader.js';
-import { coreFactoryFor, describeFsError, resolveRunSettings } from './runner.js';
+import { readImageFile, readStreamFile } from './input-file.js';
+import { coreFactoryFor, cycleLimit, resolveRunSettings } from './runner.js';
 import type { RunResult, RunSettings, VmMode } from './runner.js';
 import { StreamError, describeRefusal, readRefusal } from './stream-errors.js';
 import { runVm } from './run-loop.js';
 import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
 import { runBoard } from './board-runner.js';
+import { imageTraceSink } from './trace.js';
+import type { TraceRecord } from './trace.js';
 import type { BoardProbe } from './board-runner.js';
 
 /** What to run: an image (optionally with a board's clock and memory), or one VM of a board. */
@@ -40,13 +42,25 @@ export interface GuestSource {
 
 export interface CheckpointOptions extends GuestSource {
   /** Virtual time (cycles) of the last checkpoint: the point a restore resumes from. */
-  atCycle: bigint | number;
+  atCycle?: bigint | number;
+  /** Or the same in virtual ns, turned into cycles of the VM's processor clock (rounded down). */
+  afterNs?: bigint;
   /** Take a full checkpoint at this many cycles, then an incremental one every as many, the last at atCycle. */
   incrementalEvery?: bigint | number;
   quantumCycles?: bigint | number;
   /** Console bytes of the run up to the checkpoint; without it they are collected in `console`. */
   onConsole?: (bytes: Uint8Array) => void;
   core?: CoreFactory;
+  /** Trace records of the run up to the checkpoint (docs/trace.md); turns the core's trace on. */
+  onTrace?: (records: TraceRecord[]) => void;
+}
+
+/** The checkpoint's cycle: atCycle, or afterNs at `clockHz`; exactly one of them. */
+function checkpointCycle(options: CheckpointOptions, clockHz: number): bigint {
+  if ((options.atCycle === undefined) === (options.afterNs === undefined)) throw new ConfigError('give the checkpoint\'s time as a cycle or as a duration, one of them');
+  if (options.atCycle !== undefined) return toCycles(options.atCycle, 'atCycle');
+  const cycles = (options.afterNs! * BigInt(clockHz)) / 1_000_000_000n;
+  return cycles < 1n ? 1n : cycles;
 }
 
 export interface CheckpointInfo {
@@ -81,10 +95,13 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
     return checkpointBoardVm(options, await readBoard(options.boardPath));
   }
   const guest = await prepareGuest(options);
-  const times = checkpointTimes(toCycles(options.atCycle, 'atCycle'), options.incrementalEvery);
+  const times = checkpointTimes(checkpointCycle(options, guest.settings.clockHz), options.incrementalEvery);
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
-  const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes));
+  const onTrace = options.onTrace;
+  const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceSink(guest.name, () => guest.settings.clockHz, onTrace) };
+  const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes), sinks);
+  if (onTrace !== undefined) core.traceEnable(1);
   const vm = bootGuest(core, guest);
   const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
   const chunks: Uint8Array[] = [];
@@ -113,7 +130,7 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
 async function checkpointBoardVm(options: CheckpointOptions, board: Board): Promise<CheckpointResult> {
   const vm = pickBoardVm(board, options.vm);
   const clockHz = BigInt(processorById(board, vm.processor)!.clockHz);
-  const times = checkpointTimes(toCycles(options.atCycle, 'atCycle'), options.incrementalEvery);
+  const times = checkpointTimes(checkpointCycle(options, Number(clockHz)), options.incrementalEvery);
   const toNs = (cycles: bigint): bigint => (cycles * 1_000_000_000n + clockHz - 1n) / clockHz;
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
@@ -151,11 +168,15 @@ async function checkpointBoardVm(options: CheckpointOptions, board: Board): Prom
     ...(options.core === undefined ? {} : { core: options.core }),
     onConsole: (owner, bytes) => { if (owner.name === vm.name) onConsole(bytes); },
     onBoundary: capture,
+    ...(options.onTrace === undefined ? {} : { onTrace: options.onTrace }),
   });
   if (failure !== undefined) throw failure;
   if (checkpoints.length < times.length) throw new CheckpointError(`${board.path} VM ${vm.name}: the board run ended before cycle ${times[times.length - 1]}`);
   return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret, console: decode(collected) };
 }
+
+/** The most checkpoints one stream takes (a full one and its increments). */
+const MAX_CHECKPOINTS = 10_000;
 
 /** [atCycle], or every, 2·every, … below atCycle, then atCycle. */
 export function checkpointTimes(atCycle: bigint, every: bigint | number | undefined): bigint[] {
@@ -163,10 +184,12 @@ export function checkpointTimes(atCycle: bigint, every: bigint | number | undefi
   if (every === undefined) return [atCycle];
   const step = toCycles(every, 'incrementalEvery');
   if (step < 1n || step > atCycle) throw new ConfigError(`--incremental-every must be from 1 to the checkpoint cycle ${atCycle}, not ${step}`);
+  // Counted before any is listed: a small step before a far cycle must not build the list first.
+  const count = (atCycle - 1n) / step + 1n;
+  if (count > BigInt(MAX_CHECKPOINTS)) throw new ConfigError(`--incremental-every ${step} makes ${count} checkpoints; at most ${MAX_CHECKPOINTS}`);
   const times: bigint[] = [];
   for (let t = step; t < atCycle; t += step) times.push(t);
   times.push(atCycle);
-  if (times.length > 10_000) throw new ConfigError(`--incremental-every ${step} makes ${times.length} checkpoints; at most 10000`);
   return times;
 }
 
@@ -195,15 +218,7 @@ function pickBoardVm(board: Board, which: string | number | undefined): BoardVm 
 }
 
 async function readImage(source: GuestSource, name: string): Promise<ElfImage> {
-  let bytes = source.image;
-  if (bytes === undefined) {
-    try {
-      bytes = await readFile(source.imagePath!);
-    } catch (error) {
-      throw new ImageError(`${name}: cannot read the image (${describeFsError(error)})`);
-    }
-  }
-  const image = bytes;
+  const image = source.image ?? await readImageFile(source.imagePath!);
   return named(name, () => parseElf(image));
 }
 
@@ -242,6 +257,10 @@ export interface RestoreOptions {
   clockHz?: number;
   /** Stop (exit status 124) when the processor's virtual time reaches this, as `ferry run --max-cycles` would. */
   maxCycles?: bigint | number;
+  /** Run on for this much virtual time after the checkpoint, then stop (a VM still running then is no failure: exit 0). */
+  durationNs?: bigint;
+  /** Trace records of the restored run (docs/trace.md); turns the core's trace on. */
+  onTrace?: (records: TraceRecord[]) => void;
   quantumCycles?: bigint | number;
   onConsole?: (bytes: Uint8Array) => void;
   core?: CoreFactory;
@@ -261,14 +280,21 @@ export async function restoreGuest(options: RestoreOptions): Promise<RestoreResu
   const stream = options.stream ?? (await readStreamFile(name));
   const collected: Uint8Array[] = [];
   const onConsole = options.onConsole ?? ((bytes: Uint8Array) => collected.push(bytes));
-  const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes));
+  const clock = { hz: options.clockHz ?? DEFAULT_CLOCK_HZ };
+  const onTrace = options.onTrace;
+  const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceSink(name, () => clock.hz, onTrace) };
+  const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes), sinks);
   const info = checkStream(core, stream, -1, name);
-  core.configure(options.clockHz ?? Number(info.clockHz), 0);
+  clock.hz = options.clockHz ?? Number(info.clockHz);
+  core.configure(clock.hz, 0);
+  if (onTrace !== undefined) core.traceEnable(1);
   if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
   const vm = applyStream(core, stream, -1, name);
   const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
+  const limit = cycleLimit(maxCycles, options.durationNs, clock.hz, info.captureCycles);
   const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
-  const outcome = runOn(core, vm, maxCycles, quantum);
+  const ran = runOn(core, vm, limit.cycles, quantum);
+  const outcome: VmOutcome = limit.isDuration && ran.reason === 'max-cycles' ? { reason: 'duration', code: 0, exitStatus: 0 } : ran;
   return {
     ...outcome, instret: core.vmInstret(vm), cycles: core.now(), console: decode(collected),
     vm, resumedAtCycles: info.captureCycles, checkpoints: info.checkpoints,
@@ -320,14 +346,6 @@ export function captureStream(core: CoreRuntime, vm: number): Uint8Array {
   if (captured !== 0) throw new CheckpointError(`the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
   core.checkpointEnd();
   return checkpointTake(core);
-}
-
-async function readStreamFile(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new ConfigError(`${path}: cannot read the stream (${describeFsError(error)})`);
-  }
 }
 
 /** Runs until the VM stops or stalls, or the processor's time reaches maxCycles. */

@@ -9,8 +9,8 @@ export const GUEST_RAM_BASE = 0x8000_0000;
 /** Guest RAM sizes are whole pages. */
 export const GUEST_PAGE_BYTES = 4096;
 
-/** RAM ends at most at the top of the 32-bit address space. */
-export const MAX_RAM_BYTES = 2 ** 32 - GUEST_RAM_BASE;
+/** The most RAM a VM may have: the core's limit (wit/numbers.json). */
+export { MAX_VM_RAM_BYTES as MAX_RAM_BYTES } from './numbers.js';
 
 export const DEFAULT_RAM_BYTES = 8 * 1024 * 1024;
 

@@ -161,7 +161,31 @@ function readSegments(bytes: Uint8Array, view: DataView): ElfSegment[] {
     if (segment.memBytes > 0) segments.push(segment);
   }
   if (segments.length === 0) throw new ImageError('no loadable (PT_LOAD) segments: nothing to run');
+  checkNoOverlap(segments);
   return segments;
+}
+
+/**
+ * Two PT_LOAD segments over the same guest memory would make the image's content
+ * depend on the order they are copied in: a linker never writes that, so it is a
+ * damaged or hand-made file. Sorted by address, each must end before the next starts.
+ */
+function checkNoOverlap(segments: readonly ElfSegment[]): void {
+  const sorted = [...segments].sort((a, b) => a.paddr - b.paddr);
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!;
+    const segment = sorted[i]!;
+    if (segment.paddr < previous.paddr + previous.memBytes) {
+      const [first, second] = previous.index < segment.index ? [previous, segment] : [segment, previous];
+      throw new ImageError(
+        `segments ${first.index} and ${second.index} overlap: ${range(first)} and ${range(second)} (a linker never writes this; is the file damaged?)`,
+      );
+    }
+  }
+}
+
+function range(segment: ElfSegment): string {
+  return `${hex(segment.paddr)}–${hex(segment.paddr + segment.memBytes - 1)}`;
 }
 
 function readSegment(bytes: Uint8Array, view: DataView, at: number, index: number): ElfSegment {

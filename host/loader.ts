@@ -11,6 +11,10 @@ import { CoreError, ImageError, describeSbiError } from './errors.js';
 import { hex } from './format.js';
 
 const ADDRESS_SPACE_BYTES = 2 ** 32;
+/** The HTIF tohost mailbox is a word the core watches: 4 bytes, 4-aligned (a store elsewhere in it would be missed). */
+const TOHOST_BYTES = 4;
+/** RV32IM without the C extension: every instruction, the first included, is 4-aligned. */
+const INSTRUCTION_ALIGN = 4;
 
 /** Throws ImageError unless every segment, the entry and tohost lie in guest RAM. */
 export function checkImageFits(image: ElfImage, ramBytes: number): void {
@@ -24,8 +28,19 @@ export function checkImageFits(image: ElfImage, ramBytes: number): void {
     throw new ImageError(`image needs ${neededBytes} bytes but the VM has ${ramBytes}`);
   }
   checkAddressInRam('entry point', image.entry, ramBytes);
+  if (image.entry % INSTRUCTION_ALIGN !== 0) {
+    throw new ImageError(`entry point ${hex(image.entry)} is not ${INSTRUCTION_ALIGN}-byte aligned: RV32IM instructions (no C extension) start on 4-byte boundaries`);
+  }
   const tohost = image.symbols.get(TOHOST_SYMBOL);
-  if (tohost !== undefined) checkAddressInRam(`${TOHOST_SYMBOL} symbol`, tohost.value, ramBytes);
+  if (tohost !== undefined) checkTohost(tohost.value, ramBytes);
+}
+
+function checkTohost(address: number, ramBytes: number): void {
+  checkAddressInRam(`${TOHOST_SYMBOL} symbol`, address, ramBytes);
+  if (address % TOHOST_BYTES !== 0) {
+    throw new ImageError(`${TOHOST_SYMBOL} symbol ${hex(address)} is not ${TOHOST_BYTES}-byte aligned: the HTIF mailbox is an aligned word (put it in a section with .align 3)`);
+  }
+  checkAddressInRam(`${TOHOST_SYMBOL} symbol's last byte`, address + TOHOST_BYTES - 1, ramBytes);
 }
 
 function checkSegmentStart(segment: ElfSegment, ramBytes: number): void {
@@ -55,7 +70,10 @@ export function loadImage(core: CoreRuntime, vm: number, image: ElfImage, ramByt
   // Fresh guest RAM is zero, so bss (memBytes past the file data) needs no writes.
   for (const segment of image.segments) copySegment(core, vm, segment);
   const tohost = image.symbols.get(TOHOST_SYMBOL);
-  if (tohost !== undefined) core.vmSetTohost(vm, tohost.value);
+  if (tohost !== undefined) {
+    const set = core.vmSetTohost(vm, tohost.value);
+    if (set !== 0) throw new CoreError(`vmSetTohost(${vm}, ${hex(tohost.value)}) failed: ${describeSbiError(set)}`);
+  }
   const booted = core.vmBoot(vm, image.entry, 0, 0);
   if (booted !== 0) throw new CoreError(`vmBoot(${vm}, ${hex(image.entry)}) failed: ${describeSbiError(booted)}`);
 }

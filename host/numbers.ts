@@ -1091,8 +1091,12 @@ export const CHANNEL_HEADER_BYTES = 24;
 export const MAX_VMS = 16;
 /** a VM handle is slot + VM_HANDLE_SLOTS x generation. */
 export const VM_HANDLE_SLOTS = 16;
-/** the most RAM one VM may have. */
-export const MAX_VM_RAM_BYTES = 1073741824;
+/** the most RAM one VM may have (256 MiB: its full checkpoint stream still fits the core's largest buffer, which doubles up to 512 MiB). */
+export const MAX_VM_RAM_BYTES = 268435456;
+/** the most RAM the VMs of one processor may have together (512 MiB: it, a stream being restored and the core itself fit one 32-bit linear memory). */
+export const MAX_PROCESSOR_RAM_BYTES = 536870912;
+/** the largest checkpoint stream restore accepts (512 MiB: a full checkpoint of the largest VM and increments after it). */
+export const MAX_STREAM_BYTES = 536870912;
 /** channel ports one processor holds. */
 export const MAX_PORTS = 64;
 /** channel relays one processor holds for VMs that moved away. */

@@ -3,7 +3,6 @@
  * runs out. This is `ferry run` as a function: the CLI, tests and benchmarks
  * all come through here.
  */
-import { readFile } from 'node:fs/promises';
 import { moduleCoreFactory } from './core.js';
 import { componentCoreFactory } from './core-component.js';
 import { CORE_RUNTIMES, VmExitReason, VmKind } from './core-runtime.js';
@@ -15,6 +14,7 @@ import { parseElf } from './elf.js';
 import type { ElfImage } from './elf.js';
 import { ConfigError, ImageError, describeSbiError } from './errors.js';
 import { hex } from './format.js';
+import { readImageFile } from './input-file.js';
 import { checkImageFits, loadImage } from './loader.js';
 import { runVm } from './run-loop.js';
 import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
@@ -120,25 +120,9 @@ export function coreFactoryFor(runtime: CoreRuntimeName = 'module'): CoreFactory
 }
 
 async function readAndCheckImage(options: RunOptions, imageName: string): Promise<ElfImage> {
-  const bytes = options.image ?? (await readImageFile(options.imagePath));
+  if (options.image === undefined && options.imagePath === undefined) throw new ConfigError('runImage: give imagePath or image');
+  const bytes = options.image ?? (await readImageFile(options.imagePath!));
   return withImageName(imageName, () => parseElf(bytes));
-}
-
-async function readImageFile(path: string | undefined): Promise<Uint8Array> {
-  if (path === undefined) throw new ConfigError('runImage: give imagePath or image');
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new ImageError(`${path}: cannot read the image (${describeFsError(error)})`);
-  }
-}
-
-export function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'it is a directory';
-  if (code === 'EACCES') return 'permission denied';
-  return code ?? String(error);
 }
 
 /** Image errors name the image, so a caller can print them as they are. */
@@ -227,4 +211,17 @@ function exitFields(result: RunResult) {
 
 function decodeConsole(chunks: Uint8Array[]): string {
   return chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * --max-cycles and --duration together: whichever comes first, in cycles of the
+ * processor's clock from `startCycles` (the limit wins a tie). isDuration: the
+ * duration is the one that ends the run, so running out of cycles is no failure.
+ */
+export function cycleLimit(maxCycles: bigint | undefined, durationNs: bigint | undefined, clockHz: number, startCycles = 0n): { cycles?: bigint; isDuration: boolean } {
+  if (durationNs === undefined) return { cycles: maxCycles, isDuration: false };
+  const durationCycles = (durationNs * BigInt(clockHz)) / 1_000_000_000n;
+  const cycles = startCycles + (durationCycles < 1n ? 1n : durationCycles);
+  if (maxCycles !== undefined && maxCycles <= cycles) return { cycles: maxCycles, isDuration: false };
+  return { cycles, isDuration: true };
 }

@@ -7,15 +7,18 @@
  * are. docs/scenarios.md documents the format.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { readBoard } from './board.js';
 import type { Board } from './board.js';
-import { MAX_REPORTED_PROBLEMS, describeSchemaError } from './board-schema.js';
-import type { BoardProblem } from './board-schema.js';
+import { describeSchemaError, formatProblems } from './board-schema.js';
+import type { BoardProblem, LineOf } from './board-schema.js';
 import { FerryError } from './errors.js';
+import { InputFileError } from './input-file.js';
+import { JsonTextError, readJsonFile } from './json-file.js';
+import type { JsonDocument } from './json-file.js';
+import { MAX_VIRTUAL_TIME_NS, TIME_EXAMPLES, parseVirtualTime } from './time-units.js';
 import type { LinkFaultRates } from './link-faults.js';
 import type { CancelState, MigrationParams, MigrationStrategy, ScenarioEvent } from './migration.js';
 import { packageRoot } from './package-root.js';
@@ -60,8 +63,10 @@ interface EventJson {
     thresholdBytes?: number;
     throttleTarget?: number;
     throttleFloor?: number;
+    affordable?: string;
     affordableNs?: number;
     retransmissions?: number;
+    prepage?: string;
     prepageNs?: number;
     giveUpTimeouts?: number;
   };
@@ -98,7 +103,7 @@ export function scenarioSchemaProblems(value: unknown): BoardProblem[] {
     }
     if (error.keyword === 'required' && /\/events\/\d+$/.test(error.instancePath)) continue;
     const problem = error.keyword === 'pattern'
-      ? { pointer: error.instancePath, message: `must be a virtual time with a unit such as 20ms, 1.5s, 250us or 100ns, not ${JSON.stringify(error.data)}` }
+      ? { pointer: error.instancePath, message: `must be a virtual time with a unit such as ${TIME_EXAMPLES}, not ${JSON.stringify(error.data)}` }
       : describeSchemaError(error);
     if (seen.has(problem.pointer)) continue;
     seen.add(problem.pointer);
@@ -107,40 +112,39 @@ export function scenarioSchemaProblems(value: unknown): BoardProblem[] {
   return problems;
 }
 
-/** "20ms", "1.5s", "250us", "100ns" → ns. Undefined if it is not such a time. */
-export function parseVirtualTime(text: string): bigint | undefined {
-  const match = /^(\d+)(?:\.(\d+))?(ns|us|ms|s)$/.exec(text.trim().replaceAll('_', ''));
-  if (match === null) return undefined;
-  const digits = { ns: 0, us: 3, ms: 6, s: 9 }[match[3] as 'ns' | 'us' | 'ms' | 's'];
-  const fraction = match[2] ?? '';
-  if (fraction.length > digits) return undefined; // finer than a nanosecond
-  return BigInt(match[1]!) * 10n ** BigInt(digits) + (fraction === '' ? 0n : BigInt(fraction.padEnd(digits, '0')));
-}
+export { parseVirtualTime };
 
 /** Reads a scenario file and the board it names; throws ScenarioError (or BoardError for the board) if unusable. */
 export async function readScenario(path: string): Promise<Scenario> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ScenarioError(`scenario ${path}: cannot read it (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(error))})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ScenarioError(`scenario ${path}: not valid JSON (${(error as Error).message})`);
-  }
-  refuseProblems(path, scenarioSchemaProblems(value));
-  const json = value as ScenarioJson;
+  const document = await readScenarioJson(path);
+  refuseProblems(path, scenarioSchemaProblems(document.value), document.lineOf);
+  const json = document.value as ScenarioJson;
   const board = await readBoard(resolve(dirname(path), json.board));
-  return parseScenario(json, path, board);
+  return parseScenario(json, path, board, document.lineOf);
+}
+
+async function readScenarioJson(path: string): Promise<JsonDocument> {
+  try {
+    return await readJsonFile(path);
+  } catch (error) {
+    if (error instanceof InputFileError) throw new ScenarioError(`scenario ${path}: cannot read it (${error.reason})`);
+    if (error instanceof JsonTextError) throw new ScenarioError(`scenario ${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A time field: ns, with a problem reported if it is finer than a nanosecond or beyond MAX_VIRTUAL_TIME_NS. */
+function timeField(text: string, pointer: string, problems: BoardProblem[]): bigint | undefined {
+  const ns = parseVirtualTime(text);
+  if (ns === undefined) problems.push({ pointer, message: `is finer than a nanosecond: ${text}` });
+  else if (ns > MAX_VIRTUAL_TIME_NS) problems.push({ pointer, message: `is longer than the most Ferry runs (1000000000s): ${text}` });
+  else return ns;
+  return undefined;
 }
 
 /** Checks a schema-valid scenario against its board and returns it typed. */
-export function parseScenario(json: unknown, path: string, board: Board): Scenario {
-  refuseProblems(path, scenarioSchemaProblems(json));
+export function parseScenario(json: unknown, path: string, board: Board, lineOf?: LineOf): Scenario {
+  refuseProblems(path, scenarioSchemaProblems(json), lineOf);
   const scenario = json as ScenarioJson;
   const problems: BoardProblem[] = [];
   const vmNames = new Set(board.vms.map((vm) => vm.name));
@@ -148,8 +152,7 @@ export function parseScenario(json: unknown, path: string, board: Board): Scenar
   const events: ScenarioEvent[] = [];
   (scenario.events ?? []).forEach((event, index) => {
     const at = `/events/${index}`;
-    const atNs = event.at === undefined ? undefined : parseVirtualTime(event.at);
-    if (event.at !== undefined && atNs === undefined) problems.push({ pointer: `${at}/at`, message: `is finer than a nanosecond: ${event.at}` });
+    const atNs = event.at === undefined ? undefined : timeField(event.at, `${at}/at`, problems);
     if (event.migrate !== undefined) {
       const migrate = event.migrate;
       if (!vmNames.has(migrate.vm)) problems.push({ pointer: `${at}/migrate/vm`, message: `names no VM of board ${board.name} (${[...vmNames].join(', ')})` });
@@ -159,9 +162,14 @@ export function parseScenario(json: unknown, path: string, board: Board): Scenar
       if (migrate.thresholdBytes !== undefined) params.thresholdBytes = migrate.thresholdBytes;
       if (migrate.throttleTarget !== undefined) params.throttleTarget = migrate.throttleTarget;
       if (migrate.throttleFloor !== undefined) params.throttleFloor = migrate.throttleFloor;
-      if (migrate.affordableNs !== undefined) params.affordableNs = BigInt(migrate.affordableNs);
+      for (const [unit, ns] of [['affordable', 'affordableNs'], ['prepage', 'prepageNs']] as const) {
+        if (migrate[unit] !== undefined && migrate[ns] !== undefined) problems.push({ pointer: `${at}/migrate/${ns}`, message: `gives ${unit} a second time: keep "${unit}" (with a unit) only` });
+      }
+      const affordableNs = migrate.affordable === undefined ? migrate.affordableNs : timeField(migrate.affordable, `${at}/migrate/affordable`, problems);
+      if (affordableNs !== undefined) params.affordableNs = BigInt(affordableNs);
       if (migrate.retransmissions !== undefined) params.retransmissions = migrate.retransmissions;
-      if (migrate.prepageNs !== undefined) params.prepageNs = BigInt(migrate.prepageNs);
+      const prepageNs = migrate.prepage === undefined ? migrate.prepageNs : timeField(migrate.prepage, `${at}/migrate/prepage`, problems);
+      if (prepageNs !== undefined) params.prepageNs = BigInt(prepageNs);
       if (migrate.giveUpTimeouts !== undefined) params.giveUpTimeouts = migrate.giveUpTimeouts;
       events.push({ kind: 'migrate', atNs: atNs ?? 0n, vm: migrate.vm, to: migrate.to, strategy: migrate.strategy ?? 'pre-copy', params });
     } else if (event.cancel !== undefined) {
@@ -173,11 +181,11 @@ export function parseScenario(json: unknown, path: string, board: Board): Scenar
   });
   let durationNs: bigint | undefined;
   if (scenario.duration !== undefined) {
-    durationNs = parseVirtualTime(scenario.duration);
-    if (durationNs === undefined) problems.push({ pointer: '/duration', message: `is finer than a nanosecond: ${scenario.duration}` });
-    else if (durationNs < 1n) problems.push({ pointer: '/duration', message: 'must be more than 0' });
+    durationNs = timeField(scenario.duration, '/duration', problems);
+    if (durationNs !== undefined && durationNs < 1n) problems.push({ pointer: '/duration', message: 'must be more than 0' });
   }
-  refuseProblems(path, problems);
+  if (durationNs !== undefined && durationNs > 0n) problems.push(...eventsAfter(events, durationNs, `the run's end (duration ${scenario.duration})`));
+  refuseProblems(path, problems, lineOf);
   return {
     path,
     name: scenario.name ?? path.replace(/^.*\//, '').replace(/\.json$/i, ''),
@@ -190,9 +198,19 @@ export function parseScenario(json: unknown, path: string, board: Board): Scenar
   };
 }
 
-function refuseProblems(path: string, problems: BoardProblem[]): void {
+/**
+ * Events that would never fire: their time is after `endNs`, when the run stops.
+ * (An event at the end itself fires: the run's last boundary is at its end.)
+ */
+export function eventsAfter(events: readonly ScenarioEvent[], endNs: bigint, end: string): BoardProblem[] {
+  const problems: BoardProblem[] = [];
+  events.forEach((event, index) => {
+    if (event.atNs !== undefined && event.atNs > endNs) problems.push({ pointer: `/events/${index}/at`, message: `comes after ${end}: it would never fire` });
+  });
+  return problems;
+}
+
+function refuseProblems(path: string, problems: BoardProblem[], lineOf?: LineOf): void {
   if (problems.length === 0) return;
-  const shown = problems.slice(0, MAX_REPORTED_PROBLEMS).map((problem) => `${problem.pointer || '/'}: ${problem.message}`);
-  const more = problems.length > MAX_REPORTED_PROBLEMS ? `; and ${problems.length - MAX_REPORTED_PROBLEMS} more` : '';
-  throw new ScenarioError(`scenario ${path}: ${shown.join('; ')}${more}`);
+  throw new ScenarioError(`scenario ${path}: ${formatProblems(problems, lineOf)}`);
 }

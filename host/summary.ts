@@ -5,6 +5,7 @@
  */
 import type { BoardChannelResult, BoardRunResult, BoardVmResult } from './board-runner.js';
 import { NO_SLACK } from './board-runner.js';
+import { jsonText } from './format.js';
 
 interface Column {
   title: string;
@@ -114,14 +115,25 @@ function trim(value: number): string {
   return String(Number(value.toFixed(3)));
 }
 
-/** The whole result as JSON (bigints as numbers while exact, else decimal strings). */
+/**
+ * The whole result as JSON (host/format.ts jsonValue: bigints as numbers while exact).
+ * The core's counters are u64; the guest's metric is a signed value it reported
+ * (sign-extended), so it is read back signed, and "no slack" is null, not 2^64 - 1.
+ */
 export function summaryJson(result: BoardRunResult): string {
+  return jsonText(summaryValue(result));
+}
+
+/** The result as the JSON document summaryJson prints (consoles left out: they went to the console). */
+export function summaryValue(result: BoardRunResult): object {
   const vms = result.vms.map(({ console: _console, ...vm }) => ({
     ...vm,
-    stats: { ...vm.stats, slackNs: vm.stats.slackNs === NO_SLACK ? null : vm.stats.slackNs },
+    stats: {
+      ...vm.stats,
+      slackNs: vm.stats.slackNs === NO_SLACK ? null : vm.stats.slackNs,
+      metricLast: BigInt.asIntN(64, vm.stats.metricLast),
+      metricPeak: BigInt.asIntN(64, vm.stats.metricPeak),
+    },
   }));
-  return JSON.stringify({ ...result, vms }, (_key, value: unknown) => {
-    if (typeof value !== 'bigint') return value;
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
-  }, 2) + '\n';
+  return { ...result, vms };
 }

@@ -1,6 +1,9 @@
 /**
  * The run trace: one JSON object per line, written synchronously so a trace
- * is complete up to the moment a run stops, even if it stops badly.
+ * is complete up to the moment a run stops, even if it stops badly. The lines
+ * go to a temporary file beside the trace; only at the end is it renamed to the
+ * trace's name, so a reader never sees half a trace under that name, and a run
+ * refused for bad input (exit 2) leaves an earlier trace there untouched.
  *
  * Board runs (docs/trace.md) record the core's events — VM switches,
  * interrupts, hypercalls, deadline misses, frames — which the core reports
@@ -9,21 +12,30 @@
  * stamps every record with virtual nanoseconds, names VMs, and writes each
  * quantum's records in time order.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { VmExitReason } from './core-runtime.js';
 import { DROP_REASON_LABELS, TraceEvent } from './numbers.js';
 import { FerryError } from './errors.js';
+import { jsonValue } from './format.js';
+import { describeFsError } from './input-file.js';
 
 export class TraceWriter {
-  private constructor(private readonly fd: number) {}
+  private closed = false;
 
-  /** Creates (or truncates) the trace file. */
+  private constructor(private readonly fd: number, private readonly partialPath: string, readonly path: string) {}
+
+  /** Starts a trace that will be named `path` when it is committed; refuses a path that is not (to be) a regular file. */
   static open(path: string): TraceWriter {
+    // Found by test/cli-fuzz.test.ts: an empty name opened a partial file that could not be renamed to ''.
+    if (path.trim() === '') throw new FerryError('--trace: give a file name (it is empty)');
+    const partial = partialPathOf(path);
     try {
-      return new TraceWriter(openSync(path, 'w'));
+      refuseSpecialFile(path);
+      return new TraceWriter(openSync(partial, 'wx'), partial, path);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new FerryError(`trace ${path}: cannot write it (${code})`);
+      if (error instanceof FerryError) throw error;
+      throw new FerryError(`trace ${path}: cannot write it (${describeFsError(error)})`);
     }
   }
 
@@ -36,20 +48,63 @@ export class TraceWriter {
     if (events.length > 0) writeSync(this.fd, events.map(traceLine).join(''));
   }
 
-  close(): void {
+  /** Ends the trace and gives it its name (replacing any file there). */
+  commit(): void {
+    if (this.finish()) renameSync(this.partialPath, this.path);
+  }
+
+  /** Ends the trace and removes it: the name keeps whatever it had. */
+  discard(): void {
+    if (this.finish()) rmSync(this.partialPath, { force: true });
+  }
+
+  private finish(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
     closeSync(this.fd);
+    return true;
   }
 }
 
-/** One record as its line in the file, newline included. */
-export function traceLine(event: object): string {
-  return JSON.stringify(event, jsonValue) + '\n';
+/**
+ * Runs `run` with a trace at `path` (none without one). It is committed when the run
+ * ends or stops with a bug (the partial trace helps find it), and discarded when the
+ * input was refused (FerryError: exit 2).
+ */
+export async function withTrace<T>(path: string | undefined, run: (trace: TraceWriter | undefined) => Promise<T>): Promise<T> {
+  if (path === undefined) return run(undefined);
+  const trace = TraceWriter.open(path);
+  try {
+    const result = await run(trace);
+    trace.commit();
+    return result;
+  } catch (error) {
+    if (error instanceof FerryError) trace.discard();
+    else trace.commit();
+    throw error;
+  }
 }
 
-/** Cycle counts are bigints: numbers while exact, decimal strings beyond 2^53. */
-function jsonValue(_key: string, value: unknown): unknown {
-  if (typeof value !== 'bigint') return value;
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+/** `.out.jsonl.<pid>.partial` beside `out.jsonl`: the same file system, so the rename is atomic. */
+function partialPathOf(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+}
+
+/** A FIFO or a device would block or never hold the trace: only regular files (or new names) are written. */
+function refuseSpecialFile(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return; // a new file
+  }
+  if (stat.isDirectory()) throw new FerryError(`trace ${path}: cannot write it (it is a directory)`);
+  if (!stat.isFile()) throw new FerryError(`trace ${path}: cannot write it (it is not a regular file)`);
+}
+
+/** One record as its line in the file, newline included (cycle counts are bigints: host/format.ts jsonValue). */
+export function traceLine(event: object): string {
+  return JSON.stringify(event, jsonValue) + '\n';
 }
 
 // ------------------------------------------------------------ core events
@@ -120,6 +175,16 @@ export function coreEventName(event: number): string {
 
 function vmOrIdle(id: bigint, name: VmNamer): string {
   return id === BigInt(NO_VM) ? 'idle' : name(Number(id));
+}
+
+/**
+ * The core's events of one VM on processor 0 (`ferry run <image>`, checkpoint,
+ * restore) as trace records, one at a time: the VM is named after its file
+ * (hello.elf → hello). `clockHz` is read per event: a restore learns it from the stream.
+ */
+export function imageTraceSink(path: string, clockHz: () => number, sink: (records: TraceRecord[]) => void): TraceSink {
+  const name = basename(path).replace(/\.(elf|ferry)$/i, '');
+  return (event, vm, atCycles, a, b) => sink([coreTraceRecord(0, cyclesToNs(atCycles, clockHz()), event, vm, atCycles, a, b, () => name)]);
 }
 
 // ------------------------------------------------------------- board trace

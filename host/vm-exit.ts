@@ -6,7 +6,9 @@ import { VmExitReason } from './core-runtime.js';
 import { hex } from './format.js';
 
 export type ExitReasonName =
-  | 'shutdown' | 'failure' | 'tohost' | 'finisher' | 'reboot' | 'fault' | 'max-cycles';
+  | 'shutdown' | 'failure' | 'tohost' | 'finisher' | 'reboot' | 'fault' | 'max-cycles'
+  /** Still running when the run's planned length (--duration) ended: no failure. */
+  | 'duration';
 
 export interface VmOutcome {
   reason: ExitReasonName;

@@ -146,6 +146,12 @@ static uint8_t *read_image(const char *path, size_t *length, char *error, size_t
   const char *why = NULL;
   if (stat(path, &info) != 0) why = errno == ENOENT ? "no such file" : errno == EACCES ? "permission denied" : strerror(errno);
   else if (S_ISDIR(info.st_mode)) why = "it is a directory";
+  /* Regular files only, as the host reads them: a FIFO would block the open, a device never end. */
+  else if (S_ISFIFO(info.st_mode)) why = "it is a FIFO, not a regular file";
+  else if (S_ISCHR(info.st_mode)) why = "it is a character device, not a regular file";
+  else if (S_ISBLK(info.st_mode)) why = "it is a block device, not a regular file";
+  else if (S_ISSOCK(info.st_mode)) why = "it is a socket, not a regular file";
+  else if (!S_ISREG(info.st_mode)) why = "it is not a regular file";
   FILE *file = why == NULL ? fopen(path, "rb") : NULL;
   if (why == NULL && file == NULL) why = errno == EACCES ? "permission denied" : strerror(errno);
   if (why != NULL) {

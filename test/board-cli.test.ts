@@ -72,7 +72,8 @@ describe('ferry run --board refuses bad input with exit 2 and one line', () => {
     expectUsageError(runFerry(['run', join(dir, 'ok.elf'), '--seed', '3']), /--seed applies to board runs/);
     expectUsageError(runFerry(['run', '--board', boardFile('o2.json', { a: 'ok.elf' }), '--summary', 'xml']), /--summary.*Expected table or json/);
     expectUsageError(runFerry(['run', '--board', boardFile('o3.json', { a: 'ok.elf' }), '--link-faults', 'lose=1']), /link faults: expected kind=probability/);
-    expectUsageError(runFerry(['run', '--board', boardFile('o4.json', { a: 'ok.elf' }), '--duration-ms', 'soon']), /--duration-ms.*Expected milliseconds/);
+    expectUsageError(runFerry(['run', '--board', boardFile('o4.json', { a: 'ok.elf' }), '--duration', 'soon']), /--duration <time>.*"soon" is not a virtual time such as 100ms, 2s/);
+    expectUsageError(runFerry(['run', '--board', boardFile('o5.json', { a: 'ok.elf' }), '--duration', '100']), /--duration <time>.*"100" has no unit: write it as 100ms, 2s/);
   });
 });
 
@@ -101,28 +102,28 @@ describe.skipIf(!hasCore())(`ferry run --board on build/core.wasm${coreNote}`, (
     expect(result.stderr).toBe('broken: shutdown: the guest reported a system failure (SRST reason 1)\n');
   });
 
-  it('exit 124 when --max-cycles comes first; exit 0 at the end of --duration-ms with VMs still running', () => {
+  it('exit 124 when --max-cycles comes first; exit 0 at the end of --duration with VMs still running', () => {
     // The default schedule gives each VM half of a 10 ms frame: done runs first, then spinner.
     const board = boardFile('s.json', { done: 'ok.elf', spinner: 'spin.elf' });
-    const byCycles = runFerry(['run', '--board', board, '--max-cycles', '700000', '--duration-ms', '100', '--no-summary']);
+    const byCycles = runFerry(['run', '--board', board, '--max-cycles', '700000', '--duration', '100ms', '--no-summary']);
     expect(byCycles.status).toBe(124);
     expect(byCycles.stderr).toBe('limit: 1 VM was still running after 7000000 ns of virtual time (700000 cycles of processor 0): spinner\n');
-    const byTime = runFerry(['run', '--board', board, '--duration-ms', '6.5']);
+    const byTime = runFerry(['run', '--board', board, '--duration', '6.5ms']);
     expect(byTime.status, byTime.stderr).toBe(0);
     expect(lines(byTime.stderr)[0]).toBe('board s: 1 processor, 2 VMs, 6.5 ms of virtual time, ran for its duration');
     expect(byTime.stderr).toMatch(/^spinner\s+0\s+running\s/m);
-    const tie = runFerry(['run', '--board', board, '--max-cycles', '650000', '--duration-ms', '6.5', '--no-summary']);
+    const tie = runFerry(['run', '--board', board, '--max-cycles', '650000', '--duration', '6.5ms', '--no-summary']);
     expect(tie.status).toBe(124);
   });
 
-  it('an image with --duration-ms runs that long and exits 0', () => {
-    const result = runFerry(['run', join(dir, 'spin.elf'), '--duration-ms', '0.1', '--instret']);
+  it('an image with --duration runs that long and exits 0', () => {
+    const result = runFerry(['run', join(dir, 'spin.elf'), '--duration', '0.1ms', '--instret']);
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(/^instret: 10000\n$/);
-    expect(runFerry(['run', join(dir, 'spin.elf'), '--duration-ms', '1', '--max-cycles', '500']).status).toBe(124);
+    expect(runFerry(['run', join(dir, 'spin.elf'), '--duration', '1ms', '--max-cycles', '500']).status).toBe(124);
   });
 
-  it('--summary prints the table on stdout after the consoles; --summary json prints JSON', () => {
+  it('--summary prints the table on stdout after the consoles; --summary json and --json print JSON alone on stdout', () => {
     const board = boardFile('sum.json', { solo: 'ok.elf' });
     const table = runFerry(['run', '--board', board, '--summary']);
     expect(table.status).toBe(0);
@@ -131,7 +132,9 @@ describe.skipIf(!hasCore())(`ferry run --board on build/core.wasm${coreNote}`, (
     expect(lines(table.stdout)[1]).toMatch(/^board sum: /);
     const json = runFerry(['run', '--board', board, '--summary', 'json']);
     expect(json.status).toBe(0);
-    const parsed = JSON.parse(json.stdout.slice('ok\n'.length)) as { board: string; exitStatus: number; vms: { name: string; instret: number; stats: Record<string, unknown> }[] };
+    expect(json.stderr).toBe('ok\n');
+    expect(runFerry(['run', '--board', board, '--json']).stdout).toBe(json.stdout);
+    const parsed = JSON.parse(json.stdout) as { board: string; exitStatus: number; vms: { name: string; instret: number; stats: Record<string, unknown> }[] };
     expect(parsed).toMatchObject({ board: 'sum', exitStatus: 0 });
     expect(parsed.vms[0]!.name).toBe('solo');
     expect(parsed.vms[0]!.instret).toBeGreaterThan(0);
@@ -166,8 +169,8 @@ describe.skipIf(!hasCore())(`ferry run --board on build/core.wasm${coreNote}`, (
     expect(start).toMatchObject({ event: 'start', clockHz: 100_000_000, ramBytes: 1 << 20 });
   });
 
-  it('boards/quad.json runs every VM for --duration-ms; the summary lists them all', () => {
-    const result = runFerry(['run', '--board', join(ROOT, 'boards', 'quad.json'), '--duration-ms', '120']);
+  it('boards/quad.json runs every VM for --duration; the summary lists them all', () => {
+    const result = runFerry(['run', '--board', join(ROOT, 'boards', 'quad.json'), '--duration', '120ms']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^board quad: 4 processors, \d+ VMs, 120 ms of virtual time, ran for its duration$/m);
     for (const line of lines(result.stdout)) expect(line).toMatch(/^\[[a-z0-9]+\] /);

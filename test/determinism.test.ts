@@ -78,7 +78,7 @@ describe.skipIf(!hasCore())(`determinism of ferry run --board on build/core.wasm
     it(`${board}: two runs write the same trace and console, byte for byte`, () => {
       const runs = [1, 2].map((n) => {
         const trace = join(dir, `${board.replace(/\W/g, '_')}-${n}.jsonl`);
-        const result = runFerry(['run', '--board', board, '--trace', trace, '--seed', '5', '--duration-ms', '200']);
+        const result = runFerry(['run', '--board', board, '--trace', trace, '--seed', '5', '--duration', '200ms']);
         return { result, trace: readFileSync(trace) };
       });
       expect(runs[0]!.result.status, runs[0]!.result.stderr).toBe(runs[1]!.result.status);

@@ -329,8 +329,8 @@ describe.skipIf(!hasCore())(`the guest RTOS and the control application${e2eNote
         ],
         channels: [{ name: 'speed', kind: 'sampling', maxMessageBytes: 64, depth: 1, source: { vm: 'tx', port: 0 }, destination: { vm: 'rx', port: 0 } }],
       }));
-      const r = await ferry('run', '--board', board, '--duration-ms', '1500', '--no-summary');
-      // --duration-ms is the run's planned length: VMs still running then exit 0 (docs/boards.md).
+      const r = await ferry('run', '--board', board, '--duration', '1500ms', '--no-summary');
+      // --duration is the run's planned length: VMs still running then exit 0 (docs/boards.md).
       expect(r.status, r.stderr).toBe(0);
       const lines = ctlLines(r.stdout);
       const tx = lines.filter((l) => l.vm === 'tx');

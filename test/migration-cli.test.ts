@@ -108,7 +108,7 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
 
 describe.skipIf(!hasCore())(`ferry run --scenario${coreNote}`, () => {
   it('scenarios/quad-migrate.json (npm start): the report beside the summary, no deadline missed', () => {
-    const result = runFerry(['run', '--scenario', join(ROOT, 'scenarios', 'quad-migrate.json'), '--duration-ms', '2300', '--summary']);
+    const result = runFerry(['run', '--scenario', join(ROOT, 'scenarios', 'quad-migrate.json'), '--duration', '2.3s', '--summary']);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^migration of ctl0 from processor 0 to 3 \(pre-copy\) completed: downtime [\d.]+ (us|ms), bound [\d.]+ ms$/m);
     expect(result.stdout).toMatch(/^board quad: 4 processors, 8 VMs, 2\.3 s of virtual time, ran for its duration$/m);
@@ -119,9 +119,10 @@ describe.skipIf(!hasCore())(`ferry run --scenario${coreNote}`, () => {
   });
 
   it('--summary json has the migrations', () => {
-    const result = runFerry(['run', '--scenario', join(ROOT, 'scenarios', 'quad-migrate.json'), '--duration-ms', '2100', '--summary', 'json']);
+    const result = runFerry(['run', '--scenario', join(ROOT, 'scenarios', 'quad-migrate.json'), '--duration', '2.1s', '--summary', 'json']);
     expect(result.status).toBe(0);
-    const json = JSON.parse(result.stdout.slice(result.stdout.indexOf('{\n'))) as { migrations: { vm: string; outcome: string }[] };
+    // stdout is the JSON document alone: the consoles went to stderr.
+    const json = JSON.parse(result.stdout) as { migrations: { vm: string; outcome: string }[] };
     expect(json.migrations).toMatchObject([{ vm: 'ctl0', outcome: 'completed' }]);
   });
 
@@ -137,7 +138,7 @@ describe.skipIf(!hasCore())(`ferry run --scenario${coreNote}`, () => {
     }));
     const result = runFerry(['run', '--scenario', path]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 20ms, 1\.5s, 250us or 100ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", not "teleport"; \/events\/1: an event needs/);
+    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", not "teleport"; \/events\/1: an event needs/);
   });
 
   it('a scenario naming a VM or processor its board lacks', () => {

@@ -172,8 +172,10 @@ if (missingTools.length > 0 && inCi) {
       expect(firmware.stderr.replace(/^ferry-native: /, '')).toBe(cli.stderr.replace(/^ferry: /, ''));
     });
 
-    it('refuses a missing file and a directory like the CLI', async () => {
-      for (const path of [join(dir, 'missing.elf'), dir]) {
+    it('refuses a missing file, a directory, a FIFO and a device like the CLI (at once: no wait for a writer)', async () => {
+      const fifo = join(dir, 'fifo.elf');
+      if (!existsSync(fifo)) spawnSync('mkfifo', [fifo]);
+      for (const path of [join(dir, 'missing.elf'), dir, fifo, '/dev/zero']) {
         const [cli, firmware] = await Promise.all([ferryRun([path]), native([path])]);
         expect(firmware.status).toBe(2);
         expect(firmware.stderr.replace(/^ferry-native: /, '')).toBe(cli.stderr.replace(/^ferry: /, ''));

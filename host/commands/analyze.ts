@@ -15,7 +15,9 @@ import { coverageBand, givenCoverage } from '../reliability/comparison.js';
 import type { CoverageBand } from '../reliability/comparison.js';
 import { SECONDS_PER_YEAR } from '../reliability/units.js';
 import { formatDuration, formatInterval, formatProbability, formatRatePerHour } from '../report/report-format.js';
+import { exitStatusHelp } from './exit-status.js';
 import { parseCoverage, parseMission, parseRatePerHour } from './reliability-options.js';
+import { jsonText } from '../format.js';
 
 interface Io {
   stdout: { write(chunk: string): unknown };
@@ -37,8 +39,6 @@ campaign (--from results.jsonl: the fraction of failures whose failover
 stayed within its bounds, with its 95 % Clopper-Pearson interval carried
 into R(t) as a band); without either, c = 1 (perfect coverage) is assumed.
 The model and its assumptions: docs/reliability.md.
-
-Exit status: 0, or 2 for a bad board, results file or option.
 `;
 
 export function addAnalyzeCommand(program: Command, io: Io, setExitStatus: (status: number) => void): void {
@@ -51,7 +51,7 @@ export function addAnalyzeCommand(program: Command, io: Io, setExitStatus: (stat
     .option('--t <time>', 'mission time with a unit: 10y, 8760h, 30d', parseMission, 10 * SECONDS_PER_YEAR)
     .option('--rate-per-hour <rate>', 'the failure rate of every processor, per hour (default: the board\'s failureRate fields)', parseRatePerHour)
     .option('--json', 'print the figures as JSON')
-    .addHelpText('after', HELP)
+    .addHelpText('after', HELP + exitStatusHelp('analyze'))
     .action(async (boardPath: string, flags: AnalyzeFlags) => {
       io.stdout.write(await analyzeCommand(boardPath, flags));
       setExitStatus(0);
@@ -62,7 +62,7 @@ export async function analyzeCommand(boardPath: string, flags: AnalyzeFlags): Pr
   const board = await readBoard(boardPath);
   const rates: RateSource = flags.ratePerHour === undefined ? { kind: 'board' } : { kind: 'uniform', failureRatePerS: flags.ratePerHour };
   const analysis = analyzeBoard(board, { tS: flags.t, coverage: await coverageFor(flags), rates });
-  return flags.json === true ? `${JSON.stringify(analysis, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2)}\n` : formatAnalysis(analysis);
+  return flags.json === true ? jsonText(analysis) : formatAnalysis(analysis);
 }
 
 async function coverageFor(flags: AnalyzeFlags): Promise<CoverageBand> {

@@ -3,39 +3,45 @@
  * commands (docs/stream-format.md). The work is in host/checkpoint.ts; this
  * file parses options and prints.
  */
-import { writeFile } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Command, Option } from 'commander';
 import { imageRunSettings, readBoard } from '../board.js';
 import { checkStream, checkpointGuest, restoreGuest } from '../checkpoint.js';
 import type { CheckpointInfo } from '../checkpoint.js';
-import { coreFactoryFor, describeFsError } from '../runner.js';
+import { coreFactoryFor } from '../runner.js';
 import type { VmMode } from '../runner.js';
 import { ConfigError } from '../errors.js';
+import { jsonText } from '../format.js';
+import { describeFsError, readStreamFile } from '../input-file.js';
 import { StreamError } from '../stream-errors.js';
 import { formatStream, parseStream, streamJson } from '../stream-inspect.js';
-
-/** Where the commands write (the CLI's CliIo). */
-interface Io {
-  stdout: { write(chunk: Uint8Array | string): unknown };
-  stderr: { write(chunk: Uint8Array | string): unknown };
-}
-
-type SetExitStatus = (status: number) => void;
+import { TIME_EXAMPLES } from '../time-units.js';
+import { withTrace } from '../trace.js';
+import { exitStatusHelp } from './exit-status.js';
+import { parseCycles, parseDuration, parseMemory } from './options.js';
+import type { Io, SetExitStatus } from './run.js';
 
 interface CheckpointFlags {
   output: string;
-  atCycle: bigint;
+  atCycle?: bigint;
+  duration?: bigint;
   vm?: string;
   incrementalEvery?: bigint;
   board?: string;
   mode?: VmMode;
+  memory?: number;
+  trace?: string;
+  json?: boolean;
 }
 
 interface RestoreFlags {
   board?: string;
   maxCycles?: bigint;
+  duration?: bigint;
+  trace?: string;
   instret?: boolean;
+  json?: boolean;
 }
 
 interface InspectFlags {
@@ -46,15 +52,19 @@ interface InspectFlags {
 export function addCheckpointCommands(program: Command, io: Io, setExitStatus: SetExitStatus): void {
   program
     .command('checkpoint')
-    .description('run a guest to a cycle and write its checkpoint stream (docs/stream-format.md)')
+    .description('run a guest for a while and write its checkpoint stream (docs/stream-format.md)')
     .argument('<board|image.elf>', 'a guest image, or a board file (.json): then the whole board runs and the VM is captured inside it')
-    .requiredOption('-o, --output <file.ferry>', 'where to write the stream')
-    .requiredOption('--at-cycle <n>', 'virtual time (cycles) of the checkpoint a restore resumes from', parseCycles)
-    .option('--vm <id>', 'the VM to checkpoint: a board VM\'s name or index (an image runs as VM 0); on a board the capture is at the first lockstep boundary at or after each cycle')
-    .option('--incremental-every <n>', 'a full checkpoint at n cycles, then an incremental one every n cycles; the last at --at-cycle', parseCycles)
+    .requiredOption('-o, --output <file.ferry>', 'where to write the stream (written whole, or not at all)')
+    .option('--duration <time>', `take the checkpoint after this much virtual time: ${TIME_EXAMPLES}`, parseDuration)
+    .option('--at-cycle <n>', 'or at this cycle of the VM\'s processor clock', parseCycles)
+    .option('--vm <id>', 'the VM to checkpoint: a board VM\'s name or index (an image runs as VM 0); on a board the capture is at the first lockstep boundary at or after the time')
+    .option('--incremental-every <n>', 'a full checkpoint at n cycles, then an incremental one every n cycles; the last at the checkpoint\'s time', parseCycles)
     .option('--board <file>', 'with an image: the board\'s first processor clock and first VM memory, as `ferry run --board`')
     .addOption(new Option('--mode <mode>', 'VM kind for an image (default: machine if it has a tohost symbol)').choices(['paravirtual', 'machine']))
-    .addHelpText('after', '\nThe guest\'s console output up to the checkpoint goes to stdout; `ferry restore` prints the rest.\n')
+    .option('--memory <size>', 'an image\'s VM RAM, e.g. 16MiB (default 8MiB, or the board\'s first VM\'s)', parseMemory)
+    .option('--trace <file>', 'write the run\'s events up to the checkpoint to <file> as JSON lines (docs/trace.md)')
+    .option('--json', 'print what was written as JSON on stdout (the console goes to stderr)')
+    .addHelpText('after', `\nThe guest's console output up to the checkpoint goes to stdout; \`ferry restore\` prints the rest.\n${exitStatusHelp('checkpoint')}`)
     .action(async (source: string, flags: CheckpointFlags) => setExitStatus(await checkpointCommand(source, flags, io)));
 
   program
@@ -62,8 +72,12 @@ export function addCheckpointCommands(program: Command, io: Io, setExitStatus: S
     .description('restore a checkpoint stream into a fresh processor and run the VM on (console to stdout, exit status as `ferry run`)')
     .argument('<file.ferry>', 'a stream written by `ferry checkpoint`')
     .option('--board <file>', 'take the processor clock from the board\'s first processor (default: the clock the stream was captured at)')
+    .option('--duration <time>', `run on for this much virtual time after the checkpoint (a guest still running then is not a failure): ${TIME_EXAMPLES}`, parseDuration)
     .option('--max-cycles <n>', 'stop with exit status 124 when virtual time reaches n cycles (the same point as `ferry run --max-cycles n`)', parseCycles)
+    .option('--trace <file>', 'write the restored run\'s events to <file> as JSON lines (docs/trace.md)')
     .option('--instret', 'print the instructions the guest retired (instret: <n>) on stderr at the end')
+    .option('--json', 'print the result as JSON on stdout (the console goes to stderr)')
+    .addHelpText('after', exitStatusHelp('restore'))
     .action(async (path: string, flags: RestoreFlags) => setExitStatus(await restoreCommand(path, flags, io)));
 
   program
@@ -71,16 +85,8 @@ export function addCheckpointCommands(program: Command, io: Io, setExitStatus: S
     .description('print the records of a checkpoint stream (offset, type, length, summary) and whether the core accepts it')
     .argument('<file.ferry>', 'a stream written by `ferry checkpoint`')
     .option('--json', 'print JSON instead of a table')
-    .addHelpText('after', '\nExit status: 0 the stream is valid; 2 it is refused (the reason on stderr) or unreadable.\n')
+    .addHelpText('after', exitStatusHelp('inspect'))
     .action(async (path: string, flags: InspectFlags) => setExitStatus(await inspectCommand(path, flags, io)));
-}
-
-function parseCycles(text: string): bigint {
-  const digits = text.replaceAll('_', '');
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(digits)) throw new InvalidArgumentError('Expected a whole number of cycles (decimal or 0x hex).');
-  const cycles = BigInt(digits);
-  if (cycles < 1n || cycles >= 2n ** 64n) throw new InvalidArgumentError('Expected at least 1 and below 2^64.');
-  return cycles;
 }
 
 async function checkpointCommand(source: string, flags: CheckpointFlags, io: Io): Promise<number> {
@@ -88,19 +94,48 @@ async function checkpointCommand(source: string, flags: CheckpointFlags, io: Io)
   if (!isBoard && flags.vm !== undefined && flags.vm !== '0') {
     throw new ConfigError(`--vm ${flags.vm}: an image runs as VM 0; give a board file to choose another VM`);
   }
-  const result = await checkpointGuest({
-    ...(isBoard ? { boardPath: source, vm: flags.vm } : { imagePath: source, boardPath: flags.board, mode: flags.mode }),
-    atCycle: flags.atCycle,
+  if ((flags.duration === undefined) === (flags.atCycle === undefined)) throw new ConfigError('give the checkpoint\'s time: --duration <time> or --at-cycle <n>, one of them');
+  if (isBoard && flags.memory !== undefined) throw new ConfigError('--memory applies to an image; a board gives each VM\'s memory');
+  refuseUnwritable(flags.output);
+  const json = flags.json === true;
+  const result = await withTrace(flags.trace, (trace) => checkpointGuest({
+    ...(isBoard ? { boardPath: source, vm: flags.vm } : { imagePath: source, boardPath: flags.board, mode: flags.mode, ramBytes: flags.memory }),
+    ...(flags.atCycle === undefined ? { afterNs: flags.duration! } : { atCycle: flags.atCycle }),
     incrementalEvery: flags.incrementalEvery,
-    onConsole: (bytes) => io.stdout.write(bytes),
-  });
-  try {
-    await writeFile(flags.output, result.stream);
-  } catch (error) {
-    throw new ConfigError(`${flags.output}: cannot write the stream (${describeFsError(error)})`);
+    onConsole: (bytes) => (json ? io.stderr : io.stdout).write(bytes),
+    ...(trace === undefined ? {} : { onTrace: (records) => trace.writeAll(records) }),
+  }));
+  writeWhole(flags.output, result.stream);
+  if (json) {
+    io.stdout.write(jsonText({ file: flags.output, bytes: result.stream.length, instret: result.instret, checkpoints: result.checkpoints }));
+  } else {
+    io.stderr.write(`ferry: wrote ${flags.output}: ${describeCheckpoints(result.checkpoints)}, ${result.stream.length} bytes\n`);
   }
-  io.stderr.write(`ferry: wrote ${flags.output}: ${describeCheckpoints(result.checkpoints)}, ${result.stream.length} bytes\n`);
   return 0;
+}
+
+/** An output path that cannot be a file (a directory, a FIFO, a device) is refused before the run. */
+function refuseUnwritable(path: string): void {
+  if (path.trim() === '') throw new ConfigError('--output: give a file name (it is empty)');
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isFile()) throw new ConfigError(`${path}: cannot write the stream (it is ${stat.isDirectory() ? 'a directory' : 'not a regular file'})`);
+}
+
+/** Writes beside the target and renames: the file is the whole stream or what it was before. */
+function writeWhole(path: string, bytes: Uint8Array): void {
+  const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  try {
+    writeFileSync(partial, bytes, { flag: 'wx' });
+    renameSync(partial, path);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw new ConfigError(`${path}: cannot write the stream (${describeFsError(error)})`);
+  }
 }
 
 function describeCheckpoints(checkpoints: CheckpointInfo[]): string {
@@ -112,29 +147,32 @@ function describeCheckpoints(checkpoints: CheckpointInfo[]): string {
 
 async function restoreCommand(path: string, flags: RestoreFlags, io: Io): Promise<number> {
   const clockHz = flags.board === undefined ? undefined : imageRunSettings(await readBoard(flags.board)).clockHz;
-  const result = await restoreGuest({
+  const json = flags.json === true;
+  const result = await withTrace(flags.trace, (trace) => restoreGuest({
     streamPath: path,
     clockHz,
     maxCycles: flags.maxCycles,
-    onConsole: (bytes) => io.stdout.write(bytes),
-  });
+    durationNs: flags.duration,
+    onConsole: (bytes) => (json ? io.stderr : io.stdout).write(bytes),
+    ...(trace === undefined ? {} : { onTrace: (records) => trace.writeAll(records) }),
+  }));
+  if (json) {
+    const { console: _console, vm: _vm, ...fields } = result;
+    io.stdout.write(jsonText({ stream: path, ...fields }));
+    return result.exitStatus;
+  }
   if (result.message !== undefined) io.stderr.write(`${result.message}\n`);
   if (flags.instret === true) io.stderr.write(`instret: ${result.instret}\n`);
   return result.exitStatus;
 }
 
 async function inspectCommand(path: string, flags: InspectFlags, io: Io): Promise<number> {
-  let stream: Uint8Array;
-  try {
-    stream = await readFile(path);
-  } catch (error) {
-    throw new ConfigError(`${path}: cannot read the stream (${describeFsError(error)})`);
-  }
+  const stream = await readStreamFile(path);
   const parsed = parseStream(stream);
   const verdict = await coreVerdict(stream, path);
   if (flags.json === true) {
-    const refusal = verdict instanceof StreamError ? { message: verdict.message, ...jsonSafe(verdict.refusal) } : null;
-    io.stdout.write(JSON.stringify({ file: path, ...streamJson(parsed), valid: refusal === null, refusal, ...(refusal === null ? { resume: jsonSafe(verdict) } : {}) }, null, 2) + '\n');
+    const refusal = verdict instanceof StreamError ? { message: verdict.message, ...verdict.refusal } : null;
+    io.stdout.write(jsonText({ file: path, ...streamJson(parsed), valid: refusal === null, refusal, ...(refusal === null ? { resume: verdict } : {}) }));
   } else {
     io.stdout.write(formatStream(parsed, path));
     if (!(verdict instanceof StreamError)) {
@@ -154,8 +192,4 @@ async function coreVerdict(stream: Uint8Array, path: string) {
     if (error instanceof StreamError) return error;
     throw error;
   }
-}
-
-function jsonSafe(value: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, typeof field === 'bigint' ? field.toString() : field]));
 }

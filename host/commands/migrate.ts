@@ -17,17 +17,14 @@ import { ConfigError } from '../errors.js';
 import { parseLinkFaults } from '../link-faults.js';
 import { MIGRATION_STRATEGIES, formatMigrationReport } from '../migration.js';
 import type { MigrationParams, MigrationReport, MigrationStrategy } from '../migration.js';
+import { jsonText } from '../format.js';
 import { coreFactoryFor } from '../runner.js';
-import { parseVirtualTime } from '../scenario.js';
-import { formatSummary, summaryJson } from '../summary.js';
-import { TraceWriter } from '../trace.js';
-
-interface Io {
-  stdout: { write(chunk: Uint8Array | string): unknown };
-  stderr: { write(chunk: Uint8Array | string): unknown };
-}
-
-type SetExitStatus = (status: number) => void;
+import { formatSummary, summaryValue } from '../summary.js';
+import { TIME_EXAMPLES } from '../time-units.js';
+import { withTrace } from '../trace.js';
+import { exitStatusHelp } from './exit-status.js';
+import { parseDuration, parseInstant, parseNsCount, parseSeed, parseWhole } from './options.js';
+import type { Io, SetExitStatus } from './run.js';
 
 /** `ferry migrate`'s exit statuses (docs/migration.md, "Using it"). */
 export const MIGRATE_EXIT_STATUS = {
@@ -43,32 +40,6 @@ export const MIGRATE_EXIT_STATUS = {
   guaranteeBroken: 6,
 } as const;
 
-const EXIT_HELP = `
-Runs the board, migrates the VM at the given virtual time and prints the
-migration report on stdout after the consoles (--json: only the report and
-the run's summary as JSON on stdout; the consoles go to stderr).
-
-Without --duration the run ends once the migration is over (and the VM
-has run on the destination, so its downtime is measured), or when every
-VM has stopped. With --duration it runs that long, or until every VM has
-stopped.
-
-Exit status:
-  0    the migration completed: the VM runs on the destination
-  1    a VM failed (as for ferry run), whatever became of the migration
-  2    bad board or option
-  3    internal error (a bug in ferry)
-  4    refused before it started: the downtime bound exceeds the
-       affordable downtime (both are printed), no affordable downtime is
-       known, the destination has no RAM or no free windows, or the VM
-       cannot be migrated; the VM keeps running on the source
-  5    started but did not complete: failed (pre-copy did not converge,
-       the blackout would overrun its bound, the destination could not
-       apply the stream), cancelled, or still going when the run ended;
-       the VM keeps running on the source
-  6    the guarantee broke: the measured downtime exceeded the bound, or
-       the VM ran on two processors at once (a bug in the core)
-`;
 
 interface MigrateFlags {
   vm: string;
@@ -80,8 +51,10 @@ interface MigrateFlags {
   threshold?: number;
   throttleTarget?: number;
   throttleFloor?: number;
+  affordable?: bigint;
   affordableNs?: bigint;
   retransmissions?: number;
+  prepage?: bigint;
   prepageNs?: bigint;
   giveUpTimeouts?: number;
   duration?: bigint;
@@ -92,6 +65,18 @@ interface MigrateFlags {
   runtime?: CoreRuntimeName;
 }
 
+const MIGRATE_HELP = `
+Runs the board, migrates the VM at the given virtual time and prints the
+migration report on stdout after the consoles (--json: only the report and
+the run's summary as JSON on stdout; the consoles go to stderr). Times take
+a unit: ${TIME_EXAMPLES}.
+
+Without --duration the run ends once the migration is over (and the VM
+has run on the destination, so its downtime is measured), or when every
+VM has stopped. With --duration it runs that long, or until every VM has
+stopped.
+`;
+
 export function addMigrateCommand(program: Command, io: Io, setExitStatus: SetExitStatus): void {
   program
     .command('migrate')
@@ -99,53 +84,33 @@ export function addMigrateCommand(program: Command, io: Io, setExitStatus: SetEx
     .argument('<board>', 'the board file (boards/<name>.json)')
     .requiredOption('--vm <name|index>', 'the VM to migrate: its name, or its index in the board\'s vms list')
     .requiredOption('--to <processor>', 'the destination processor\'s id', parseWhole('a processor id', 0xffff))
-    .requiredOption('--at <time>', 'when to start, in virtual time with a unit: 20ms, 1.5s, 250us', parseTime)
+    .requiredOption('--at <time>', 'when to start, in virtual time with a unit: 20ms, 1.5s, 250us', parseInstant)
     .addOption(new Option('--strategy <strategy>', 'how to move it').choices([...MIGRATION_STRATEGIES]).default('pre-copy'))
     .option('--json', 'print the report and the run\'s summary as JSON on stdout (consoles to stderr)')
     .option('--max-rounds <n>', 'pre-copy: at most n rounds (default 30)', parseWhole('a number of rounds', 0xffff_ffff, 1))
     .option('--threshold <bytes>', 'pre-copy: enter the blackout at most this many dirty bytes (default 262144)', parseWhole('a number of bytes', 2 ** 40))
     .option('--throttle-target <C>', 'throttled: cut the dirty rate to C times the bandwidth, 0 < C <= 1 (default 0.8)', parseFraction)
     .option('--throttle-floor <share>', 'throttled: the lowest CPU share, 0 < share <= 1 (default 0.05)', parseFraction)
-    .option('--affordable-ns <ns>', 'the VM\'s affordable downtime in ns (default: the slack of the task set it reported)', parseNs)
+    .option('--affordable <time>', 'the VM\'s affordable downtime, e.g. 20ms (default: the slack of the task set it reported)', parseDuration)
+    .addOption(new Option('--affordable-ns <ns>', 'the older spelling of --affordable, in ns').argParser(parseNsCount).hideHelp())
     .option('--retransmissions <k>', 'retransmissions the bound budgets for (default 2)', parseWhole('a number of retransmissions', 1000))
-    .option('--prepage-ns <ns>', 'post-copy: how long writes are watched for the prepaged set (default 10000000)', parseNs)
+    .option('--prepage <time>', 'post-copy: how long writes are watched for the prepaged set (default 10ms)', parseDuration)
+    .addOption(new Option('--prepage-ns <ns>', 'the older spelling of --prepage, in ns').argParser(parseNsCount).hideHelp())
     .option('--give-up-timeouts <n>', 'before the commit, give up after n retransmission timeouts in a row (default 16)', parseWhole('a number of timeouts', 0xffff_ffff, 1))
-    .option('--duration <time>', 'run this long (virtual time with a unit), or until every VM has stopped', parseTime)
-    .option('--seed <n>', 'seed of the link error model (default 0)', parseWhole('a seed', 0xffff_ffff))
+    .option('--duration <time>', 'run this long (virtual time with a unit), or until every VM has stopped', parseDuration)
+    .option('--seed <n>', 'seed of the link error model (default 0)', parseSeed)
     .option('--link-faults <spec>', 'inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
     .option('--trace <file>', 'write the run\'s events (migration states included) to <file> as JSON lines')
     .option('--no-summary', 'print no per-VM summary (default: on stderr)')
     .addOption(new Option('--runtime <runtime>', 'the core as a plain module or a component').choices([...CORE_RUNTIMES]).default('module'))
-    .addHelpText('after', EXIT_HELP)
+    .addHelpText('after', `${MIGRATE_HELP}${exitStatusHelp('migrate')}`)
     .action(async (boardPath: string, flags: MigrateFlags) => setExitStatus(await migrateCommand(boardPath, flags, io)));
-}
-
-function parseWhole(what: string, max: number, min = 0): (text: string) => number {
-  return (text) => {
-    const digits = text.replaceAll('_', '');
-    if (!/^\d+$/.test(digits) || Number(digits) < min || Number(digits) > max) {
-      throw new InvalidArgumentError(`Expected ${what}: a whole number from ${min} to ${max}.`);
-    }
-    return Number(digits);
-  };
-}
-
-function parseNs(text: string): bigint {
-  const digits = text.replaceAll('_', '');
-  if (!/^\d+$/.test(digits) || BigInt(digits) < 1n || BigInt(digits) >= 2n ** 63n) throw new InvalidArgumentError('Expected a whole number of nanoseconds, at least 1.');
-  return BigInt(digits);
 }
 
 function parseFraction(text: string): number {
   const value = Number(text);
   if (!/^\d*\.?\d+$/.test(text) || !(value > 0 && value <= 1)) throw new InvalidArgumentError('Expected a fraction above 0 and at most 1, e.g. 0.8.');
   return value;
-}
-
-function parseTime(text: string): bigint {
-  const ns = parseVirtualTime(text);
-  if (ns === undefined) throw new InvalidArgumentError('Expected virtual time with a unit: 20ms, 1.5s, 250us or 100ns.');
-  return ns;
 }
 
 /** --vm: a name, or an index into the board's vms list. */
@@ -167,17 +132,18 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
   if (flags.threshold !== undefined) params.thresholdBytes = flags.threshold;
   if (flags.throttleTarget !== undefined) params.throttleTarget = flags.throttleTarget;
   if (flags.throttleFloor !== undefined) params.throttleFloor = flags.throttleFloor;
-  if (flags.affordableNs !== undefined) params.affordableNs = flags.affordableNs;
+  const affordableNs = oneOf(flags.affordable, flags.affordableNs, '--affordable');
+  if (affordableNs !== undefined) params.affordableNs = affordableNs;
   if (flags.retransmissions !== undefined) params.retransmissions = flags.retransmissions;
-  if (flags.prepageNs !== undefined) params.prepageNs = flags.prepageNs;
+  const prepageNs = oneOf(flags.prepage, flags.prepageNs, '--prepage');
+  if (prepageNs !== undefined) params.prepageNs = prepageNs;
   if (flags.giveUpTimeouts !== undefined) params.giveUpTimeouts = flags.giveUpTimeouts;
 
   const json = flags.json === true;
   const consoleLines = new ConsoleLines((chunk) => (json ? io.stderr : io.stdout).write(chunk), board.vms.length > 1);
-  const trace = flags.trace === undefined ? undefined : TraceWriter.open(flags.trace);
   let result: BoardRunResult;
   try {
-    result = await runBoard({
+    result = await withTrace(flags.trace, (trace) => runBoard({
       board,
       core: coreFactoryFor(flags.runtime),
       ...(flags.duration === undefined ? { endAfterMigrations: true } : { durationNs: flags.duration }),
@@ -186,17 +152,15 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
       events: [{ kind: 'migrate', atNs: flags.at, vm, to: flags.to, strategy: flags.strategy, params }],
       onConsole: (boardVm, bytes) => consoleLines.add(boardVm.name, bytes),
       onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),
-    });
+    }));
   } finally {
     consoleLines.finish();
-    trace?.close();
   }
   const report = result.migrations[0]!;
   for (const message of result.messages) io.stderr.write(`${message}\n`);
   if (json) {
-    const run = JSON.parse(summaryJson(result)) as Record<string, unknown>;
-    delete run['migrations'];
-    io.stdout.write(`${JSON.stringify({ migration: JSON.parse(reportJson(report)), run }, null, 2)}\n`);
+    const { migrations: _migrations, ...run } = summaryValue(result) as BoardRunResult;
+    io.stdout.write(jsonText({ migration: report, run }));
   } else {
     io.stdout.write(formatMigrationReport(report));
   }
@@ -204,12 +168,15 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
   return migrateExitStatus(report, result);
 }
 
-/** The report as JSON text (bigints as numbers while exact, else decimal strings). */
+/** The report as JSON text (host/format.ts jsonValue: bigints as numbers while exact). */
 export function reportJson(report: MigrationReport): string {
-  return JSON.stringify(report, (_key, value: unknown) => {
-    if (typeof value !== 'bigint') return value;
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
-  }, 2);
+  return jsonText(report).trimEnd();
+}
+
+/** A time given with its unit or by its older -ns spelling; not both. */
+function oneOf(withUnit: bigint | undefined, inNs: bigint | undefined, name: string): bigint | undefined {
+  if (withUnit !== undefined && inNs !== undefined) throw new ConfigError(`give ${name} or ${name}-ns, not both`);
+  return withUnit ?? inNs;
 }
 
 export function migrateExitStatus(report: MigrationReport, result: BoardRunResult): number {

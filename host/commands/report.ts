@@ -8,6 +8,8 @@ import { readCampaignRecords } from '../reliability/campaign-records.js';
 import { SECONDS_PER_YEAR } from '../reliability/units.js';
 import { formatHeadline } from '../report/headline.js';
 import { writeReport } from '../report/write-report.js';
+import { jsonText } from '../format.js';
+import { exitStatusHelp } from './exit-status.js';
 import { campaignBoard, parseCoverage, parseMission, parseRatePerHour } from './reliability-options.js';
 
 interface Io {
@@ -21,6 +23,7 @@ interface ReportFlags {
   ratePerHour?: number;
   coverage?: number;
   out: string;
+  json?: boolean;
 }
 
 const HELP = `
@@ -31,9 +34,6 @@ The model is compared with the campaign at the campaign's (accelerated)
 rates, then extrapolated to --mission at the real rates (--rate-per-hour, or
 the board's failureRate fields) with the measured coverage. docs/reliability.md
 says how every figure is computed.
-
-Exit status: 0 (also when model and simulation disagree: the report says
-so), or 2 for a bad results file, board or option.
 `;
 
 export function addReportCommand(program: Command, io: Io, setExitStatus: (status: number) => void): void {
@@ -46,14 +46,15 @@ export function addReportCommand(program: Command, io: Io, setExitStatus: (statu
     .option('--rate-per-hour <rate>', 'the real failure rate of every processor, per hour (default: the board\'s failureRate fields)', parseRatePerHour)
     .option('--coverage <c>', 'use this coverage in the model instead of the measured one', parseCoverage)
     .option('-o, --out <dir>', 'the folder to write the report into', 'report')
-    .addHelpText('after', HELP)
+    .option('--json', 'print where the report is and its headline as JSON on stdout')
+    .addHelpText('after', HELP + exitStatusHelp('report'))
     .action(async (resultsPath: string, flags: ReportFlags) => setExitStatus(await reportCommand(resultsPath, flags, io)));
 }
 
 export async function reportCommand(resultsPath: string, flags: ReportFlags, io: Io): Promise<number> {
   const records = await readCampaignRecords(resultsPath);
   const { board, why } = await campaignBoard(records, resultsPath, flags.board);
-  if (why !== undefined) io.stderr.write(`ferry: note: no model in the report: ${why}\n`);
+  if (why !== undefined && flags.json !== true) io.stderr.write(`ferry: note: no model in the report: ${why}\n`);
   const written = await writeReport(records, {
     resultsPath,
     outDir: flags.out,
@@ -62,6 +63,10 @@ export async function reportCommand(resultsPath: string, flags: ReportFlags, io:
     ...(flags.ratePerHour === undefined ? {} : { realRatePerS: flags.ratePerHour }),
     ...(flags.coverage === undefined ? {} : { coverage: flags.coverage }),
   });
+  if (flags.json === true) {
+    io.stdout.write(jsonText({ report: written.indexPath, trials: records.length, headline: written.headline, ...(why === undefined ? {} : { note: `no model in the report: ${why}` }) }));
+    return 0;
+  }
   io.stdout.write(`report: ${written.indexPath} (summary.md and report.json beside it)\n`);
   io.stdout.write(formatHeadline(written.headline, records.length));
   return 0;

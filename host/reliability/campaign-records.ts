@@ -5,11 +5,11 @@
  * machine form. readCampaignRecords refuses the first bad line with the file,
  * the line number, a JSON pointer into that line and what was expected.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { compileSchemaFile, describeSchemaError } from '../board-schema.js';
 import { FerryError } from '../errors.js';
+import { InputFileError, readInputFile } from '../input-file.js';
 import { packageRoot } from '../package-root.js';
 
 export const OUTCOMES = ['ok', 'degraded', 'detected', 'silent-corruption', 'vm-lost', 'double-active', 'crash', 'timeout'] as const;
@@ -120,14 +120,18 @@ function validator(): ValidateFunction {
   return compiled;
 }
 
+/** Results files: 10,000 trials of about 2 KiB each fit many times over. */
+const MAX_RESULTS_FILE_BYTES = 512 * 1024 * 1024;
+
 /** Reads and checks every line of a results file; throws CampaignRecordError at the first bad one. */
 export async function readCampaignRecords(path: string): Promise<CampaignRecord[]> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Regular files only, capped: a FIFO or a device is refused, not waited on.
+    text = (await readInputFile(path, MAX_RESULTS_FILE_BYTES)).toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CampaignRecordError(`results ${path}: cannot read it (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String(code)})`);
+    if (error instanceof InputFileError) throw new CampaignRecordError(`results ${path}: cannot read it (${error.reason})`);
+    throw error;
   }
   return parseCampaignRecords(text, path);
 }

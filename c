@@ -1,0 +1,10 @@
+{"ns":0,"event":"run-start","board":"args-board","processors":2,"vms":3,"links":1,"channels":1,"quantumNs":10000,"seed":0,"durationNs":10000}
+{"ns":0,"cycles":0,"cpu":0,"event":"vm-load","vm":"a","vmId":0,"kind":"paravirtual","memoryBytes":1048576,"image":"hello.elf","entry":2147483648}
+{"ns":0,"cycles":0,"cpu":0,"event":"vm-load","vm":"b","vmId":1,"kind":"paravirtual","memoryBytes":65536,"image":"ok.elf","entry":2147483648}
+{"ns":0,"cycles":0,"cpu":1,"event":"vm-load","vm":"c","vmId":0,"kind":"paravirtual","memoryBytes":65536,"image":"spin.elf","entry":2147483648}
+{"ns":0,"cycles":0,"cpu":0,"event":"vm-switch","vm":"a","from":"idle","to":"a"}
+{"ns":0,"cycles":0,"cpu":1,"event":"vm-switch","vm":"c","from":"idle","to":"c"}
+{"ns":5370,"cycles":537,"cpu":0,"event":"hypercall","vm":"a","eid":16,"fid":3}
+{"ns":5550,"cycles":555,"cpu":0,"event":"hypercall","vm":"a","eid":1145193294,"fid":0}
+{"ns":5790,"cycles":579,"cpu":0,"event":"hypercall","vm":"a","eid":16,"fid":0}
+{"ns":10000,"event":"run-end","end":"duration","exitStatus":0,"framesInFlight":0}
