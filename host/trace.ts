@@ -16,6 +16,8 @@ import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'no
 import { basename, dirname, join } from 'node:path';
 import { VmExitReason } from './core-runtime.js';
 import { DROP_REASON_LABELS, TraceEvent } from './numbers.js';
+import type { TraceSink } from './core-runtime.js';
+import { cyclesToNs } from './lockstep.js';
 import { FerryError } from './errors.js';
 import { jsonValue } from './format.js';
 import { describeFsError } from './input-file.js';
