@@ -2,11 +2,14 @@
 // everything channel.ts needs to go on with them elsewhere — sequence numbers, the
 // source's unacknowledged messages, the destination's queue, the counters. A port is
 // 240 bytes, then its slots:
-//   0 u32 channel    4 u32 port      8 u32 kind      12 u32 flags (bit 0: source)
+//   0 u32 channel    4 u32 port      8 u32 kind      12 u32 flags (bit 0: source,
+//                                                     bit 1: a restarted destination waiting for its first message)
 //  16 u32 maxMessageBytes           20 u32 depth    24 u32 peer
 //  28 u32 nextSeq   32 u32 ackedSeq (source; 0 for a destination)
 //  36 u32 consumedSeq               40 u32 head (destination)   44 u32 count (destination)
-//  48 24 u64 counters: ChannelStat's, in key order, the rest 0
+//  48 23 u64 counters: ChannelStat's, in key order, the rest 0
+// 232 u32 restart term (source: the one its messages carry; destination: the newest seen)
+// 236 u32 0
 // then a queuing source's depth slots (u32 length, u32 flags, u64 send ns, message), or a
 // destination's depth slots (u32 length, message).
 import { CHANNEL_QUEUING, CHANNEL_SAMPLING, CHANNEL_STAT_COUNT, MAX_CHANNEL_DEPTH, MAX_MESSAGE_BYTES, MAX_PORTS } from "./config";
@@ -17,10 +20,12 @@ import {
 const PORT_RECORD_BYTES: u32 = 240;
 const STATS_OFFSET: u32 = 48;
 /** Counters the record has room for; ChannelStat may grow up to this without a new record version. */
-const RECORD_STATS: u32 = 24;
+const RECORD_STATS: u32 = 23;
+const TERM_OFFSET: u32 = 232;
 // @ts-ignore: a compile-time check
 if (CHANNEL_STAT_COUNT > RECORD_STATS) ERROR("ChannelStat outgrew the CHANNELS record: version the record");
 const PORT_FLAG_SOURCE: u32 = 1;
+const PORT_FLAG_RESYNC: u32 = 2;
 /** checkChannels: the record is legal; the length is wrong. (A value >= 0 is the offset of a bad field.) */
 export const CHANNELS_OK: i64 = -1;
 export const CHANNELS_BAD_LENGTH: i64 = -2;
@@ -44,7 +49,7 @@ export function saveChannels(vm: u32, body: usize): void {
     store<u32>(at, p.channel);
     store<u32>(at, p.port, 4);
     store<u32>(at, p.kind, 8);
-    store<u32>(at, p.isSource ? PORT_FLAG_SOURCE : 0, 12);
+    store<u32>(at, (p.isSource ? PORT_FLAG_SOURCE : 0) | (p.resync ? PORT_FLAG_RESYNC : 0), 12);
     store<u32>(at, p.maxMessageBytes, 16);
     store<u32>(at, p.depth, 20);
     store<u32>(at, p.peer, 24);
@@ -54,6 +59,7 @@ export function saveChannels(vm: u32, body: usize): void {
     store<u32>(at, p.isSource ? 0 : p.head, 40);
     store<u32>(at, p.isSource ? 0 : p.count, 44);
     memory.copy(at + STATS_OFFSET, p.stats, <usize>CHANNEL_STAT_COUNT << 3);
+    store<u32>(at, p.term, TERM_OFFSET);
     const slots = slotsBytes(p.isSource, p.kind, p.depth, p.maxMessageBytes);
     if (slots != 0) memory.copy(at + PORT_RECORD_BYTES, p.slots, slots);
     at += PORT_RECORD_BYTES + slots;
@@ -91,7 +97,7 @@ function checkPort(at: usize): i64 {
   const kind = load<u32>(at, 8), flags = load<u32>(at, 12), max = load<u32>(at, 16), depth = load<u32>(at, 20);
   const isSource = (flags & PORT_FLAG_SOURCE) != 0;
   if (kind > CHANNEL_SAMPLING) return 8;
-  if (flags > PORT_FLAG_SOURCE) return 12;
+  if (flags > (PORT_FLAG_SOURCE | PORT_FLAG_RESYNC) || (isSource && (flags & PORT_FLAG_RESYNC) != 0)) return 12;
   if (max == 0 || max > MAX_MESSAGE_BYTES) return 16;
   if (depth == 0 || depth > MAX_CHANNEL_DEPTH || (kind == CHANNEL_SAMPLING && depth != 1)) return 20;
   const next = load<u32>(at, 28), acked = load<u32>(at, 32), consumed = load<u32>(at, 36);
@@ -106,9 +112,11 @@ function checkPort(at: usize): i64 {
     if (load<u32>(at, 40) >= depth) return 40;
     if (load<u32>(at, 44) > depth) return 44;
   }
-  for (let pad = STATS_OFFSET + (CHANNEL_STAT_COUNT << 3); pad < PORT_RECORD_BYTES; pad += 4) {
+  for (let pad = STATS_OFFSET + (CHANNEL_STAT_COUNT << 3); pad < TERM_OFFSET; pad += 4) {
     if (load<u32>(at + pad) != 0) return pad;
   }
+  if (load<u32>(at, TERM_OFFSET) > 0xFFFF) return TERM_OFFSET;
+  if (load<u32>(at, TERM_OFFSET + 4) != 0) return TERM_OFFSET + 4;
   return -1;
 }
 
@@ -136,6 +144,8 @@ export function applyChannels(vm: u32, body: usize): void {
     p.consumedSeq = load<u32>(at, 36);
     p.head = load<u32>(at, 40);
     p.count = load<u32>(at, 44);
+    p.resync = (load<u32>(at, 12) & PORT_FLAG_RESYNC) != 0;
+    p.term = load<u32>(at, TERM_OFFSET);
     memory.copy(p.stats, at + STATS_OFFSET, <usize>CHANNEL_STAT_COUNT << 3);
     const slots = slotsBytes(isSource, kind, depth, max);
     if (slots != 0) memory.copy(p.slots, at + PORT_RECORD_BYTES, slots);

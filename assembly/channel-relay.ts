@@ -17,10 +17,15 @@
 // answered is freed. An end with no link to the other keeps using the relay, which then
 // lives as long as it is needed. Sequence numbers (channel.ts) make the new route safe at
 // once: whatever overtakes what, every queuing message is delivered once and in order.
+//
+// A copy that takes over after a failure (failover.ts) has no relay to speak for it — its
+// old processor is gone — so it announces itself: channelMoved, "that end is here now",
+// to every processor it has a link to, repeated until each answers channelSwitched or
+// CHANNEL_GIVE_UP_TIMEOUTS announcements went unanswered.
 import { now, nowNs, nsToCycles } from "./clock";
 import {
-  CHANNEL_HEADER_BYTES, DROP_NO_PORT, FRAME_CHANNEL_ACK, FRAME_CHANNEL_MESSAGE, FRAME_CHANNEL_MOVED,
-  FRAME_CHANNEL_PROBE, FRAME_CHANNEL_SWITCHED, MAX_PORTS, MAX_RELAYS,
+  CHANNEL_GIVE_UP_TIMEOUTS, CHANNEL_HEADER_BYTES, DROP_NO_PORT, FRAME_CHANNEL_ACK, FRAME_CHANNEL_MESSAGE, FRAME_CHANNEL_MOVED,
+  FRAME_CHANNEL_PROBE, FRAME_CHANNEL_SWITCHED, MAX_PEERS, MAX_PORTS, MAX_RELAYS,
 } from "./config";
 import {
   ACK_BYTES, elsewhere, findEnd, largestMessageOf, MESSAGE_RELAYED, portAt, portCountOf, portsHere, removePortsOf, sendChannelFrame,
@@ -161,6 +166,7 @@ function moved(from: u32, channel: u32, side: u32, where: u32): void {
 }
 
 function switched(from: u32, channel: u32, side: u32): void {
+  answered(from, channel, side);
   const r = relayFor(channel);
   if (r == null) return;
   if (side == SIDE_DESTINATION && from == r.sourceAt) r.sourceSwitched = true;
@@ -168,8 +174,79 @@ function switched(from: u32, channel: u32, side: u32): void {
   if (r.sourceSwitched && r.destinationSwitched) dropRelay(channel);
 }
 
+// ---- a copy's announcements ------------------------------------------------------------------
+
+/** A channel end that took over here: the processors that have not answered yet. */
+@unmanaged class Announcement {
+  channel: u32;
+  side: u32;
+  /** Processors still to answer (bit = processor id). */
+  pending: u64;
+  toldCycles: u64;
+  tries: u32;
+}
+
+const announcements = new StaticArray<usize>(MAX_PORTS);
+let announcementCount: i32 = 0;
+
+function announcementAt(i: i32): Announcement {
+  return changetype<Announcement>(unchecked(announcements[i]));
+}
+
+function dropAnnouncement(i: i32): void {
+  heap.free(unchecked(announcements[i]));
+  announcementCount--;
+  unchecked(announcements[i] = unchecked(announcements[announcementCount]));
+}
+
+function answered(from: u32, channel: u32, side: u32): void {
+  for (let i = 0; i < announcementCount; i++) {
+    const a = announcementAt(i);
+    if (a.channel == channel && a.side == side && from < 64) a.pending &= ~(<u64>1 << from);
+  }
+}
+
+/**
+ * `vm`'s copy took over here (failover.ts): its ports serve their channels from this
+ * processor, and every processor in `peers` (bit = processor id) hears so until it answers.
+ */
+export function announceTakeover(vm: u32, peers: u64): void {
+  for (let i = 0; i < portsHere(); i++) {
+    const p = portAt(i);
+    if (p.vm != vm) continue;
+    dropRelay(p.channel); // the end is here: its own port serves it
+    if (findEnd(p.channel, !p.isSource) != null) p.peer = selfId(); // the other end is here too
+    if (announcementCount == MAX_PORTS) continue;
+    const a = changetype<Announcement>(heap.alloc(offsetof<Announcement>()));
+    a.channel = p.channel;
+    a.side = p.isSource ? SIDE_SOURCE : SIDE_DESTINATION;
+    a.pending = peers;
+    a.toldCycles = 0;
+    a.tries = 0;
+    unchecked(announcements[announcementCount++] = changetype<usize>(a));
+  }
+}
+
+function serviceAnnouncements(): void {
+  for (let i = announcementCount - 1; i >= 0; i--) {
+    const a = announcementAt(i);
+    if (a.pending == 0 || a.tries > CHANNEL_GIVE_UP_TIMEOUTS) { dropAnnouncement(i); continue; }
+    if (a.tries > 0 && now() - a.toldCycles < nsToCycles(linkTimeoutNs(lowestPeer(a.pending)))) continue;
+    a.tries++;
+    a.toldCycles = now();
+    for (let peer: u32 = 0; peer < MAX_PEERS && peer < 64; peer++) {
+      if ((a.pending & (<u64>1 << peer)) != 0) tell(peer, FRAME_CHANNEL_MOVED, a.channel, a.side, selfId());
+    }
+  }
+}
+
+function lowestPeer(mask: u64): u32 {
+  return <u32>ctz(mask);
+}
+
 /** Tells each side of every relay that has not answered where the other side is; the run loop calls it. */
 export function serviceRelays(): void {
+  serviceAnnouncements();
   for (let i = relayCount - 1; i >= 0; i--) {
     const r = relayAt(i);
     const waitNs = linkTimeoutNs(r.sourceSwitched ? r.destinationAt : r.sourceAt);

@@ -38,13 +38,16 @@ import {
 } from "./config";
 import { dropFrame, linkBandwidth, linkGranularityNs, linkLatencyNs, linkMtu, maxPayloadTo, selfId, sendFrame } from "./communication";
 import { report } from "./events";
-import { linkTimeoutNs, windowFor, wireNs } from "./transport";
+import { linkTimeoutNs, sessionBacklogBytes, wireNs } from "./transport";
 import { Vm, vmById } from "./vm";
 
 /** Message flag: a relay forwarded it (its route was longer than the bound assumes). */
 export const MESSAGE_RELAYED: u32 = 1;
 /** Message flag: sent again by a source that moved after first sending it. */
 export const MESSAGE_FROM_BEFORE_A_MOVE: u32 = 2;
+/** The flags' top 16 bits: the source's restart term (failover.ts: a restarted VM numbers its messages afresh). */
+const MESSAGE_TERM_SHIFT: u32 = 16;
+const MESSAGE_FLAG_BITS: u32 = 0xFFFF;
 /** Bytes of a queuing source's slot: u32 length, u32 flags, u64 send time ns, the message. */
 export const SOURCE_SLOT_HEADER_BYTES: u32 = 16;
 /** Bytes of an acknowledgement's payload: u32 next expected, u32 consumed. */
@@ -65,6 +68,12 @@ export const ACK_BYTES: u32 = 8;
   departing: bool;
   /** Board time its VM arrived here by a move (0: never moved). */
   arrivedNs: u64;
+  /** Its VM is a protection's held copy: the port sleeps (routing ignores it) until the copy takes over. */
+  dormant: bool;
+  /** Source: the restart term its messages carry. Destination: the newest restart term seen from its source. */
+  term: u32;
+  /** Destination of a restarted VM: the first message that comes is where its numbering starts. */
+  resync: bool;
   // Source: the next sequence number, the first one not yet acknowledged, the first not yet consumed.
   // Destination: the next sequence number expected, the first not yet consumed (queuing).
   nextSeq: u32;
@@ -82,10 +91,13 @@ export const ACK_BYTES: u32 = 8;
   // holds the state that sent them.
   /** Its VM is a protected primary: what it sends waits for its epoch. */
   holdOutput: bool;
-  /** Messages before this sequence number may go on the wire. */
+  /** Source: messages before this sequence number may go on the wire. Destination: acknowledged up to here. */
   releasedSeq: u32;
   /** The sequence number at the epoch being replicated: released when the backup applied it. */
   epochSeq: u32;
+  /** Destination: messages consumed, as acknowledged (releasedConsumed) and at the epoch (epochConsumed). */
+  releasedConsumed: u32;
+  epochConsumed: u32;
   /** Sampling source holding output: 1 + the sequence number of the sample waiting in `slots`, 0 if none. */
   heldSample: u32;
   /** Source (queuing): unacknowledged messages by sequence % depth. Destination: the queue (u32 length + message per slot). */
@@ -119,7 +131,7 @@ export function findPort(vm: u32, port: u32, isSource: bool): Port | null {
 export function findEnd(channel: u32, isSource: bool): Port | null {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.channel == channel && p.isSource == isSource) return p;
+    if (p.channel == channel && p.isSource == isSource && !p.dormant) return p;
   }
   return null;
 }
@@ -187,6 +199,8 @@ export function addPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageB
 export function newPort(channel: u32, vm: u32, port: u32, kind: u32, maxMessageBytes: u32, depth: u32, isSource: bool, peer: u32): Port {
   const p = changetype<Port>(heap.alloc(offsetof<Port>()));
   memory.fill(changetype<usize>(p), 0, offsetof<Port>());
+  const owner = vmById(vm);
+  p.dormant = owner != null && owner.copy;
   p.channel = channel;
   p.vm = vm;
   p.port = port;
@@ -244,12 +258,12 @@ function messageFrameBytes(p: Port): u64 {
 }
 
 /**
- * The most bytes that can be on the wire to `peer` ahead of a message: a migration
- * session's full window, and every message and acknowledgement the channels here may
- * have outstanding on that link.
+ * The most bytes that can be on the wire to `peer` ahead of a frame: a full window of
+ * every session the link may carry (a migration's, the replications'), and every message
+ * and acknowledgement the channels here may have outstanding on that link.
  */
-function backlogBytes(peer: u32): u64 {
-  let bytes = <u64>windowFor(peer, linkMtu(peer)) * linkMtu(peer);
+export function backlogBytes(peer: u32): u64 {
+  let bytes = sessionBacklogBytes(peer);
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
     if (p.peer != peer) continue;
@@ -295,7 +309,7 @@ export function sendChannelFrame(to: u32, type: u32, channel: u32, payload: usiz
 function sendMessage(p: Port, seq: u32, flags: u32, sentNs: u64, data: usize, bytes: u32): void {
   const payload = scratch;
   store<u32>(payload, seq);
-  store<u32>(payload, flags, 4);
+  store<u32>(payload, flags | (p.term << MESSAGE_TERM_SHIFT), 4);
   store<u64>(payload, sentNs, 8);
   store<u64>(payload, deliveryBoundNs(p), 16);
   memory.copy(payload + CHANNEL_HEADER_BYTES, data, bytes);
@@ -346,48 +360,87 @@ function storeInSlot(slot: usize, sentNs: u64, data: usize, bytes: u32): void {
 }
 
 // ---- output commit (replication.ts drives it) ------------------------------------------
+// A protected VM's messages, and its acknowledgements of what it received, wait until its
+// backup applied the epoch that contains them: a peer never acts on what a copy taking
+// over would not send again, nor forgets what the copy has not seen.
 
-/** From now on `vm`'s messages wait for their epoch (`on`), or go at once, and every one waiting goes now. */
+/** From now on `vm`'s output waits for its epoch (`on`), or goes at once, and everything waiting goes now. */
 export function holdOutputOf(vm: u32, on: bool): void {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm != vm || !p.isSource) continue;
-    if (on && !p.holdOutput) {
-      if (p.kind == CHANNEL_SAMPLING && p.slots == 0) p.slots = heap.alloc(sourceSlotBytes(p.maxMessageBytes));
+    if (p.vm != vm || p.holdOutput == on) continue;
+    if (on) {
+      if (p.isSource && p.kind == CHANNEL_SAMPLING && p.slots == 0) p.slots = heap.alloc(sourceSlotBytes(p.maxMessageBytes));
       p.releasedSeq = p.nextSeq;
       p.epochSeq = p.nextSeq;
+      p.releasedConsumed = p.consumedSeq;
+      p.epochConsumed = p.consumedSeq;
       p.holdOutput = true;
-    } else if (!on && p.holdOutput) {
-      release(p, p.nextSeq);
+    } else {
+      if (p.isSource) release(p, p.nextSeq);
       p.holdOutput = false;
+      if (!p.isSource && p.kind == CHANNEL_QUEUING) sendAck(p, p.peer);
     }
   }
 }
 
-/** The epoch being captured now contains every message `vm` sent so far. */
+/** The epoch being captured now contains everything `vm` sent and received so far. */
 export function markEpoch(vm: u32): void {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm == vm && p.isSource && p.holdOutput) p.epochSeq = p.nextSeq;
+    if (p.vm != vm || !p.holdOutput) continue;
+    p.epochSeq = p.nextSeq;
+    p.epochConsumed = p.consumedSeq;
   }
 }
 
-/** The backup holds the epoch last marked: the messages it contains leave now. */
+/** The backup holds the epoch last marked: the output it contains goes now. */
 export function commitEpoch(vm: u32): void {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm == vm && p.isSource && p.holdOutput) release(p, p.epochSeq);
+    if (p.vm != vm || !p.holdOutput) continue;
+    if (p.isSource) release(p, p.epochSeq);
+    else if (p.epochSeq != p.releasedSeq || p.epochConsumed != p.releasedConsumed) {
+      p.releasedSeq = p.epochSeq;
+      p.releasedConsumed = p.epochConsumed;
+      if (p.kind == CHANNEL_QUEUING) sendAck(p, p.peer);
+    }
   }
 }
 
-/** Messages waiting for their epoch, over `vm`'s ports. */
+/** Messages (and acknowledgements) waiting for their epoch, over `vm`'s ports. */
 export function heldMessagesOf(vm: u32): u32 {
   let held: u32 = 0;
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.vm == vm && p.isSource && p.holdOutput) held += p.kind == CHANNEL_QUEUING ? p.nextSeq - p.releasedSeq : (p.heldSample != 0 ? 1 : 0);
+    if (p.vm != vm || !p.holdOutput) continue;
+    if (!p.isSource) held += p.nextSeq - p.releasedSeq;
+    else held += p.kind == CHANNEL_QUEUING ? p.nextSeq - p.releasedSeq : (p.heldSample != 0 ? 1 : 0);
   }
   return held;
+}
+
+// ---- a protection's copy (failover.ts) -----------------------------------------------------
+
+/** `vm` became a held copy: its ports sleep. */
+export function sleepPortsOf(vm: u32): void {
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) portAt(i).dormant = true;
+}
+
+/**
+ * `vm`'s copy took over: its ports serve it. A restart (`restartTerm` != 0) numbers its
+ * messages afresh under that term, and its destinations start from whatever comes first.
+ */
+export function wakePortsOf(vm: u32, restartTerm: u32): void {
+  for (let i = 0; i < portCount; i++) {
+    const p = portAt(i);
+    if (p.vm != vm) continue;
+    p.dormant = false;
+    p.timerCycles = now();
+    if (restartTerm == 0) continue;
+    if (p.isSource) p.term = restartTerm & MESSAGE_FLAG_BITS;
+    else p.resync = true;
+  }
 }
 
 function release(p: Port, upTo: u32): void {
@@ -423,7 +476,7 @@ function resendWindow(p: Port): void {
 export function serviceChannels(): void {
   for (let i = 0; i < portCount; i++) {
     const p = portAt(i);
-    if (p.isSource && p.kind == CHANNEL_QUEUING && !p.departing && p.peer != selfId()) serviceSource(p);
+    if (p.isSource && p.kind == CHANNEL_QUEUING && !p.departing && !p.dormant && p.peer != selfId()) serviceSource(p);
   }
 }
 
@@ -475,8 +528,8 @@ export function channelReceive(vm: Vm, port: u32, buffer: usize, capacity: u32):
 
 function sendAck(p: Port, to: u32): void {
   const payload = scratch;
-  store<u32>(payload, p.nextSeq);
-  store<u32>(payload, p.consumedSeq, 4);
+  store<u32>(payload, p.holdOutput ? p.releasedSeq : p.nextSeq);
+  store<u32>(payload, p.holdOutput ? p.releasedConsumed : p.consumedSeq, 4);
   sendChannelFrame(to, FRAME_CHANNEL_ACK, p.channel, payload, ACK_BYTES, p.vm);
 }
 
@@ -506,6 +559,8 @@ function takeForEnd(from: u32, type: u32, channel: u32, payload: usize, bytes: u
 function takeMessage(p: Port, from: u32, payload: usize, bytes: u32): void {
   if (bytes < CHANNEL_HEADER_BYTES || bytes - CHANNEL_HEADER_BYTES > p.maxMessageBytes) { dropFrame(from, DROP_MALFORMED); return; }
   const seq = load<u32>(payload);
+  const term = load<u32>(payload, 4) >> MESSAGE_TERM_SHIFT;
+  if (p.resync || term > p.term) restartFrom(p, seq, term); // a restarted source: its numbering starts here
   const ahead = <i32>(seq - p.nextSeq);
   if (p.kind == CHANNEL_SAMPLING) {
     if (ahead < 0) { count(p, CHANNEL_STAT_STALE_SAMPLES); dropFrame(from, DROP_DUPLICATE); return; }
@@ -531,6 +586,18 @@ function takeMessage(p: Port, from: u32, payload: usize, bytes: u32): void {
   sendAck(p, p.peer);
 }
 
+/** The source (or this end) restarted: take its numbering from sequence `seq` on, keeping what is queued. */
+function restartFrom(p: Port, seq: u32, term: u32): void {
+  p.resync = false;
+  p.term = term;
+  p.nextSeq = seq;
+  p.consumedSeq = seq - p.count;
+  p.releasedSeq = seq;
+  p.releasedConsumed = p.consumedSeq;
+  p.epochSeq = seq;
+  p.epochConsumed = p.consumedSeq;
+}
+
 /** Puts an in-order message into `slot`, measures its delivery, and learns the way back. */
 function deliver(p: Port, from: u32, payload: usize, bytes: u32, slot: usize): void {
   const length = bytes - CHANNEL_HEADER_BYTES;
@@ -541,7 +608,7 @@ function deliver(p: Port, from: u32, payload: usize, bytes: u32, slot: usize): v
   count(p, CHANNEL_STAT_DELIVERED);
   const vm = vmById(p.vm);
   if (vm != null) vm.framesReceived++;
-  measureDelivery(p, load<u32>(payload, 4), load<u64>(payload, 8), load<u64>(payload, 16));
+  measureDelivery(p, load<u32>(payload, 4) & MESSAGE_FLAG_BITS, load<u64>(payload, 8), load<u64>(payload, 16));
 }
 
 function measureDelivery(p: Port, flags: u32, sentNs: u64, boundNs: u64): void {

@@ -12,15 +12,17 @@
 //   restore      checking and applying records on the destination, on the destination's clock;
 //   schedule     waiting for the VM's next window on the destination, in the destination's
 //                schedule (its major frame; the whole default frame when it has none, since
-//                the default table changes as VMs come and go).
+//                the default table changes as VMs come and go);
+//   agreement    a protected VM only: COMMIT_REPLY's trip back, then the lease moving to the
+//                destination (docs/health.md, "Handover").
 // Post-copy has no term for page faults of the first instruction: its blackout carries
 // every page that instruction can touch (first-access.ts).
 // docs/migration.md derives it; the migration bench and the property test check measured <= bound.
 import { workNsAt } from "./clock";
 import { FRAME_HEADER_BYTES } from "./config";
 import { linkMtu } from "./communication";
-import { COMMIT_BODY_BYTES } from "./migration-messages";
-import { ackFrameBytes, MESSAGE_HEADER_BYTES, retransmitTimeoutNs, tripNs, wireNs } from "./transport";
+import { COMMIT_BODY_BYTES, COMMIT_REPLY_BYTES } from "./migration-messages";
+import { ackFrameBytes, MESSAGE_HEADER_BYTES, replicationBacklogBytes, retransmitTimeoutNs, tripNs, wireNs } from "./transport";
 
 /** Restore work on the destination: validating and applying records. */
 export const RESTORE_FIXED_CYCLES: u64 = 20_000;
@@ -40,11 +42,12 @@ export class Bound {
   retransmitNs: u64 = 0;
   restoreNs: u64 = 0;
   scheduleNs: u64 = 0;
+  agreementNs: u64 = 0;
   /** What comes after COMMIT leaves the source: its trip, one retransmission of it, restore, schedule. */
   afterCommitNs: u64 = 0;
 
   totalNs(): u64 {
-    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs;
+    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs;
   }
 
   /** The latest a blackout may send COMMIT, as an offset from its start, and still keep the bound. */
@@ -64,14 +67,18 @@ export function wireBytesOf(streamBytes: u64, maxBody: u32): u64 {
   return streamBytes + messages * (FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES);
 }
 
-/** The bound for a blackout that sends `streamBytes` of stream to `peer`. */
-export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u32, retransmissions: u32, destination: DestinationFacts): void {
+/**
+ * The bound for a blackout that sends `streamBytes` of stream to `peer`; `handoverNs`: a
+ * protected VM's lease moving there once COMMIT_REPLY is back (0 for any other VM).
+ */
+export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u32, retransmissions: u32, destination: DestinationFacts, handoverNs: u64 = 0): void {
   const mtu = linkMtu(peer);
   const maxBody = mtu - FRAME_HEADER_BYTES - MESSAGE_HEADER_BYTES;
-  // Bandwidth-limited: the stream on the wire behind one frame of other traffic. Window-
-  // limited: per window of messages, one round trip. Whichever is longer.
+  // Bandwidth-limited: the stream on the wire behind one frame of other traffic and the
+  // windows of the replication sessions the link may carry. Window-limited: per window of
+  // messages, one round trip. Whichever is longer.
   const messages = (streamBytes + maxBody - 1) / maxBody;
-  const bandwidthLimitedNs = wireNs(peer, mtu) + tripNs(peer, wireBytesOf(streamBytes, maxBody));
+  const bandwidthLimitedNs = wireNs(peer, mtu + replicationBacklogBytes(peer)) + tripNs(peer, wireBytesOf(streamBytes, maxBody));
   const windowLimitedNs = ((messages + window - 1) / window) * (tripNs(peer, <u64>window * mtu) + tripNs(peer, ackFrameBytes()));
   out.transferNs = bandwidthLimitedNs > windowLimitedNs ? bandwidthLimitedNs : windowLimitedNs;
   const commitBytes = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + COMMIT_BODY_BYTES;
@@ -81,5 +88,6 @@ export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u3
   out.retransmitNs = <u64>retransmissions * (retransmitTimeoutNs(peer, window, mtu) + wireNs(peer, <u64>window * mtu));
   out.restoreNs = destination.known ? workNsAt(restoreCycles(streamBytes), destination.clockHz) : 0;
   out.scheduleNs = destination.known ? destination.scheduleGapNs : 0;
-  out.afterCommitNs = commitTripNs + commitRetryNs + out.restoreNs + out.scheduleNs;
+  out.agreementNs = handoverNs == 0 ? 0 : tripNs(peer, FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + COMMIT_REPLY_BYTES) + handoverNs;
+  out.afterCommitNs = commitTripNs + commitRetryNs + out.restoreNs + out.scheduleNs + out.agreementNs;
 }

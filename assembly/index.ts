@@ -22,9 +22,13 @@ import {
 import { readCsr } from "./csr";
 import { timerDueCycles } from "./irq";
 import { noteWritten, ramOffset } from "./guestmem";
-import { runProcessor } from "./processor";
+import { runProcessor, stallProcessor } from "./processor";
+import {
+  addCopy, addProcessor, configure as configureFailover, holdAtStart, protect, protectionStat, warning, worstTripHere,
+} from "./failover";
+import { addMember, healthStat as readHealthStat } from "./health-monitor";
 import { inStaging, stagingBuffer as stagingAddress } from "./staging";
-import { createVm, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters, vmsInUse } from "./vm";
+import { createVm, flushDecodeCache, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters, vmsInUse } from "./vm";
 
 
 export function configure(clockHz: u32, processorId: u32): void {
@@ -251,6 +255,65 @@ export function vmAsleep(id: u32): u32 {
 export function vmRaiseExternal(id: u32, level: u32): void {
   const vm = vmOrNull(id);
   if (vm != null) vm.externalLevel = level;
+}
+
+// ---- the health monitor and failover (docs/health.md) ----
+
+export function healthProtect(id: u32, policies: u32, intervalNs: u64): i32 {
+  return protect(id, policies, intervalNs) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function healthAddProcessor(id: u32, processor: u32): i32 {
+  return addProcessor(id, processor) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function healthAddCopy(id: u32, vm: u32): i32 {
+  return addCopy(id, vm) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function healthHold(id: u32, vm: u32): i32 {
+  return holdAtStart(id, vm) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function healthWorstTrip(): u64 {
+  return worstTripHere();
+}
+
+export function healthAddMember(processor: u32, worstTripNs: u64): i32 {
+  return addMember(processor, worstTripNs) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+/** 0, or -3: health-stat refusal says why. */
+export function healthConfigure(heartbeatNs: u64, suspectNs: u64): i32 {
+  return configureFailover(heartbeatNs, suspectNs) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function healthWarning(leadNs: u64): void {
+  warning(leadNs);
+}
+
+export function healthStat(key: u32): u64 {
+  return readHealthStat(key);
+}
+
+export function healthProtectionStat(id: u32, key: u32): u64 {
+  return protectionStat(id, key);
+}
+
+export function processorStall(cycles: u64): u64 {
+  return stallProcessor(cycles);
+}
+
+/** A single-event upset in guest RAM: the byte changes behind everyone's back (no dirty bit); decoded code is dropped. */
+export function vmFlipBit(id: u32, guestAddr: u32, bit: u32): i32 {
+  const vm = vmById(id);
+  if (vm == null || bit > 7) return SBI_ERR_INVALID_PARAM;
+  const offset = ramOffset(vm, guestAddr, 1);
+  if (offset < 0) return SBI_ERR_BAD_RANGE;
+  const at = vm.ram + <usize>offset;
+  store<u8>(at, <u8>(<u32>load<u8>(at) ^ (<u32>1 << bit)));
+  flushDecodeCache(vm);
+  return 0;
 }
 
 // The collector: checkpoint streams and restore (docs/stream-format.md).

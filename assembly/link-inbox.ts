@@ -1,12 +1,16 @@
 // The link inbox: every frame from the board's links comes in here (index.ts
 // linkReceive), is checked (communication.ts) and goes to the protocol it belongs to —
 // channel messages, acknowledgements and probes to channel.ts, a relay's routing news to
-// channel-relay.ts, migration messages to migration.ts. One place demultiplexes, so the
-// protocols do not know each other. The run loop services their timers through here too.
+// channel-relay.ts, migration messages to migration.ts, heartbeats to the health monitor,
+// replication to replication.ts. One place demultiplexes, so the protocols do not know
+// each other. The run loop services their timers through here too.
 import {
   DROP_NO_PORT, FRAME_CHANNEL_ACK, FRAME_CHANNEL_MESSAGE, FRAME_CHANNEL_MOVED, FRAME_CHANNEL_PROBE, FRAME_CHANNEL_SWITCHED,
-  FRAME_HEADER_BYTES, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE,
+  FRAME_HEADER_BYTES, FRAME_HEARTBEAT, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE, FRAME_REPLICA_ACK, FRAME_REPLICA_MESSAGE,
 } from "./config";
+import { serviceFailover } from "./failover";
+import { receiveHeartbeat } from "./health-monitor";
+import { receiveReplicaFrame } from "./replication";
 import { receiveChannelFrame, serviceChannels } from "./channel";
 import { receiveRouting, serviceRelays } from "./channel-relay";
 import { acceptFrame, dropFrame, frameChannel } from "./communication";
@@ -24,6 +28,10 @@ export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
     receiveRouting(peer, type, channel, payload, payloadBytes);
   } else if (type == FRAME_MIGRATION_MESSAGE || type == FRAME_MIGRATION_ACK) {
     receiveMigrationFrame(peer, type, channel, payload, payloadBytes);
+  } else if (type == FRAME_HEARTBEAT) {
+    receiveHeartbeat(peer, payload, payloadBytes);
+  } else if (type == FRAME_REPLICA_MESSAGE || type == FRAME_REPLICA_ACK) {
+    receiveReplicaFrame(peer, type, channel, payload, payloadBytes);
   } else {
     dropFrame(peer, DROP_NO_PORT);
   }
@@ -34,4 +42,5 @@ export function serviceLinks(): void {
   serviceChannels();
   serviceRelays();
   pumpMigrations();
+  serviceFailover();
 }

@@ -11,7 +11,7 @@ import {
   EVENT_POST_COPY_DONE, INCOMING_STAT_DEMAND_FAULTS, INCOMING_STAT_DOWNTIME_NS, INCOMING_STAT_FIRST_RUN_NS,
   INCOMING_STAT_HELD_BYTES_MAX, INCOMING_STAT_POST_COPY_END_NS, INCOMING_STAT_SOURCE_PROCESSOR, INCOMING_STAT_STATE,
   INCOMING_STAT_DUPLICATE_PAGES, INCOMING_STAT_PAGE_WAIT_NS, INCOMING_STAT_VM, MIGRATION_HISTORY, REASON_DEST_BUSY, REASON_DEST_MEMORY,
-  REASON_DEST_PORTS, REASON_DEST_SCHEDULE, REASON_DEST_VM_TABLE, REASON_RESTORE_FAILED,
+  REASON_DEST_PORTS, REASON_DEST_SCHEDULE, REASON_DEST_VM_TABLE, REASON_PROTECTED, REASON_RESTORE_FAILED,
 } from "./config";
 import { report } from "./events";
 import { restoreCycles } from "./downtime";
@@ -24,6 +24,7 @@ import { IncomingStream } from "./restore";
 import { addWindowsLike, longestWaitNs, scheduleConfigured } from "./schedule";
 import { Endpoint, MESSAGE_HEADER_BYTES } from "./transport";
 import { lastReserveRefusal, releaseVm, reserveVm, RESERVE_NO_RAM, RESERVE_TABLE_FULL, resumeVm } from "./vm-lifecycle";
+import { protectionHooks } from "./protection-hooks";
 import { vmHooks } from "./vm-hooks";
 import { Vm } from "./vm";
 import { sendFrame } from "./communication";
@@ -62,6 +63,8 @@ export class Incoming {
   quietCycles: u64 = 0;
   /** The source's give-up timeouts (its parameter): silent this long, it has given up. */
   giveUpTimeouts: u32 = 16;
+  /** 1 + the protection whose copy here the VM replaces (0: an unprotected VM). */
+  replaces: u32 = 0;
 
   /** Busy: a reservation not yet committed, or a post-copy VM still taking pages. */
   busy(): bool {
@@ -154,9 +157,11 @@ function onPrepare(into: Incoming, body: usize, bytes: u32): void {
   const ports = load<u32>(body, 16);
   into.quietCycles = nsToCycles(<u64>load<u32>(body, 12) * 1000);
   into.giveUpTimeouts = load<u32>(body, 20);
+  into.replaces = load<u32>(body, 24);
   if (windows > MAX_PREPARE_WINDOWS || bytes < PREPARE_HEADER_BYTES + windows * PREPARE_WINDOW_BYTES) { refusePrepare(into, REASON_DEST_SCHEDULE); return; }
   // A configured schedule runs only the VMs it has windows for: one that brings none would never run here.
   if (windows == 0 && scheduleConfigured()) { refusePrepare(into, REASON_DEST_SCHEDULE); return; }
+  if (into.replaces != 0 && !protectionHooks.makeRoom(into.replaces)) { refusePrepare(into, REASON_PROTECTED); return; }
   if (!vmHooks.portRoom(u32.MAX_VALUE, ports)) { refusePrepare(into, REASON_DEST_PORTS); return; }
   const vm = reserveVm(kind, ramBytes);
   if (vm == null) {
@@ -208,7 +213,8 @@ function onCommit(into: Incoming, body: usize, bytes: u32): void {
   into.state = INCOMING_COMMITTED;
   if (postCopy) into.stream.beginPostCopy();
   vmHooks.arrived(vm.id, into.link.peer);
-  resumeVm(vm);
+  // A protected VM waits for its lease to follow it (docs/health.md, "Handover").
+  if (into.replaces == 0 || !protectionHooks.arrived(into.replaces, vm.id, into.source)) resumeVm(vm);
   report(EVENT_MIGRATION_ARRIVED, into.id, vm.id, into.source, 0);
   replyStatus(into, MSG_COMMIT_REPLY, 0, vm.id, COMMIT_REPLY_BYTES);
   if (postCopy && !into.stream.postCopy) endPostCopy(into); // nothing was missing

@@ -30,7 +30,7 @@ import {
   STAT_DEMAND_REQUESTS, STAT_DESTINATION_CLOCK_HZ, STAT_DESTINATION_PROCESSOR, STAT_DESTINATION_VM, STAT_END_NS,
   STAT_PARAM, STAT_PREPAGED_PAGES, STAT_PUSHED_PAGES, STAT_REASON, STAT_RETRANSMISSIONS, STAT_ROUND_DIRTY_RATE,
   STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
-  STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES,
+  STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
 } from "./config";
 import { linkBandwidth, maxPayloadTo } from "./communication";
 import { Bound, computeBound, DestinationFacts } from "./downtime";
@@ -45,6 +45,7 @@ import { MigrationStream } from "./migration-stream";
 import { longestWaitNs, windowsOf } from "./schedule";
 import { Endpoint } from "./transport";
 import { holdVm, releaseVm, resumeVm } from "./vm-lifecycle";
+import { protectionHooks } from "./protection-hooks";
 import { vmHooks } from "./vm-hooks";
 import { Vm, vmById } from "./vm";
 
@@ -150,7 +151,8 @@ function blackoutBytesNow(out: Outgoing, vm: Vm): u64 {
 }
 
 function boundFor(out: Outgoing, streamBytes: u64): u64 {
-  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination);
+  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination,
+    out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
   return out.bound.totalNs();
 }
 
@@ -175,11 +177,15 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   // Until the other ends learn of the move, its channel frames go through this processor and this link.
   if (vmHooks.largestMessage(vm.id) + CHANNEL_HEADER_BYTES > maxPayloadTo(peer) && vmHooks.portCount(vm.id) != 0) return refuse(out, REASON_CHANNEL_MTU);
   if (!vmHooks.relayRoom(vm.id, vmHooks.portCount(vm.id))) return refuse(out, REASON_RELAY_TABLE);
+  const replaces = protectionHooks.replacing(vm.id, peer);
+  if (replaces < 0) return refuse(out, REASON_PROTECTED);
+  unchecked(out.params[PARAM_REPLACES] = <u64>replaces);
   out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.slackNs;
   if (out.affordableNs == u64.MAX_VALUE) return refuse(out, REASON_NO_AFFORDABLE);
   // Admission, before the destination has said what it is: the terms the link decides alone.
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) return refuse(out, REASON_BOUND);
   sendPrepare(out, vm);
+  if (replaces > 0) protectionHooks.moveStarted(vm.id);
   return 0;
 }
 
@@ -202,6 +208,7 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.bound.retransmitNs = 0;
   out.bound.restoreNs = 0;
   out.bound.scheduleNs = 0;
+  out.bound.agreementNs = 0;
   out.affordableNs = 0;
   out.startNs = nowNs();
   out.stopNs = 0;
@@ -233,6 +240,8 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   store<u32>(body, <u32>((watchNs + longestWaitNs(vm.id)) / 1000), 12);
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
+  store<u32>(body, <u32>out.param(PARAM_REPLACES), 24);
+  store<u32>(body, 0, 28);
   for (let i: u32 = 0; i < windows; i++) {
     const at = body + PREPARE_HEADER_BYTES + <usize>i * PREPARE_WINDOW_BYTES;
     store<u64>(at, cyclesToNs(starts[i]));
@@ -255,6 +264,7 @@ function abort(out: Outgoing, reason: u64, state: u32): void {
   const vm = out.vm!;
   if (vm.held) resumeVm(vm);
   vmHooks.stay(vm.id);
+  if (out.param(PARAM_REPLACES) != 0) protectionHooks.moveEnded(vm.id, false, 0);
   out.cancelPending = reason != REASON_UNREACHABLE; // an unreachable destination drops its reservation itself
   sendPendingCancel(out);
   finish(out, state, reason);
@@ -484,12 +494,14 @@ function onCommitReply(out: Outgoing, body: usize): void {
   if (load<u32>(body) != 0) {
     resumeVm(vm);
     vmHooks.stay(vm.id);
+    if (out.param(PARAM_REPLACES) != 0) protectionHooks.moveEnded(vm.id, false, 0);
     finish(out, STATE_FAILED, REASON_RESTORE_FAILED);
     out.link.close();
     report(EVENT_MIGRATION_FAILED, out.id, out.vmId, REASON_RESTORE_FAILED, out.bound.totalNs());
     return;
   }
   vmHooks.left(vm.id, out.peer); // the VM runs there now: so do its channel ends
+  if (out.param(PARAM_REPLACES) != 0) protectionHooks.moveEnded(vm.id, true, out.peer); // and its lease follows
   report(EVENT_MIGRATION_COMMITTED, out.id, out.vmId, out.peer, out.destinationVm);
   if (out.strategy == STRATEGY_POST_COPY) {
     out.state = STATE_POST_COPY; // the destination runs it; its pages follow
@@ -532,6 +544,7 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_BOUND_RETRANSMIT_NS: return out.bound.retransmitNs;
     case STAT_BOUND_RESTORE_NS: return out.bound.restoreNs;
     case STAT_BOUND_SCHEDULE_NS: return out.bound.scheduleNs;
+    case STAT_BOUND_AGREEMENT_NS: return out.bound.agreementNs;
     case STAT_SHARE_PERMILLE: return out.sharePermille;
     case STAT_DEMAND_REQUESTS: return out.demandRequests;
     case STAT_DESTINATION_CLOCK_HZ: return out.destination.known ? out.destination.clockHz : 0;

@@ -29,7 +29,7 @@ export const EXIT_FAULT: u32 = 6;
 export const EXIT_MIGRATED: u32 = 7;
 /** no VM with this handle here: it was released (its slot may hold another VM by now), or never existed. */
 export const EXIT_GONE: u32 = 8;
-/** stopped for good by the health monitor: its processor lost the board's majority (another copy may run now). */
+/** stopped for good by the health monitor: another processor holds the VM under a newer lease term (vmExitCode: that term). */
 export const EXIT_FENCED: u32 = 9;
 /** How many VmExitReason values there are (they run from 0). */
 export const EXIT_COUNT: u32 = 10;
@@ -159,11 +159,11 @@ export const FRAME_CHANNEL_PROBE: u32 = 5;
 export const FRAME_MIGRATION_MESSAGE: u32 = 16;
 /** a migration acknowledgement: u32 next sequence expected. */
 export const FRAME_MIGRATION_ACK: u32 = 17;
-/** a processor's heartbeat: u64 send time ns, u64 the members it heard within the suspect time (bit i: member i of the board's sorted ids), u64 the members it suspects. */
+/** a processor's heartbeat: u64 send time ns, u64 its incarnation, u64 the members it suspects, u16 members, u16 protections, u32 0, then HEARTBEAT_ENTRY_BYTES per protection: its part in it and its lease grant (docs/health.md). */
 export const FRAME_HEARTBEAT: u32 = 32;
-/** a replication session's message (transport.ts layout; the channel field is the session: protection id and epoch generation). */
+/** a replication session's message (transport.ts layout; the channel field is the session: protection << 24 | serial). */
 export const FRAME_REPLICA_MESSAGE: u32 = 33;
-/** a replication session's acknowledgement. */
+/** a replication session's acknowledgement: u32 next sequence expected. */
 export const FRAME_REPLICA_ACK: u32 = 34;
 
 // ChannelKind: channelAddSource/Destination kind.
@@ -283,8 +283,10 @@ export const REASON_DEST_VM_TABLE: u64 = 14;
 export const REASON_RELAY_TABLE: u64 = 15;
 /** the destination has no room for the VM's channel ports. */
 export const REASON_DEST_PORTS: u64 = 16;
+/** the VM is protected: it may only move to the next processor of its protection that can take it. */
+export const REASON_PROTECTED: u64 = 17;
 /** How many MigrationReason values there are (they run from 0). */
-export const REASON_COUNT: u32 = 17;
+export const REASON_COUNT: u32 = 18;
 
 // MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults.
 /** pre-copy: at most this many rounds (N). */
@@ -303,10 +305,12 @@ export const PARAM_RETRANSMISSIONS: u32 = 5;
 export const PARAM_PREPAGE_NS: u32 = 6;
 /** timeouts in a row after which, before the commit, the other side counts as unreachable. */
 export const PARAM_GIVE_UP_TIMEOUTS: u32 = 7;
+/** 1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs. */
+export const PARAM_REPLACES: u32 = 8;
 /** MigrationParam defaults, by key. */
-export const PARAM_DEFAULTS: StaticArray<u64> = [30, 262144, 800, 50, 0, 2, 10000000, 16];
+export const PARAM_DEFAULTS: StaticArray<u64> = [30, 262144, 800, 50, 0, 2, 10000000, 16, 0];
 /** How many MigrationParam values there are (they run from 0). */
-export const PARAM_COUNT: u32 = 8;
+export const PARAM_COUNT: u32 = 9;
 
 // MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one).
 /** MigrationState. */
@@ -363,6 +367,8 @@ export const STAT_PUSHED_PAGES: u32 = 24;
 export const STAT_STRATEGY: u32 = 25;
 /** board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows). */
 export const STAT_LAST_RUN_NS: u32 = 26;
+/** bound term: a protected VM's lease moving to the destination (the handover's two trips). */
+export const STAT_BOUND_AGREEMENT_NS: u32 = 27;
 /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 /** 200 + r: pages round r + 1 sent. */
@@ -427,18 +433,28 @@ export const EVENT_POST_COPY_DONE: u32 = 14;
 export const EVENT_PROCESSOR_SUSPECTED: u32 = 15;
 /** health monitor: id = a processor this one heard again after suspecting it. */
 export const EVENT_PROCESSOR_TRUSTED: u32 = 16;
-/** id = protection (the VM's board index): its replica or standby runs here now; vm = its handle, a = the failed primary, b = board time of the state it resumes from (the replica's last epoch; 0 for a cold restart). */
+/** id = protection: its copy here took over; vm = its handle, a = the lease term, b = board time of the state it resumes from (its last epoch's capture; 0: a restart from the image). */
 export const EVENT_FAILOVER_ACTIVATED: u32 = 17;
-/** id = protection: this processor lost the majority and stopped its copy; vm = its handle. */
-export const EVENT_VM_FENCED: u32 = 18;
-/** id = protection, primary: the backup applied epoch a, captured at board time b (output up to it released). */
-export const EVENT_EPOCH_COMMITTED: u32 = 19;
-/** id = protection: its backup or its spares are gone (a = the reason: 1 backup suspected, 2 released for a move). */
-export const EVENT_PROTECTION_LOST: u32 = 20;
+/** id = protection: the first instruction of the copy that took over; vm, a = board time of that instruction, b = board time of the activation. */
+export const EVENT_FAILOVER_FIRST_RUN: u32 = 18;
+/** id = protection: the holder's lease ran out (no quorum granted it): its VM waits; vm, a = the term. */
+export const EVENT_VM_PAUSED: u32 = 19;
+/** id = protection: the lease of the same term is back: the VM runs on; vm, a = the term. */
+export const EVENT_VM_RESUMED: u32 = 20;
+/** id = protection: another processor holds it under a newer term, the copy here stopped for good; vm, a = that term. */
+export const EVENT_VM_FENCED: u32 = 21;
+/** id = protection, holder: the backup applied epoch a, captured at board time b (the output it contains is released). */
+export const EVENT_EPOCH_COMMITTED: u32 = 22;
+/** id = protection, holder: no backup holds its epochs now; a = why (1 backup suspected, 2 backup refused, 3 session silent, 4 no candidate left). */
+export const EVENT_PROTECTION_LOST: u32 = 23;
+/** id = protection, holder: epochs go to processor a from now on (session b). */
+export const EVENT_BACKUP_CHOSEN: u32 = 24;
 /** this processor announced it will fail in a ns (hardware warning). */
-export const EVENT_WARNING_RECEIVED: u32 = 21;
-/** id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = the reason). */
-export const EVENT_WARNING_MIGRATION: u32 = 22;
+export const EVENT_WARNING_RECEIVED: u32 = 25;
+/** id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = MigrationReason). */
+export const EVENT_WARNING_MIGRATION: u32 = 26;
+/** id = protection, source of a move: the VM left for processor a; the members move its lease there. */
+export const EVENT_HANDOVER: u32 = 27;
 
 // Protection: healthProtect's policies, a bit each.
 /** cold restart of the image on a spare processor. */
@@ -453,46 +469,68 @@ export const POLICY_MIGRATE_ON_WARNING: u32 = 4;
 export const HEALTH_STAT_HEARTBEATS_SENT: u32 = 0;
 /** heartbeats received. */
 export const HEALTH_STAT_HEARTBEATS_RECEIVED: u32 = 1;
-/** members suspected now (bit i: member i). */
+/** members suspected now (bit i: the member with the i-th smallest processor id). */
 export const HEALTH_STAT_SUSPECTED: u32 = 2;
 /** times this processor began to suspect another. */
 export const HEALTH_STAT_SUSPICIONS: u32 = 3;
-/** the shortest suspect time the links allow (heartbeat period, trips, quantum). */
-export const HEALTH_STAT_MINIMUM_SUSPECT_NS: u32 = 4;
-/** the suspect time in use. */
-export const HEALTH_STAT_SUSPECT_NS: u32 = 5;
-/** how long without a majority before this processor fences its protected VMs. */
-export const HEALTH_STAT_FENCE_NS: u32 = 6;
-/** the longest from a processor's failure to a quorum here agreeing it failed. */
-export const HEALTH_STAT_DETECTION_BOUND_NS: u32 = 7;
-/** 1 once this processor fenced its protected VMs. */
-export const HEALTH_STAT_FENCED: u32 = 8;
+/** times it heard again from a processor it suspected (a false suspicion, or a repaired processor). */
+export const HEALTH_STAT_TRUSTS: u32 = 4;
+/** the shortest suspect time the links allow: heartbeat period + quantum + the slowest heartbeat trip. */
+export const HEALTH_STAT_MINIMUM_SUSPECT_NS: u32 = 5;
+/** the suspect time in use (T). */
+export const HEALTH_STAT_SUSPECT_NS: u32 = 6;
+/** how long a lease grant lasts after it was sent (F = T). */
+export const HEALTH_STAT_LEASE_NS: u32 = 7;
+/** the slowest heartbeat trip of any member, behind the most traffic its links carry. */
+export const HEALTH_STAT_WORST_TRIP_NS: u32 = 8;
+/** members of the health monitor. */
+export const HEALTH_STAT_MEMBERS: u32 = 9;
+/** board time this processor's current incarnation began (0: at the board's start). */
+export const HEALTH_STAT_INCARNATION: u32 = 10;
+/** why health-configure refused: 0 it did not, 1 this processor is not a member, 2 no link to a member (refusalProcessor), 3 the suspect time is below minimumSuspectNs, 4 a heartbeat period of 0, 5 a protection names a processor that is not a member. */
+export const HEALTH_STAT_REFUSAL: u32 = 11;
+/** the processor the refusal is about. */
+export const HEALTH_STAT_REFUSAL_PROCESSOR: u32 = 12;
 /** How many HealthStat values there are (they run from 0). */
-export const HEALTH_STAT_COUNT: u32 = 9;
+export const HEALTH_STAT_COUNT: u32 = 13;
 
 // ProtectionStat: healthProtectionStat(id, key): one protection on this processor.
-/** 0 none here, 1 primary, 2 replica, 3 standby. */
+/** 0 not a candidate, 1 holder, 2 replica (holds epochs), 3 image copy (restart), 4 fenced, 5 no copy yet. */
 export const PROTECTION_STAT_ROLE: u32 = 0;
-/** 0 idle, 1 protecting (primary) or waiting (replica, standby), 2 activated, 3 fenced, 4 lost, 5 released. */
-export const PROTECTION_STAT_STATE: u32 = 1;
-/** primary: epochs the backup applied; replica: epochs applied here. */
-export const PROTECTION_STAT_EPOCHS: u32 = 2;
+/** the lease term it holds, or its copy came from. */
+export const PROTECTION_STAT_TERM: u32 = 1;
+/** the processor this one grants the protection's lease to (u64 max: none). */
+export const PROTECTION_STAT_GRANTEE: u32 = 2;
+/** the term of that grant. */
+export const PROTECTION_STAT_GRANT_TERM: u32 = 3;
+/** holder: board time its lease runs out unless renewed. */
+export const PROTECTION_STAT_LEASE_END_NS: u32 = 4;
+/** holder: epochs its backup applied; replica: epochs applied here. */
+export const PROTECTION_STAT_EPOCHS: u32 = 5;
 /** board time the last applied epoch was captured. */
-export const PROTECTION_STAT_LAST_EPOCH_NS: u32 = 3;
-/** the worst-case service interruption after a failure of the primary: detection + agreement + the wait for a window here. */
-export const PROTECTION_STAT_INTERRUPTION_BOUND_NS: u32 = 4;
-/** the worst-case lost work (RPO): the checkpoint interval + replicating an epoch of the whole VM + its acknowledgement (u64 max: not bounded, a cold restart). */
-export const PROTECTION_STAT_LOST_WORK_BOUND_NS: u32 = 5;
-/** primary: channel messages waiting for their epoch (output commit). */
-export const PROTECTION_STAT_HELD_MESSAGES: u32 = 6;
-/** the VM's handle here. */
-export const PROTECTION_STAT_VM: u32 = 7;
-/** primary: stream bytes of the last epoch. */
-export const PROTECTION_STAT_EPOCH_BYTES: u32 = 8;
-/** primary: every byte replication put on the wire. */
-export const PROTECTION_STAT_REPLICATION_BYTES: u32 = 9;
+export const PROTECTION_STAT_LAST_EPOCH_NS: u32 = 6;
+/** the worst-case service interruption when its holder fails: suspicion, the lease running out, the grant's trip, the wait for a window on the processor that takes over. */
+export const PROTECTION_STAT_INTERRUPTION_BOUND_NS: u32 = 7;
+/** the worst-case lost work (RPO): checkpoint interval, or an epoch of the whole VM if that takes longer, + replicating an epoch of the whole VM (u64 max: not bounded, a restart from the image). */
+export const PROTECTION_STAT_LOST_WORK_BOUND_NS: u32 = 8;
+/** holder: channel messages waiting for their epoch (output commit). */
+export const PROTECTION_STAT_HELD_MESSAGES: u32 = 9;
+/** the handle of its VM (or copy) here. */
+export const PROTECTION_STAT_VM: u32 = 10;
+/** holder: stream bytes of the last epoch. */
+export const PROTECTION_STAT_EPOCH_BYTES: u32 = 11;
+/** holder: every byte replication put on the wire. */
+export const PROTECTION_STAT_REPLICATION_BYTES: u32 = 12;
+/** holder: the processor its epochs go to (u64 max: none). */
+export const PROTECTION_STAT_BACKUP: u32 = 13;
+/** times this processor took it over. */
+export const PROTECTION_STAT_ACTIVATIONS: u32 = 14;
+/** holder: times its lease ran out. */
+export const PROTECTION_STAT_PAUSES: u32 = 15;
+/** the longest from its holder's failure to a quorum granting the lease to a copy (the interruption bound without the wait for a window). */
+export const PROTECTION_STAT_TAKEOVER_BOUND_NS: u32 = 16;
 /** How many ProtectionStat values there are (they run from 0). */
-export const PROTECTION_STAT_COUNT: u32 = 10;
+export const PROTECTION_STAT_COUNT: u32 = 17;
 
 // Limits and sizes.
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
@@ -535,5 +573,9 @@ export const CHANNEL_RETRANSMISSIONS: u32 = 3;
 export const CHANNEL_GIVE_UP_TIMEOUTS: u32 = 16;
 /** processors the health monitor knows (a board's). */
 export const MAX_MEMBERS: u32 = 64;
-/** protections one processor takes part in. */
+/** protections of a board (ids 0 ..); every member knows them all. */
 export const MAX_PROTECTIONS: i32 = 32;
+/** bytes of a heartbeat before its per-protection entries. */
+export const HEARTBEAT_HEADER_BYTES: u32 = 32;
+/** bytes of one protection's entry in a heartbeat. */
+export const HEARTBEAT_ENTRY_BYTES: u32 = 20;

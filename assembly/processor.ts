@@ -9,7 +9,7 @@ import { raiseInterrupt } from "./dispatcher";
 import { executeSlice } from "./hart";
 import { interruptToTake, shouldWake, timerDueCycles } from "./irq";
 import { serviceLinks } from "./link-inbox";
-import { noteFirstRun } from "./migration";
+import { noteFirstRun } from "./failover";
 import { slotAt } from "./schedule";
 import { NO_VM, trace } from "./trace";
 import { Vm, vmAtSlot, vmById } from "./vm";
@@ -105,6 +105,12 @@ function runnable(vm: Vm | null): bool {
   return vm != null && vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && vm.awaitingPage == 0;
 }
 
+/** The processor hangs for `cycles`: time passes, nothing runs, nothing is sent or taken. */
+export function stallProcessor(cycles: u64): u64 {
+  advance(cycles);
+  return cycles;
+}
+
 /**
  * Advances this processor by `cycles` of virtual time and returns them. A processor
  * whose VMs have all stopped idles: time passes for every processor of a board alike.
@@ -125,7 +131,9 @@ export function runProcessor(cycles: u64): u64 {
     const stop = slotEnd < end ? slotEnd : end;
     if (runnable(owner)) {
       const vm = owner!;
-      const shareEnd = shareEndCycles < stop ? shareEndCycles : stop;
+      // A protected VM runs only while its lease lasts (failover.ts), to the cycle.
+      let shareEnd = shareEndCycles < stop ? shareEndCycles : stop;
+      if (vm.leaseEndCycles < shareEnd) shareEnd = vm.leaseEndCycles > now() ? vm.leaseEndCycles : now();
       if (vm.notBeforeCycles > now() && now() < shareEnd) advance((vm.notBeforeCycles < shareEnd ? vm.notBeforeCycles : shareEnd) - now());
       if (now() < shareEnd) runVm(vm, shareEnd);
     }

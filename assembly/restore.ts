@@ -197,6 +197,44 @@ export function restoreStream(base: usize, size: u32, target: Vm | null): i32 {
 }
 
 // =====================================================================================
+// A replica's copy (replication.ts): one whole stream per epoch
+// =====================================================================================
+
+/**
+ * A protected VM's copy on its backup. Each epoch is a whole stream, checked before any
+ * of it goes in; then its pages go into the copy's RAM and its state records wait (the
+ * newest epoch's replace the older ones) until the copy takes over. So the copy is
+ * always one whole epoch: a failure in the middle of the next leaves the last one.
+ */
+export class ReplicaCopy {
+  applier: Applier = new Applier();
+  vm: Vm | null = null;
+  /** An epoch's state waits to be applied. */
+  staged: bool = false;
+
+  begin(vm: Vm): void {
+    this.vm = vm;
+    this.staged = false;
+  }
+
+  /** Applies the epoch stream in [base, base + size); false (nothing changed) if it is refused. */
+  applyEpoch(base: usize, size: u32): bool {
+    const vm = this.vm;
+    if (vm == null || !validateStream(base, size, vm)) return false;
+    this.applier.begin(vm, true);
+    for (let offset = HEADER_BYTES; offset < size; offset = nextRecordOffset(base, offset)) this.applier.apply(base, offset);
+    this.staged = true;
+    return true;
+  }
+
+  /** The copy takes over: the last epoch's state goes in. */
+  takeOver(): void {
+    if (this.staged) this.applier.finish();
+    this.staged = false;
+  }
+}
+
+// =====================================================================================
 // A stream as it arrives (a migration's destination)
 // =====================================================================================
 

@@ -1,7 +1,8 @@
 // The acknowledged part of communication: a reliable, ordered message stream between
-// two processors for one migration session, go-back-N over the board's link frames.
-// Each side sends messages (frame type MIGRATION_MESSAGE) and acknowledges what it
-// received in order (MIGRATION_ACK, cumulative: the next sequence it expects). A
+// two processors for one session — a migration's, or a replication's — go-back-N over
+// the board's link frames. Each side sends messages (frame type MIGRATION_MESSAGE, or
+// REPLICA_MESSAGE) and acknowledges what it received in order (MIGRATION_ACK or
+// REPLICA_ACK, cumulative: the next sequence it expects). A
 // message not acknowledged within the retransmission timeout is sent again, with
 // everything after it. Loss, corruption (CRC), duplication and reordering on the link
 // all end as "not acknowledged yet", so the migration protocol above never sees them.
@@ -9,7 +10,7 @@
 // Message frame payload: u32 sequence, u8 message type, 3 reserved zero bytes, body.
 // Ack frame payload: u32 next expected sequence.
 import { nsToCycles, now } from "./clock";
-import { DROP_DUPLICATE, DROP_MALFORMED, DROP_OUT_OF_ORDER, FRAME_HEADER_BYTES, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE } from "./config";
+import { DROP_DUPLICATE, DROP_MALFORMED, DROP_OUT_OF_ORDER, FRAME_HEADER_BYTES, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE, MAX_PEERS } from "./config";
 import { linkBandwidth, linkGranularityNs, linkLatencyNs, linkMtu, sendFrame } from "./communication";
 import { NO_VM } from "./trace";
 
@@ -33,6 +34,9 @@ export class Endpoint {
   peer: u32 = 0;
   session: u32 = 0;
   open: bool = false;
+  /** Frame types of its messages and acknowledgements: a migration's, or a replication's. */
+  messageFrame: u32 = FRAME_MIGRATION_MESSAGE;
+  ackFrame: u32 = FRAME_MIGRATION_ACK;
   // Sender.
   window: u32 = 0;
   slotBytes: u32 = 0;
@@ -53,11 +57,13 @@ export class Endpoint {
   rejected: u64 = 0;
 
   /** Opens the endpoint towards `peer` for `session`; false if the link cannot carry it. */
-  start(peer: u32, session: u32): bool {
+  start(peer: u32, session: u32, messageFrame: u32 = FRAME_MIGRATION_MESSAGE, ackFrame: u32 = FRAME_MIGRATION_ACK): bool {
     const mtu = linkMtu(peer);
     if (mtu <= FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES || linkBandwidth(peer) == 0) return false;
     this.peer = peer;
     this.session = session;
+    this.messageFrame = messageFrame;
+    this.ackFrame = ackFrame;
     this.slotBytes = mtu - FRAME_HEADER_BYTES;
     this.window = windowFor(peer, mtu);
     if (this.slots != 0) heap.free(this.slots);
@@ -141,7 +147,7 @@ export class Endpoint {
   private sendAck(): void {
     const ack = memory.data(4);
     store<u32>(ack, this.expected);
-    sendFrame(this.peer, FRAME_MIGRATION_ACK, this.session, ack, ACK_PAYLOAD_BYTES, NO_VM);
+    sendFrame(this.peer, this.ackFrame, this.session, ack, ACK_PAYLOAD_BYTES, NO_VM);
   }
 
   private slotAddress(seq: u32): usize {
@@ -151,7 +157,7 @@ export class Endpoint {
   private transmit(seq: u32): void {
     const bytes = this.slotLength[seq % this.window];
     this.bytesSent += FRAME_HEADER_BYTES + bytes;
-    sendFrame(this.peer, FRAME_MIGRATION_MESSAGE, this.session, this.slotAddress(seq), bytes, NO_VM);
+    sendFrame(this.peer, this.messageFrame, this.session, this.slotAddress(seq), bytes, NO_VM);
   }
 }
 
@@ -171,6 +177,33 @@ export function windowFor(peer: u32, mtu: u32): u32 {
 export function retransmitTimeoutNs(peer: u32, window: u32, mtu: u32): u64 {
   return wireNs(peer, <u64>window * mtu) + linkLatencyNs(peer) + linkGranularityNs(peer)
     + tripNs(peer, FRAME_HEADER_BYTES + ACK_PAYLOAD_BYTES) + linkGranularityNs(peer);
+}
+
+// Sessions a link may carry at once besides one migration's: the replication sessions the
+// health monitor may open to that peer (it counts them when it learns the protections).
+const replicationSessionsTo = new StaticArray<u32>(MAX_PEERS);
+
+export function allowReplicationSessionTo(peer: u32): void {
+  if (peer < MAX_PEERS) replicationSessionsTo[peer]++;
+}
+
+export function forgetReplicationSessions(): void {
+  for (let peer: u32 = 0; peer < MAX_PEERS; peer++) replicationSessionsTo[peer] = 0;
+}
+
+/** The most bytes the replication sessions on the link to `peer` may have on the wire: a full window each. */
+export function replicationBacklogBytes(peer: u32): u64 {
+  const mtu = linkMtu(peer);
+  if (mtu == 0 || peer >= MAX_PEERS) return 0;
+  return <u64>replicationSessionsTo[peer] * windowFor(peer, mtu) * mtu;
+}
+
+/** The most bytes the sessions on the link to `peer` may have on the wire: a full window each. */
+export function sessionBacklogBytes(peer: u32): u64 {
+  const mtu = linkMtu(peer);
+  if (mtu == 0) return 0;
+  const sessions = <u64>1 + (peer < MAX_PEERS ? replicationSessionsTo[peer] : 0);
+  return sessions * windowFor(peer, mtu) * mtu;
 }
 
 /**

@@ -105,6 +105,10 @@ export class Vm {
   held: bool;
   /** Share of each window the VM may use, in permille (throttled pre-copy). */
   cpuSharePermille: u32;
+  /** A protection's copy (failover.ts): held, its channel ports asleep, until it takes over. */
+  copy: bool;
+  /** A protected VM runs only until its lease ends (failover.ts); u64 max for every other VM. */
+  leaseEndCycles: u64;
   /** Restored by a migration: may run from this cycle on. */
   notBeforeCycles: u64;
   /** Restored by a migration and not yet run: its first instruction ends the downtime. */
@@ -122,7 +126,7 @@ export class Vm {
   chainKnown: bool;
   chainId: u32;
   chainSequence: u32;
-  /** The same for replication's epochs (health-monitor.ts). */
+  /** The same for replication's epochs (replication.ts). */
   replicaChainKnown: bool;
   replicaChainId: u32;
   replicaChainSequence: u32;
@@ -231,6 +235,7 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   vm.decode = newDecodeCache(ramBytes >> PAGE_SHIFT);
   vm.consoleBuffer = allocZeroed(CONSOLE_BUFFER_BYTES);
   vm.slackNs = u64.MAX_VALUE;
+  vm.leaseEndCycles = u64.MAX_VALUE;
   vm.cpuSharePermille = 1000;
   resetVcpu(vm);
   store<usize>(vmTable + (<usize>slot << 2), changetype<usize>(vm));

@@ -22,11 +22,15 @@ import { Lockstep, cyclesToNs } from './lockstep.js';
 import { loadImage } from './loader.js';
 import { MigrationController } from './migration.js';
 import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
-import { ChannelStat, ProcessorStat, VmStat } from './numbers.js';
+import { ChannelStat, CoreEvent, ProcessorStat, VmStat } from './numbers.js';
 import { VmDirectory } from './vm-directory.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
 import { outcomeOf } from './run-loop.js';
+import { FaultInjector } from './faults.js';
+import type { FaultEvent, InjectedFault } from './faults.js';
+import { declareProtections, newHealthEventLog, protectionPlans, recordHealthEvent, startHealth } from './health.js';
+import type { HealthEventLog, HealthSetup, ProtectionPlan } from './health.js';
 import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
 
@@ -65,6 +69,8 @@ export interface BoardRunOptions {
   onTrace?: (records: TraceRecord[]) => void;
   /** Scenario events: migrations to start and cancel at virtual times (host/migration.ts, docs/scenarios.md). */
   events?: readonly ScenarioEvent[];
+  /** Hardware faults at virtual times (host/faults.ts). */
+  faults?: readonly FaultEvent[];
   /** End the run (as 'stopped') once every event has fired and every migration's report is final. */
   endAfterMigrations?: boolean;
   /**
@@ -94,8 +100,8 @@ export interface BoardVmResult {
   kind: VmMode;
   /** As the board file gives it. */
   image: string;
-  /** Stopped: how (outcome); running: the run ended at its limit first. */
-  state: 'stopped' | 'running';
+  /** Stopped: how (outcome); running: the run ended at its limit first; lost: its processor failed and no copy took over. */
+  state: 'stopped' | 'running' | 'lost';
   outcome?: VmOutcome;
   instret: bigint;
   stats: VmStats;
@@ -165,6 +171,12 @@ export interface BoardRunResult {
   messages: string[];
   /** One report per migrate event, in the order they fired (empty without events). */
   migrations: MigrationReport[];
+  /** The faults injected, in time order. */
+  faults: InjectedFault[];
+  /** The health monitor: its timing and bounds, and what the cores reported (boards with protected VMs). */
+  health?: { setup: HealthSetup; events: HealthEventLog };
+  /** Processors that failed (fail-stop) during the run. */
+  failedProcessors: number[];
 }
 
 /** What the board runner keeps about a VM, shared by its copies on every processor it visits. */
@@ -184,8 +196,10 @@ interface PlacedProcessor {
 export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult> {
   const { board } = options;
   const seed = options.seed ?? 0;
-  const faults = options.linkFaultModel ?? (options.linkFaults === undefined ? undefined : seededLinkFaults(seed, options.linkFaults));
-  const network = new LinkNetwork(board.links, faults);
+  const linkFaults = options.linkFaultModel ?? (options.linkFaults === undefined ? undefined : seededLinkFaults(seed, options.linkFaults));
+  const network = new LinkNetwork(board.links, linkFaults);
+  const plans = board.health === undefined ? [] : protectionPlans(board);
+  const healthLog = newHealthEventLog();
   const quantumNs = chooseQuantum(network, options.quantumNs);
   const trace = options.onTrace === undefined ? undefined : new BoardTrace(options.onTrace);
   const images = await readImages(board);
@@ -223,18 +237,22 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
         },
         onEvent: (kind, id, vm, atNs, a, b) => {
           directory.onEvent(processor.id, kind, id, vm);
+          if (kind === CoreEvent.failoverActivated && plans[id] !== undefined) directory.takeOver(plans[id]!.vm.name, processor.id, vm);
           migrations?.onCoreEvent(processor.id, kind, id, vm, atNs, a, b);
+          recordHealthEvent(healthLog, plans, processor.id, kind, id, atNs, a, b);
         },
       },
     );
     const slot: PlacedProcessor = { id: processor.id, clockHz: processor.clockHz, core };
     placed.push(slot);
-    setUpProcessor(board, slot, images, network, trace, quantumNs, directory);
+    setUpProcessor(board, slot, images, network, trace, quantumNs, directory, plans);
   }
-  setUpChannels(board, placed, directory);
+  setUpChannels(board, placed, directory, plans);
+  const healthSetup = board.health === undefined ? undefined : startHealth(board, placed, plans);
   migrations = new MigrationController(options.events ?? [], migrationBoard(placed, directory, trace));
   const controller = migrations;
   const probe = boardProbe(placed, directory);
+  let injector: FaultInjector | undefined;
 
   lockstep = new Lockstep(placed, {
     quantumNs,
@@ -251,15 +269,26 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
       });
     },
     onBoundary: (atNs) => {
+      injector?.atBoundary(atNs);
       controller.atBoundary(atNs);
       options.onBoundary?.(atNs, probe);
       trace?.flush();
     },
-    finished: () => (allStopped(placed, directory) && !controller.migrating()) || (options.endAfterMigrations === true && !controller.busy()),
+    finished: () => (allStopped(placed, directory, lockstep!) && !controller.migrating()) || (options.endAfterMigrations === true && !controller.busy()),
   });
+  const stepper = lockstep;
+  injector = new FaultInjector(options.faults ?? [], {
+    lockstep: stepper, network, processors: placed.map((slot) => slot.id),
+    core: (id) => placed.find((slot) => slot.id === id)?.core,
+    locate: (name) => {
+      const entry = directory.locate(name);
+      return entry === undefined || stepper.healthOf(entry.processor) === 'failed' ? undefined : { processor: entry.processor, vmId: entry.handle };
+    },
+  }, (fault) => trace?.add({ ns: fault.atNs, event: 'fault', fault: fault.kind, ...(fault.processor === undefined ? {} : { cpu: fault.processor }), ...(fault.detail === undefined ? {} : { detail: fault.detail }), ...(fault.skipped === undefined ? {} : { skipped: fault.skipped }) }));
+  injector.atBoundary(0n);
   controller.atBoundary(0n);
   const lockstepEnd = lockstep.run();
-  const end = lockstepEnd === 'stopped' && !allStopped(placed, directory) ? 'migrated' : endOf(lockstepEnd, options);
+  const end = lockstepEnd === 'stopped' && !allStopped(placed, directory, lockstep) ? 'migrated' : endOf(lockstepEnd, options);
   controller.finish(lockstep.nowNs());
   // Stopped: when the last VM stopped, not the boundary after it.
   const endNs = end !== 'stopped' ? lockstep.nowNs() : placed.reduce((latest, slot) => {
@@ -267,6 +296,8 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
     return ns > latest ? ns : latest;
   }, 0n);
   const result = collectResult(board, placed, directory, lockstep, network, { end, endNs, quantumNs, seed }, controller.reports());
+  result.faults = injector.faults();
+  if (healthSetup !== undefined) result.health = { setup: healthSetup, events: healthLog };
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
   return result;
@@ -319,7 +350,7 @@ async function readImages(board: Board): Promise<Map<string, ElfImage>> {
 
 function setUpProcessor(
   board: Board, slot: PlacedProcessor, images: Map<string, ElfImage>, network: LinkNetwork, trace: BoardTrace | undefined, quantumNs: bigint,
-  directory: VmDirectory<PlacedVm>,
+  directory: VmDirectory<PlacedVm>, plans: readonly ProtectionPlan[],
 ): void {
   const { core } = slot;
   const processor = board.processors.find((candidate) => candidate.id === slot.id)!;
@@ -330,31 +361,18 @@ function setUpProcessor(
   if (processor.majorFrameNs !== undefined) {
     refuseUnless(core.scheduleSetMajorFrame(BigInt(processor.majorFrameNs)), `${at}/majorFrameNs`, `scheduleSetMajorFrame(${processor.majorFrameNs})`);
   }
+  if (board.health?.members.includes(processor.id) === true) declareProtections(core, plans, processor.id, board.path);
   for (const vm of board.vms.filter((candidate) => candidate.processor === processor.id)) {
-    const image = images.get(vm.imagePath)!;
-    const kind: VmMode = vm.kind ?? (image.symbols.has(TOHOST_SYMBOL) ? 'machine' : 'paravirtual');
-    const vmAt = `board ${board.path}: /vms/${vm.index}`;
-    const vmId = core.vmCreate(VmKind[kind], vm.memoryBytes);
-    if (vmId < 0) {
-      throw new BoardError(`${vmAt}: the core cannot create a ${kind} VM with ${vm.memoryBytes} bytes: ${vmId === -1 ? 'it has no memory for it' : describeSbiError(vmId)}`);
-    }
-    try {
-      loadImage(core, vmId, image, vm.memoryBytes);
-    } catch (error) {
-      if (error instanceof ImageError) throw new BoardError(`${vmAt}/image: ${vm.image}: ${error.message}`);
-      throw error;
-    }
+    const { vmId, kind } = createBoardVm(board, core, processor.id, vm, images, trace);
     directory.place(vm.name, processor.id, vmId, { vm, kind, collected: [] });
-    trace?.add({
-      ns: 0n, cycles: core.now(), cpu: processor.id, event: 'vm-load', vm: vm.name, vmId, kind,
-      memoryBytes: vm.memoryBytes, image: vm.image, entry: image.entry,
-    });
-    vm.windows.forEach((window, index) => {
-      refuseUnless(
-        core.scheduleAddWindow(vmId, BigInt(window.offsetNs), BigInt(window.durationNs)),
-        `${vmAt}/windows/${index}`, `scheduleAddWindow(${vmId}, ${window.offsetNs}, ${window.durationNs})`,
-      );
-    });
+    const plan = plans.find((candidate) => candidate.vm === vm);
+    if (plan !== undefined) refuseUnless(core.healthHold(plan.id, vmId), `board ${board.path}: /vms/${vm.index}/protection`, `healthHold(${plan.id}, ${vmId})`);
+  }
+  // A protected VM has a copy of its image on every other processor of its protection, held (docs/health.md).
+  for (const plan of plans.filter((candidate) => candidate.order.indexOf(processor.id) > 0)) {
+    const { vmId, kind } = createBoardVm(board, core, processor.id, plan.vm, images, trace);
+    directory.placeCopy(plan.vm.name, processor.id, vmId, { vm: plan.vm, kind, collected: [] });
+    refuseUnless(core.healthAddCopy(plan.id, vmId), `board ${board.path}: /vms/${plan.vm.index}/protection`, `healthAddCopy(${plan.id}, ${vmId}) on processor ${processor.id}`);
   }
   for (const { peer, mtuBytes } of network.peersOf(processor.id)) {
     const link = board.links.find((candidate) => (candidate.from === processor.id && candidate.to === peer) || (candidate.bidirectional && candidate.to === processor.id && candidate.from === peer))!;
@@ -368,9 +386,47 @@ function setUpProcessor(
   core.processorSetRam(BigInt(processor.ramBytes));
 }
 
-/** Every VM of the board has stopped (or stalled: run-loop.ts) where it lives now. */
-function allStopped(placed: readonly PlacedProcessor[], directory: VmDirectory<PlacedVm>): boolean {
-  return directory.living().every((entry) => outcomeOf(coreOf(placed, entry.processor), entry.handle) !== undefined);
+/** Creates board VM `vm` (or a copy of it) on this core: its image loaded, its windows in the schedule. */
+function createBoardVm(
+  board: Board, core: CoreRuntime, processor: number, vm: BoardVm, images: Map<string, ElfImage>, trace: BoardTrace | undefined,
+): { vmId: number; kind: VmMode } {
+  const image = images.get(vm.imagePath)!;
+  const kind: VmMode = vm.kind ?? (image.symbols.has(TOHOST_SYMBOL) ? 'machine' : 'paravirtual');
+  const vmAt = `board ${board.path}: /vms/${vm.index}`;
+  const copy = processor === vm.processor ? '' : ` (its copy on processor ${processor})`;
+  const vmId = core.vmCreate(VmKind[kind], vm.memoryBytes);
+  if (vmId < 0) {
+    throw new BoardError(`${vmAt}${copy}: the core cannot create a ${kind} VM with ${vm.memoryBytes} bytes: ${vmId === -1 ? 'it has no memory for it' : describeSbiError(vmId)}`);
+  }
+  try {
+    loadImage(core, vmId, image, vm.memoryBytes);
+  } catch (error) {
+    if (error instanceof ImageError) throw new BoardError(`${vmAt}/image: ${vm.image}: ${error.message}`);
+    throw error;
+  }
+  trace?.add({
+    ns: 0n, cycles: core.now(), cpu: processor, event: 'vm-load', vm: vm.name, vmId, kind,
+    memoryBytes: vm.memoryBytes, image: vm.image, entry: image.entry, ...(copy === '' ? {} : { copy: true }),
+  });
+  vm.windows.forEach((window, index) => {
+    refuseUnless(
+      core.scheduleAddWindow(vmId, BigInt(window.offsetNs), BigInt(window.durationNs)),
+      `${vmAt}/windows/${index}${copy}`, `scheduleAddWindow(${vmId}, ${window.offsetNs}, ${window.durationNs}) on processor ${processor}`,
+    );
+  });
+  return { vmId, kind };
+}
+
+/**
+ * Every VM of the board has stopped (or stalled: run-loop.ts) where it lives now. One on
+ * a failed processor is gone — unless a copy of it waits on a processor still up, which
+ * may take it over.
+ */
+function allStopped(placed: readonly PlacedProcessor[], directory: VmDirectory<PlacedVm>, lockstep: Lockstep): boolean {
+  return directory.living().every((entry) => {
+    if (lockstep.healthOf(entry.processor) !== 'failed') return outcomeOf(coreOf(placed, entry.processor), entry.handle) !== undefined;
+    return !directory.copiesOf(entry.name).some((copy) => lockstep.healthOf(copy.processor) !== 'failed');
+  });
 }
 
 function coreOf(placed: readonly PlacedProcessor[], id: number): CoreRuntime {
@@ -401,7 +457,7 @@ function migrationBoard(placed: PlacedProcessor[], directory: VmDirectory<Placed
   };
 }
 
-function setUpChannels(board: Board, placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>): void {
+function setUpChannels(board: Board, placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>, plans: readonly ProtectionPlan[]): void {
   const find = (name: string): { slot: PlacedProcessor; vmId: number } => {
     const entry = directory.locate(name);
     if (entry === undefined) throw new BoardError(`board ${board.path}: no VM named ${JSON.stringify(name)}`);
@@ -420,6 +476,20 @@ function setUpChannels(board: Board, placed: PlacedProcessor[], directory: VmDir
       destination.slot.core.channelAddDestination(channel.index, destination.vmId, channel.destination.port, kind, channel.maxMessageBytes, channel.depth),
       `${at}/destination`, `channelAddDestination(${channel.index}, ...) on processor ${destination.slot.id}`,
     );
+    // The copies' ends sleep until their copy takes over.
+    for (const plan of plans) {
+      for (const processor of plan.order.slice(1)) {
+        const copy = directory.copyOf(plan.vm.name, processor);
+        if (copy === undefined) continue;
+        const core = placed.find((candidate) => candidate.id === processor)!.core;
+        if (channel.source.vm === plan.vm.name) {
+          refuseUnless(core.channelAddSource(channel.index, copy, channel.source.port, kind, channel.maxMessageBytes, channel.depth, destination.slot.id), `${at}/source`, `channelAddSource(${channel.index}, ...) for the copy on processor ${processor}`);
+        }
+        if (channel.destination.vm === plan.vm.name) {
+          refuseUnless(core.channelAddDestination(channel.index, copy, channel.destination.port, kind, channel.maxMessageBytes, channel.depth), `${at}/destination`, `channelAddDestination(${channel.index}, ...) for the copy on processor ${processor}`);
+        }
+      }
+    }
   }
 }
 
@@ -467,7 +537,8 @@ function collectResult(
   for (const entry of directory.living()) {
     const core = coreOf(placed, entry.processor);
     const { vm, kind, collected } = entry.data;
-    const outcome = outcomeOf(core, entry.handle);
+    const lost = lockstep.healthOf(entry.processor) === 'failed';
+    const outcome = lost ? undefined : outcomeOf(core, entry.handle);
     const result: BoardVmResult = {
       name: vm.name,
       processor: entry.processor,
@@ -475,7 +546,7 @@ function collectResult(
       vmId: entry.handle,
       kind,
       image: vm.image,
-      state: outcome === undefined ? 'running' : 'stopped',
+      state: lost ? 'lost' : outcome === undefined ? 'running' : 'stopped',
       instret: core.vmInstret(entry.handle),
       stats: readStats(core, entry.handle),
       console: collected.length === 0 ? '' : Buffer.concat(collected).toString('utf8'),
@@ -522,5 +593,7 @@ function collectResult(
     framesInFlight: network.framesInFlight(),
     messages,
     migrations,
+    faults: [],
+    failedProcessors: placed.filter((slot) => lockstep.healthOf(slot.id) === 'failed').map((slot) => slot.id),
   };
 }

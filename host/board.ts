@@ -15,8 +15,8 @@ import { InputFileError } from './input-file.js';
 import { JsonTextError, readJsonFile } from './json-file.js';
 import type { JsonDocument } from './json-file.js';
 import {
-  CHANNEL_HEADER_BYTES, FRAME_HEADER_BYTES, MAX_CHANNEL_DEPTH, MAX_MESSAGE_BYTES, MAX_PEERS, MAX_PORTS, MAX_PROCESSOR_RAM_BYTES, MAX_VMS,
-  MAX_VM_RAM_BYTES, MAX_WINDOWS,
+  CHANNEL_HEADER_BYTES, FRAME_HEADER_BYTES, MAX_CHANNEL_DEPTH, MAX_MESSAGE_BYTES, MAX_PEERS, MAX_PORTS, MAX_PROCESSOR_RAM_BYTES,
+  MAX_PROTECTIONS, MAX_VMS, MAX_VM_RAM_BYTES, MAX_WINDOWS,
 } from './numbers.js';
 import { NS_PER_S, parseDurationS, parseRatePerS } from './reliability/units.js';
 import { formatSize } from './time-units.js';
@@ -107,6 +107,15 @@ export interface BoardChannel {
   destination: ChannelEnd;
 }
 
+/** The health monitor's settings (docs/health.md). */
+export interface BoardHealth {
+  heartbeatNs: number;
+  /** Undefined: the shortest the links allow + 2 heartbeat periods (the core says what that is). */
+  suspectNs?: number;
+  /** The processors that monitor each other and vote, ascending. */
+  members: number[];
+}
+
 export interface Board {
   /** The file it came from (as given), for messages. */
   path: string;
@@ -117,6 +126,30 @@ export interface Board {
   links: BoardLink[];
   vms: BoardVm[];
   channels: BoardChannel[];
+  /** Undefined when no VM is protected and the file has no health section. */
+  health?: BoardHealth;
+}
+
+/** The heartbeat period without a health section. */
+export const DEFAULT_HEARTBEAT_NS = 1_000_000;
+
+/** A VM is protected when it has a policy other than "none". */
+export function isProtected(vm: BoardVm): boolean {
+  return vm.protection !== undefined && vm.protection.policies.some((policy) => policy !== 'none');
+}
+
+/**
+ * Its processors in failover order: where it runs, its backup, its spares — or, when the
+ * board names neither, every other member of the health monitor, in id order after its own.
+ */
+export function protectionOrder(vm: BoardVm, board: Board): number[] {
+  const protection = vm.protection;
+  if (protection === undefined) return [vm.processor];
+  const named = [...(protection.backup === undefined ? [] : [protection.backup]), ...protection.spares];
+  if (named.length > 0) return [vm.processor, ...named];
+  const others = (board.health?.members ?? board.processors.map((processor) => processor.id)).filter((id) => id !== vm.processor);
+  const after = others.filter((id) => id > vm.processor);
+  return [vm.processor, ...after, ...others.filter((id) => id < vm.processor)];
 }
 
 /** Reads, validates and checks a board file; throws BoardError if it is unusable. */
@@ -195,6 +228,7 @@ interface RawBoard {
   links?: (Omit<BoardLink, 'index' | 'bidirectional'> & { bidirectional?: boolean })[];
   vms?: (Omit<BoardVm, 'index' | 'imagePath' | 'windows' | 'protection'> & { windows?: PartitionWindow[]; protection?: RawProtection })[];
   channels?: (Omit<BoardChannel, 'index' | 'depth'> & { depth?: number })[];
+  health?: { heartbeat?: string; suspect?: string; members?: number[] };
 }
 
 interface RawProtection {
@@ -212,10 +246,14 @@ function normaliseProcessor({ id, clockHz, ramBytes, majorFrameNs, failureRate, 
   return processor;
 }
 
+/** The checkpoint interval of the "checkpoint" policy when the board gives none. */
+export const DEFAULT_CHECKPOINT_INTERVAL_NS = 20_000_000;
+
 function normaliseProtection(raw: RawProtection): VmProtection {
   const protection: VmProtection = { policies: [...raw.policies], spares: [...(raw.spares ?? [])] };
   if (raw.backup !== undefined) protection.backup = raw.backup;
   if (raw.checkpointInterval !== undefined) protection.checkpointIntervalNs = Math.round(parseDurationS(raw.checkpointInterval)! * NS_PER_S);
+  else if (raw.policies.includes('checkpoint')) protection.checkpointIntervalNs = DEFAULT_CHECKPOINT_INTERVAL_NS;
   return protection;
 }
 
@@ -260,7 +298,17 @@ function normalise(raw: RawBoard, path: string): Board {
     })),
   };
   if (raw.description !== undefined) board.description = raw.description;
+  if (raw.health !== undefined || board.vms.some(isProtected)) board.health = normaliseHealth(raw.health ?? {}, board);
   return board;
+}
+
+function normaliseHealth(raw: NonNullable<RawBoard['health']>, board: Board): BoardHealth {
+  const health: BoardHealth = {
+    heartbeatNs: raw.heartbeat === undefined ? DEFAULT_HEARTBEAT_NS : Math.round(parseDurationS(raw.heartbeat)! * NS_PER_S),
+    members: [...(raw.members ?? board.processors.map((processor) => processor.id))].sort((a, b) => a - b),
+  };
+  if (raw.suspect !== undefined) health.suspectNs = Math.round(parseDurationS(raw.suspect)! * NS_PER_S);
+  return health;
 }
 
 function basenameWithoutJson(path: string): string {
@@ -293,7 +341,7 @@ type Report = (pointer: string, message: string) => void;
 interface BoardIndex {
   /** Processor id → its first position in the file (a duplicate id is reported once). */
   processorAt: Map<number, number>;
-  /** Processor id → the VMs placed on it, in file order. */
+  /** Processor id → the VMs placed on it, in file order (the copies of protected VMs are the board runner's to place: the core refuses one that does not fit). */
   residents: Map<number, BoardVm[]>;
   vmsByName: Map<string, BoardVm>;
 }
@@ -486,6 +534,26 @@ function checkReliabilityFields(board: Board, report: Report): void {
       report(`${at}/spares`, `lists the backup ${protection.backup} again`);
     }
     if (protection.checkpointIntervalNs !== undefined && !(protection.checkpointIntervalNs >= 1)) report(`${at}/checkpointInterval`, 'must be at least 1 ns');
+    if (!isProtected(vm)) continue;
+    const members = board.health?.members ?? [];
+    for (const [pointer, id] of [[`/vms/${vm.index}/processor`, vm.processor] as [string, number], ...targets]) {
+      if (ids.has(id) && !members.includes(id)) report(pointer, `processor ${id} is not a member of the health monitor (/health/members)`);
+    }
+  }
+  checkHealth(board, ids, report);
+}
+
+function checkHealth(board: Board, ids: Set<number>, report: Report): void {
+  const health = board.health;
+  if (health === undefined) return;
+  if (!(health.heartbeatNs >= 1)) report('/health/heartbeat', 'must be at least 1 ns');
+  if (health.suspectNs !== undefined && !(health.suspectNs >= 1)) report('/health/suspect', 'must be at least 1 ns');
+  health.members.forEach((id, i) => {
+    if (!ids.has(id)) report(`/health/members/${i}`, `no processor with id ${id} (the board has ${idList(board)})`);
+  });
+  const protectedVms = board.vms.filter(isProtected);
+  if (protectedVms.length > MAX_PROTECTIONS) {
+    report('/vms', `${protectedVms.length} VMs are protected, but a board holds at most ${MAX_PROTECTIONS} protections`);
   }
 }
 

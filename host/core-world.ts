@@ -46,6 +46,30 @@ export interface CoreWorld {
   migrationStat(id: number, key: number): bigint;
   /** IncomingStat `key` of incoming migration `id` (0: the latest). */
   migrationIncomingStat(id: number, key: number): bigint;
+  /** Declares protection `id` — the same on every member: its policies (Protection bits) and checkpoint interval. 0, or -3. */
+  healthProtect(id: number, policies: number, intervalNs: bigint): number;
+  /** Appends `processor` to protection `id`'s order (the first runs the VM at the start, the others hold copies). 0, or -3. */
+  healthAddProcessor(id: number, processor: number): number;
+  /** `vm` here is protection `id`'s image copy: held, its ports asleep, until it takes over. 0, or -3. */
+  healthAddCopy(id: number, vm: number): number;
+  /** `vm` here is protection `id`'s VM at the board's start. 0, or -3. */
+  healthHold(id: number, vm: number): number;
+  /** The slowest trip this processor's heartbeats can take, behind everything its links may carry (ask once links, channels and protections are set up). */
+  healthWorstTrip(): bigint;
+  /** Adds a member: a processor of the board and its health-worst-trip. 0, or -3. */
+  healthAddMember(processor: number, worstTripNs: bigint): number;
+  /** Starts the health monitor: 0, or -3 (health-stat refusal says why; the shortest suspect time the links allow is health-stat minimum-suspect-ns). */
+  healthConfigure(heartbeatNs: bigint, suspectNs: bigint): number;
+  /** A hardware warning: this processor will fail in `lead-ns`. */
+  healthWarning(leadNs: bigint): void;
+  /** HealthStat `key` (wit/numbers.json). */
+  healthStat(key: number): bigint;
+  /** ProtectionStat `key` of protection `id` on this processor. */
+  healthProtectionStat(id: number, key: number): bigint;
+  /** The processor hangs for `cycles`: time passes, nothing runs, nothing is sent. Returns the cycles. */
+  processorStall(cycles: bigint): bigint;
+  /** A single-event upset: flips bit `bit` (0-7) of the byte of VM `vm`'s RAM at `guest-addr` (not a store: no dirty bit). 0, -11 outside RAM, -3. */
+  vmFlipBit(vm: number, guestAddr: number, bit: number): number;
   /** Starts a new stream in the core's output buffer. */
   checkpointBegin(): void;
   /** Appends a checkpoint of `vm` (incremental != 0: only pages written since its last one): 0, -3 no such VM, -10 no stream begun, -2 cannot carry it. */
@@ -133,6 +157,18 @@ export const WORLD_EXPORTS = [
   { name: 'migrationCancel', params: [], result: 's32' },
   { name: 'migrationStat', params: ['u32', 'u32'], result: 'u64' },
   { name: 'migrationIncomingStat', params: ['u32', 'u32'], result: 'u64' },
+  { name: 'healthProtect', params: ['u32', 'u32', 'u64'], result: 's32' },
+  { name: 'healthAddProcessor', params: ['u32', 'u32'], result: 's32' },
+  { name: 'healthAddCopy', params: ['u32', 'u32'], result: 's32' },
+  { name: 'healthHold', params: ['u32', 'u32'], result: 's32' },
+  { name: 'healthWorstTrip', params: [], result: 'u64' },
+  { name: 'healthAddMember', params: ['u32', 'u64'], result: 's32' },
+  { name: 'healthConfigure', params: ['u64', 'u64'], result: 's32' },
+  { name: 'healthWarning', params: ['u64'] },
+  { name: 'healthStat', params: ['u32'], result: 'u64' },
+  { name: 'healthProtectionStat', params: ['u32', 'u32'], result: 'u64' },
+  { name: 'processorStall', params: ['u64'], result: 'u64' },
+  { name: 'vmFlipBit', params: ['u32', 'u32', 'u32'], result: 's32' },
   { name: 'checkpointBegin', params: [] },
   { name: 'checkpointCapture', params: ['u32', 'u32'], result: 's32' },
   { name: 'checkpointEnd', params: [], result: 's32' },

@@ -67,6 +67,11 @@ interface Direction {
   /** The wire is busy transmitting until this time. */
   busyUntilNs: bigint;
   stats: LinkDirectionStats;
+  /** Injected faults (host/faults.ts): cut until, its bandwidth divided by `slowBy` until, the next frame's bit to flip. */
+  cutUntilNs: bigint;
+  slowBy: number;
+  slowUntilNs: bigint;
+  flipNextBit?: number;
 }
 
 export class LinkNetwork {
@@ -87,6 +92,9 @@ export class LinkNetwork {
       link,
       latencyNs: BigInt(link.latencyNs),
       busyUntilNs: 0n,
+      cutUntilNs: 0n,
+      slowBy: 1,
+      slowUntilNs: 0n,
       stats: {
         from, to, link: link.index,
         framesSent: 0, bytesSent: 0, framesDelivered: 0, framesDropped: 0,
@@ -124,8 +132,13 @@ export class LinkNetwork {
     if (bytes.length > link.mtuBytes) {
       throw new LinkError(`processor ${from} sent a ${bytes.length}-byte frame to ${to}, over the ${link.mtuBytes}-byte MTU of link ${link.index}`);
     }
+    if (sentNs < direction.cutUntilNs) { // a partition: the wire carries nothing
+      stats.framesSent++;
+      stats.framesDropped++;
+      return { frames: [], dropped: true };
+    }
     const startNs = sentNs > direction.busyUntilNs ? sentNs : direction.busyUntilNs;
-    const wireNs = serialisation(direction, bytes.length);
+    const wireNs = serialisation(direction, bytes.length) * BigInt(sentNs < direction.slowUntilNs ? direction.slowBy : 1);
     direction.busyUntilNs = startNs + wireNs;
     stats.framesSent++;
     stats.bytesSent += bytes.length;
@@ -139,8 +152,10 @@ export class LinkNetwork {
     }
     const faults: LinkFaultName[] = [];
     let delivered = bytes;
-    if (fate?.corruptBit !== undefined && bytes.length > 0) {
-      const bit = fate.corruptBit % (bytes.length * 8);
+    const corruptBit = direction.flipNextBit ?? fate?.corruptBit;
+    direction.flipNextBit = undefined;
+    if (corruptBit !== undefined && bytes.length > 0) {
+      const bit = corruptBit % (bytes.length * 8);
       delivered = bytes.slice();
       delivered[bit >>> 3]! ^= 1 << (bit & 7);
       faults.push('corrupt');
@@ -161,6 +176,33 @@ export class LinkNetwork {
       frames.push(this.enqueue(from, to, delivered, sentNs, arrivalNs + extraNs + wireNs, [...faults, 'duplicate']));
     }
     return { frames, dropped: false };
+  }
+
+  /** Cuts both directions between `a` and `b` until `untilNs` (a partition): frames sent meanwhile are lost. */
+  cut(a: number, b: number, untilNs: bigint): void {
+    for (const direction of [this.directions.get(key(a, b)), this.directions.get(key(b, a))]) {
+      if (direction !== undefined && untilNs > direction.cutUntilNs) direction.cutUntilNs = untilNs;
+    }
+  }
+
+  /** Divides the bandwidth of both directions between `a` and `b` by `factor` until `untilNs`. */
+  slow(a: number, b: number, factor: number, untilNs: bigint): void {
+    for (const direction of [this.directions.get(key(a, b)), this.directions.get(key(b, a))]) {
+      if (direction === undefined) continue;
+      direction.slowBy = factor;
+      direction.slowUntilNs = untilNs;
+    }
+  }
+
+  /** Flips bit `bit` (modulo the frame's size) of the next frame from `from` to `to`. */
+  flipNext(from: number, to: number, bit: number): void {
+    const direction = this.directions.get(key(from, to));
+    if (direction !== undefined) direction.flipNextBit = bit;
+  }
+
+  /** Is there a link from `from` to `to`? */
+  has(from: number, to: number): boolean {
+    return this.directions.has(key(from, to));
   }
 
   /** Removes and returns the frames that have arrived by `untilNs`, in arrival order. */

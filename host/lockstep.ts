@@ -44,6 +44,9 @@ export interface LockstepOptions {
 
 export type LockstepEnd = 'stopped' | 'limit';
 
+/** A processor's hardware state (host/faults.ts injects the others). */
+export type ProcessorHealth = 'up' | 'failed' | 'hung';
+
 export class Lockstep {
   /** In stepping order: ascending id. */
   readonly processors: readonly LockstepProcessor[];
@@ -52,6 +55,9 @@ export class Lockstep {
   private readonly stopped = new Set<number>();
   private boundaryNs = 0n;
   private steps = 0;
+  /** Injected hardware faults: a failed processor never runs again; a hung one lets time pass and does nothing. */
+  private readonly health = new Map<number, ProcessorHealth>();
+  private framesLostAtDeadProcessors = 0;
 
   constructor(processors: readonly LockstepProcessor[], private readonly options: LockstepOptions) {
     if (options.quantumNs < 1n) throw new RangeError(`lockstep quantum must be at least 1 ns, not ${options.quantumNs}`);
@@ -77,6 +83,29 @@ export class Lockstep {
     return this.stopped.has(id);
   }
 
+  healthOf(id: number): ProcessorHealth {
+    return this.health.get(id) ?? 'up';
+  }
+
+  /** Processor `id` stops for good (fail-stop): it runs no more, frames to it are lost. */
+  fail(id: number): void {
+    this.processor(id);
+    this.health.set(id, 'failed');
+  }
+
+  /** Processor `id` hangs (`on`) or goes on: while hung, time passes and nothing runs, is sent or taken. */
+  hang(id: number, on: boolean): void {
+    this.processor(id);
+    if (this.healthOf(id) === 'failed') return;
+    if (on) this.health.set(id, 'hung');
+    else this.health.delete(id);
+  }
+
+  /** Frames that arrived at a failed or hung processor (nobody took them). */
+  framesLostAtFaultyProcessors(): number {
+    return this.framesLostAtDeadProcessors;
+  }
+
   /** Processor `from` sends a frame to `to` now (call from its core's link-send import). */
   send(from: number, to: number, bytes: Uint8Array): SendOutcome {
     const processor = this.processor(from);
@@ -90,7 +119,7 @@ export class Lockstep {
   run(): LockstepEnd {
     for (;;) {
       this.deliverArrived();
-      if (this.stopped.size === this.processors.length || this.options.finished?.() === true) return 'stopped';
+      if (this.stopped.size + this.failedCount() === this.processors.length || this.options.finished?.() === true) return 'stopped';
       if (this.options.limitNs !== undefined && this.boundaryNs >= this.options.limitNs) return 'limit';
       this.step();
     }
@@ -102,9 +131,12 @@ export class Lockstep {
     if (this.options.limitNs !== undefined && next > this.options.limitNs) next = this.options.limitNs;
     for (const processor of this.processors) {
       if (this.stopped.has(processor.id)) continue;
+      const health = this.healthOf(processor.id);
+      if (health === 'failed') continue;
       const target = nsToCycles(next, processor.clockHz);
       const now = processor.core.now();
       if (target <= now) continue;
+      if (health === 'hung') { processor.core.processorStall(target - now); continue; }
       const advanced = processor.core.run(target - now);
       if (advanced < target - now) this.stopped.add(processor.id);
     }
@@ -116,6 +148,7 @@ export class Lockstep {
   /** Hands every frame that has arrived by now to its destination core. */
   deliverArrived(): void {
     for (const frame of this.options.network.takeArrived(this.boundaryNs)) {
+      if (this.healthOf(frame.to) !== 'up') { this.framesLostAtDeadProcessors++; continue; }
       this.options.onDeliver?.(frame, this.boundaryNs);
       const result = this.processor(frame.to).core.linkReceive(frame.from, frame.bytes);
       // The core judges the frame itself (CRC, sequence) and counts what it drops; a refusal is a broken call.
@@ -123,6 +156,12 @@ export class Lockstep {
         throw new LinkError(`processor ${frame.to} refused linkReceive(${frame.from}, ${frame.bytes.length} bytes): ${describeSbiError(result)}`);
       }
     }
+  }
+
+  private failedCount(): number {
+    let failed = 0;
+    for (const [id, health] of this.health) if (health === 'failed' && !this.stopped.has(id)) failed++;
+    return failed;
   }
 
   private processor(id: number): LockstepProcessor {

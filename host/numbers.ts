@@ -41,7 +41,7 @@ export const VmExitReason = {
   migrated: 7,
   /** no VM with this handle here: it was released (its slot may hold another VM by now), or never existed. */
   gone: 8,
-  /** stopped for good by the health monitor: its processor lost the board's majority (another copy may run now). */
+  /** stopped for good by the health monitor: another processor holds the VM under a newer lease term (vmExitCode: that term). */
   fenced: 9,
 } as const;
 export type VmExitReasonKey = keyof typeof VmExitReason;
@@ -69,7 +69,7 @@ export const VM_EXIT_REASON_TEXT: Readonly<Record<number, string>> = {
   [6]: "a trap with no usable handler (vmExitCode: the cause)",
   [7]: "the VM left this processor (migrated, or its reservation was dropped); it runs elsewhere",
   [8]: "no VM with this handle here: it was released (its slot may hold another VM by now), or never existed",
-  [9]: "stopped for good by the health monitor: its processor lost the board's majority (another copy may run now)",
+  [9]: "stopped for good by the health monitor: another processor holds the VM under a newer lease term (vmExitCode: that term)",
 };
 
 /** SbiError: SBI error codes: hypercall results, and the results of the core's exports. */
@@ -335,11 +335,11 @@ export const FrameType = {
   migrationMessage: 16,
   /** a migration acknowledgement: u32 next sequence expected. */
   migrationAck: 17,
-  /** a processor's heartbeat: u64 send time ns, u64 the members it heard within the suspect time (bit i: member i of the board's sorted ids), u64 the members it suspects. */
+  /** a processor's heartbeat: u64 send time ns, u64 its incarnation, u64 the members it suspects, u16 members, u16 protections, u32 0, then HEARTBEAT_ENTRY_BYTES per protection: its part in it and its lease grant (docs/health.md). */
   heartbeat: 32,
-  /** a replication session's message (transport.ts layout; the channel field is the session: protection id and epoch generation). */
+  /** a replication session's message (transport.ts layout; the channel field is the session: protection << 24 | serial). */
   replicaMessage: 33,
-  /** a replication session's acknowledgement. */
+  /** a replication session's acknowledgement: u32 next sequence expected. */
   replicaAck: 34,
 } as const;
 export type FrameTypeKey = keyof typeof FrameType;
@@ -365,9 +365,9 @@ export const FRAME_TYPE_TEXT: Readonly<Record<number, string>> = {
   [5]: "a queuing source that has nothing to resend but no credit asks for the current acknowledgement",
   [16]: "a migration message: u32 sequence, u8 type, 3 zero bytes, body (the frame's channel field is the session id)",
   [17]: "a migration acknowledgement: u32 next sequence expected",
-  [32]: "a processor's heartbeat: u64 send time ns, u64 the members it heard within the suspect time (bit i: member i of the board's sorted ids), u64 the members it suspects",
-  [33]: "a replication session's message (transport.ts layout; the channel field is the session: protection id and epoch generation)",
-  [34]: "a replication session's acknowledgement",
+  [32]: "a processor's heartbeat: u64 send time ns, u64 its incarnation, u64 the members it suspects, u16 members, u16 protections, u32 0, then HEARTBEAT_ENTRY_BYTES per protection: its part in it and its lease grant (docs/health.md)",
+  [33]: "a replication session's message (transport.ts layout; the channel field is the session: protection << 24 | serial)",
+  [34]: "a replication session's acknowledgement: u32 next sequence expected",
 };
 
 /** ChannelKind: channelAddSource/Destination kind. */
@@ -582,6 +582,8 @@ export const MigrationReason = {
   relayTable: 15,
   /** the destination has no room for the VM's channel ports. */
   destPorts: 16,
+  /** the VM is protected: it may only move to the next processor of its protection that can take it. */
+  protected: 17,
 } as const;
 export type MigrationReasonKey = keyof typeof MigrationReason;
 /** MigrationReason: the short name of each value (JSON, reports). */
@@ -603,6 +605,7 @@ export const MIGRATION_REASON_LABELS: Readonly<Record<number, string>> = {
   [14]: "destination-vm-table-full",
   [15]: "relay-table-full",
   [16]: "destination-port-table-full",
+  [17]: "protected",
 };
 /** MigrationReason: what each value means, for people. */
 export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -623,6 +626,7 @@ export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
   [14]: "the destination's VM table is full",
   [15]: "this processor has no room left to relay the VM's channels after the move",
   [16]: "the destination has no room for the VM's channel ports",
+  [17]: "the VM is protected: it may only move to the next processor of its protection that can take it",
 };
 
 /** MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults. */
@@ -643,6 +647,8 @@ export const MigrationParam = {
   prepageNs: 6,
   /** timeouts in a row after which, before the commit, the other side counts as unreachable. */
   giveUpTimeouts: 7,
+  /** 1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs. */
+  replaces: 8,
 } as const;
 export type MigrationParamKey = keyof typeof MigrationParam;
 /** MigrationParam: the short name of each value (JSON, reports). */
@@ -655,6 +661,7 @@ export const MIGRATION_PARAM_LABELS: Readonly<Record<number, string>> = {
   [5]: "retransmissions",
   [6]: "prepage-ns",
   [7]: "give-up-timeouts",
+  [8]: "replaces",
 };
 /** MigrationParam: what each value means, for people. */
 export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
@@ -666,6 +673,7 @@ export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
   [5]: "retransmissions the bound budgets for (k)",
   [6]: "post-copy: how long the writes are watched to choose the prepaged pages, ns",
   [7]: "timeouts in a row after which, before the commit, the other side counts as unreachable",
+  [8]: "1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs",
 };
 /** MigrationParam: the core's defaults. */
 export const MIGRATION_PARAM_DEFAULTS = {
@@ -677,6 +685,7 @@ export const MIGRATION_PARAM_DEFAULTS = {
   retransmissions: 2,
   prepageNs: 10000000,
   giveUpTimeouts: 16,
+  replaces: 0,
 } as const;
 
 /** MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one). */
@@ -735,6 +744,8 @@ export const MigrationStat = {
   strategy: 25,
   /** board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows). */
   lastRunNs: 26,
+  /** bound term: a protected VM's lease moving to the destination (the handover's two trips). */
+  boundAgreementNs: 27,
   /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
   roundDirtyRate: 100,
   /** 200 + r: pages round r + 1 sent. */
@@ -772,6 +783,7 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [24]: "pushed-pages",
   [25]: "strategy",
   [26]: "last-run-ns",
+  [27]: "bound-agreement-ns",
   [100]: "round-dirty-rate",
   [200]: "round-pages",
   [300]: "param",
@@ -805,6 +817,7 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [24]: "post-copy: pages pushed or sent on request after the commit",
   [25]: "the Strategy",
   [26]: "board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows)",
+  [27]: "bound term: a protected VM's lease moving to the destination (the handover's two trips)",
   [100]: "100 + r: the dirty rate measured over round r + 1, bytes/s",
   [200]: "200 + r: pages round r + 1 sent",
   [300]: "300 + k: the value MigrationParam k had for this migration",
@@ -895,18 +908,28 @@ export const CoreEvent = {
   processorSuspected: 15,
   /** health monitor: id = a processor this one heard again after suspecting it. */
   processorTrusted: 16,
-  /** id = protection (the VM's board index): its replica or standby runs here now; vm = its handle, a = the failed primary, b = board time of the state it resumes from (the replica's last epoch; 0 for a cold restart). */
+  /** id = protection: its copy here took over; vm = its handle, a = the lease term, b = board time of the state it resumes from (its last epoch's capture; 0: a restart from the image). */
   failoverActivated: 17,
-  /** id = protection: this processor lost the majority and stopped its copy; vm = its handle. */
-  vmFenced: 18,
-  /** id = protection, primary: the backup applied epoch a, captured at board time b (output up to it released). */
-  epochCommitted: 19,
-  /** id = protection: its backup or its spares are gone (a = the reason: 1 backup suspected, 2 released for a move). */
-  protectionLost: 20,
+  /** id = protection: the first instruction of the copy that took over; vm, a = board time of that instruction, b = board time of the activation. */
+  failoverFirstRun: 18,
+  /** id = protection: the holder's lease ran out (no quorum granted it): its VM waits; vm, a = the term. */
+  vmPaused: 19,
+  /** id = protection: the lease of the same term is back: the VM runs on; vm, a = the term. */
+  vmResumed: 20,
+  /** id = protection: another processor holds it under a newer term, the copy here stopped for good; vm, a = that term. */
+  vmFenced: 21,
+  /** id = protection, holder: the backup applied epoch a, captured at board time b (the output it contains is released). */
+  epochCommitted: 22,
+  /** id = protection, holder: no backup holds its epochs now; a = why (1 backup suspected, 2 backup refused, 3 session silent, 4 no candidate left). */
+  protectionLost: 23,
+  /** id = protection, holder: epochs go to processor a from now on (session b). */
+  backupChosen: 24,
   /** this processor announced it will fail in a ns (hardware warning). */
-  warningReceived: 21,
-  /** id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = the reason). */
-  warningMigration: 22,
+  warningReceived: 25,
+  /** id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = MigrationReason). */
+  warningMigration: 26,
+  /** id = protection, source of a move: the VM left for processor a; the members move its lease there. */
+  handover: 27,
 } as const;
 export type CoreEventKey = keyof typeof CoreEvent;
 /** CoreEvent: the short name of each value (JSON, reports). */
@@ -928,11 +951,16 @@ export const CORE_EVENT_LABELS: Readonly<Record<number, string>> = {
   [15]: "processor-suspected",
   [16]: "processor-trusted",
   [17]: "failover-activated",
-  [18]: "vm-fenced",
-  [19]: "epoch-committed",
-  [20]: "protection-lost",
-  [21]: "warning-received",
-  [22]: "warning-migration",
+  [18]: "failover-first-run",
+  [19]: "vm-paused",
+  [20]: "vm-resumed",
+  [21]: "vm-fenced",
+  [22]: "epoch-committed",
+  [23]: "protection-lost",
+  [24]: "backup-chosen",
+  [25]: "warning-received",
+  [26]: "warning-migration",
+  [27]: "handover",
 };
 /** CoreEvent: what each value means, for people. */
 export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
@@ -952,12 +980,17 @@ export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
   [14]: "destination: every page has arrived",
   [15]: "health monitor: id = the processor this one suspects now (silent longer than the suspect time)",
   [16]: "health monitor: id = a processor this one heard again after suspecting it",
-  [17]: "id = protection (the VM's board index): its replica or standby runs here now; vm = its handle, a = the failed primary, b = board time of the state it resumes from (the replica's last epoch; 0 for a cold restart)",
-  [18]: "id = protection: this processor lost the majority and stopped its copy; vm = its handle",
-  [19]: "id = protection, primary: the backup applied epoch a, captured at board time b (output up to it released)",
-  [20]: "id = protection: its backup or its spares are gone (a = the reason: 1 backup suspected, 2 released for a move)",
-  [21]: "this processor announced it will fail in a ns (hardware warning)",
-  [22]: "id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = the reason)",
+  [17]: "id = protection: its copy here took over; vm = its handle, a = the lease term, b = board time of the state it resumes from (its last epoch's capture; 0: a restart from the image)",
+  [18]: "id = protection: the first instruction of the copy that took over; vm, a = board time of that instruction, b = board time of the activation",
+  [19]: "id = protection: the holder's lease ran out (no quorum granted it): its VM waits; vm, a = the term",
+  [20]: "id = protection: the lease of the same term is back: the VM runs on; vm, a = the term",
+  [21]: "id = protection: another processor holds it under a newer term, the copy here stopped for good; vm, a = that term",
+  [22]: "id = protection, holder: the backup applied epoch a, captured at board time b (the output it contains is released)",
+  [23]: "id = protection, holder: no backup holds its epochs now; a = why (1 backup suspected, 2 backup refused, 3 session silent, 4 no candidate left)",
+  [24]: "id = protection, holder: epochs go to processor a from now on (session b)",
+  [25]: "this processor announced it will fail in a ns (hardware warning)",
+  [26]: "id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = MigrationReason)",
+  [27]: "id = protection, source of a move: the VM left for processor a; the members move its lease there",
 };
 
 /** Protection: healthProtect's policies, a bit each. */
@@ -989,20 +1022,28 @@ export const HealthStat = {
   heartbeatsSent: 0,
   /** heartbeats received. */
   heartbeatsReceived: 1,
-  /** members suspected now (bit i: member i). */
+  /** members suspected now (bit i: the member with the i-th smallest processor id). */
   suspected: 2,
   /** times this processor began to suspect another. */
   suspicions: 3,
-  /** the shortest suspect time the links allow (heartbeat period, trips, quantum). */
-  minimumSuspectNs: 4,
-  /** the suspect time in use. */
-  suspectNs: 5,
-  /** how long without a majority before this processor fences its protected VMs. */
-  fenceNs: 6,
-  /** the longest from a processor's failure to a quorum here agreeing it failed. */
-  detectionBoundNs: 7,
-  /** 1 once this processor fenced its protected VMs. */
-  fenced: 8,
+  /** times it heard again from a processor it suspected (a false suspicion, or a repaired processor). */
+  trusts: 4,
+  /** the shortest suspect time the links allow: heartbeat period + quantum + the slowest heartbeat trip. */
+  minimumSuspectNs: 5,
+  /** the suspect time in use (T). */
+  suspectNs: 6,
+  /** how long a lease grant lasts after it was sent (F = T). */
+  leaseNs: 7,
+  /** the slowest heartbeat trip of any member, behind the most traffic its links carry. */
+  worstTripNs: 8,
+  /** members of the health monitor. */
+  members: 9,
+  /** board time this processor's current incarnation began (0: at the board's start). */
+  incarnation: 10,
+  /** why health-configure refused: 0 it did not, 1 this processor is not a member, 2 no link to a member (refusalProcessor), 3 the suspect time is below minimumSuspectNs, 4 a heartbeat period of 0, 5 a protection names a processor that is not a member. */
+  refusal: 11,
+  /** the processor the refusal is about. */
+  refusalProcessor: 12,
 } as const;
 export type HealthStatKey = keyof typeof HealthStat;
 /** HealthStat: the short name of each value (JSON, reports). */
@@ -1011,74 +1052,110 @@ export const HEALTH_STAT_LABELS: Readonly<Record<number, string>> = {
   [1]: "heartbeats-received",
   [2]: "suspected",
   [3]: "suspicions",
-  [4]: "minimum-suspect-ns",
-  [5]: "suspect-ns",
-  [6]: "fence-ns",
-  [7]: "detection-bound-ns",
-  [8]: "fenced",
+  [4]: "trusts",
+  [5]: "minimum-suspect-ns",
+  [6]: "suspect-ns",
+  [7]: "lease-ns",
+  [8]: "worst-trip-ns",
+  [9]: "members",
+  [10]: "incarnation",
+  [11]: "refusal",
+  [12]: "refusal-processor",
 };
 /** HealthStat: what each value means, for people. */
 export const HEALTH_STAT_TEXT: Readonly<Record<number, string>> = {
   [0]: "heartbeats sent",
   [1]: "heartbeats received",
-  [2]: "members suspected now (bit i: member i)",
+  [2]: "members suspected now (bit i: the member with the i-th smallest processor id)",
   [3]: "times this processor began to suspect another",
-  [4]: "the shortest suspect time the links allow (heartbeat period, trips, quantum)",
-  [5]: "the suspect time in use",
-  [6]: "how long without a majority before this processor fences its protected VMs",
-  [7]: "the longest from a processor's failure to a quorum here agreeing it failed",
-  [8]: "1 once this processor fenced its protected VMs",
+  [4]: "times it heard again from a processor it suspected (a false suspicion, or a repaired processor)",
+  [5]: "the shortest suspect time the links allow: heartbeat period + quantum + the slowest heartbeat trip",
+  [6]: "the suspect time in use (T)",
+  [7]: "how long a lease grant lasts after it was sent (F = T)",
+  [8]: "the slowest heartbeat trip of any member, behind the most traffic its links carry",
+  [9]: "members of the health monitor",
+  [10]: "board time this processor's current incarnation began (0: at the board's start)",
+  [11]: "why health-configure refused: 0 it did not, 1 this processor is not a member, 2 no link to a member (refusalProcessor), 3 the suspect time is below minimumSuspectNs, 4 a heartbeat period of 0, 5 a protection names a processor that is not a member",
+  [12]: "the processor the refusal is about",
 };
 
 /** ProtectionStat: healthProtectionStat(id, key): one protection on this processor. */
 export const ProtectionStat = {
-  /** 0 none here, 1 primary, 2 replica, 3 standby. */
+  /** 0 not a candidate, 1 holder, 2 replica (holds epochs), 3 image copy (restart), 4 fenced, 5 no copy yet. */
   role: 0,
-  /** 0 idle, 1 protecting (primary) or waiting (replica, standby), 2 activated, 3 fenced, 4 lost, 5 released. */
-  state: 1,
-  /** primary: epochs the backup applied; replica: epochs applied here. */
-  epochs: 2,
+  /** the lease term it holds, or its copy came from. */
+  term: 1,
+  /** the processor this one grants the protection's lease to (u64 max: none). */
+  grantee: 2,
+  /** the term of that grant. */
+  grantTerm: 3,
+  /** holder: board time its lease runs out unless renewed. */
+  leaseEndNs: 4,
+  /** holder: epochs its backup applied; replica: epochs applied here. */
+  epochs: 5,
   /** board time the last applied epoch was captured. */
-  lastEpochNs: 3,
-  /** the worst-case service interruption after a failure of the primary: detection + agreement + the wait for a window here. */
-  interruptionBoundNs: 4,
-  /** the worst-case lost work (RPO): the checkpoint interval + replicating an epoch of the whole VM + its acknowledgement (u64 max: not bounded, a cold restart). */
-  lostWorkBoundNs: 5,
-  /** primary: channel messages waiting for their epoch (output commit). */
-  heldMessages: 6,
-  /** the VM's handle here. */
-  vm: 7,
-  /** primary: stream bytes of the last epoch. */
-  epochBytes: 8,
-  /** primary: every byte replication put on the wire. */
-  replicationBytes: 9,
+  lastEpochNs: 6,
+  /** the worst-case service interruption when its holder fails: suspicion, the lease running out, the grant's trip, the wait for a window on the processor that takes over. */
+  interruptionBoundNs: 7,
+  /** the worst-case lost work (RPO): checkpoint interval, or an epoch of the whole VM if that takes longer, + replicating an epoch of the whole VM (u64 max: not bounded, a restart from the image). */
+  lostWorkBoundNs: 8,
+  /** holder: channel messages waiting for their epoch (output commit). */
+  heldMessages: 9,
+  /** the handle of its VM (or copy) here. */
+  vm: 10,
+  /** holder: stream bytes of the last epoch. */
+  epochBytes: 11,
+  /** holder: every byte replication put on the wire. */
+  replicationBytes: 12,
+  /** holder: the processor its epochs go to (u64 max: none). */
+  backup: 13,
+  /** times this processor took it over. */
+  activations: 14,
+  /** holder: times its lease ran out. */
+  pauses: 15,
+  /** the longest from its holder's failure to a quorum granting the lease to a copy (the interruption bound without the wait for a window). */
+  takeoverBoundNs: 16,
 } as const;
 export type ProtectionStatKey = keyof typeof ProtectionStat;
 /** ProtectionStat: the short name of each value (JSON, reports). */
 export const PROTECTION_STAT_LABELS: Readonly<Record<number, string>> = {
   [0]: "role",
-  [1]: "state",
-  [2]: "epochs",
-  [3]: "last-epoch-ns",
-  [4]: "interruption-bound-ns",
-  [5]: "lost-work-bound-ns",
-  [6]: "held-messages",
-  [7]: "vm",
-  [8]: "epoch-bytes",
-  [9]: "replication-bytes",
+  [1]: "term",
+  [2]: "grantee",
+  [3]: "grant-term",
+  [4]: "lease-end-ns",
+  [5]: "epochs",
+  [6]: "last-epoch-ns",
+  [7]: "interruption-bound-ns",
+  [8]: "lost-work-bound-ns",
+  [9]: "held-messages",
+  [10]: "vm",
+  [11]: "epoch-bytes",
+  [12]: "replication-bytes",
+  [13]: "backup",
+  [14]: "activations",
+  [15]: "pauses",
+  [16]: "takeover-bound-ns",
 };
 /** ProtectionStat: what each value means, for people. */
 export const PROTECTION_STAT_TEXT: Readonly<Record<number, string>> = {
-  [0]: "0 none here, 1 primary, 2 replica, 3 standby",
-  [1]: "0 idle, 1 protecting (primary) or waiting (replica, standby), 2 activated, 3 fenced, 4 lost, 5 released",
-  [2]: "primary: epochs the backup applied; replica: epochs applied here",
-  [3]: "board time the last applied epoch was captured",
-  [4]: "the worst-case service interruption after a failure of the primary: detection + agreement + the wait for a window here",
-  [5]: "the worst-case lost work (RPO): the checkpoint interval + replicating an epoch of the whole VM + its acknowledgement (u64 max: not bounded, a cold restart)",
-  [6]: "primary: channel messages waiting for their epoch (output commit)",
-  [7]: "the VM's handle here",
-  [8]: "primary: stream bytes of the last epoch",
-  [9]: "primary: every byte replication put on the wire",
+  [0]: "0 not a candidate, 1 holder, 2 replica (holds epochs), 3 image copy (restart), 4 fenced, 5 no copy yet",
+  [1]: "the lease term it holds, or its copy came from",
+  [2]: "the processor this one grants the protection's lease to (u64 max: none)",
+  [3]: "the term of that grant",
+  [4]: "holder: board time its lease runs out unless renewed",
+  [5]: "holder: epochs its backup applied; replica: epochs applied here",
+  [6]: "board time the last applied epoch was captured",
+  [7]: "the worst-case service interruption when its holder fails: suspicion, the lease running out, the grant's trip, the wait for a window on the processor that takes over",
+  [8]: "the worst-case lost work (RPO): checkpoint interval, or an epoch of the whole VM if that takes longer, + replicating an epoch of the whole VM (u64 max: not bounded, a restart from the image)",
+  [9]: "holder: channel messages waiting for their epoch (output commit)",
+  [10]: "the handle of its VM (or copy) here",
+  [11]: "holder: stream bytes of the last epoch",
+  [12]: "holder: every byte replication put on the wire",
+  [13]: "holder: the processor its epochs go to (u64 max: none)",
+  [14]: "times this processor took it over",
+  [15]: "holder: times its lease ran out",
+  [16]: "the longest from its holder's failure to a quorum granting the lease to a copy (the interruption bound without the wait for a window)",
 };
 
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
@@ -1121,5 +1198,9 @@ export const CHANNEL_RETRANSMISSIONS = 3;
 export const CHANNEL_GIVE_UP_TIMEOUTS = 16;
 /** processors the health monitor knows (a board's). */
 export const MAX_MEMBERS = 64;
-/** protections one processor takes part in. */
+/** protections of a board (ids 0 ..); every member knows them all. */
 export const MAX_PROTECTIONS = 32;
+/** bytes of a heartbeat before its per-protection entries. */
+export const HEARTBEAT_HEADER_BYTES = 32;
+/** bytes of one protection's entry in a heartbeat. */
+export const HEARTBEAT_ENTRY_BYTES = 20;

@@ -14,7 +14,11 @@ export type VmStatus =
   /** Reserved here by a migration that has not committed. */
   | 'incoming'
   /** It moved on; this copy waits to be released. */
-  | 'departed';
+  | 'departed'
+  /** A protection's copy, held until it takes over (docs/health.md). */
+  | 'copy'
+  /** Another copy took over (its processor failed, or it was fenced). */
+  | 'superseded';
 
 export interface DirectoryEntry<T> {
   name: string;
@@ -36,6 +40,22 @@ export class VmDirectory<T> {
     this.entries.set(key(processor, handle), { name, processor, handle, status: 'lives', data });
   }
 
+  /** A protected VM's copy, placed by the board runner (held until it takes over). */
+  placeCopy(name: string, processor: number, handle: number, data: T): void {
+    this.entries.set(key(processor, handle), { name, processor, handle, status: 'copy', data });
+  }
+
+  /**
+   * A copy of VM `name` took over on `processor` as handle `handle` (the core's
+   * failoverActivated): it lives there; wherever it lived before, it does no more.
+   */
+  takeOver(name: string, processor: number, handle: number): void {
+    const home = this.locate(name) ?? [...this.entries.values()].find((entry) => entry.name === name);
+    if (home === undefined) return;
+    for (const entry of this.entries.values()) if (entry.name === name && entry.status === 'lives') entry.status = 'superseded';
+    this.entries.set(key(processor, handle), { ...home, processor, handle, status: 'lives' });
+  }
+
   /** The VM with handle `handle` on `processor` (any status), for consoles and trace records. */
   at(processor: number, handle: number): DirectoryEntry<T> | undefined {
     return this.entries.get(key(processor, handle));
@@ -45,6 +65,17 @@ export class VmDirectory<T> {
   locate(name: string): DirectoryEntry<T> | undefined {
     for (const entry of this.entries.values()) if (entry.name === name && entry.status === 'lives') return entry;
     return undefined;
+  }
+
+  /** The handle of VM `name`'s copy on `processor`, if it has one there. */
+  copyOf(name: string, processor: number): number | undefined {
+    for (const entry of this.entries.values()) if (entry.name === name && entry.processor === processor && entry.status === 'copy') return entry.handle;
+    return undefined;
+  }
+
+  /** VM `name`'s copies that wait to take over. */
+  copiesOf(name: string): DirectoryEntry<T>[] {
+    return [...this.entries.values()].filter((entry) => entry.name === name && entry.status === 'copy');
   }
 
   /** Every VM where it lives now. */

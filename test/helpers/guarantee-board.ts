@@ -24,6 +24,8 @@ export interface VmSpec {
   processor: number;
   memoryBytes?: number;
   windows?: { offsetNs: number; durationNs: number }[];
+  /** As a board file gives it (docs/boards.md). */
+  protection?: { policies: string[]; backup?: number; spares?: number[]; checkpointInterval?: string };
 }
 
 export interface ChannelSpec {
@@ -43,6 +45,7 @@ export interface BoardSpec {
   bandwidthBytesPerS?: number;
   latencyNs?: number;
   mtuBytes?: number;
+  health?: { heartbeat?: string; suspect?: string; members?: number[] };
 }
 
 export function guaranteeBoard(spec: BoardSpec): Board {
@@ -59,11 +62,13 @@ export function guaranteeBoard(spec: BoardSpec): Board {
     vms: spec.vms.map((vm) => ({
       name: vm.name, image: join(GUESTS, vm.image), memoryBytes: vm.memoryBytes ?? MIB / 4, processor: vm.processor,
       ...(vm.windows === undefined ? {} : { windows: vm.windows }),
+      ...(vm.protection === undefined ? {} : { protection: vm.protection }),
     })),
     channels: (spec.channels ?? []).map((channel) => ({
       name: channel.name, kind: channel.kind, maxMessageBytes: 16, depth: channel.kind === 'queuing' ? channel.depth ?? 4 : 1,
       source: { vm: channel.from, port: 0 }, destination: { vm: channel.to, port: 0 },
     })),
+    ...(spec.health === undefined ? {} : { health: spec.health }),
   }, join(ROOT, 'test', 'guarantees.json'));
 }
 

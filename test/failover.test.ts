@@ -1,0 +1,203 @@
+/**
+ * The health monitor and failover (docs/health.md), on a board of probe guests
+ * (guests/probe): a sender and a receiver, each protected by replication to a backup of
+ * its own, under every fault the issue names. The probes check from inside that no
+ * message is lost, reordered or seen twice across a failover (output commit) and that
+ * their memory is whole; the cores' events say who ran the VM when, and every failover
+ * is held against the bounds the cores computed before the board started.
+ */
+import { describe, expect, it } from 'vitest';
+import { runBoard } from '../host/board-runner.js';
+import type { BoardRunResult } from '../host/board-runner.js';
+import type { FaultEvent } from '../host/faults.js';
+import type { Board } from '../host/board.js';
+import { guaranteeBoard, probeError, probesHealthy } from './helpers/guarantee-board.js';
+import type { BoardSpec, VmSpec } from './helpers/guarantee-board.js';
+
+const MS = 1_000_000n;
+const FRAME_NS = 10_000_000;
+const WINDOW = [{ offsetNs: 0, durationNs: 3_000_000 }];
+
+/**
+ * tx on 0 (copy on 2), rx on 1 (copy on 3): each processor's first 3 ms of the frame; a
+ * fifth processor votes, so that a quorum (3 of 5) survives two failures.
+ */
+function pairBoard(policies: string[], extra: Partial<BoardSpec> = {}, vms: Partial<Record<'tx' | 'rx', Partial<VmSpec>>> = {}): Board {
+  return guaranteeBoard({
+    processors: [0, 1, 2, 3, 4].map(() => ({ majorFrameNs: FRAME_NS })),
+    vms: [
+      { name: 'tx', image: 'probe-tx.elf', processor: 0, windows: WINDOW, protection: { policies, backup: 2, checkpointInterval: '10ms' }, ...vms.tx },
+      { name: 'rx', image: 'probe-rx.elf', processor: 1, windows: WINDOW, protection: { policies, backup: 3, checkpointInterval: '10ms' }, ...vms.rx },
+    ],
+    channels: [{ name: 'q', kind: 'queuing', from: 'tx', to: 'rx' }],
+    health: { heartbeat: '1ms' },
+    ...extra,
+  });
+}
+
+async function run(board: Board, faults: FaultEvent[], durationMs = 600n, seed = 0): Promise<BoardRunResult> {
+  return runBoard({ board, durationNs: durationMs * MS, faults, seed });
+}
+
+/** Messages of channel q the receiver's end took (where it lives at the end). */
+function delivered(result: BoardRunResult): bigint {
+  return result.channels.find((channel) => channel.name === 'q')!.delivered;
+}
+
+function failovers(result: BoardRunResult, vm: string) {
+  return result.health!.events.failovers.filter((failover) => failover.vm === vm);
+}
+
+function boundsOf(result: BoardRunResult, vm: string) {
+  return result.health!.setup.protections.find((protection) => protection.vm === vm)!;
+}
+
+/** The probes that are still somewhere (a VM whose processor failed is lost) found nothing wrong. */
+function noProbeErrors(result: BoardRunResult): string[] {
+  return result.vms.flatMap((vm) => (probeError(vm.console) === undefined ? [] : [`${vm.name}: ${probeError(vm.console)}`]));
+}
+
+/** Each failover of `vm` measured against its bounds: interruption from the fault, lost work from the state resumed. */
+function expectWithinBounds(result: BoardRunResult, vm: string, faultNs: bigint): void {
+  const bounds = boundsOf(result, vm);
+  for (const failover of failovers(result, vm)) {
+    expect(failover.firstRunNs, `${vm} ran again`).toBeDefined();
+    expect(failover.firstRunNs! - faultNs).toBeLessThanOrEqual(bounds.interruptionBoundNs);
+    if (failover.resumedFromNs !== undefined) expect(faultNs - failover.resumedFromNs).toBeLessThanOrEqual(bounds.lostWorkBoundNs!);
+  }
+}
+
+/**
+ * Never two running copies: every takeover of a protection comes after the copy that
+ * ran it before stopped running — it failed, paused (its lease ran out) or moved away.
+ */
+function expectOneHolderAtATime(result: BoardRunResult, vm: string): void {
+  const events = result.health!.events;
+  const id = boundsOf(result, vm).id;
+  for (const failover of failovers(result, vm)) {
+    const previous = [...events.failovers].filter((f) => f.protection === id && f.activatedNs < failover.activatedNs).pop();
+    const holder = previous?.processor ?? boundsOf(result, vm).order[0]!;
+    const failed = result.faults.find((fault) => fault.processor === holder && (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.atNs <= failover.activatedNs);
+    const paused = events.paused.find((pause) => pause.protection === id && pause.processor === holder && pause.atNs <= failover.activatedNs);
+    const movedAway = events.handovers.find((handover) => handover.protection === id && handover.from === holder && handover.atNs <= failover.activatedNs);
+    expect(failed ?? paused ?? movedAway, `${vm}: processor ${failover.processor} took over at ${failover.activatedNs} ns while ${holder} still ran it`).toBeDefined();
+  }
+}
+
+describe('failover (docs/health.md)', () => {
+  it('a failed sender resumes on its backup from its last epoch, within both bounds; the receiver sees every message once, in order', async () => {
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'fail', atNs: 300n * MS, processor: 0 }]);
+    expect(noProbeErrors(result)).toEqual([]);
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
+    expect(failovers(result, 'rx')).toEqual([]);
+    expectWithinBounds(result, 'tx', 300n * MS);
+    const tx = result.vms.find((vm) => vm.name === 'tx')!;
+    expect([tx.processor, tx.state]).toEqual([2, 'running']);
+    // The receiver kept taking messages after the failover: the channel found its way to the copy.
+    const atFailure = await run(pairBoard(['checkpoint']), [{ kind: 'fail', atNs: 300n * MS, processor: 0 }], 300n);
+    expect(delivered(result)).toBeGreaterThan(delivered(atFailure) + 50n);
+  });
+
+  it('detects a failed processor at every member within the suspect time, and suspects nobody before', async () => {
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'fail', atNs: 300n * MS, processor: 1 }], 400n);
+    const { suspectNs, heartbeatNs } = result.health!.setup;
+    const suspicions = result.health!.events.suspicions;
+    expect(suspicions.map((s) => s.by).sort()).toEqual([0, 2, 3, 4]);
+    for (const suspicion of suspicions) {
+      expect(suspicion.processor).toBe(1);
+      expect(suspicion.atNs).toBeGreaterThan(300n * MS);
+      expect(suspicion.atNs - 300n * MS).toBeLessThanOrEqual(suspectNs + heartbeatNs);
+    }
+    expect(failovers(result, 'rx').map((f) => f.processor)).toEqual([3]);
+    expect(noProbeErrors(result)).toEqual([]);
+    expectWithinBounds(result, 'rx', 300n * MS);
+  });
+
+  it('both ends fail at once: each resumes on its own backup and they find each other', async () => {
+    const result = await run(pairBoard(['checkpoint']), [
+      { kind: 'fail', atNs: 300n * MS, processor: 0 }, { kind: 'fail', atNs: 300n * MS, processor: 1 },
+    ]);
+    expect(noProbeErrors(result)).toEqual([]);
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
+    expect(failovers(result, 'rx').map((f) => f.processor)).toEqual([3]);
+    const atFailure = await run(pairBoard(['checkpoint']), [
+      { kind: 'fail', atNs: 300n * MS, processor: 0 }, { kind: 'fail', atNs: 300n * MS, processor: 1 },
+    ], 300n);
+    expect(delivered(result)).toBeGreaterThan(delivered(atFailure) + 50n); // messages flowed between the two copies
+  });
+
+  it('a partition: the side without a quorum pauses, the other takes over, the old copy is fenced when the partition heals', async () => {
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'partition', atNs: 300n * MS, groups: [[0], [1, 2, 3, 4]], forNs: 100n * MS }]);
+    expect(noProbeErrors(result)).toEqual([]);
+    const events = result.health!.events;
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
+    expect(events.paused.filter((p) => p.processor === 0).length).toBe(1);
+    expect(events.fenced.map((f) => [f.processor, f.atNs >= 400n * MS])).toEqual([[0, true]]);
+    expectOneHolderAtATime(result, 'tx');
+    expect(failovers(result, 'rx')).toEqual([]);
+  });
+
+  it('a tie (two against two): the half with the smallest processor id keeps its VMs, the other half takes nothing over', async () => {
+    const board = pairBoard(['checkpoint'], { health: { heartbeat: '1ms', members: [0, 1, 2, 3] } });
+    const result = await run(board, [{ kind: 'partition', atNs: 300n * MS, groups: [[0, 2], [1, 3]], forNs: 100n * MS }]);
+    expect(noProbeErrors(result)).toEqual([]);
+    // rx on 1 is in the half without processor 0: it pauses and rx's backup on 3 cannot take over either.
+    expect(failovers(result, 'tx')).toEqual([]);
+    expect(failovers(result, 'rx')).toEqual([]);
+    expect(result.health!.events.paused.map((p) => p.processor)).toEqual([1]);
+    expect(result.health!.events.resumed.map((p) => p.processor)).toEqual([1]);
+  });
+
+  it('a hung processor is taken over; when it wakes it pauses and is fenced before it runs an instruction', async () => {
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'hang', atNs: 300n * MS, processor: 0, forNs: 50n * MS }]);
+    expect(noProbeErrors(result)).toEqual([]);
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
+    const events = result.health!.events;
+    const pause = events.paused.find((p) => p.processor === 0)!;
+    const fence = events.fenced.find((f) => f.processor === 0)!;
+    expect(pause.atNs).toBe(350n * MS); // its first look after waking: the lease is gone
+    expect(fence.atNs).toBeGreaterThanOrEqual(pause.atNs);
+    expectOneHolderAtATime(result, 'tx');
+  });
+
+  it('links that lose frames: suspicions may come and go, but no lease moves and nothing pauses', async () => {
+    const result = await runBoard({ board: pairBoard(['checkpoint']), durationNs: 400n * MS, linkFaults: { drop: 0.02 }, seed: 7 });
+    expect(probesHealthy(result)).toEqual([]);
+    expect(result.health!.events.failovers).toEqual([]);
+    expect(result.health!.events.paused).toEqual([]);
+  });
+
+  it('migrate-on-warning: the VM moves before its processor fails, the lease follows it, and nothing is lost', async () => {
+    const result = await run(pairBoard(['checkpoint', 'migrate-on-warning']), [{ kind: 'warning', atNs: 300n * MS, processor: 0, leadNs: 100n * MS }]);
+    expect(noProbeErrors(result)).toEqual([]);
+    const events = result.health!.events;
+    expect(events.warningMoves.map((m) => [m.protection, m.migration !== 0])).toEqual([[0, true]]);
+    expect(events.handovers.map((h) => [h.from, h.to])).toEqual([[0, 2]]);
+    const [moved] = failovers(result, 'tx');
+    expect(moved!.processor).toBe(2);
+    expect(moved!.resumedFromNs).toBeUndefined(); // the moved VM itself, no epoch: no work lost
+    expect(moved!.activatedNs).toBeLessThan(400n * MS); // before the failure
+    const tx = result.vms.find((vm) => vm.name === 'tx')!;
+    expect([tx.processor, tx.state]).toEqual([2, 'running']);
+  });
+
+  it('restart: a cold copy of the image boots on the spare; the receiver takes its fresh numbering', async () => {
+    const result = await run(pairBoard(['restart']), [{ kind: 'fail', atNs: 300n * MS, processor: 0 }]);
+    const [restarted] = failovers(result, 'tx');
+    expect(restarted!.processor).toBe(2);
+    expect(restarted!.resumedFromNs).toBeUndefined();
+    expect(restarted!.firstRunNs! - 300n * MS).toBeLessThanOrEqual(boundsOf(result, 'tx').interruptionBoundNs);
+    expect(boundsOf(result, 'tx').lostWorkBoundNs).toBeUndefined(); // a restart loses everything: not bounded
+    const tx = result.vms.find((vm) => vm.name === 'tx')!;
+    expect([tx.processor, tx.state]).toEqual([2, 'running']);
+  });
+
+  it('refuses a suspect time the links cannot keep, saying the shortest they allow', async () => {
+    await expect(run(pairBoard(['checkpoint'], { health: { heartbeat: '1ms', suspect: '1ms' } }), [])).rejects.toThrow(/\/health\/suspect: must be at least \d+ ns/);
+  });
+
+  it('refuses members without a link between them', async () => {
+    const board = pairBoard(['checkpoint'], { links: [[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [1, 3], [1, 4], [2, 4], [3, 4]] });
+    await expect(run(board, [])).rejects.toThrow(/processors 2 and 3 are members but have no link/);
+  });
+});
