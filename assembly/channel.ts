@@ -100,6 +100,8 @@ export const ACK_BYTES: u32 = 8;
   epochConsumed: u32;
   /** Sampling source holding output: 1 + the sequence number of the sample waiting in `slots`, 0 if none. */
   heldSample: u32;
+  /** Source holding output: the longest a message waits for its epoch (failover.ts: interval + an epoch of the whole VM). */
+  holdBoundNs: u64;
   /** Source (queuing): unacknowledged messages by sequence % depth. Destination: the queue (u32 length + message per slot). */
   slots: usize;
   /** CHANNEL_STAT_COUNT u64 counters (ChannelStat). */
@@ -279,10 +281,11 @@ export function backlogBytes(peer: u32): u64 {
  * 0 for a channel on one processor (delivered at once).
  */
 export function deliveryBoundNs(p: Port): u64 {
+  const held = p.holdOutput ? p.holdBoundNs : 0; // output commit: it leaves once its epoch is applied
   const peer = p.peer;
-  if (peer == selfId() || linkBandwidth(peer) == 0) return 0;
+  if (peer == selfId() || linkBandwidth(peer) == 0) return held;
   const quantumNs = linkGranularityNs(peer);
-  return <u64>CHANNEL_RETRANSMISSIONS * (linkTimeoutNs(peer) + quantumNs)
+  return held + <u64>CHANNEL_RETRANSMISSIONS * (linkTimeoutNs(peer) + quantumNs)
     + wireNs(peer, backlogBytes(peer)) + linkLatencyNs(peer) + quantumNs;
 }
 
@@ -382,6 +385,11 @@ export function holdOutputOf(vm: u32, on: bool): void {
       if (!p.isSource && p.kind == CHANNEL_QUEUING) sendAck(p, p.peer);
     }
   }
+}
+
+/** The longest one of `vm`'s messages may wait for its epoch: part of its channels' delivery bounds. */
+export function setOutputHoldBoundNs(vm: u32, ns: u64): void {
+  for (let i = 0; i < portCount; i++) if (portAt(i).vm == vm) portAt(i).holdBoundNs = ns;
 }
 
 /** The epoch being captured now contains everything `vm` sent and received so far. */

@@ -21,7 +21,7 @@ import {
   PROTECTION_STAT_TAKEOVER_BOUND_NS, PROTECTION_STAT_TERM, PROTECTION_STAT_VM, REASON_NO_LINK, REASON_NONE,
   STAT_REASON, STRATEGY_PRE_COPY, STRATEGY_STOP_COPY,
 } from "./config";
-import { heldMessagesOf, removePortsOf, wakePortsOf, sleepPortsOf } from "./channel";
+import { heldMessagesOf, removePortsOf, setOutputHoldBoundNs, sleepPortsOf, wakePortsOf } from "./channel";
 import { announceTakeover } from "./channel-relay";
 import { canReach, linkBandwidth, linkMtu } from "./communication";
 import { flushConsole } from "./console";
@@ -150,7 +150,10 @@ export function configure(periodNs: u64, suspectNs: u64): bool {
     }
   }
   orderAsMembers(true);
-  if (configureHealth(periodNs, suspectNs)) return true;
+  if (configureHealth(periodNs, suspectNs)) {
+    for (let id: u32 = 0; id < protectionCount(); id++) if (protectionAt(id).role == ROLE_HOLDER) boundHeldOutput(protectionAt(id));
+    return true;
+  }
   orderAsMembers(false); // refused: the orders stay processor ids
   return false;
 }
@@ -254,6 +257,7 @@ function activate(p: Protection, term: u32): void {
   vm.leaseEndCycles = nsToCycles(leaseEndNs(p, term));
   vm.awaitingFirstRun = true;
   if (p.has(POLICY_CHECKPOINT)) holdOutputOf(vm.id, true); // what it sends waits for its own backup
+  boundHeldOutput(p);
   resumeVm(vm);
   heartbeatSoon();
   report(EVENT_FAILOVER_ACTIVATED, p.id, vm.id, term, resumedFromNs);
@@ -441,6 +445,13 @@ function wholeTransferNs(vm: Vm, peer: u32): u64 {
   const bytes = <u64>24 + sizes.bytesForPages(vm, sizes.touchedPages(vm));
   computeBound(bound, peer, bytes, windowFor(peer, linkMtu(peer)), 2, facts);
   return bound.transferNs + bound.handshakeNs + bound.retransmitNs;
+}
+
+/** A message of a replicated VM waits for the next epoch (at most I away) to be applied (W) and a quantum. */
+function boundHeldOutput(p: Protection): void {
+  const vm = vmById(p.vm);
+  if (vm == null || !p.has(POLICY_CHECKPOINT)) return;
+  setOutputHoldBoundNs(vm.id, p.intervalNs + wholeEpochNs(p, vm) + quantumTimeNs());
 }
 
 /** RPO: max(I, W) + W for a replica; u64 max for a restart (it loses everything). */

@@ -58,7 +58,7 @@ export async function runBoardCommand(options: BoardCommandOptions, io: BoardCom
 
   const durationNs = options.durationNs ?? scenario?.durationNs;
   if (scenario !== undefined && options.durationNs !== undefined) {
-    const late = eventsAfter(scenario.events, options.durationNs, `the run's end (--duration ${formatVirtualTime(options.durationNs)})`);
+    const late = eventsAfter(scenario.timed, options.durationNs, `the run's end (--duration ${formatVirtualTime(options.durationNs)})`);
     if (late.length > 0) throw new ConfigError(`scenario ${scenario.path}: ${formatProblems(late)}`);
   }
   // JSON on stdout is one document: the consoles go to stderr then.
@@ -74,6 +74,7 @@ export async function runBoardCommand(options: BoardCommandOptions, io: BoardCom
       durationNs,
       seed: options.seed ?? scenario?.seed,
       events: scenario?.events,
+      faults: scenario?.faults,
       linkFaults,
       onConsole: (vm, bytes) => consoleLines.add(vm.name, bytes),
       onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),

@@ -177,17 +177,22 @@ export interface BoardRunResult {
   health?: { setup: HealthSetup; events: HealthEventLog };
   /** Processors that failed (fail-stop) during the run. */
   failedProcessors: number[];
+  /**
+   * Quanta in which a protected VM retired instructions on two processors at once, as the
+   * host saw it from every copy's instruction count (it must never happen: docs/health.md).
+   */
+  doubleActive: { vm: string; atNs: bigint; processors: number[] }[];
 }
 
 /** What the board runner keeps about a VM, shared by its copies on every processor it visits. */
-interface PlacedVm {
+export interface PlacedVm {
   vm: BoardVm;
   kind: VmMode;
   /** Its console, when no onConsole was given. */
   collected: Uint8Array[];
 }
 
-interface PlacedProcessor {
+export interface PlacedProcessor {
   id: number;
   clockHz: number;
   core: CoreRuntime;
@@ -253,6 +258,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   const controller = migrations;
   const probe = boardProbe(placed, directory);
   let injector: FaultInjector | undefined;
+  const watcher = new DoubleActiveWatch(plans, placed, directory);
 
   lockstep = new Lockstep(placed, {
     quantumNs,
@@ -269,6 +275,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
       });
     },
     onBoundary: (atNs) => {
+      watcher.atBoundary(atNs);
       injector?.atBoundary(atNs);
       controller.atBoundary(atNs);
       options.onBoundary?.(atNs, probe);
@@ -297,6 +304,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   }, 0n);
   const result = collectResult(board, placed, directory, lockstep, network, { end, endNs, quantumNs, seed }, controller.reports());
   result.faults = injector.faults();
+  result.doubleActive = watcher.found;
   if (healthSetup !== undefined) result.health = { setup: healthSetup, events: healthLog };
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
@@ -384,6 +392,32 @@ function setUpProcessor(
     );
   }
   core.processorSetRam(BigInt(processor.ramBytes));
+}
+
+/**
+ * The host's own check that a protected VM never runs twice: at every boundary, every copy
+ * of it the board knows (placed, arrived, taken over) that retired instructions in the
+ * quantum counts; two processors at once is recorded. It reads instruction counts only,
+ * so it holds the cores to their promise without asking them whether they kept it.
+ */
+export class DoubleActiveWatch {
+  readonly found: { vm: string; atNs: bigint; processors: number[] }[] = [];
+  private readonly instret = new Map<string, bigint>();
+
+  constructor(private readonly plans: readonly ProtectionPlan[], private readonly placed: readonly PlacedProcessor[], private readonly directory: VmDirectory<PlacedVm>) {}
+
+  atBoundary(atNs: bigint): void {
+    for (const plan of this.plans) {
+      const running = new Set<number>();
+      for (const entry of this.directory.everyEntryOf(plan.vm.name)) {
+        const key = `${entry.processor}/${entry.handle}`;
+        const now = coreOf(this.placed, entry.processor).vmInstret(entry.handle);
+        if (now > (this.instret.get(key) ?? now)) running.add(entry.processor);
+        this.instret.set(key, now);
+      }
+      if (running.size > 1) this.found.push({ vm: plan.vm.name, atNs, processors: [...running].sort((a, b) => a - b) });
+    }
+  }
 }
 
 /** Creates board VM `vm` (or a copy of it) on this core: its image loaded, its windows in the schedule. */
@@ -594,6 +628,7 @@ function collectResult(
     messages,
     migrations,
     faults: [],
+    doubleActive: [],
     failedProcessors: placed.filter((slot) => lockstep.healthOf(slot.id) === 'failed').map((slot) => slot.id),
   };
 }

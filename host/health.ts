@@ -166,14 +166,15 @@ export interface HealthEventLog {
   resumed: { protection: number; processor: number; atNs: bigint }[];
   handovers: { protection: number; from: number; to: number; atNs: bigint }[];
   warningMoves: { protection: number; processor: number; atNs: bigint; migration: number; reason: number }[];
-  epochsCommitted: Map<number, number>;
+  /** Epochs each protection's backups applied (by protection id). */
+  epochsCommitted: Record<number, number>;
   protectionLost: { protection: number; processor: number; atNs: bigint; reason: number }[];
 }
 
 export function newHealthEventLog(): HealthEventLog {
   return {
     failovers: [], suspicions: [], trusts: [], fenced: [], paused: [], resumed: [], handovers: [], warningMoves: [],
-    epochsCommitted: new Map(), protectionLost: [],
+    epochsCommitted: {}, protectionLost: [],
   };
 }
 
@@ -199,7 +200,42 @@ export function recordHealthEvent(log: HealthEventLog, plans: readonly Protectio
     case CoreEvent.vmResumed: log.resumed.push({ protection: id, processor, atNs }); return;
     case CoreEvent.handover: log.handovers.push({ protection: id, from: processor, to: Number(a), atNs }); return;
     case CoreEvent.warningMigration: log.warningMoves.push({ protection: id, processor, atNs, migration: Number(a), reason: Number(b) }); return;
-    case CoreEvent.epochCommitted: log.epochsCommitted.set(id, (log.epochsCommitted.get(id) ?? 0) + 1); return;
+    case CoreEvent.epochCommitted: log.epochsCommitted[id] = (log.epochsCommitted[id] ?? 0) + 1; return;
     case CoreEvent.protectionLost: log.protectionLost.push({ protection: id, processor, atNs, reason: Number(a) }); return;
   }
+}
+
+/** A failover measured against what caused it: the fault of the processor that ran the VM before. */
+export interface FailoverMeasure {
+  failover: FailoverRecord;
+  /** The processor that ran it before. */
+  from: number;
+  /** 'handover' for a move on a warning (the migration's downtime is its interruption). */
+  cause: string;
+  causeNs?: bigint;
+  /** From the fault to the copy's first instruction. */
+  interruptionNs?: bigint;
+  /** From the state it resumed to the fault: what the VM does again. */
+  lostWorkNs?: bigint;
+}
+
+/** The faults that can end a processor's run of a VM (host/faults.ts kinds). */
+const STOPPING_FAULTS = new Set(['fail', 'fail-after-warning', 'hang', 'partition']);
+
+export function measureFailovers(
+  setup: HealthSetup, log: HealthEventLog, faults: readonly { atNs: bigint; kind: string; processor?: number }[],
+): FailoverMeasure[] {
+  return log.failovers.map((failover, index) => {
+    const earlier = log.failovers.slice(0, index).filter((f) => f.protection === failover.protection).pop();
+    const from = earlier?.processor ?? setup.protections.find((p) => p.id === failover.protection)!.order[0]!;
+    const handover = log.handovers.find((h) => h.protection === failover.protection && h.from === from && h.to === failover.processor && h.atNs <= failover.activatedNs);
+    if (handover !== undefined && failover.resumedFromNs === undefined) return { failover, from, cause: 'handover', causeNs: handover.atNs };
+    const fault = [...faults].reverse().find((f) => STOPPING_FAULTS.has(f.kind) && f.atNs <= failover.activatedNs && (f.processor === from || f.kind === 'partition'));
+    const measure: FailoverMeasure = { failover, from, cause: fault?.kind ?? 'unknown' };
+    if (fault === undefined) return measure;
+    measure.causeNs = fault.atNs;
+    if (failover.firstRunNs !== undefined) measure.interruptionNs = failover.firstRunNs - fault.atNs;
+    if (failover.resumedFromNs !== undefined) measure.lostWorkNs = fault.atNs - failover.resumedFromNs;
+    return measure;
+  });
 }

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { readBoard } from './board.js';
+import { linkBetween } from './board.js';
 import type { Board } from './board.js';
 import { describeSchemaError, formatProblems } from './board-schema.js';
 import type { BoardProblem, LineOf } from './board-schema.js';
@@ -21,6 +22,7 @@ import type { JsonDocument } from './json-file.js';
 import { MAX_VIRTUAL_TIME_NS, TIME_EXAMPLES, parseVirtualTime } from './time-units.js';
 import type { LinkFaultRates } from './link-faults.js';
 import type { CancelState, MigrationParams, MigrationStrategy, ScenarioEvent } from './migration.js';
+import type { FaultEvent } from './faults.js';
 import { packageRoot } from './package-root.js';
 
 /** A scenario file is missing, unreadable, not JSON, or does not fit its board. */
@@ -40,6 +42,16 @@ export interface Scenario {
   seed?: number;
   linkFaults?: LinkFaultRates;
   events: ScenarioEvent[];
+  /** Hardware faults at virtual times (host/faults.ts). */
+  faults: FaultEvent[];
+  /** Every event with a time, as the file gives it (for "comes after the run's end"). */
+  timed: TimedEvent[];
+}
+
+export interface TimedEvent {
+  atNs: bigint;
+  /** The JSON pointer of its time. */
+  pointer: string;
 }
 
 /** The scenario file as JSON (scenarios/schema.json). */
@@ -71,6 +83,12 @@ interface EventJson {
     giveUpTimeouts?: number;
   };
   cancel?: { vm: string; inState?: CancelState };
+  fail?: { processor: number };
+  hang?: { processor: number; for?: string };
+  warning?: { processor: number; lead: string };
+  partition?: { groups: number[][]; for: string };
+  slow?: { between: [number, number]; by: number; for: string };
+  flip?: { vm?: string; address?: string; register?: number; between?: [number, number]; bit: number };
 }
 
 export function scenarioSchemaPath(): string {
@@ -97,7 +115,9 @@ export function scenarioSchemaProblems(value: unknown): BoardProblem[] {
   for (const error of validate.errors ?? []) {
     // oneOf's branches explain themselves better than "must match exactly one schema".
     if (error.keyword === 'oneOf' || error.keyword === 'not') {
-      const problem = { pointer: error.instancePath, message: 'an event needs "at" and "migrate", or "cancel" (with "at" or "inState"), not both' };
+      const problem = /\/flip$/.test(error.instancePath)
+        ? { pointer: error.instancePath, message: 'a flip names a VM and an address, a VM and a register, or a link ("between"), and one of them only' }
+        : { pointer: error.instancePath, message: 'an event has "at" and one of migrate, fail, hang, warning, partition, slow, flip; or "cancel" (with "at" or "inState")' };
       if (!seen.has(problem.pointer)) { seen.add(problem.pointer); problems.push(problem); }
       continue;
     }
@@ -150,9 +170,14 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
   const vmNames = new Set(board.vms.map((vm) => vm.name));
   const processors = new Set(board.processors.map((processor) => processor.id));
   const events: ScenarioEvent[] = [];
+  const faults: FaultEvent[] = [];
+  const timed: TimedEvent[] = [];
   (scenario.events ?? []).forEach((event, index) => {
     const at = `/events/${index}`;
     const atNs = event.at === undefined ? undefined : timeField(event.at, `${at}/at`, problems);
+    if (atNs !== undefined) timed.push({ atNs, pointer: `${at}/at` });
+    const fault = faultOf(event, at, atNs ?? 0n, board, problems);
+    if (fault !== undefined) { faults.push(fault); return; }
     if (event.migrate !== undefined) {
       const migrate = event.migrate;
       if (!vmNames.has(migrate.vm)) problems.push({ pointer: `${at}/migrate/vm`, message: `names no VM of board ${board.name} (${[...vmNames].join(', ')})` });
@@ -184,7 +209,7 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
     durationNs = timeField(scenario.duration, '/duration', problems);
     if (durationNs !== undefined && durationNs < 1n) problems.push({ pointer: '/duration', message: 'must be more than 0' });
   }
-  if (durationNs !== undefined && durationNs > 0n) problems.push(...eventsAfter(events, durationNs, `the run's end (duration ${scenario.duration})`));
+  if (durationNs !== undefined && durationNs > 0n) problems.push(...eventsAfter(timed, durationNs, `the run's end (duration ${scenario.duration})`));
   refuseProblems(path, problems, lineOf);
   return {
     path,
@@ -195,19 +220,75 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
     ...(scenario.seed === undefined ? {} : { seed: scenario.seed }),
     ...(scenario.linkFaults === undefined ? {} : { linkFaults: scenario.linkFaults }),
     events,
+    faults,
+    timed,
   };
+}
+
+/** A fault event of the file, checked against the board; undefined if `event` is not a fault. */
+function faultOf(event: EventJson, at: string, atNs: bigint, board: Board, problems: BoardProblem[]): FaultEvent | undefined {
+  const processors = new Set(board.processors.map((processor) => processor.id));
+  const processor = (id: number, pointer: string): number => {
+    if (!processors.has(id)) problems.push({ pointer, message: `is no processor of board ${board.name}` });
+    return id;
+  };
+  const time = (text: string, pointer: string): bigint => {
+    const ns = timeField(text, pointer, problems) ?? 0n;
+    if (ns === 0n) problems.push({ pointer, message: 'must be longer than 0' });
+    return ns;
+  };
+  const link = (pair: [number, number], pointer: string): [number, number] => {
+    processor(pair[0], `${pointer}/0`);
+    processor(pair[1], `${pointer}/1`);
+    if (linkBetween(board, pair[0], pair[1]) === undefined) problems.push({ pointer, message: `processors ${pair[0]} and ${pair[1]} have no link` });
+    return pair;
+  };
+  const vm = (name: string, pointer: string): string => {
+    if (!board.vms.some((candidate) => candidate.name === name)) problems.push({ pointer, message: `names no VM of board ${board.name}` });
+    return name;
+  };
+  if (event.fail !== undefined) return { kind: 'fail', atNs, processor: processor(event.fail.processor, `${at}/fail/processor`) };
+  if (event.hang !== undefined) {
+    const hang = event.hang;
+    return { kind: 'hang', atNs, processor: processor(hang.processor, `${at}/hang/processor`), ...(hang.for === undefined ? {} : { forNs: time(hang.for, `${at}/hang/for`) }) };
+  }
+  if (event.warning !== undefined) {
+    return { kind: 'warning', atNs, processor: processor(event.warning.processor, `${at}/warning/processor`), leadNs: time(event.warning.lead, `${at}/warning/lead`) };
+  }
+  if (event.partition !== undefined) {
+    const seen = new Map<number, number>();
+    event.partition.groups.forEach((group, g) => group.forEach((id, i) => {
+      processor(id, `${at}/partition/groups/${g}/${i}`);
+      const other = seen.get(id);
+      if (other !== undefined && other !== g) problems.push({ pointer: `${at}/partition/groups/${g}/${i}`, message: `processor ${id} is in group ${other} already` });
+      seen.set(id, g);
+    }));
+    return { kind: 'partition', atNs, groups: event.partition.groups, forNs: time(event.partition.for, `${at}/partition/for`) };
+  }
+  if (event.slow !== undefined) {
+    return { kind: 'slow', atNs, between: link(event.slow.between, `${at}/slow/between`), by: event.slow.by, forNs: time(event.slow.for, `${at}/slow/for`) };
+  }
+  if (event.flip !== undefined) {
+    const flip = event.flip;
+    const bitAt = `${at}/flip/bit`;
+    if (flip.between !== undefined) return { kind: 'flip-frame', atNs, between: link(flip.between, `${at}/flip/between`), bit: flip.bit };
+    const name = vm(flip.vm!, `${at}/flip/vm`);
+    if (flip.register !== undefined) {
+      if (flip.bit > 31) problems.push({ pointer: bitAt, message: `a register has bits 0-31, not ${flip.bit}` });
+      return { kind: 'flip-register', atNs, vm: name, register: flip.register, bit: flip.bit };
+    }
+    if (flip.bit > 7) problems.push({ pointer: bitAt, message: `a byte of RAM has bits 0-7, not ${flip.bit}` });
+    return { kind: 'flip-ram', atNs, vm: name, address: Number.parseInt(flip.address!, 16), bit: flip.bit };
+  }
+  return undefined;
 }
 
 /**
  * Events that would never fire: their time is after `endNs`, when the run stops.
  * (An event at the end itself fires: the run's last boundary is at its end.)
  */
-export function eventsAfter(events: readonly ScenarioEvent[], endNs: bigint, end: string): BoardProblem[] {
-  const problems: BoardProblem[] = [];
-  events.forEach((event, index) => {
-    if (event.atNs !== undefined && event.atNs > endNs) problems.push({ pointer: `/events/${index}/at`, message: `comes after ${end}: it would never fire` });
-  });
-  return problems;
+export function eventsAfter(timed: readonly TimedEvent[], endNs: bigint, end: string): BoardProblem[] {
+  return timed.filter((event) => event.atNs > endNs).map((event) => ({ pointer: event.pointer, message: `comes after ${end}: it would never fire` }));
 }
 
 function refuseProblems(path: string, problems: BoardProblem[], lineOf?: LineOf): void {

@@ -6,6 +6,7 @@
 import type { BoardChannelResult, BoardRunResult, BoardVmResult } from './board-runner.js';
 import { NO_SLACK } from './board-runner.js';
 import { jsonText } from './format.js';
+import { measureFailovers } from './health.js';
 
 interface Column {
   title: string;
@@ -41,7 +42,7 @@ function metric(vm: BoardVmResult, raw: bigint): string {
 }
 
 function vmState(vm: BoardVmResult): string {
-  if (vm.state === 'running') return 'running';
+  if (vm.state === 'running' || vm.state === 'lost') return vm.state;
   const outcome = vm.outcome!;
   return outcome.exitStatus === 0 ? `${outcome.reason}` : `${outcome.reason}!`;
 }
@@ -100,7 +101,39 @@ export function formatSummary(result: BoardRunResult): string {
     ? undefined
     : `links: ${delivered} frames delivered, ${result.links.reduce((sum, link) => sum + link.framesDropped, 0)} lost on the wire, ` +
       `${result.framesInFlight} in flight at the end; processors dropped ${result.processors.reduce((sum, p) => sum + p.framesDropped, 0n)}`;
-  return [heading, ...lines, ...channels, ...(linkLine === undefined ? [] : [linkLine])].join('\n') + '\n';
+  return [heading, ...lines, ...channels, ...(linkLine === undefined ? [] : [linkLine]), ...healthLines(result)].join('\n') + '\n';
+}
+
+/** Faults injected, each protection's bounds, and every failover measured against them. */
+function healthLines(result: BoardRunResult): string[] {
+  const lines = result.faults.map((fault) =>
+    `fault at ${formatVirtualTime(fault.atNs)}: ${fault.kind}${fault.processor === undefined ? '' : ` processor ${fault.processor}`}${fault.detail === undefined ? '' : ` (${fault.detail})`}${fault.skipped === undefined ? '' : ` not applied: ${fault.skipped}`}`);
+  const health = result.health;
+  if (health === undefined) return lines;
+  const { setup, events } = health;
+  lines.push(`health: heartbeat ${formatVirtualTime(setup.heartbeatNs)}, suspect after ${formatVirtualTime(setup.suspectNs)} (the links allow ${formatVirtualTime(setup.minimumSuspectNs)}); ` +
+    `${events.suspicions.length} suspicions, ${events.trusts.length} withdrawn`);
+  for (const protection of setup.protections) {
+    lines.push(`protection ${protection.vm} (${protection.policies.join(', ')}; processors ${protection.order.join(' -> ')}): ` +
+      `interruption bound ${formatVirtualTime(protection.interruptionBoundNs)}, lost-work bound ${protection.lostWorkBoundNs === undefined ? 'none (a restart)' : formatVirtualTime(protection.lostWorkBoundNs)}, ` +
+      `${events.epochsCommitted[protection.id] ?? 0} epochs applied`);
+  }
+  for (const measure of measureFailovers(setup, events, result.faults)) {
+    const { failover } = measure;
+    const bounds = setup.protections.find((p) => p.id === failover.protection)!;
+    const parts = [`failover ${failover.vm}: processor ${measure.from} -> ${failover.processor} at ${formatVirtualTime(failover.activatedNs)} (term ${failover.term}, after ${measure.cause})`];
+    if (measure.interruptionNs !== undefined) parts.push(`interruption ${formatVirtualTime(measure.interruptionNs)} (bound ${formatVirtualTime(bounds.interruptionBoundNs)})`);
+    if (measure.lostWorkNs !== undefined) parts.push(`lost work ${formatVirtualTime(measure.lostWorkNs)} (bound ${bounds.lostWorkBoundNs === undefined ? '-' : formatVirtualTime(bounds.lostWorkBoundNs)})`);
+    if (failover.resumedFromNs === undefined && measure.cause !== 'handover') parts.push('restarted from its image');
+    if (failover.firstRunNs === undefined) parts.push('it had not run again when the run ended');
+    lines.push(parts.join(', '));
+  }
+  for (const fenced of events.fenced) lines.push(`fenced: ${protectionName(result, fenced.protection)} on processor ${fenced.processor} at ${formatVirtualTime(fenced.atNs)} (term ${fenced.term} runs elsewhere)`);
+  return lines;
+}
+
+function protectionName(result: BoardRunResult, id: number): string {
+  return result.health!.setup.protections.find((p) => p.id === id)?.vm ?? `protection ${id}`;
 }
 
 /** "12.5 ms", "3 s", "250 us": virtual time for people. */

@@ -73,6 +73,11 @@ export class VmDirectory<T> {
     return undefined;
   }
 
+  /** Every entry of VM `name`, whatever its status. */
+  everyEntryOf(name: string): DirectoryEntry<T>[] {
+    return [...this.entries.values()].filter((entry) => entry.name === name);
+  }
+
   /** VM `name`'s copies that wait to take over. */
   copiesOf(name: string): DirectoryEntry<T>[] {
     return [...this.entries.values()].filter((entry) => entry.name === name && entry.status === 'copy');

@@ -6,8 +6,16 @@
  * their memory is whole; the cores' events say who ran the VM when, and every failover
  * is held against the bounds the cores computed before the board started.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runBoard } from '../host/board-runner.js';
+import { readScenario } from '../host/scenario.js';
+import { runFerry } from './helpers/ferry-cli.js';
+import { ROOT } from './helpers/paths.js';
+import { DoubleActiveWatch, runBoard } from '../host/board-runner.js';
+import type { PlacedProcessor, PlacedVm } from '../host/board-runner.js';
+import type { CoreRuntime } from '../host/core-runtime.js';
+import type { ProtectionPlan } from '../host/health.js';
+import { VmDirectory } from '../host/vm-directory.js';
 import type { BoardRunResult } from '../host/board-runner.js';
 import type { FaultEvent } from '../host/faults.js';
 import type { Board } from '../host/board.js';
@@ -72,6 +80,7 @@ function expectWithinBounds(result: BoardRunResult, vm: string, faultNs: bigint)
  * ran it before stopped running — it failed, paused (its lease ran out) or moved away.
  */
 function expectOneHolderAtATime(result: BoardRunResult, vm: string): void {
+  expect(result.doubleActive).toEqual([]); // the host's own count: no quantum with two copies retiring instructions
   const events = result.health!.events;
   const id = boundsOf(result, vm).id;
   for (const failover of failovers(result, vm)) {
@@ -91,6 +100,7 @@ describe('failover (docs/health.md)', () => {
     expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
     expect(failovers(result, 'rx')).toEqual([]);
     expectWithinBounds(result, 'tx', 300n * MS);
+    expectOneHolderAtATime(result, 'tx');
     const tx = result.vms.find((vm) => vm.name === 'tx')!;
     expect([tx.processor, tx.state]).toEqual([2, 'running']);
     // The receiver kept taking messages after the failover: the channel found its way to the copy.
@@ -199,5 +209,40 @@ describe('failover (docs/health.md)', () => {
   it('refuses members without a link between them', async () => {
     const board = pairBoard(['checkpoint'], { links: [[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [1, 3], [1, 4], [2, 4], [3, 4]] });
     await expect(run(board, [])).rejects.toThrow(/processors 2 and 3 are members but have no link/);
+  });
+
+  it('scenarios/quad-failover.json (npm start): ctl0 moves within its bound, tx2 is taken over within both bounds, rx3 misses no message', async () => {
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'quad-failover.json'));
+    const result = await runBoard({ board: scenario.board, durationNs: 3_500n * MS, events: scenario.events, faults: scenario.faults });
+    const [migration] = result.migrations;
+    expect(migration!.state).toBe('done');
+    expect(migration!.downtimeNs!).toBeLessThanOrEqual(migration!.boundNs!);
+    expect(failovers(result, 'tx2').map((f) => f.processor)).toEqual([4]);
+    expectWithinBounds(result, 'tx2', 3_000n * MS);
+    expect(result.vms.find((vm) => vm.name === 'cpu2')!.state).toBe('lost');
+    const speed2 = result.channels.find((channel) => channel.name === 'speed2')!;
+    expect(speed2.delivered).toBe(speed2.sent); // every message the restored tx2 counts as sent reached rx3
+    expect(speed2.lateDeliveries).toBe(0n);
+    const cli = runFerry(['run', '--scenario', join(ROOT, 'scenarios', 'quad-failover.json'), '--duration', '3.2s', '--summary']);
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toMatch(/^failover tx2: processor 2 -> 4 at [\d.]+ s \(term 1, after fail\), interruption [\d.]+ ms \(bound [\d.]+ ms\), lost work [\d.]+ ms \(bound [\d.]+ ms\)$/m);
+  });
+
+  it('the host\'s double-active check sees two copies that retire instructions in one quantum', () => {
+    const instret = new Map<string, bigint>([['0/1', 0n], ['1/2', 0n]]);
+    const core = (processor: number) => ({ vmInstret: (handle: number) => instret.get(`${processor}/${handle}`) ?? 0n }) as unknown as CoreRuntime;
+    const placed = [0, 1].map((id) => ({ id, clockHz: 1, core: core(id) })) as PlacedProcessor[];
+    const directory = new VmDirectory<PlacedVm>();
+    const data = {} as PlacedVm;
+    directory.place('v', 0, 1, data);
+    directory.placeCopy('v', 1, 2, data);
+    const watch = new DoubleActiveWatch([{ id: 0, vm: { name: 'v' } } as ProtectionPlan], placed, directory);
+    watch.atBoundary(0n);
+    instret.set('0/1', 100n);
+    watch.atBoundary(1n); // one copy ran: fine
+    instret.set('0/1', 200n);
+    instret.set('1/2', 50n);
+    watch.atBoundary(2n); // both ran
+    expect(watch.found).toEqual([{ vm: 'v', atNs: 2n, processors: [0, 1] }]);
   });
 });

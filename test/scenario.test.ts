@@ -82,7 +82,7 @@ describe('scenario files', () => {
     expect(problems({ board: 'b', extra: 1 })).toMatch(/\/extra: unknown property \(expected one of \$schema, name, description, board, duration, seed, linkFaults, events\)/);
     expect(problems({ board: 'b', duration: '5' })).toMatch(/\/duration: must be a virtual time with a unit such as 100ms, 2s/);
     expect(problems({ board: 'b', linkFaults: { drop: 2 } })).toMatch(/\/linkFaults\/drop: must be at most 1, not 2/);
-    expect(problems({ board: 'b', events: [{ migrate: { vm: 'ctl0', to: 3 } }] })).toMatch(/\/events\/0: an event needs "at" and "migrate", or "cancel"/);
+    expect(problems({ board: 'b', events: [{ migrate: { vm: 'ctl0', to: 3 } }] })).toMatch(/\/events\/0: an event has "at" and one of migrate, fail, hang, warning, partition, slow, flip; or "cancel"/);
     expect(problems({ board: 'b', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, throttleTarget: 0 } }] })).toMatch(/\/events\/0\/migrate\/throttleTarget: /);
     expect(problems({ board: 'b', events: [{ at: '1s', migrate: { vm: 'ctl0' } }] })).toMatch(/\/events\/0\/migrate\/to: is required/);
     expect(problems({ board: 'b', events: [{ at: '1s', cancel: { vm: 'ctl0', inState: 'done' } }] })).toMatch(/\/events\/0\/cancel\/inState: must be one of "preparing", "transfer", "blackout", "committing", "post-copy"/);
@@ -94,6 +94,46 @@ describe('scenario files', () => {
     expect(problems({ board: 'b', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 4 } }] })).toMatch(/\/events\/0\/migrate\/to: is no processor of board quad/);
     expect(problems({ board: 'b', events: [{ cancel: { vm: 'ctl0' } }] })).toMatch(/\/events\/0: a cancel needs "at", "inState" or both/);
     expect(problems({ board: 'b', events: [{ at: '1.0000000001s', cancel: { vm: 'ctl0' } }] })).toMatch(/\/events\/0\/at: is finer than a nanosecond/);
+  });
+
+  it('faults: every kind, as the board runner takes them', () => {
+    const scenario = parseScenario({
+      board: 'quad.json',
+      events: [
+        { at: '1s', fail: { processor: 2 } },
+        { at: '1s', hang: { processor: 1, for: '50ms' } },
+        { at: '2s', warning: { processor: 0, lead: '100ms' } },
+        { at: '3s', partition: { groups: [[0, 1], [2, 3]], for: '200ms' } },
+        { at: '3s', slow: { between: [0, 1], by: 10, for: '1s' } },
+        { at: '4s', flip: { vm: 'ctl0', address: '0x80001000', bit: 3 } },
+        { at: '4s', flip: { vm: 'ctl0', register: 10, bit: 31 } },
+        { at: '4s', flip: { between: [1, 3], bit: 200 } },
+        { at: '4s', migrate: { vm: 'ctl0', to: 3 } },
+      ],
+    }, 'x.json', board);
+    expect(scenario.events).toHaveLength(1);
+    expect(scenario.faults).toEqual([
+      { kind: 'fail', atNs: 1_000_000_000n, processor: 2 },
+      { kind: 'hang', atNs: 1_000_000_000n, processor: 1, forNs: 50_000_000n },
+      { kind: 'warning', atNs: 2_000_000_000n, processor: 0, leadNs: 100_000_000n },
+      { kind: 'partition', atNs: 3_000_000_000n, groups: [[0, 1], [2, 3]], forNs: 200_000_000n },
+      { kind: 'slow', atNs: 3_000_000_000n, between: [0, 1], by: 10, forNs: 1_000_000_000n },
+      { kind: 'flip-ram', atNs: 4_000_000_000n, vm: 'ctl0', address: 0x80001000, bit: 3 },
+      { kind: 'flip-register', atNs: 4_000_000_000n, vm: 'ctl0', register: 10, bit: 31 },
+      { kind: 'flip-frame', atNs: 4_000_000_000n, between: [1, 3], bit: 200 },
+    ]);
+  });
+
+  it('a hostile fault is refused with its JSON pointer', () => {
+    expect(problems({ board: 'b', events: [{ at: '1s', fail: { processor: 9 } }] })).toMatch(/\/events\/0\/fail\/processor: is no processor of board quad/);
+    expect(problems({ board: 'b', events: [{ fail: { processor: 0 } }] })).toMatch(/\/events\/0: an event has "at" and one of migrate, fail/);
+    expect(problems({ board: 'b', events: [{ at: '1s', fail: { processor: 0 }, hang: { processor: 1 } }] })).toMatch(/\/events\/0: an event has/);
+    expect(problems({ board: 'b', events: [{ at: '1s', warning: { processor: 0, lead: '0ms' } }] })).toMatch(/\/events\/0\/warning\/lead: must be longer than 0/);
+    expect(problems({ board: 'b', events: [{ at: '1s', partition: { groups: [[0, 1], [1, 2]], for: '1s' } }] })).toMatch(/\/events\/0\/partition\/groups\/1\/0: processor 1 is in group 0 already/);
+    expect(problems({ board: 'b', events: [{ at: '1s', flip: { vm: 'ctl0', bit: 1 } }] })).toMatch(/\/events\/0\/flip: a flip names a VM and an address/);
+    expect(problems({ board: 'b', events: [{ at: '1s', flip: { vm: 'ctl0', address: '0x80000000', bit: 9 } }] })).toMatch(/\/events\/0\/flip\/bit: a byte of RAM has bits 0-7/);
+    expect(problems({ board: 'b', events: [{ at: '1s', flip: { vm: 'nobody', register: 3, bit: 1 } }] })).toMatch(/\/events\/0\/flip\/vm: names no VM/);
+    expect(problems({ board: 'b', duration: '1s', events: [{ at: '2s', fail: { processor: 0 } }] })).toMatch(/\/events\/0\/at: comes after the run's end/);
   });
 
   it('a missing file and a file that is not JSON', async () => {
