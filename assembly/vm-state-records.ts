@@ -401,7 +401,10 @@ function checkTaskSet(body: usize, length: u32): bool {
   for (let i: u32 = 0; i < count; i++) {
     const task = body + TASK_SET_HEADER_BYTES + <usize>i * TASK_RECORD_BYTES;
     const period = load<u64>(task), wcet = load<u64>(task, 8), deadline = load<u64>(task, 16);
-    if (wcet == 0 || wcet > deadline || deadline > period) return badValue(TASK_SET_HEADER_BYTES + i * TASK_RECORD_BYTES, wcet);
+    const at = TASK_SET_HEADER_BYTES + i * TASK_RECORD_BYTES; // the task's period; its wcet 8 on, its deadline 16 on
+    if (period == 0) return badValue(at, period);
+    if (wcet == 0 || wcet > deadline) return badValue(at + 8, wcet);
+    if (deadline > period) return badValue(at + 16, deadline);
   }
   return true;
 }

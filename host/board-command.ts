@@ -5,6 +5,7 @@
  * their consoles (each line prefixed with the VM's name when there are
  * several), then a per-VM summary. docs/boards.md describes the output.
  */
+import { interruptRequested } from './interrupt.js';
 import { readBoard } from './board.js';
 import { cyclesLimitNs, runBoard } from './board-runner.js';
 import type { BoardRunResult } from './board-runner.js';
@@ -76,6 +77,7 @@ export async function runBoardCommand(options: BoardCommandOptions, io: BoardCom
       events: scenario?.events,
       faults: scenario?.faults,
       linkFaults,
+      interrupted: interruptRequested,
       onConsole: (vm, bytes) => consoleLines.add(vm.name, bytes),
       onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),
       onBoundary: progress === undefined ? undefined : (atNs) => progress.update(atNs),

@@ -28,6 +28,7 @@ import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
 import { outcomeOf } from './run-loop.js';
 import { FaultInjector } from './faults.js';
+import { INTERRUPTED_EXIT_STATUS } from './interrupt.js';
 import type { FaultEvent, InjectedFault } from './faults.js';
 import { declareProtections, newHealthEventLog, protectionPlans, recordHealthEvent, startHealth } from './health.js';
 import type { HealthEventLog, HealthSetup, ProtectionPlan } from './health.js';
@@ -79,6 +80,8 @@ export interface BoardRunOptions {
    * at a virtual time (ferry checkpoint on a board) hook in here.
    */
   onBoundary?: (atNs: bigint, board: BoardProbe) => void;
+  /** Asked at quantum boundaries: true ends the run there as 'interrupted' (Ctrl-C; exit status 130). */
+  interrupted?: () => boolean;
 }
 
 /** Where a board VM lives at this boundary, for onBoundary. */
@@ -87,7 +90,7 @@ export interface BoardProbe {
 }
 
 /** Why a board run ended: every VM stopped, the limit came first, the planned duration ran out, or (endAfterMigrations) the migrations were over. */
-export type BoardRunEnd = 'stopped' | 'limit' | 'duration' | 'migrated';
+export type BoardRunEnd = 'stopped' | 'limit' | 'duration' | 'migrated' | 'interrupted';
 
 export interface BoardVmResult {
   name: string;
@@ -282,6 +285,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
       trace?.flush();
     },
     finished: () => (allStopped(placed, directory, lockstep!) && !controller.migrating()) || (options.endAfterMigrations === true && !controller.busy()),
+    ...(options.interrupted === undefined ? {} : { interrupted: options.interrupted }),
   });
   const stepper = lockstep;
   injector = new FaultInjector(options.faults ?? [], {
@@ -294,7 +298,7 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   }, (fault) => trace?.add({ ns: fault.atNs, event: 'fault', fault: fault.kind, ...(fault.processor === undefined ? {} : { cpu: fault.processor }), ...(fault.detail === undefined ? {} : { detail: fault.detail }), ...(fault.skipped === undefined ? {} : { skipped: fault.skipped }) }));
   injector.atBoundary(0n);
   controller.atBoundary(0n);
-  const lockstepEnd = lockstep.run();
+  const lockstepEnd = await lockstep.run();
   const end = lockstepEnd === 'stopped' && !allStopped(placed, directory, lockstep) ? 'migrated' : endOf(lockstepEnd, options);
   controller.finish(lockstep.nowNs());
   // Stopped: when the last VM stopped, not the boundary after it.
@@ -318,8 +322,8 @@ function earliest(a: bigint | undefined, b: bigint | undefined): bigint | undefi
 }
 
 /** The lockstep loop stops at the earlier of limit and duration; the limit wins a tie. */
-function endOf(end: 'stopped' | 'limit', options: BoardRunOptions): BoardRunEnd {
-  if (end === 'stopped' || options.durationNs === undefined) return end;
+function endOf(end: 'stopped' | 'limit' | 'interrupted', options: BoardRunOptions): BoardRunEnd {
+  if (end !== 'limit' || options.durationNs === undefined) return end;
   return options.limitNs !== undefined && options.limitNs <= options.durationNs ? 'limit' : 'duration';
 }
 
@@ -600,6 +604,10 @@ function collectResult(
       `limit: ${running.length} VM${running.length === 1 ? ' was' : 's were'} still running after ${run.endNs} ns of virtual time ` +
       `(${first.core.now()} cycles of processor ${first.id}): ${running.map((vm) => vm.name).join(', ')}`,
     );
+  }
+  if (run.end === 'interrupted') {
+    exitStatus = INTERRUPTED_EXIT_STATUS;
+    messages.push(`interrupted (Ctrl-C) after ${run.endNs} ns of virtual time`);
   }
   return {
     board: board.name,

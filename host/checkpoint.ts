@@ -41,6 +41,8 @@ export interface GuestSource {
 }
 
 export interface CheckpointOptions extends GuestSource {
+  /** Asked between quanta: true ends the run there (Ctrl-C, exit status 130). */
+  interrupted?: () => boolean;
   /** Virtual time (cycles) of the last checkpoint: the point a restore resumes from. */
   atCycle?: bigint | number;
   /** Or the same in virtual ns, turned into cycles of the VM's processor clock (rounded down). */
@@ -108,7 +110,7 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
   const checkpoints: CheckpointInfo[] = [];
   core.checkpointBegin();
   for (const [i, atCycles] of times.entries()) {
-    runUntil(core, vm, atCycles, quantum);
+    await runUntil(core, vm, atCycles, quantum, options.interrupted);
     const incremental = i > 0;
     const captured = core.checkpointCapture(vm, incremental ? 1 : 0);
     if (captured !== 0) throw new CheckpointError(`${guest.name}: the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
@@ -169,6 +171,7 @@ async function checkpointBoardVm(options: CheckpointOptions, board: Board): Prom
     onConsole: (owner, bytes) => { if (owner.name === vm.name) onConsole(bytes); },
     onBoundary: capture,
     ...(options.onTrace === undefined ? {} : { onTrace: options.onTrace }),
+    ...(options.interrupted === undefined ? {} : { interrupted: options.interrupted }),
   });
   if (failure !== undefined) throw failure;
   if (checkpoints.length < times.length) throw new CheckpointError(`${board.path} VM ${vm.name}: the board run ended before cycle ${times[times.length - 1]}`);
@@ -241,8 +244,8 @@ function bootGuest(core: CoreRuntime, guest: PreparedGuest): number {
 }
 
 /** Runs the processor to exactly `atCycles`; the VM must still be running there. */
-function runUntil(core: CoreRuntime, vm: number, atCycles: bigint, quantum: bigint): void {
-  const outcome = runVm(core, vm, atCycles, quantum, true);
+async function runUntil(core: CoreRuntime, vm: number, atCycles: bigint, quantum: bigint, interrupted?: () => boolean): Promise<void> {
+  const outcome = await runVm(core, vm, atCycles, quantum, true, interrupted);
   if (outcome !== undefined) {
     throw new CheckpointError(`VM ${vm} stopped (${outcome.message ?? outcome.reason}) before cycle ${atCycles}: nothing to checkpoint there`);
   }
@@ -264,6 +267,8 @@ export interface RestoreOptions {
   quantumCycles?: bigint | number;
   onConsole?: (bytes: Uint8Array) => void;
   core?: CoreFactory;
+  /** Asked between quanta: true ends the run there (Ctrl-C, exit status 130). */
+  interrupted?: () => boolean;
 }
 
 export interface RestoreResult extends RunResult {
@@ -291,9 +296,12 @@ export async function restoreGuest(options: RestoreOptions): Promise<RestoreResu
   if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
   const vm = applyStream(core, stream, -1, name);
   const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
+  if (maxCycles !== undefined && maxCycles <= info.captureCycles) {
+    throw new ConfigError(`--max-cycles ${maxCycles} is not after the checkpoint's cycle ${info.captureCycles}: it counts the processor's time, which the restored VM resumes at (give more than ${info.captureCycles}, or --duration)`);
+  }
   const limit = cycleLimit(maxCycles, options.durationNs, clock.hz, info.captureCycles);
   const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
-  const ran = runOn(core, vm, limit.cycles, quantum);
+  const ran = await runOn(core, vm, limit.cycles, quantum, options.interrupted);
   const outcome: VmOutcome = limit.isDuration && ran.reason === 'max-cycles' ? { reason: 'duration', code: 0, exitStatus: 0 } : ran;
   return {
     ...outcome, instret: core.vmInstret(vm), cycles: core.now(), console: decode(collected),
@@ -349,8 +357,8 @@ export function captureStream(core: CoreRuntime, vm: number): Uint8Array {
 }
 
 /** Runs until the VM stops or stalls, or the processor's time reaches maxCycles. */
-function runOn(core: CoreRuntime, vm: number, maxCycles: bigint | undefined, quantum: bigint): VmOutcome {
-  return runVm(core, vm, maxCycles, quantum) ?? {
+async function runOn(core: CoreRuntime, vm: number, maxCycles: bigint | undefined, quantum: bigint, interrupted?: () => boolean): Promise<VmOutcome> {
+  return (await runVm(core, vm, maxCycles, quantum, false, interrupted)) ?? {
     reason: 'max-cycles', code: 0, exitStatus: MAX_CYCLES_EXIT_STATUS,
     message: `max-cycles: the guest was still running after ${core.now()} cycles (pc ${hex(core.vmGetPc(vm))})`,
   };

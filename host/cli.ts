@@ -13,6 +13,7 @@ import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import type { Io } from './commands/run.js';
 import { FerryError } from './errors.js';
+import { INTERRUPTED_EXIT_STATUS, interruptRequested, withInterruptListener } from './interrupt.js';
 import { packageVersion } from './package-root.js';
 
 export { INTERNAL_EXIT_STATUS, USAGE_EXIT_STATUS };
@@ -35,7 +36,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
   const json = wantsJson(argv);
   const program = buildProgram(io, json, (status) => (exitStatus = status));
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await withInterruptListener(() => program.parseAsync(argv, { from: 'user' }));
     return exitStatus;
   } catch (error) {
     return reportError(error, io, json);
@@ -49,10 +50,11 @@ function wantsJson(argv: readonly string[]): boolean {
 
 function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) => void): Command {
   const program = new Command('ferry')
-    .description('Ferry: a paravirtual real-time hypervisor for RV32IM guests on emulated boards')
+    .description('Ferry: a paravirtual real-time hypervisor for RV32IMAC guests on emulated boards')
     .version(packageVersion())
     // Settings made before .command() are inherited by the subcommands.
     .exitOverride()
+    .allowExcessArguments(false)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -72,6 +74,11 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
 function reportError(error: unknown, io: CliIo, json: boolean): number {
   // Commander has already printed its message (or the help).
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_EXIT_STATUS;
+  // A run cut short by Ctrl-C cannot finish what it was asked (a checkpoint's time never came).
+  if (interruptRequested()) {
+    io.stderr.write(json ? errorJson(INTERRUPTED_EXIT_STATUS, 'interrupted (Ctrl-C)', 'Interrupted') : 'ferry: interrupted (Ctrl-C)\n');
+    return INTERRUPTED_EXIT_STATUS;
+  }
   if (error instanceof FerryError) {
     io.stderr.write(json ? errorJson(USAGE_EXIT_STATUS, error.message, error.name) : `ferry: error: ${oneLine(error.message)}\n`);
     return USAGE_EXIT_STATUS;

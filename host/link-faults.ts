@@ -81,6 +81,7 @@ export function parseLinkFaults(spec: string): LinkFaultRates {
     if (match === null || kind === undefined || !LINK_FAULT_KINDS.includes(kind)) {
       throw new ConfigError(`link faults: expected kind=probability with kind one of ${LINK_FAULT_KINDS.join(', ')}, not "${part}"`);
     }
+    if (rates[kind] !== undefined) throw new ConfigError(`link faults: ${kind} is given twice ("${spec}"): give each kind once`);
     rates[kind] = Number(match[2]);
   }
   checkRates(rates);

@@ -12,6 +12,7 @@ import type { CoreRuntime } from './core-runtime.js';
 import { describeSbiError } from './errors.js';
 import { LinkError } from './link.js';
 import type { InFlightFrame, LinkNetwork, SendOutcome } from './link.js';
+import { pauseForSignals } from './interrupt.js';
 
 const NS_PER_S = 1_000_000_000n;
 
@@ -40,9 +41,11 @@ export interface LockstepOptions {
    * VMs are all done.
    */
   finished?(): boolean;
+  /** Asked at every boundary: true ends the run as 'interrupted' (Ctrl-C, host/interrupt.ts). */
+  interrupted?(): boolean;
 }
 
-export type LockstepEnd = 'stopped' | 'limit';
+export type LockstepEnd = 'stopped' | 'limit' | 'interrupted';
 
 /** A processor's hardware state (host/faults.ts injects the others). */
 export type ProcessorHealth = 'up' | 'failed' | 'hung';
@@ -115,12 +118,16 @@ export class Lockstep {
     return outcome;
   }
 
-  /** Runs quanta until every processor has stopped or the limit is reached. */
-  run(): LockstepEnd {
+  /** Runs quanta until every processor has stopped, the limit is reached, or the run is interrupted. */
+  async run(): Promise<LockstepEnd> {
     for (;;) {
       this.deliverArrived();
       if (this.stopped.size + this.failedCount() === this.processors.length || this.options.finished?.() === true) return 'stopped';
       if (this.options.limitNs !== undefined && this.boundaryNs >= this.options.limitNs) return 'limit';
+      if (this.options.interrupted !== undefined) {
+        await pauseForSignals(this.steps);
+        if (this.options.interrupted()) return 'interrupted';
+      }
       this.step();
     }
   }

@@ -8,6 +8,7 @@ import { VmExitReason } from './core-runtime.js';
 import type { CoreRuntime } from './core-runtime.js';
 import { hex } from './format.js';
 import { describeVmExit } from './vm-exit.js';
+import { INTERRUPTED_EXIT_STATUS, pauseForSignals } from './interrupt.js';
 import type { VmOutcome } from './vm-exit.js';
 
 /** vmAsleep: asleep in wfi with no timer armed. */
@@ -41,12 +42,22 @@ export function outcomeOf(core: CoreRuntime, vm: number): VmOutcome | undefined 
  * runs, or undefined if it still ran at `untilCycles`. `sleepThrough`: a stalled VM is
  * still there at `untilCycles` (a checkpoint then captures it asleep).
  */
-export function runVm(core: CoreRuntime, vm: number, untilCycles: bigint | undefined, quantumCycles: bigint, sleepThrough = false): VmOutcome | undefined {
-  for (;;) {
+export async function runVm(
+  core: CoreRuntime, vm: number, untilCycles: bigint | undefined, quantumCycles: bigint, sleepThrough = false, interrupted?: () => boolean,
+): Promise<VmOutcome | undefined> {
+  for (let quanta = 0; ; quanta++) {
     const outcome = outcomeOf(core, vm);
     if (outcome !== undefined && !(sleepThrough && untilCycles !== undefined && isStalled(core, vm))) return outcome;
     const left = untilCycles === undefined ? quantumCycles : untilCycles - core.now();
     if (left <= 0n) return undefined;
+    if (interrupted !== undefined) {
+      await pauseForSignals(quanta);
+      if (interrupted()) return interruptedOutcome(core);
+    }
     core.run(left < quantumCycles ? left : quantumCycles);
   }
+}
+
+function interruptedOutcome(core: CoreRuntime): VmOutcome {
+  return { reason: 'interrupted', code: 0, exitStatus: INTERRUPTED_EXIT_STATUS, message: `interrupted (Ctrl-C) after ${core.now()} cycles` };
 }

@@ -23,6 +23,8 @@ import type { ExitReasonName, VmOutcome } from './vm-exit.js';
 export type { ExitReasonName, VmMode };
 
 export interface RunOptions {
+  /** Asked between quanta: true ends the run there (Ctrl-C, exit status 130). */
+  interrupted?: () => boolean;
   /** The ELF file to run; or give its bytes as `image`. */
   imagePath?: string;
   image?: Uint8Array;
@@ -107,7 +109,7 @@ export async function runImage(options: RunOptions): Promise<RunResult> {
   loadImage(core, vm, image, settings.ramBytes);
   options.onEvent?.({ event: 'start', image: imageName, ...startFields(settings), entry: image.entry });
 
-  const result = { ...runGuest(core, vm, settings), console: decodeConsole(collected) };
+  const result = { ...(await runGuest(core, vm, settings, options.interrupted)), console: decodeConsole(collected) };
   options.onEvent?.({ event: 'exit', ...exitFields(result) });
   return result;
 }
@@ -179,8 +181,8 @@ function createVm(core: CoreRuntime, settings: RunSettings): number {
 }
 
 /** Runs until the VM stops or stalls, or the limit runs out. */
-function runGuest(core: CoreRuntime, vm: number, settings: RunSettings): Omit<RunResult, 'console'> {
-  const outcome = runVm(core, vm, settings.maxCycles, settings.quantumCycles) ?? maxCyclesOutcome(core, vm, core.now());
+async function runGuest(core: CoreRuntime, vm: number, settings: RunSettings, interrupted?: () => boolean): Promise<Omit<RunResult, 'console'>> {
+  const outcome = (await runVm(core, vm, settings.maxCycles, settings.quantumCycles, false, interrupted)) ?? maxCyclesOutcome(core, vm, core.now());
   return finish(core, vm, core.now(), outcome);
 }
 

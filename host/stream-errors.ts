@@ -60,9 +60,16 @@ const FIELDS: Record<string, Record<number, string>> = {
   CHECKPOINT_END: { 0: 'flags', 4: 'sequence', 8: 'captureCycles', 16: 'clockHz' },
 };
 
+/** TASK_SET's tasks: 40 bytes each after its 8-byte header (docs/stream-format.md). */
+const TASK_FIELDS = ['period', 'wcet', 'deadline', 'release origin', 'jobs done'];
+
 function fieldName(type: number, offset: number): string {
   const name = FIELDS[recordTypeName(type)]?.[offset];
-  return name === undefined ? `the field at body offset ${offset}` : name;
+  if (name !== undefined) return name;
+  if (recordTypeName(type) === 'TASK_SET' && offset >= 8 && (offset - 8) % 8 === 0) {
+    return `task ${Math.floor((offset - 8) / 40)}'s ${TASK_FIELDS[((offset - 8) % 40) / 8]}`;
+  }
+  return `the field at body offset ${offset}`;
 }
 
 const hexBig = (value: bigint): string => '0x' + value.toString(16);

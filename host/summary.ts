@@ -58,6 +58,7 @@ const END_WORDS: Record<BoardRunResult['end'], string> = {
   limit: 'stopped at the limit',
   duration: 'ran for its duration',
   migrated: 'stopped after its migrations',
+  interrupted: 'interrupted (Ctrl-C)',
 };
 
 interface ChannelColumn {

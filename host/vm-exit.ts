@@ -8,7 +8,9 @@ import { hex } from './format.js';
 export type ExitReasonName =
   | 'shutdown' | 'failure' | 'tohost' | 'finisher' | 'reboot' | 'fault' | 'max-cycles'
   /** Still running when the run's planned length (--duration) ended: no failure. */
-  | 'duration';
+  | 'duration'
+  /** Ctrl-C ended the run (exit status 130). */
+  | 'interrupted';
 
 export interface VmOutcome {
   reason: ExitReasonName;

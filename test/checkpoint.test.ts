@@ -331,6 +331,23 @@ describe.skipIf(!hasCore())('bad streams are refused by record and offset, and c
     expect(await refusal(irq)).toMatch(/\(IRQ\) .*illegal value 0x2 in externalLevel/);
   });
 
+  it('TASK_SET: a task whose wcet exceeds its deadline names that task\'s wcet', async () => {
+    const task = (period: bigint, wcet: bigint, deadline: bigint): Uint8Array => {
+      const body = new Uint8Array(8 + 40);
+      const view = new DataView(body.buffer);
+      view.setUint32(0, 1, true);
+      view.setBigUint64(8, period, true);
+      view.setBigUint64(16, wcet, true);
+      view.setBigUint64(24, deadline, true);
+      return body;
+    };
+    const at = indexOf(RecordType.TASK_SET);
+    const wcet = reseal((records) => { records[at]!.body = task(1000n, 600n, 500n); });
+    expect(await refusal(wcet)).toMatch(/\(TASK_SET\) at offset 0x[0-9a-f]+: illegal value 0x258 in task 0's wcet/);
+    const deadline = reseal((records) => { records[at]!.body = task(400n, 300n, 500n); });
+    expect(await refusal(deadline)).toMatch(/illegal value 0x1f4 in task 0's deadline/);
+  });
+
   it('missing, duplicated, dropped and misplaced records', async () => {
     const missing = reseal((records) => records.splice(indexOf(RecordType.TIMER), 1));
     expect(await refusal(missing)).toMatch(/\(CHECKPOINT_END\) .*the checkpoint has no TIMER record/);

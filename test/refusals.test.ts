@@ -140,6 +140,9 @@ const fileCases: Case[] = [
 ];
 
 const valueCases: Case[] = [
+  { name: 'restore: --max-cycles before the checkpoint\'s cycle', args: () => ['restore', at('good.ferry'), '--max-cycles', '10'], pattern: /--max-cycles 10 is not after the checkpoint's cycle 5000/, core: true },
+  { name: 'inspect: a second stream it would not read', args: () => ['inspect', at('good.ferry'), at('good.ferry')], pattern: /too many arguments for 'inspect'\. Expected 1 argument but got 2/ },
+  { name: 'run: a link fault kind given twice', args: () => ['run', '--board', at('board.json'), '--duration', '1ms', '--link-faults', 'drop=0.1,drop=0.2'], pattern: /link faults: drop is given twice/ },
   { name: 'run: --duration without a unit', args: () => ['run', at('good.elf'), '--duration', '2'], pattern: /'--duration <time>' argument '2' is invalid\. "2" has no unit: write it as 100ms, 2s/ },
   { name: 'run: a huge --duration', args: () => ['run', at('good.elf'), '--duration', '99999999999999999999s'], pattern: /'--duration <time>'.*is longer than the most Ferry runs/ },
   { name: 'run: --duration finer than a nanosecond', args: () => ['run', at('good.elf'), '--duration', '0.5ns'], pattern: /"0\.5ns" is finer than a nanosecond/ },

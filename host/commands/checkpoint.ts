@@ -3,6 +3,7 @@
  * commands (docs/stream-format.md). The work is in host/checkpoint.ts; this
  * file parses options and prints.
  */
+import { interruptRequested } from '../interrupt.js';
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -99,6 +100,7 @@ async function checkpointCommand(source: string, flags: CheckpointFlags, io: Io)
   refuseUnwritable(flags.output);
   const json = flags.json === true;
   const result = await withTrace(flags.trace, (trace) => checkpointGuest({
+    interrupted: interruptRequested,
     ...(isBoard ? { boardPath: source, vm: flags.vm } : { imagePath: source, boardPath: flags.board, mode: flags.mode, ramBytes: flags.memory }),
     ...(flags.atCycle === undefined ? { afterNs: flags.duration! } : { atCycle: flags.atCycle }),
     incrementalEvery: flags.incrementalEvery,
@@ -149,6 +151,7 @@ async function restoreCommand(path: string, flags: RestoreFlags, io: Io): Promis
   const clockHz = flags.board === undefined ? undefined : imageRunSettings(await readBoard(flags.board)).clockHz;
   const json = flags.json === true;
   const result = await withTrace(flags.trace, (trace) => restoreGuest({
+    interrupted: interruptRequested,
     streamPath: path,
     clockHz,
     maxCycles: flags.maxCycles,

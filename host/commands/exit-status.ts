@@ -3,6 +3,7 @@
  * checks the two agree). 2 and 3 mean the same for every command: bad input, one
  * line on stderr; a bug in Ferry.
  */
+import { INTERRUPTED_EXIT_STATUS } from '../interrupt.js';
 import { MAX_CYCLES_EXIT_STATUS } from '../vm-exit.js';
 
 /** Bad image, option, board, scenario, stream or results file: one line on stderr naming what and where. */
@@ -22,7 +23,10 @@ const RUN: Rows = [
   [1, 'a guest failed: SRST system failure, tohost = odd v (test v>>1 failed), finisher fail, a reboot request, a trap with no usable handler, or a VM waiting with nothing left to wake it'],
   ...COMMON,
   [MAX_CYCLES_EXIT_STATUS, '--max-cycles ran out before the guest stopped'],
+  [INTERRUPTED_EXIT_STATUS, 'interrupted by Ctrl-C: the run ended at its next quantum, its summary printed and its trace closed with its end record'],
 ];
+
+const INTERRUPTED: readonly [number, string] = [INTERRUPTED_EXIT_STATUS, 'interrupted by Ctrl-C (the run ended cleanly at its next quantum)'];
 
 /** Each command's statuses, in order; `ferry <command> --help` ends with them. */
 export const EXIT_STATUSES: Record<string, Rows> = {
@@ -31,6 +35,7 @@ export const EXIT_STATUSES: Record<string, Rows> = {
   checkpoint: [
     [0, 'the stream was written'],
     ...COMMON.map(([status, meaning]) => [status, status === USAGE_EXIT_STATUS ? `${meaning}, or the guest stopped before the checkpoint's time (nothing to checkpoint)` : meaning] as const),
+    INTERRUPTED,
   ],
   inspect: [
     [0, 'the stream is valid: the core would restore it'],
@@ -43,6 +48,7 @@ export const EXIT_STATUSES: Record<string, Rows> = {
     [4, 'refused before it started: admission (the bound exceeds the affordable downtime, or none is known), the destination (no RAM, no free windows, busy), a VM that cannot move, no link; the VM runs on at the source'],
     [5, 'started but did not complete: failed, cancelled, or still going when the run ended; the VM runs on at the source'],
     [6, 'the guarantee broke: the measured downtime exceeded the bound, or the VM ran on two processors (a bug in the core)'],
+    INTERRUPTED,
   ],
   analyze: [[0, 'the figures were printed'], ...COMMON],
   report: [[0, 'the report was written (also when model and campaign disagree: the report says so)'], ...COMMON],

@@ -5,6 +5,7 @@
  * per round, the result). The work is in host/board-runner.ts and host/migration.ts;
  * this file parses options, prints and chooses the exit status (MIGRATE_EXIT_STATUS).
  */
+import { INTERRUPTED_EXIT_STATUS, interruptRequested } from '../interrupt.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readBoard } from '../board.js';
 import type { Board } from '../board.js';
@@ -152,6 +153,7 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
       events: [{ kind: 'migrate', atNs: flags.at, vm, to: flags.to, strategy: flags.strategy, params }],
       onConsole: (boardVm, bytes) => consoleLines.add(boardVm.name, bytes),
       onTrace: trace === undefined ? undefined : (records) => trace.writeAll(records),
+      interrupted: interruptRequested,
     }));
   } finally {
     consoleLines.finish();
@@ -180,6 +182,7 @@ function oneOf(withUnit: bigint | undefined, inNs: bigint | undefined, name: str
 }
 
 export function migrateExitStatus(report: MigrationReport, result: BoardRunResult): number {
+  if (result.end === 'interrupted') return INTERRUPTED_EXIT_STATUS;
   if (report.violations.length > 0 || (report.downtimeRatio ?? 0) > 1) return MIGRATE_EXIT_STATUS.guaranteeBroken;
   if (result.exitStatus === 1) return MIGRATE_EXIT_STATUS.vmFailed;
   switch (report.outcome) {

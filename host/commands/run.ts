@@ -11,6 +11,7 @@ import type { BoardCommandOptions, SummaryChoice } from '../board-command.js';
 import { CORE_RUNTIMES } from '../core-runtime.js';
 import type { CoreRuntimeName } from '../core-runtime.js';
 import { DEFAULT_CLOCK_HZ } from '../defaults.js';
+import { interruptRequested } from '../interrupt.js';
 import { ConfigError } from '../errors.js';
 import { jsonText } from '../format.js';
 import { coreFactoryFor, cycleLimit, runImage } from '../runner.js';
@@ -63,6 +64,7 @@ interface RunFlags {
   summary?: boolean | string;
   json?: boolean;
   progress?: boolean;
+  quiet?: boolean;
   linkFaults?: string;
   scenario?: string;
 }
@@ -90,6 +92,7 @@ export function addRunCommand(program: Command, io: Io, setExitStatus: SetExitSt
     .option('--seed <n>', 'board runs: seed of the link error model (default 0)', parseSeed)
     .option('--link-faults <spec>', 'board runs: inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
     .option('--no-progress', 'board runs: no progress bar (it is shown on a terminal only, on stderr)')
+    .option('--quiet', 'board runs: no progress bar, as --no-progress')
     .addOption(
       new Option('--runtime <runtime>', 'run the core as a plain WebAssembly module or as a component (docs/runtimes.md)')
         .choices([...CORE_RUNTIMES])
@@ -139,7 +142,7 @@ export async function runCommand(imagePath: string | undefined, flags: RunFlags,
       seed: flags.seed,
       linkFaults: flags.linkFaults,
       instret: flags.instret,
-      progress: flags.progress !== false,
+      progress: flags.progress !== false && flags.quiet !== true,
       core: coreFactoryFor(flags.runtime),
     };
     if (scenario !== undefined) options.scenario = scenario;
@@ -168,6 +171,7 @@ async function runImageCommand(imagePath: string, flags: RunFlags, durationNs: b
       onConsole: (bytes) => (json ? io.stderr : io.stdout).write(bytes),
       onEvent: (event) => trace?.write(event),
       onCoreTrace: trace === undefined ? undefined : imageTraceSink(imagePath, () => clockHz, (records) => trace.writeAll(records)),
+      interrupted: interruptRequested,
     });
     // The planned duration ran out: the guest ran as long as it was meant to.
     const durationEnded = limit.isDuration && result.reason === 'max-cycles';
