@@ -141,6 +141,7 @@ export function applyChannels(vm: u32, body: usize): void {
     const p = newPort(load<u32>(at), vm, load<u32>(at, 4), kind, max, depth, isSource, load<u32>(at, 24));
     p.nextSeq = load<u32>(at, 28);
     p.ackedSeq = load<u32>(at, 32);
+    p.receivedSeq = p.ackedSeq; // what the destination took beyond its acknowledgements is not known here
     p.consumedSeq = load<u32>(at, 36);
     p.head = load<u32>(at, 40);
     p.count = load<u32>(at, 44);

@@ -28,7 +28,7 @@ import {
   FRAME_CHANNEL_PROBE, FRAME_CHANNEL_SWITCHED, MAX_PEERS, MAX_PORTS, MAX_RELAYS,
 } from "./config";
 import {
-  ACK_BYTES, elsewhere, findEnd, largestMessageOf, MESSAGE_RELAYED, portAt, portCountOf, portsHere, removePortsOf, sendChannelFrame,
+  ACK_BYTES, elsewhere, findEnd, largestMessageOf, MESSAGE_RELAYED, portAt, portCountOf, portsHere, removePortsOf, rerouted, sendChannelFrame,
 } from "./channel";
 import { canReach, dropFrame, selfId } from "./communication";
 import { linkTimeoutNs } from "./transport";
@@ -153,7 +153,10 @@ function moved(from: u32, channel: u32, side: u32, where: u32): void {
   if (end != null) {
     if (end.departing) return; // its state is frozen in a stream: the relay asks again later
     const bytes = side == SIDE_DESTINATION ? end.maxMessageBytes + CHANNEL_HEADER_BYTES : ACK_BYTES;
-    if (routable(where, bytes)) end.peer = where;
+    if (routable(where, bytes) && end.peer != where) {
+      end.peer = where;
+      if (end.isSource) rerouted(end);
+    }
     route = end.peer;
   } else {
     const r = relayFor(channel);

@@ -50,8 +50,13 @@ const MESSAGE_TERM_SHIFT: u32 = 16;
 const MESSAGE_FLAG_BITS: u32 = 0xFFFF;
 /** Bytes of a queuing source's slot: u32 length, u32 flags, u64 send time ns, the message. */
 export const SOURCE_SLOT_HEADER_BYTES: u32 = 16;
-/** Bytes of an acknowledgement's payload: u32 next expected, u32 consumed. */
-export const ACK_BYTES: u32 = 8;
+/**
+ * Bytes of an acknowledgement's payload: u32 next expected, u32 consumed, u32 received.
+ * "Received" runs ahead of "next expected" only while a protected destination holds its
+ * acknowledgements for their epoch (output commit): the source keeps those messages, but
+ * stops resending them.
+ */
+export const ACK_BYTES: u32 = 12;
 
 /** One end of a channel on this processor. */
 @unmanaged export class Port {
@@ -83,6 +88,8 @@ export const ACK_BYTES: u32 = 8;
   timerCycles: u64;
   /** Source: retransmission timeouts since the destination last answered. */
   timeouts: u32;
+  /** Source: the first message the destination has not taken yet, acknowledged or not (resends start here). */
+  receivedSeq: u32;
   linkDead: bool;
   /** Destination queue: head index and messages queued. */
   head: u32;
@@ -469,9 +476,21 @@ function startTimer(p: Port): void {
   p.timerCycles = now();
 }
 
-/** Resends every unacknowledged message of a queuing source, in order. */
+/** The first message to resend: the first the destination has not taken (never before the first unacknowledged). */
+function resendFrom(p: Port): u32 {
+  const end = sendable(p);
+  return p.receivedSeq - p.ackedSeq <= end - p.ackedSeq ? p.receivedSeq : p.ackedSeq;
+}
+
+/** A source's messages go another way now (its destination moved, or took over elsewhere): resend all it has not had acknowledged, at once. */
+export function rerouted(p: Port): void {
+  p.receivedSeq = p.ackedSeq;
+  p.timerCycles = 0;
+}
+
+/** Resends every message of a queuing source the destination has not taken, in order. */
 function resendWindow(p: Port): void {
-  for (let seq = p.ackedSeq; seq != sendable(p); seq++) {
+  for (let seq = resendFrom(p); seq != sendable(p); seq++) {
     const slot = sourceSlot(p, seq);
     const sentNs = load<u64>(slot, 8);
     const flags = load<u32>(slot, 4) | (p.arrivedNs != 0 && sentNs < p.arrivedNs ? MESSAGE_FROM_BEFORE_A_MOVE : 0);
@@ -489,8 +508,9 @@ export function serviceChannels(): void {
 }
 
 function serviceSource(p: Port): void {
-  const outstanding = sendable(p) != p.ackedSeq;
-  if (!outstanding && credits(p) != 0) return; // nothing to resend, no credit missing
+  const outstanding = sendable(p) != resendFrom(p);
+  const waiting = sendable(p) != p.ackedSeq; // taken but held for the destination's epoch: only its answer is missing
+  if (!outstanding && !waiting && credits(p) != 0) return; // nothing to resend, no credit missing
   if (now() - p.timerCycles < nsToCycles(linkTimeoutNs(p.peer))) return;
   p.timeouts++;
   if (p.timeouts == CHANNEL_GIVE_UP_TIMEOUTS && !p.linkDead) {
@@ -538,6 +558,7 @@ function sendAck(p: Port, to: u32): void {
   const payload = scratch;
   store<u32>(payload, p.holdOutput ? p.releasedSeq : p.nextSeq);
   store<u32>(payload, p.holdOutput ? p.releasedConsumed : p.consumedSeq, 4);
+  store<u32>(payload, p.nextSeq, 8);
   sendChannelFrame(to, FRAME_CHANNEL_ACK, p.channel, payload, ACK_BYTES, p.vm);
 }
 
@@ -557,7 +578,7 @@ function takeForEnd(from: u32, type: u32, channel: u32, payload: usize, bytes: u
   } else if (type == FRAME_CHANNEL_MESSAGE) {
     takeMessage(end, from, payload, bytes);
   } else if (type == FRAME_CHANNEL_ACK) {
-    if (bytes == ACK_BYTES) takeAck(end, load<u32>(payload), load<u32>(payload, 4));
+    if (bytes == ACK_BYTES) takeAck(end, load<u32>(payload), load<u32>(payload, 4), load<u32>(payload, 8));
     else dropFrame(from, DROP_MALFORMED);
   } else {
     sendAck(end, from); // a probe: the current acknowledgement, to whoever asked
@@ -632,11 +653,20 @@ function measureDelivery(p: Port, flags: u32, sentNs: u64, boundNs: u64): void {
   if (tookNs > boundNs) count(p, CHANNEL_STAT_LATE_DELIVERIES);
 }
 
-/** A queuing source hears how far its destination got: delivered up to `expected`, consumed up to `consumed`. */
-function takeAck(p: Port, expected: u32, consumed: u32): void {
+/**
+ * A queuing source hears how far its destination got: delivered up to `expected`,
+ * consumed up to `consumed`, taken (held for its epoch, not acknowledged yet) up to `received`.
+ */
+function takeAck(p: Port, expected: u32, consumed: u32, received: u32): void {
   if (p.kind != CHANNEL_QUEUING) return;
   const sent = p.nextSeq - p.consumedSeq;
   if (expected - p.consumedSeq > sent || consumed - p.consumedSeq > expected - p.consumedSeq) return; // stale or bogus
+  // The newest word on what it took, also backwards: a destination that took over from an
+  // epoch has taken less than before, and the source resends from there.
+  if (received - expected <= p.nextSeq - expected) {
+    if (received != p.receivedSeq) p.timerCycles = now();
+    p.receivedSeq = received;
+  }
   const progress = expected - p.ackedSeq <= p.nextSeq - p.ackedSeq && expected != p.ackedSeq;
   if (progress) {
     count(p, CHANNEL_STAT_ACKNOWLEDGED, <u64>(expected - p.ackedSeq));

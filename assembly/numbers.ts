@@ -147,7 +147,7 @@ export const DROP_DEPARTING: u64 = 6;
 // FrameType: link frame types (byte 0 of the frame header).
 /** a channel message: u32 sequence, u32 flags (bit 0 relayed, bit 1 sent before its source moved), u64 send time ns, u64 the sender's delivery bound ns, then the message. */
 export const FRAME_CHANNEL_MESSAGE: u32 = 1;
-/** a queuing channel's acknowledgement: u32 next sequence expected, u32 messages consumed (cumulative). */
+/** a queuing channel's acknowledgement: u32 next sequence expected, u32 messages consumed (cumulative), u32 messages taken (ahead of the first while a protected destination holds its acknowledgements for their epoch). */
 export const FRAME_CHANNEL_ACK: u32 = 2;
 /** a relay says where the channel's other end is now: u32 side (0 the destination moved, 1 the source moved), u32 processor. */
 export const FRAME_CHANNEL_MOVED: u32 = 3;

@@ -323,7 +323,7 @@ export const DROP_REASON_TEXT: Readonly<Record<number, string>> = {
 export const FrameType = {
   /** a channel message: u32 sequence, u32 flags (bit 0 relayed, bit 1 sent before its source moved), u64 send time ns, u64 the sender's delivery bound ns, then the message. */
   channelMessage: 1,
-  /** a queuing channel's acknowledgement: u32 next sequence expected, u32 messages consumed (cumulative). */
+  /** a queuing channel's acknowledgement: u32 next sequence expected, u32 messages consumed (cumulative), u32 messages taken (ahead of the first while a protected destination holds its acknowledgements for their epoch). */
   channelAck: 2,
   /** a relay says where the channel's other end is now: u32 side (0 the destination moved, 1 the source moved), u32 processor. */
   channelMoved: 3,
@@ -359,7 +359,7 @@ export const FRAME_TYPE_LABELS: Readonly<Record<number, string>> = {
 /** FrameType: what each value means, for people. */
 export const FRAME_TYPE_TEXT: Readonly<Record<number, string>> = {
   [1]: "a channel message: u32 sequence, u32 flags (bit 0 relayed, bit 1 sent before its source moved), u64 send time ns, u64 the sender's delivery bound ns, then the message",
-  [2]: "a queuing channel's acknowledgement: u32 next sequence expected, u32 messages consumed (cumulative)",
+  [2]: "a queuing channel's acknowledgement: u32 next sequence expected, u32 messages consumed (cumulative), u32 messages taken (ahead of the first while a protected destination holds its acknowledgements for their epoch)",
   [3]: "a relay says where the channel's other end is now: u32 side (0 the destination moved, 1 the source moved), u32 processor",
   [4]: "an end answers a relay: u32 side; it no longer sends that channel's frames through the relay",
   [5]: "a queuing source that has nothing to resend but no credit asks for the current acknowledgement",
