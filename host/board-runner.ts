@@ -228,9 +228,9 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
         else entry.data.collected.push(bytes);
       },
       {
-        onLinkSend: (peer, frame) => {
+        onLinkSend: (peer, atCycles, frame) => {
           if (lockstep === undefined) throw new BoardError(`processor ${processor.id} sent a frame before the board started`);
-          lockstep.send(processor.id, peer, frame);
+          lockstep.send(processor.id, peer, atCycles, frame);
         },
         onTrace: trace === undefined ? undefined : (event, vm, atCycles, a, b) => {
           trace.add(coreTraceRecord(processor.id, cyclesToNs(atCycles, processor.clockHz), event, vm, atCycles, a, b, name));

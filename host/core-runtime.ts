@@ -21,8 +21,8 @@ export type VmMode = keyof typeof VmKind;
 export type ConsoleSink = (vm: number, bytes: Uint8Array) => void;
 /** A trace event from the core: virtual time in cycles, two event-specific values (docs/trace.md). */
 export type TraceSink = (event: number, vm: number, atCycles: bigint, a: bigint, b: bigint) => void;
-/** A frame the core sends to processor `peer` over the board's link. */
-export type LinkSink = (peer: number, frame: Uint8Array) => void;
+/** A frame the core sends to processor `peer` over the board's link, at its virtual time `atCycles`. */
+export type LinkSink = (peer: number, atCycles: bigint, frame: Uint8Array) => void;
 /** A lifecycle event the core reports (CoreEvent in wit/numbers.json), at board time `atNs`. */
 export type EventSink = (kind: number, id: number, vm: number, atNs: bigint, a: bigint, b: bigint) => void;
 

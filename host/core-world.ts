@@ -125,8 +125,8 @@ export interface CoreWorld {
 export interface BoardImports {
   /** Bytes VM `vm` wrote to its console. The core buffers per VM and flushes at a newline, when the buffer fills and before `run` returns. */
   consoleWrite(vm: number, bytes: Uint8Array): void;
-  /** Sends one frame (at most the link's MTU) to processor `peer`. The board delivers it after latency + size / bandwidth of virtual time, in order, at a quantum boundary, by calling `link-receive` on the peer. */
-  linkSend(peer: number, frame: Uint8Array): void;
+  /** Sends one frame (at most the link's MTU) to processor `peer` at virtual time `at-cycles` (this processor's cycles: the board needs no call back into the core, which the component model forbids during an import). The board delivers it after latency + size / bandwidth of virtual time, in order, at a quantum boundary, by calling `link-receive` on the peer. */
+  linkSend(peer: number, atCycles: bigint, frame: Uint8Array): void;
   /** One trace event at virtual time `at-cycles` (event numbers in docs/trace.md). */
   trace(event: number, vm: number, atCycles: bigint, a: bigint, b: bigint): void;
   /** A lifecycle event (CoreEvent in wit/numbers.json) about migration or channel `id` and VM handle `vm`, at board time `at-ns`, whether or not tracing is on. */
@@ -200,7 +200,7 @@ export const WORLD_EXPORTS = [
 /** The board imports' signatures. */
 export const BOARD_IMPORTS = [
   { name: 'consoleWrite', params: ['u32', 'list<u8>'] },
-  { name: 'linkSend', params: ['u32', 'list<u8>'] },
+  { name: 'linkSend', params: ['u32', 'u64', 'list<u8>'] },
   { name: 'trace', params: ['u32', 'u32', 'u64', 'u64', 'u64'] },
   { name: 'event', params: ['u32', 'u32', 'u32', 'u64', 'u64', 'u64'] },
 ] as const;

@@ -106,10 +106,10 @@ export class Lockstep {
     return this.framesLostAtDeadProcessors;
   }
 
-  /** Processor `from` sends a frame to `to` now (call from its core's link-send import). */
-  send(from: number, to: number, bytes: Uint8Array): SendOutcome {
+  /** Processor `from` sends a frame to `to` at its cycle `atCycles` (from its core's link-send import). */
+  send(from: number, to: number, atCycles: bigint, bytes: Uint8Array): SendOutcome {
     const processor = this.processor(from);
-    const sentNs = cyclesToNs(processor.core.now(), processor.clockHz);
+    const sentNs = cyclesToNs(atCycles, processor.clockHz);
     const outcome = this.options.network.send(from, to, bytes, sentNs);
     this.options.onSend?.(from, to, bytes, sentNs, outcome);
     return outcome;

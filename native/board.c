@@ -66,9 +66,9 @@ void Z_ferryZ3AcoreZ2FboardZ_consoleZ2Dwrite(struct Z_ferryZ3AcoreZ2Fboard_insta
   if (bytes != NULL) fwrite(bytes, 1, len, stdout);
 }
 
-void Z_ferryZ3AcoreZ2FboardZ_linkZ2Dsend(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 peer, u32 ptr, u32 len) {
+void Z_ferryZ3AcoreZ2FboardZ_linkZ2Dsend(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 peer, u64 at_cycles, u32 ptr, u32 len) {
   /* A one-processor board has no links: the frame goes nowhere. */
-  (void)peer, (void)ptr, (void)len;
+  (void)peer, (void)at_cycles, (void)ptr, (void)len;
   board->frames_dropped++;
 }
 
