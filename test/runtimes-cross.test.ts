@@ -27,6 +27,7 @@ import type { TraceRecord } from '../host/trace.js';
 import { coreFactoryFor } from '../host/runtimes/core-factory.js';
 import { nativeCoreFactory } from '../host/runtimes/native.js';
 import { wasmtimeCoreFactory } from '../host/runtimes/wasmtime.js';
+import { guaranteeBoard, probesHealthy } from './helpers/guarantee-board.js';
 import { GUESTS as GUEST_DIR, MIB, migrate, verifiedRounds } from './helpers/migration-board.js';
 import { FERRY_BIN, ROOT } from './helpers/paths.js';
 import { buildNativeIfStale, inCi, nativeMissing, wasmtimeMissing } from './helpers/runtime-tools.js';
@@ -201,6 +202,35 @@ if (missing.length > 0 && inCi) {
       const allModule = await run(['module', 'module', 'module']);
       expect(across.trace).toEqual(allModule.trace);
       expect(across.result.migrations).toEqual(allModule.result.migrations);
+    }, 180_000);
+
+    it('the health monitor across runtimes: a hung processor (stepped with processor-stall) is taken over, and the run is the all-module one', async () => {
+      const WINDOW = [{ offsetNs: 0, durationNs: 3_000_000 }];
+      const health = guaranteeBoard({
+        processors: [0, 1, 2, 3, 4].map(() => ({ majorFrameNs: 10_000_000 })),
+        vms: [
+          { name: 'tx', image: 'probe-tx.elf', processor: 0, windows: WINDOW, protection: { policies: ['checkpoint'], backup: 2, checkpointInterval: '10ms' } },
+          { name: 'rx', image: 'probe-rx.elf', processor: 1, windows: WINDOW, protection: { policies: ['checkpoint'], backup: 3, checkpointInterval: '10ms' } },
+        ],
+        channels: [{ name: 'q', kind: 'queuing', from: 'tx', to: 'rx' }],
+        health: { heartbeat: '1ms' },
+      });
+      const run = async (runtimes: CoreRuntimeName[]) => {
+        const trace: TraceRecord[] = [];
+        const board = { ...health, processors: health.processors.map((processor, i) => ({ ...processor, runtime: runtimes[i]! })) };
+        const result = await runBoard({
+          board, durationNs: 250n * MS, onTrace: (records) => trace.push(...records),
+          faults: [{ kind: 'hang', atNs: 100n * MS, processor: 0, forNs: 30n * MS }, { kind: 'flip-ram', atNs: 200n * MS, vm: 'rx', address: 0x8003_0000, bit: 3 }],
+        });
+        return { result, trace: trace.map((record) => JSON.stringify(record, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))) };
+      };
+      const across = await run(['native', 'wasmtime', 'module', 'native', 'wasmtime']);
+      expect(probesHealthy(across.result)).toEqual([]);
+      expect(across.result.health!.events.failovers.map((failover) => [failover.vm, failover.processor])).toEqual([['tx', 2]]);
+      const allModule = await run(['module', 'module', 'module', 'module', 'module']);
+      expect(across.trace).toEqual(allModule.trace);
+      expect(across.result.health).toEqual(allModule.result.health);
+      expect(across.result.vms).toEqual(allModule.result.vms);
     }, 180_000);
 
     it('refuses a processor that cannot start with a CoreLoadError that says how to get it', async () => {

@@ -66,7 +66,8 @@ export class RemoteCore {
   constructor(private readonly pipe: ProcessPipe, private readonly board: BoardImports, private who: string) {
     try {
       this.description = this.hello();
-      this.stagingBytes = this.call(WORLD_EXPORTS.findIndex((fn) => fn.name === 'stagingBytes'), []) as number;
+      const index = WORLD_EXPORTS.findIndex((fn) => fn.name === 'stagingBytes');
+      this.stagingBytes = this.exchange({ index, spec: WORLD_EXPORTS[index]!, args: [] }) as number;
     } catch (error) {
       pipe.close();
       throw error;
