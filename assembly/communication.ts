@@ -16,7 +16,7 @@ import { crc32c, crc32cUpdate } from "./crc32c";
 import { NO_VM, trace } from "./trace";
 
 @external("ferry:core/board", "link-send")
-declare function boardLinkSend(peer: u32, ptr: usize, len: u32): void;
+declare function boardLinkSend(peer: u32, atCycles: u64, ptr: usize, len: u32): void;
 
 const MAX_FRAME_BYTES: u32 = 65536;
 
@@ -90,7 +90,7 @@ export function sendFrame(peer: u32, type: u32, channel: u32, payload: usize, pa
   nextSendSequence[peer]++;
   framesSent++;
   trace(TRACE_FRAME_SENT, vm, now(), peer, FRAME_HEADER_BYTES + payloadBytes);
-  boardLinkSend(peer, frame, FRAME_HEADER_BYTES + payloadBytes);
+  boardLinkSend(peer, now(), frame, FRAME_HEADER_BYTES + payloadBytes);
 }
 
 /** Counts and traces a frame nobody here takes (DROP_* reason). */

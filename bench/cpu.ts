@@ -1,16 +1,19 @@
 /**
  * CPU benchmark: how fast Ferry runs the CPU benchmark guest (a CoreMark-like
  * integer workload, ~300 million instructions) under each of the core's
- * three runtimes (docs/runtimes.md) — the plain wasm module, the jco component
- * and the native firmware build/native/ferry-native (wasm2c + gcc) — compared
- * with the same C compiled natively by gcc -O2; for both builds of the guest,
- * compressed (guests/build/cpu.elf, rv32imac) and uncompressed (cpu-rv32im.elf).
+ * four runtimes (docs/runtimes.md) — the plain wasm module and the jco component
+ * in this process, the component on wasmtime and the native firmware (wasm2c + gcc)
+ * as board processors in processes of their own, and the native firmware alone
+ * (`ferry-native <image>`) — compared with the same C compiled natively by gcc -O2;
+ * for both builds of the guest, compressed (guests/build/cpu.elf, rv32imac) and
+ * uncompressed (cpu-rv32im.elf).
  *
  *   npm run build && npm run bench:cpu [-- --runs N] [-- --json]
  *
  * Every run must print the same checksum and retire the same instructions, so
  * the comparison is of equal work. Wall time is measured with performance.now()
- * around runImage (module, component: includes loading the core) and around the
+ * around runImage (module, component, wasmtime, native: includes loading the core and,
+ * out of process, starting its process) and around the
  * whole ferry-native process (start-up, ELF loading and the run; guest MIPS =
  * instret / that wall) and the native gcc program (start-up well under a
  * millisecond against tens of milliseconds of work). The runtimes and the two
@@ -27,11 +30,13 @@ import { runImage } from '../host/runner.js';
 import { packageRoot } from '../host/package-root.js';
 import { median, parseRunOptions } from './statistics.js';
 
-type RuntimeName = CoreRuntimeName | 'native';
+type RuntimeName = CoreRuntimeName | 'firmware';
 const RUNTIMES: { name: RuntimeName; label: string }[] = [
   { name: 'module', label: 'module' },
   { name: 'component', label: 'component' },
-  { name: 'native', label: 'ferry-native' },
+  { name: 'wasmtime', label: 'wasmtime' },
+  { name: 'native', label: 'native' },
+  { name: 'firmware', label: 'ferry-native' },
 ];
 
 interface GuestRun { wallSeconds: number; instret: bigint; cycles: bigint; checksum: string }
@@ -128,7 +133,10 @@ async function main(): Promise<void> {
 
   const native = runNative(root, iterationCount, options.runs);
   const firmware = nativeFirmware(root);
-  const runtimes = RUNTIMES.filter((r) => r.name !== 'native' || typeof firmware !== 'string');
+  const wasmtime = existsSync(join(root, '.venv', 'bin', 'python')) ? undefined : '.venv not made (npm run setup:wasmtime)';
+  const skipped = (name: RuntimeName): boolean =>
+    ((name === 'firmware' || name === 'native') && typeof firmware === 'string') || (name === 'wasmtime' && wasmtime !== undefined);
+  const runtimes = RUNTIMES.filter((r) => !skipped(r.name));
 
   const images: ImageResult[] = IMAGES.map((image) => ({
     ...image, instret: 0n, cycles: 0n, checksum: '', runs: new Map(runtimes.map((r) => [r.name, []])),
@@ -137,7 +145,7 @@ async function main(): Promise<void> {
     for (const image of images) {
       const imagePath = join(root, 'guests', 'build', image.file);
       for (const { name } of runtimes) {
-        const run = name === 'native' ? runFirmware((firmware as { path: string }).path, imagePath) : await runGuest(imagePath, name);
+        const run = name === 'firmware' ? runFirmware((firmware as { path: string }).path, imagePath) : await runGuest(imagePath, name);
         image.runs.get(name)!.push(run);
       }
     }
@@ -174,6 +182,7 @@ async function main(): Promise<void> {
         instret: image.instret.toString(), virtualCycles: image.cycles.toString(), runtimes: summary(image),
       })),
       firmwareSkipped: typeof firmware === 'string' ? firmware : null,
+      wasmtimeSkipped: wasmtime ?? null,
     }, null, 2)}\n`);
     return;
   }
@@ -209,9 +218,11 @@ async function main(): Promise<void> {
   } else {
     out.push('  gcc native    SKIPPED: gcc not found (apt-get install -y gcc)');
   }
-  if (typeof firmware === 'string') out.push(`  ferry-native  SKIPPED: ${firmware}`);
-  out.push('  (module and component: wall around runImage, core loading included;');
-  out.push('   ferry-native: the whole process, start-up and ELF loading included)');
+  if (typeof firmware === 'string') out.push(`  native, ferry-native  SKIPPED: ${firmware}`);
+  if (wasmtime !== undefined) out.push(`  wasmtime      SKIPPED: ${wasmtime}`);
+  out.push('  (module, component, wasmtime, native: wall around runImage, core loading included, and for');
+  out.push('   wasmtime and native their own process and its start-up; ferry-native: the firmware alone,');
+  out.push('   the whole process, start-up and ELF loading included)');
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -248,6 +248,8 @@ function nativeSizes(root: string): NativeSizes | string {
     { name: 'wasm2c runtime (wasm-rt-impl)', file: 'wasm-rt-impl.o' },
     { name: 'board runtime (board.c)', file: 'board.o' },
     { name: 'ELF loader (elf.c)', file: 'elf.o' },
+    { name: 'board protocol (serve.c)', file: 'serve.o' },
+    { name: 'export table (core-world.c)', file: 'core-world.o' },
   ].flatMap(({ name, file }) => {
     const size = sizeOf(join(dir, 'obj', file));
     return size === undefined ? [] : [{ name, file, size }];

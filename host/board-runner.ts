@@ -7,6 +7,7 @@
  */
 import type { Board, BoardChannel, BoardVm } from './board.js';
 import { moduleCoreFactory } from './core.js';
+import { coreFactoryFor } from './runtimes/core-factory.js';
 import { VmKind } from './core-runtime.js';
 import type { CoreFactory, CoreRuntime, VmMode } from './core-runtime.js';
 import { TOHOST_SYMBOL } from './defaults.js';
@@ -50,7 +51,7 @@ export const NO_SLACK = 2n ** 64n - 1n;
 
 export interface BoardRunOptions {
   board: Board;
-  /** How to run the cores; default build/core.wasm as plain modules. */
+  /** How to run the cores of processors whose board entry names no runtime; default build/core.wasm as plain modules. */
   core?: CoreFactory;
   /** A limit: stop once this much virtual time has passed (exit status 124 if VMs still run). */
   limitNs?: bigint;
@@ -202,6 +203,16 @@ export interface PlacedProcessor {
 }
 
 export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult> {
+  const placed: PlacedProcessor[] = [];
+  try {
+    return await runPlacedBoard(options, placed);
+  } finally {
+    // Processors in other processes end with the run.
+    for (const slot of placed) slot.core.close?.();
+  }
+}
+
+async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[]): Promise<BoardRunResult> {
   const { board } = options;
   const seed = options.seed ?? 0;
   const linkFaults = options.linkFaultModel ?? (options.linkFaults === undefined ? undefined : seededLinkFaults(seed, options.linkFaults));
@@ -223,12 +234,13 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
   // Frames a core sends during setup (none expected) or a run go through the lockstep loop.
   let lockstep: Lockstep | undefined;
   const factory = options.core ?? moduleCoreFactory();
+  // A processor that names its runtime in the board file runs that one (docs/boards.md).
+  const factories = new Map(board.processors.filter((p) => p.runtime !== undefined).map((p) => [p.runtime!, coreFactoryFor(p.runtime)]));
   const directory = new VmDirectory<PlacedVm>();
-  const placed: PlacedProcessor[] = [];
   let migrations: MigrationController | undefined;
   for (const processor of board.processors) {
     const name = (vmId: number): string => directory.at(processor.id, vmId)?.name ?? `vm${vmId}`;
-    const core = await factory(
+    const core = await (processor.runtime === undefined ? factory : factories.get(processor.runtime)!)(
       (vmId, bytes) => {
         const entry = directory.at(processor.id, vmId);
         if (entry === undefined) return;
@@ -236,9 +248,9 @@ export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult
         else entry.data.collected.push(bytes);
       },
       {
-        onLinkSend: (peer, frame) => {
+        onLinkSend: (peer, atCycles, frame) => {
           if (lockstep === undefined) throw new BoardError(`processor ${processor.id} sent a frame before the board started`);
-          lockstep.send(processor.id, peer, frame);
+          lockstep.send(processor.id, peer, atCycles, frame);
         },
         onTrace: trace === undefined ? undefined : (event, vm, atCycles, a, b) => {
           trace.add(coreTraceRecord(processor.id, cyclesToNs(atCycles, processor.clockHz), event, vm, atCycles, a, b, name));

@@ -9,7 +9,7 @@
 import { dirname, resolve } from 'node:path';
 import { formatProblems, schemaProblems } from './board-schema.js';
 import type { BoardProblem, LineOf } from './board-schema.js';
-import type { VmMode } from './core-runtime.js';
+import type { CoreRuntimeName, VmMode } from './core-runtime.js';
 import { BoardError } from './errors.js';
 import { InputFileError } from './input-file.js';
 import { JsonTextError, readJsonFile } from './json-file.js';
@@ -38,6 +38,8 @@ export interface BoardProcessor {
   clockHz: number;
   ramBytes: number;
   majorFrameNs?: number;
+  /** The form of the core it runs (docs/runtimes.md); unset: the run's --runtime. */
+  runtime?: CoreRuntimeName;
   /** From `failureRate` ("2e-5/h"): failures per second, for the reliability model. */
   failureRatePerS?: number;
   /** From `repairTime` ("10h"): mean time to repair, in seconds. */
@@ -238,8 +240,9 @@ interface RawProtection {
   checkpointInterval?: string;
 }
 
-function normaliseProcessor({ id, clockHz, ramBytes, majorFrameNs, failureRate, repairTime }: RawBoard['processors'][number]): BoardProcessor {
+function normaliseProcessor({ id, clockHz, ramBytes, majorFrameNs, runtime, failureRate, repairTime }: RawBoard['processors'][number]): BoardProcessor {
   const processor: BoardProcessor = majorFrameNs === undefined ? { id, clockHz, ramBytes } : { id, clockHz, ramBytes, majorFrameNs };
+  if (runtime !== undefined) processor.runtime = runtime;
   // The schema's patterns admit exactly what these parse.
   if (failureRate !== undefined) processor.failureRatePerS = parseRatePerS(failureRate)!;
   if (repairTime !== undefined) processor.repairTimeS = parseDurationS(repairTime)!;

@@ -103,24 +103,28 @@ export async function checkpointGuest(options: CheckpointOptions): Promise<Check
   const onTrace = options.onTrace;
   const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceSink(guest.name, () => guest.settings.clockHz, onTrace) };
   const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes), sinks);
-  if (onTrace !== undefined) core.traceEnable(1);
-  const vm = bootGuest(core, guest);
-  const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
-  const chunks: Uint8Array[] = [];
-  const checkpoints: CheckpointInfo[] = [];
-  core.checkpointBegin();
-  for (const [i, atCycles] of times.entries()) {
-    await runUntil(core, vm, atCycles, quantum, options.interrupted);
-    const incremental = i > 0;
-    const captured = core.checkpointCapture(vm, incremental ? 1 : 0);
-    if (captured !== 0) throw new CheckpointError(`${guest.name}: the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
-    const bytes = checkpointTake(core);
-    chunks.push(bytes);
-    checkpoints.push({ kind: incremental ? 'incremental' : 'full', atCycles, bytes: bytes.length });
+  try {
+    if (onTrace !== undefined) core.traceEnable(1);
+    const vm = bootGuest(core, guest);
+    const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
+    const chunks: Uint8Array[] = [];
+    const checkpoints: CheckpointInfo[] = [];
+    core.checkpointBegin();
+    for (const [i, atCycles] of times.entries()) {
+      await runUntil(core, vm, atCycles, quantum, options.interrupted);
+      const incremental = i > 0;
+      const captured = core.checkpointCapture(vm, incremental ? 1 : 0);
+      if (captured !== 0) throw new CheckpointError(`${guest.name}: the core refused to checkpoint VM ${vm}: ${describeSbiError(captured)}`);
+      const bytes = checkpointTake(core);
+      chunks.push(bytes);
+      checkpoints.push({ kind: incremental ? 'incremental' : 'full', atCycles, bytes: bytes.length });
+    }
+    core.checkpointEnd();
+    chunks.push(checkpointTake(core));
+    return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret: core.vmInstret(vm), console: decode(collected) };
+  } finally {
+    core.close?.();
   }
-  core.checkpointEnd();
-  chunks.push(checkpointTake(core));
-  return { stream: new Uint8Array(Buffer.concat(chunks)), checkpoints, instret: core.vmInstret(vm), console: decode(collected) };
 }
 
 /**
@@ -290,23 +294,27 @@ export async function restoreGuest(options: RestoreOptions): Promise<RestoreResu
   const sinks = onTrace === undefined ? undefined : { onTrace: imageTraceSink(name, () => clock.hz, onTrace) };
   const core = await (options.core ?? coreFactoryFor())((_vm, bytes) => onConsole(bytes), sinks);
   const info = checkStream(core, stream, -1, name);
-  clock.hz = options.clockHz ?? Number(info.clockHz);
-  core.configure(clock.hz, 0);
-  if (onTrace !== undefined) core.traceEnable(1);
-  if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
-  const vm = applyStream(core, stream, -1, name);
-  const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
-  if (maxCycles !== undefined && maxCycles <= info.captureCycles) {
-    throw new ConfigError(`--max-cycles ${maxCycles} is not after the checkpoint's cycle ${info.captureCycles}: it counts the processor's time, which the restored VM resumes at (give more than ${info.captureCycles}, or --duration)`);
+  try {
+    clock.hz = options.clockHz ?? Number(info.clockHz);
+    core.configure(clock.hz, 0);
+    if (onTrace !== undefined) core.traceEnable(1);
+    if (core.processorSetTime(info.captureCycles) !== 0) throw new Error('processorSetTime refused on a fresh core');
+    const vm = applyStream(core, stream, -1, name);
+    const maxCycles = options.maxCycles === undefined ? undefined : toCycles(options.maxCycles, 'maxCycles');
+    if (maxCycles !== undefined && maxCycles <= info.captureCycles) {
+      throw new ConfigError(`--max-cycles ${maxCycles} is not after the checkpoint's cycle ${info.captureCycles}: it counts the processor's time, which the restored VM resumes at (give more than ${info.captureCycles}, or --duration)`);
+    }
+    const limit = cycleLimit(maxCycles, options.durationNs, clock.hz, info.captureCycles);
+    const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
+    const ran = await runOn(core, vm, limit.cycles, quantum, options.interrupted);
+    const outcome: VmOutcome = limit.isDuration && ran.reason === 'max-cycles' ? { reason: 'duration', code: 0, exitStatus: 0 } : ran;
+    return {
+      ...outcome, instret: core.vmInstret(vm), cycles: core.now(), console: decode(collected),
+      vm, resumedAtCycles: info.captureCycles, checkpoints: info.checkpoints,
+    };
+  } finally {
+    core.close?.();
   }
-  const limit = cycleLimit(maxCycles, options.durationNs, clock.hz, info.captureCycles);
-  const quantum = toCycles(options.quantumCycles ?? DEFAULT_QUANTUM_CYCLES, 'quantumCycles');
-  const ran = await runOn(core, vm, limit.cycles, quantum, options.interrupted);
-  const outcome: VmOutcome = limit.isDuration && ran.reason === 'max-cycles' ? { reason: 'duration', code: 0, exitStatus: 0 } : ran;
-  return {
-    ...outcome, instret: core.vmInstret(vm), cycles: core.now(), console: decode(collected),
-    vm, resumedAtCycles: info.captureCycles, checkpoints: info.checkpoints,
-  };
 }
 
 export interface StreamInfo {

@@ -12,8 +12,16 @@ import { VmKind } from './numbers.js';
 export { VmExitReason, VmKind } from './numbers.js';
 export type { BoardImports, CoreWorld } from './core-world.js';
 
-/** One processor's core, as every runtime presents it. */
-export type CoreRuntime = CoreWorld;
+/**
+ * One processor's core, as every runtime presents it. A processor in another process
+ * (docs/runtimes.md) also has `close`, which ends it, and `ahead`, which sends a call and
+ * returns at once: the next call, which must be the same, collects its result, and the
+ * processor works meanwhile.
+ */
+export type CoreRuntime = CoreWorld & {
+  close?(): void;
+  ahead?<K extends keyof CoreWorld>(name: K, ...args: Parameters<CoreWorld[K]>): void;
+};
 
 export type VmMode = keyof typeof VmKind;
 
@@ -21,8 +29,8 @@ export type VmMode = keyof typeof VmKind;
 export type ConsoleSink = (vm: number, bytes: Uint8Array) => void;
 /** A trace event from the core: virtual time in cycles, two event-specific values (docs/trace.md). */
 export type TraceSink = (event: number, vm: number, atCycles: bigint, a: bigint, b: bigint) => void;
-/** A frame the core sends to processor `peer` over the board's link. */
-export type LinkSink = (peer: number, frame: Uint8Array) => void;
+/** A frame the core sends to processor `peer` over the board's link, at its virtual time `atCycles`. */
+export type LinkSink = (peer: number, atCycles: bigint, frame: Uint8Array) => void;
 /** A lifecycle event the core reports (CoreEvent in wit/numbers.json), at board time `atNs`. */
 export type EventSink = (kind: number, id: number, vm: number, atNs: bigint, a: bigint, b: bigint) => void;
 
@@ -48,11 +56,12 @@ export function boardImports(onConsole: ConsoleSink, sinks: BoardSinks = {}): Bo
 export type CoreFactory = (onConsole: ConsoleSink, sinks?: BoardSinks) => Promise<CoreRuntime>;
 
 /**
- * The forms of the core the host can run (docs/runtimes.md): build/core.wasm as
- * a plain module, or the component built from wit/ferry.wit and transpiled by
- * jco. (The third form, native firmware, is its own program: build/native/ferry-native.)
+ * The forms of the core the host can run (docs/runtimes.md): build/core.wasm as a plain
+ * module and the component built from wit/ferry.wit and transpiled by jco, both in this
+ * process; the same component on wasmtime, and the native firmware (wasm2c + gcc), each
+ * in a process of its own.
  */
-export const CORE_RUNTIMES = ['module', 'component'] as const;
+export const CORE_RUNTIMES = ['module', 'component', 'wasmtime', 'native'] as const;
 export type CoreRuntimeName = (typeof CORE_RUNTIMES)[number];
 
 /** Copies `bytes` into VM `vm`'s RAM at `guestAddr`, a staging buffer (the core's stagingBytes) at a time: 0, or the core's first refusal. */

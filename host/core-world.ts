@@ -9,13 +9,13 @@ export interface CoreWorld {
   configure(clockHz: number, processorId: number): void;
   /** Turns the board's `trace` calls on (non-zero) or off. */
   traceEnable(on: number): void;
-  /** The processor's virtual time in cycles. */
+  /** The processor's virtual time in cycles. Reads only. */
   now(): bigint;
   /** Advances virtual time by up to `cycles`; returns the cycles advanced (fewer only when no VM can run any more). */
   run(cycles: bigint): bigint;
-  /** The largest byte list the core accepts in one call (vm-load, link-receive). */
+  /** The largest byte list the core accepts in one call (vm-load, link-receive). Reads only. */
   stagingBytes(): number;
-  /** Processor counters: 0 frames sent, 1 received, 2 dropped, 3 lost. */
+  /** Processor counters: 0 frames sent, 1 received, 2 dropped, 3 lost. Reads only. */
   processorStat(stat: number): bigint;
   /** RAM this processor has for VMs (an incoming migration that does not fit is refused); 0 = no limit. */
   processorSetRam(bytes: bigint): void;
@@ -33,7 +33,7 @@ export interface CoreWorld {
   /** Source port of a channel; kind 0 queuing, 1 sampling. */
   channelAddSource(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number, destProcessor: number): number;
   channelAddDestination(channel: number, vm: number, port: number, kind: number, maxMessageBytes: number, depth: number): number;
-  /** ChannelStat `key` (wit/numbers.json) of `channel`'s end on this processor. */
+  /** ChannelStat `key` (wit/numbers.json) of `channel`'s end on this processor. Reads only. */
   channelStat(channel: number, key: number): bigint;
   /** What the board says about the link to `peer`, for the downtime bound. */
   linkSetTiming(peer: number, bandwidthBytesPerS: bigint, latencyNs: bigint, deliveryGranularityNs: bigint): number;
@@ -42,9 +42,9 @@ export interface CoreWorld {
   /** Starts migrating `vm` to `dest-processor`: 0, or an SBI error (-4 refused: migration-stat says why). */
   migrationStart(vm: number, destProcessor: number, strategy: number): number;
   migrationCancel(): number;
-  /** MigrationStat `key` of outgoing migration `id` (0: the latest). */
+  /** MigrationStat `key` of outgoing migration `id` (0: the latest). Reads only. */
   migrationStat(id: number, key: number): bigint;
-  /** IncomingStat `key` of incoming migration `id` (0: the latest). */
+  /** IncomingStat `key` of incoming migration `id` (0: the latest). Reads only. */
   migrationIncomingStat(id: number, key: number): bigint;
   /** Declares protection `id` — the same on every member: its policies (Protection bits) and checkpoint interval. 0, or -3. */
   healthProtect(id: number, policies: number, intervalNs: bigint): number;
@@ -62,9 +62,9 @@ export interface CoreWorld {
   healthConfigure(heartbeatNs: bigint, suspectNs: bigint): number;
   /** A hardware warning: this processor will fail in `lead-ns`. */
   healthWarning(leadNs: bigint): void;
-  /** HealthStat `key` (wit/numbers.json). */
+  /** HealthStat `key` (wit/numbers.json). Reads only. */
   healthStat(key: number): bigint;
-  /** ProtectionStat `key` of protection `id` on this processor. */
+  /** ProtectionStat `key` of protection `id` on this processor. Reads only. */
   healthProtectionStat(id: number, key: number): bigint;
   /** The processor hangs for `cycles`: time passes, nothing runs, nothing is sent. Returns the cycles. */
   processorStall(cycles: bigint): bigint;
@@ -88,9 +88,9 @@ export interface CoreWorld {
   restoreCheck(vm: number): number;
   /** Checks, then applies: the VM's id, or a negative SBI error (nothing changed). */
   restoreApply(vm: number): number;
-  /** Why the last check refused: 0 code, 1 offset, 2 record index, 3 type, 4-5 details. */
+  /** Why the last check refused: 0 code, 1 offset, 2 record index, 3 type, 4-5 details. Reads only. */
   restoreError(field: number): bigint;
-  /** After an accepted check: 0 checkpoints, 1 capture cycles, 2 clock Hz, 3 kind, 4 RAM bytes, 5 flags, 6 source VM. */
+  /** After an accepted check: 0 checkpoints, 1 capture cycles, 2 clock Hz, 3 kind, 4 RAM bytes, 5 flags, 6 source VM. Reads only. */
   restoreInfo(field: number): bigint;
   /** kind 0 = paravirtual, 1 = machine; `ram-bytes` a multiple of 4096. Returns the VM id, or a negative SBI error. */
   vmCreate(kind: number, ramBytes: number): number;
@@ -100,24 +100,26 @@ export interface CoreWorld {
   vmSetTohost(vm: number, guestAddr: number): number;
   /** Sets the entry state and makes the VM runnable. */
   vmBoot(vm: number, pc: number, a0: number, a1: number): number;
-  /** 0 while running, else why the VM stopped (VmExitReason; 8: no such VM here). */
+  /** 0 while running, else why the VM stopped (VmExitReason; 8: no such VM here). Reads only. */
   vmExit(vm: number): number;
-  /** The detail for vm-exit's reason. */
+  /** The detail for vm-exit's reason. Reads only. */
   vmExitCode(vm: number): number;
-  /** Instructions the VM has retired. */
+  /** Instructions the VM has retired. Reads only. */
   vmInstret(vm: number): bigint;
+  /** Reads only. */
   vmGetReg(vm: number, reg: number): number;
   vmSetReg(vm: number, reg: number, value: number): void;
+  /** Reads only. */
   vmGetPc(vm: number): number;
   /** Any CSR as M-mode reads it; 0 for one that does not exist. */
   vmGetCsr(vm: number, csr: number): number;
-  /** The VM's privilege mode: 0 U, 1 S, 3 M. */
+  /** The VM's privilege mode: 0 U, 1 S, 3 M. Reads only. */
   vmGetMode(vm: number): number;
   /** Drives the VM's external interrupt line. */
   vmRaiseExternal(vm: number, level: number): void;
-  /** 0 awake or stopped; 1 asleep in wfi with its timer armed; 2 asleep with nothing armed. */
+  /** 0 awake or stopped; 1 asleep in wfi with its timer armed; 2 asleep with nothing armed. Reads only. */
   vmAsleep(vm: number): number;
-  /** Per-VM counters (docs/core-interface.md): windows, overruns, late interrupts, lateness, deadline misses, jobs, slack, hypercalls, frames. */
+  /** Per-VM counters (docs/core-interface.md): windows, overruns, late interrupts, lateness, deadline misses, jobs, slack, hypercalls, frames. Reads only. */
   vmStat(vm: number, stat: number): bigint;
 }
 
@@ -125,8 +127,8 @@ export interface CoreWorld {
 export interface BoardImports {
   /** Bytes VM `vm` wrote to its console. The core buffers per VM and flushes at a newline, when the buffer fills and before `run` returns. */
   consoleWrite(vm: number, bytes: Uint8Array): void;
-  /** Sends one frame (at most the link's MTU) to processor `peer`. The board delivers it after latency + size / bandwidth of virtual time, in order, at a quantum boundary, by calling `link-receive` on the peer. */
-  linkSend(peer: number, frame: Uint8Array): void;
+  /** Sends one frame (at most the link's MTU) to processor `peer` at virtual time `at-cycles` (this processor's cycles: the board needs no call back into the core, which the component model forbids during an import). The board delivers it after latency + size / bandwidth of virtual time, in order, at a quantum boundary, by calling `link-receive` on the peer. */
+  linkSend(peer: number, atCycles: bigint, frame: Uint8Array): void;
   /** One trace event at virtual time `at-cycles` (event numbers in docs/trace.md). */
   trace(event: number, vm: number, atCycles: bigint, a: bigint, b: bigint): void;
   /** A lifecycle event (CoreEvent in wit/numbers.json) about migration or channel `id` and VM handle `vm`, at board time `at-ns`, whether or not tracing is on. */
@@ -137,10 +139,10 @@ export interface BoardImports {
 export const WORLD_EXPORTS = [
   { name: 'configure', params: ['u32', 'u32'] },
   { name: 'traceEnable', params: ['u32'] },
-  { name: 'now', params: [], result: 'u64' },
+  { name: 'now', params: [], result: 'u64', read: true },
   { name: 'run', params: ['u64'], result: 'u64' },
-  { name: 'stagingBytes', params: [], result: 'u32' },
-  { name: 'processorStat', params: ['u32'], result: 'u64' },
+  { name: 'stagingBytes', params: [], result: 'u32', read: true },
+  { name: 'processorStat', params: ['u32'], result: 'u64', read: true },
   { name: 'processorSetRam', params: ['u64'] },
   { name: 'processorSetTime', params: ['u64'], result: 's32' },
   { name: 'scheduleClear', params: [] },
@@ -150,13 +152,13 @@ export const WORLD_EXPORTS = [
   { name: 'linkReceive', params: ['u32', 'list<u8>'], result: 's32' },
   { name: 'channelAddSource', params: ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32'], result: 's32' },
   { name: 'channelAddDestination', params: ['u32', 'u32', 'u32', 'u32', 'u32', 'u32'], result: 's32' },
-  { name: 'channelStat', params: ['u32', 'u32'], result: 'u64' },
+  { name: 'channelStat', params: ['u32', 'u32'], result: 'u64', read: true },
   { name: 'linkSetTiming', params: ['u32', 'u64', 'u64', 'u64'], result: 's32' },
   { name: 'migrationSetParam', params: ['u32', 'u64'], result: 's32' },
   { name: 'migrationStart', params: ['u32', 'u32', 'u32'], result: 's32' },
   { name: 'migrationCancel', params: [], result: 's32' },
-  { name: 'migrationStat', params: ['u32', 'u32'], result: 'u64' },
-  { name: 'migrationIncomingStat', params: ['u32', 'u32'], result: 'u64' },
+  { name: 'migrationStat', params: ['u32', 'u32'], result: 'u64', read: true },
+  { name: 'migrationIncomingStat', params: ['u32', 'u32'], result: 'u64', read: true },
   { name: 'healthProtect', params: ['u32', 'u32', 'u64'], result: 's32' },
   { name: 'healthAddProcessor', params: ['u32', 'u32'], result: 's32' },
   { name: 'healthAddCopy', params: ['u32', 'u32'], result: 's32' },
@@ -165,8 +167,8 @@ export const WORLD_EXPORTS = [
   { name: 'healthAddMember', params: ['u32', 'u64'], result: 's32' },
   { name: 'healthConfigure', params: ['u64', 'u64'], result: 's32' },
   { name: 'healthWarning', params: ['u64'] },
-  { name: 'healthStat', params: ['u32'], result: 'u64' },
-  { name: 'healthProtectionStat', params: ['u32', 'u32'], result: 'u64' },
+  { name: 'healthStat', params: ['u32'], result: 'u64', read: true },
+  { name: 'healthProtectionStat', params: ['u32', 'u32'], result: 'u64', read: true },
   { name: 'processorStall', params: ['u64'], result: 'u64' },
   { name: 'vmFlipBit', params: ['u32', 'u32', 'u32'], result: 's32' },
   { name: 'checkpointBegin', params: [] },
@@ -178,29 +180,32 @@ export const WORLD_EXPORTS = [
   { name: 'restoreWrite', params: ['list<u8>'], result: 's32' },
   { name: 'restoreCheck', params: ['s32'], result: 's32' },
   { name: 'restoreApply', params: ['s32'], result: 's32' },
-  { name: 'restoreError', params: ['u32'], result: 'u64' },
-  { name: 'restoreInfo', params: ['u32'], result: 'u64' },
+  { name: 'restoreError', params: ['u32'], result: 'u64', read: true },
+  { name: 'restoreInfo', params: ['u32'], result: 'u64', read: true },
   { name: 'vmCreate', params: ['u32', 'u32'], result: 's32' },
   { name: 'vmLoad', params: ['u32', 'u32', 'list<u8>'], result: 's32' },
   { name: 'vmSetTohost', params: ['u32', 'u32'], result: 's32' },
   { name: 'vmBoot', params: ['u32', 'u32', 'u32', 'u32'], result: 's32' },
-  { name: 'vmExit', params: ['u32'], result: 'u32' },
-  { name: 'vmExitCode', params: ['u32'], result: 'u32' },
-  { name: 'vmInstret', params: ['u32'], result: 'u64' },
-  { name: 'vmGetReg', params: ['u32', 'u32'], result: 'u32' },
+  { name: 'vmExit', params: ['u32'], result: 'u32', read: true },
+  { name: 'vmExitCode', params: ['u32'], result: 'u32', read: true },
+  { name: 'vmInstret', params: ['u32'], result: 'u64', read: true },
+  { name: 'vmGetReg', params: ['u32', 'u32'], result: 'u32', read: true },
   { name: 'vmSetReg', params: ['u32', 'u32', 'u32'] },
-  { name: 'vmGetPc', params: ['u32'], result: 'u32' },
+  { name: 'vmGetPc', params: ['u32'], result: 'u32', read: true },
   { name: 'vmGetCsr', params: ['u32', 'u32'], result: 'u32' },
-  { name: 'vmGetMode', params: ['u32'], result: 'u32' },
+  { name: 'vmGetMode', params: ['u32'], result: 'u32', read: true },
   { name: 'vmRaiseExternal', params: ['u32', 'u32'] },
-  { name: 'vmAsleep', params: ['u32'], result: 'u32' },
-  { name: 'vmStat', params: ['u32', 'u32'], result: 'u64' },
+  { name: 'vmAsleep', params: ['u32'], result: 'u32', read: true },
+  { name: 'vmStat', params: ['u32', 'u32'], result: 'u64', read: true },
 ] as const;
 
 /** The board imports' signatures. */
 export const BOARD_IMPORTS = [
   { name: 'consoleWrite', params: ['u32', 'list<u8>'] },
-  { name: 'linkSend', params: ['u32', 'list<u8>'] },
+  { name: 'linkSend', params: ['u32', 'u64', 'list<u8>'] },
   { name: 'trace', params: ['u32', 'u32', 'u64', 'u64', 'u64'] },
   { name: 'event', params: ['u32', 'u32', 'u32', 'u64', 'u64', 'u64'] },
 ] as const;
+
+/** The world as an out-of-process processor checks it in its hello (docs/runtimes.md). */
+export const WORLD_TEXT = "export configure(u32,u32)\nexport trace-enable(u32)\nexport now() -> u64\nexport run(u64) -> u64\nexport staging-bytes() -> u32\nexport processor-stat(u32) -> u64\nexport processor-set-ram(u64)\nexport processor-set-time(u64) -> s32\nexport schedule-clear()\nexport schedule-set-major-frame(u64) -> s32\nexport schedule-add-window(u32,u64,u64) -> s32\nexport link-configure(u32,u32) -> s32\nexport link-receive(u32,list<u8>) -> s32\nexport channel-add-source(u32,u32,u32,u32,u32,u32,u32) -> s32\nexport channel-add-destination(u32,u32,u32,u32,u32,u32) -> s32\nexport channel-stat(u32,u32) -> u64\nexport link-set-timing(u32,u64,u64,u64) -> s32\nexport migration-set-param(u32,u64) -> s32\nexport migration-start(u32,u32,u32) -> s32\nexport migration-cancel() -> s32\nexport migration-stat(u32,u32) -> u64\nexport migration-incoming-stat(u32,u32) -> u64\nexport health-protect(u32,u32,u64) -> s32\nexport health-add-processor(u32,u32) -> s32\nexport health-add-copy(u32,u32) -> s32\nexport health-hold(u32,u32) -> s32\nexport health-worst-trip() -> u64\nexport health-add-member(u32,u64) -> s32\nexport health-configure(u64,u64) -> s32\nexport health-warning(u64)\nexport health-stat(u32) -> u64\nexport health-protection-stat(u32,u32) -> u64\nexport processor-stall(u64) -> u64\nexport vm-flip-bit(u32,u32,u32) -> s32\nexport checkpoint-begin()\nexport checkpoint-capture(u32,u32) -> s32\nexport checkpoint-end() -> s32\nexport checkpoint-pending() -> u32\nexport checkpoint-read(u32) -> list<u8>\nexport restore-begin()\nexport restore-write(list<u8>) -> s32\nexport restore-check(s32) -> s32\nexport restore-apply(s32) -> s32\nexport restore-error(u32) -> u64\nexport restore-info(u32) -> u64\nexport vm-create(u32,u32) -> s32\nexport vm-load(u32,u32,list<u8>) -> s32\nexport vm-set-tohost(u32,u32) -> s32\nexport vm-boot(u32,u32,u32,u32) -> s32\nexport vm-exit(u32) -> u32\nexport vm-exit-code(u32) -> u32\nexport vm-instret(u32) -> u64\nexport vm-get-reg(u32,u32) -> u32\nexport vm-set-reg(u32,u32,u32)\nexport vm-get-pc(u32) -> u32\nexport vm-get-csr(u32,u32) -> u32\nexport vm-get-mode(u32) -> u32\nexport vm-raise-external(u32,u32)\nexport vm-asleep(u32) -> u32\nexport vm-stat(u32,u32) -> u64\nimport console-write(u32,list<u8>)\nimport link-send(u32,u64,list<u8>)\nimport trace(u32,u32,u64,u64,u64)\nimport event(u32,u32,u32,u64,u64,u64)\n";

@@ -83,7 +83,7 @@ export async function loadCore(options: CoreOptions = {}): Promise<CoreRuntime> 
   const board = boardImports(options.onConsole ?? (() => {}), options as BoardSinks);
   const imports: Record<keyof BoardImports, WebAssembly.ImportValue> = {
     consoleWrite: (vm: number, ptr: number, len: number) => board.consoleWrite(vm >>> 0, bytesAt(ptr, len)),
-    linkSend: (peer: number, ptr: number, len: number) => board.linkSend(peer >>> 0, bytesAt(ptr, len)),
+    linkSend: (peer: number, at: bigint, ptr: number, len: number) => board.linkSend(peer >>> 0, BigInt.asUintN(64, at), bytesAt(ptr, len)),
     trace: (event: number, vm: number, at: bigint, a: bigint, b: bigint) => board.trace(event >>> 0, vm >>> 0, BigInt.asUintN(64, at), BigInt.asUintN(64, a), BigInt.asUintN(64, b)),
     event: (kind: number, id: number, vm: number, at: bigint, a: bigint, b: bigint) => board.event(kind >>> 0, id >>> 0, vm >>> 0, BigInt.asUintN(64, at), BigInt.asUintN(64, a), BigInt.asUintN(64, b)),
   };

@@ -109,10 +109,10 @@ export class Lockstep {
     return this.framesLostAtDeadProcessors;
   }
 
-  /** Processor `from` sends a frame to `to` now (call from its core's link-send import). */
-  send(from: number, to: number, bytes: Uint8Array): SendOutcome {
+  /** Processor `from` sends a frame to `to` at its cycle `atCycles` (from its core's link-send import). */
+  send(from: number, to: number, atCycles: bigint, bytes: Uint8Array): SendOutcome {
     const processor = this.processor(from);
-    const sentNs = cyclesToNs(processor.core.now(), processor.clockHz);
+    const sentNs = cyclesToNs(atCycles, processor.clockHz);
     const outcome = this.options.network.send(from, to, bytes, sentNs);
     this.options.onSend?.(from, to, bytes, sentNs, outcome);
     return outcome;
@@ -136,20 +136,30 @@ export class Lockstep {
   step(): void {
     let next = this.boundaryNs + this.options.quantumNs;
     if (this.options.limitNs !== undefined && next > this.options.limitNs) next = this.options.limitNs;
-    for (const processor of this.processors) {
-      if (this.stopped.has(processor.id)) continue;
-      const health = this.healthOf(processor.id);
-      if (health === 'failed') continue;
-      const target = nsToCycles(next, processor.clockHz);
-      const now = processor.core.now();
-      if (target <= now) continue;
-      if (health === 'hung') { processor.core.processorStall(target - now); continue; }
-      const advanced = processor.core.run(target - now);
-      if (advanced < target - now) this.stopped.add(processor.id);
+    const quanta = this.quantaTo(next);
+    // A processor in another process starts its quantum now and runs beside the others;
+    // its imports still reach the board in processor order, when its result is collected.
+    for (const { processor, cycles, hung } of quanta) processor.core.ahead?.(hung ? 'processorStall' : 'run', cycles);
+    for (const { processor, cycles, hung } of quanta) {
+      if (hung) { processor.core.processorStall(cycles); continue; }
+      if (processor.core.run(cycles) < cycles) this.stopped.add(processor.id);
     }
     this.boundaryNs = next;
     this.steps++;
     this.options.onBoundary?.(next);
+  }
+
+  /** The cycles each processor that runs (or hangs) in this quantum advances to reach `nextNs`. */
+  private quantaTo(nextNs: bigint): { processor: LockstepProcessor; cycles: bigint; hung: boolean }[] {
+    const quanta = [];
+    for (const processor of this.processors) {
+      const health = this.healthOf(processor.id);
+      if (this.stopped.has(processor.id) || health === 'failed') continue;
+      const target = nsToCycles(nextNs, processor.clockHz);
+      const now = processor.core.now();
+      if (target > now) quanta.push({ processor, cycles: target - now, hung: health === 'hung' });
+    }
+    return quanta;
   }
 
   /** Hands every frame that has arrived by now to its destination core. */

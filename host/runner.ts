@@ -3,9 +3,7 @@
  * runs out. This is `ferry run` as a function: the CLI, tests and benchmarks
  * all come through here.
  */
-import { moduleCoreFactory } from './core.js';
-import { componentCoreFactory } from './core-component.js';
-import { CORE_RUNTIMES, VmExitReason, VmKind } from './core-runtime.js';
+import { VmExitReason, VmKind } from './core-runtime.js';
 import type { CoreFactory, CoreRuntime, CoreRuntimeName, TraceSink, VmMode } from './core-runtime.js';
 import {
   DEFAULT_CLOCK_HZ, DEFAULT_QUANTUM_CYCLES, DEFAULT_RAM_BYTES, GUEST_PAGE_BYTES, MAX_RAM_BYTES, TOHOST_SYMBOL,
@@ -17,6 +15,7 @@ import { hex } from './format.js';
 import { readImageFile } from './input-file.js';
 import { checkImageFits, loadImage } from './loader.js';
 import { runVm } from './run-loop.js';
+import { coreFactoryFor } from './runtimes/core-factory.js';
 import { MAX_CYCLES_EXIT_STATUS, describeVmExit } from './vm-exit.js';
 import type { ExitReasonName, VmOutcome } from './vm-exit.js';
 
@@ -44,7 +43,7 @@ export interface RunOptions {
   onCoreTrace?: TraceSink;
   /** How to run the core; default: build/core.wasm as a plain module. */
   core?: CoreFactory;
-  /** Without `core`: which form of the core runs the VM, 'module' (default) or 'component'. */
+  /** Without `core`: which form of the core runs the VM (docs/runtimes.md); default 'module'. */
   runtime?: CoreRuntimeName;
 }
 
@@ -105,21 +104,19 @@ export async function runImage(options: RunOptions): Promise<RunResult> {
   const sinks = options.onCoreTrace === undefined ? undefined : { onTrace: options.onCoreTrace };
   const core = await (options.core ?? coreFactoryFor(options.runtime))((_vm, bytes) => onConsole(bytes), sinks);
   if (options.onCoreTrace !== undefined) core.traceEnable(1);
-  const vm = createVm(core, settings);
-  loadImage(core, vm, image, settings.ramBytes);
-  options.onEvent?.({ event: 'start', image: imageName, ...startFields(settings), entry: image.entry });
-
-  const result = { ...(await runGuest(core, vm, settings, options.interrupted)), console: decodeConsole(collected) };
-  options.onEvent?.({ event: 'exit', ...exitFields(result) });
-  return result;
+  try {
+    const vm = createVm(core, settings);
+    loadImage(core, vm, image, settings.ramBytes);
+    options.onEvent?.({ event: 'start', image: imageName, ...startFields(settings), entry: image.entry });
+    const result = { ...(await runGuest(core, vm, settings, options.interrupted)), console: decodeConsole(collected) };
+    options.onEvent?.({ event: 'exit', ...exitFields(result) });
+    return result;
+  } finally {
+    core.close?.();
+  }
 }
 
-/** The CoreFactory for a runtime name (docs/runtimes.md). */
-export function coreFactoryFor(runtime: CoreRuntimeName = 'module'): CoreFactory {
-  if (runtime === 'module') return moduleCoreFactory();
-  if (runtime === 'component') return componentCoreFactory();
-  throw new ConfigError(`runtime must be ${CORE_RUNTIMES.join(' or ')}, not ${String(runtime)}`);
-}
+export { coreFactoryFor };
 
 async function readAndCheckImage(options: RunOptions, imageName: string): Promise<ElfImage> {
   if (options.image === undefined && options.imagePath === undefined) throw new ConfigError('runImage: give imagePath or image');

@@ -8,6 +8,11 @@
  *
  *   ferry-native [--mode paravirtual|machine] [--max-cycles N] [--instret] <image.elf>
  *
+ * or it is one processor of a board the host emulates, every export at its call
+ * (native/serve.c, docs/runtimes.md):
+ *
+ *   ferry-native --serve
+ *
  *   0    the guest passed (SRST shutdown reason none, tohost = 1, finisher pass)
  *   1    the guest failed (failure, tohost odd, finisher fail, reboot, fault, stalled)
  *   2    bad image or bad option (one line on stderr)
@@ -29,6 +34,7 @@
 
 #include "elf.h"
 #include "ferry-core.h"
+#include "serve.h"
 #include "wasm-rt-impl.h"
 
 /* Defaults of `ferry run` (host/defaults.ts). */
@@ -43,10 +49,12 @@ enum { STATUS_PASS = 0, STATUS_FAIL = 1, STATUS_USAGE = 2, STATUS_INTERNAL = 3, 
 
 static const char *program = "ferry-native";
 
-/* The board side of the core's imports (ferry:core/board). One processor: no links. */
+/* The board side of the core's imports (ferry:core/board): one processor alone with no
+ * links, or (serving) one of a board, whose imports go back to the host with each reply. */
 struct Z_ferryZ3AcoreZ2Fboard_instance_t {
   Z_ferry_core_instance_t *core;
   uint64_t frames_dropped;
+  int serving;
 };
 
 static wasm_rt_memory_t *core_memory(Z_ferry_core_instance_t *core) {
@@ -61,25 +69,27 @@ static uint8_t *core_bytes(Z_ferry_core_instance_t *core, uint32_t ptr, uint32_t
 }
 
 void Z_ferryZ3AcoreZ2FboardZ_consoleZ2Dwrite(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 vm, u32 ptr, u32 len) {
-  (void)vm;
   const uint8_t *bytes = core_bytes(board->core, ptr, len);
-  if (bytes != NULL) fwrite(bytes, 1, len, stdout);
+  if (bytes == NULL) return;
+  if (board->serving) serve_output_console(vm, bytes, len);
+  else fwrite(bytes, 1, len, stdout);
 }
 
-void Z_ferryZ3AcoreZ2FboardZ_linkZ2Dsend(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 peer, u32 ptr, u32 len) {
-  /* A one-processor board has no links: the frame goes nowhere. */
-  (void)peer, (void)ptr, (void)len;
-  board->frames_dropped++;
+void Z_ferryZ3AcoreZ2FboardZ_linkZ2Dsend(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 peer, u64 at_cycles, u32 ptr, u32 len) {
+  const uint8_t *bytes = core_bytes(board->core, ptr, len);
+  if (board->serving && bytes != NULL) serve_output_link(peer, at_cycles, bytes, len);
+  /* Alone, the processor has no links: the frame goes nowhere. */
+  else board->frames_dropped++;
 }
 
 void Z_ferryZ3AcoreZ2FboardZ_trace(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 event, u32 vm, u64 at_cycles, u64 a, u64 b) {
-  /* Tracing stays off (traceEnable is never called). */
-  (void)board, (void)event, (void)vm, (void)at_cycles, (void)a, (void)b;
+  /* Alone, tracing stays off (traceEnable is never called). */
+  if (board->serving) serve_output_trace(event, vm, at_cycles, a, b);
 }
 
 void Z_ferryZ3AcoreZ2FboardZ_event(struct Z_ferryZ3AcoreZ2Fboard_instance_t *board, u32 kind, u32 id, u32 vm, u64 at_ns, u64 a, u64 b) {
-  /* A one-processor board has no migrations or links to report on. */
-  (void)board, (void)kind, (void)id, (void)vm, (void)at_ns, (void)a, (void)b;
+  /* Alone, there are no migrations or links to report on. */
+  if (board->serving) serve_output_event(kind, id, vm, at_ns, a, b);
 }
 
 static int usage_error(const char *format, ...) {
@@ -102,6 +112,8 @@ static void print_help(void) {
          "  --max-cycles <n>  stop with exit status 124 after n cycles of virtual time\n"
          "  --instret         print the instructions the guest retired (instret: <n>) on\n"
          "                    stderr at the end\n"
+         "  --serve           (alone) be one processor of a board the host drives over\n"
+         "                    stdin and stdout (docs/runtimes.md)\n"
          "  -h, --help        this text\n\n"
          "Exit status: 0 pass, 1 fail, 2 bad image or option, 3 internal error,\n"
          "124 --max-cycles ran out.\n",
@@ -401,7 +413,23 @@ static int run_guest(Z_ferry_core_instance_t *core, const elf_image *image, int 
   return status;
 }
 
+/* One processor of a board: the host drives every export (native/serve.c). */
+static int serve_board(void) {
+  static Z_ferry_core_instance_t core;
+  static struct Z_ferryZ3AcoreZ2Fboard_instance_t board;
+  board.core = &core;
+  board.serving = 1;
+  wasm_rt_init();
+  Z_ferry_core_init_module();
+  Z_ferry_core_instantiate(&core, &board);
+  int status = serve(&core);
+  Z_ferry_core_free(&core);
+  wasm_rt_free();
+  return status;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--serve") == 0) return serve_board();
   options opts;
   int done;
   int status = parse_options(argc, argv, &opts, &done);

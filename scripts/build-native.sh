@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the core as native firmware (docs/runtimes.md):
 #   build/core.wasm --wasm2c--> build/native/ferry-core.{c,h}
-#   + native/board.c native/elf.c + wasm2c's runtime --gcc -O2--> build/native/ferry-native
+#   + native/board.c native/elf.c native/serve.c native/core-world.c + wasm2c's runtime
+#   --gcc -O2--> build/native/ferry-native
 # Bounds checks are explicit (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0): no guard pages and
 # no multi-GiB reservation, as a microcontroller-class target needs.
 #
@@ -47,15 +48,16 @@ mkdir -p "$tmp/obj"
 # -n fixes the symbol prefix (Z_ferry_core...) whatever the file is called.
 wasm2c "$core" -n ferry_core -o "$tmp/ferry-core.c"
 # One object per part, so bench:size can say what the firmware's text is made of:
-# the core (ferry-core.o), wasm2c's runtime (wasm-rt-impl.o), the board (board.o, elf.o).
+# the core (ferry-core.o), wasm2c's runtime (wasm-rt-impl.o), the board (board.o, elf.o,
+# serve.o, core-world.o).
 cflags=(-O2 -std=gnu11 -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -I"$tmp" -I"$runtime" -Inative)
 pids=()
-for source in "$tmp/ferry-core.c" "$runtime/wasm-rt-impl.c" native/board.c native/elf.c; do
+for source in "$tmp/ferry-core.c" "$runtime/wasm-rt-impl.c" native/board.c native/elf.c native/serve.c native/core-world.c; do
   "$cc" "${cflags[@]}" -c "$source" -o "$tmp/obj/$(basename "$source" .c).o" &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
-"$cc" -o "$tmp/ferry-native" "$tmp"/obj/{ferry-core,wasm-rt-impl,board,elf}.o -lm
+"$cc" -o "$tmp/ferry-native" "$tmp"/obj/{ferry-core,wasm-rt-impl,board,elf,serve,core-world}.o -lm
 
 mv -f "$tmp/ferry-core.c" "$tmp/ferry-core.h" "$out/"
 mv -f "$tmp"/obj/*.o "$out/obj/"

@@ -6,7 +6,10 @@
 //     docs/*.md             the tables between <!-- numbers:GROUP --> and <!-- /numbers --> markers
 //   from wit/ferry.wit (the core's interface):
 //     host/core-world.ts    the world's exports and the board's imports as TypeScript types,
-//                           and a table of their signatures the runtimes adapt from
+//                           a table of their signatures the runtimes adapt from, and the
+//                           world's text an out-of-process processor checks (its hello)
+//     native/core-world.c   the native firmware's table of the same exports, each decoding
+//                           its arguments from a request and calling the wasm2c function
 //
 //   node scripts/generate-interface.mjs          rewrite what is stale
 //   node scripts/generate-interface.mjs --check  exit 1, naming the stale files, if any is
@@ -148,15 +151,34 @@ function signature(fn) {
   return `${fn.name}(${fn.params.map((p) => `${p.name}: ${JS_TYPES[p.type]}`).join(', ')}): ${fn.result === undefined ? 'void' : JS_TYPES[fn.result]}`;
 }
 
+/** An export whose documentation ends so changes nothing (wit/ferry.wit's header). */
+const isRead = (fn) => fn.doc.endsWith('Reads only.');
+
 function table(name, functions) {
-  const rows = functions.map((fn) => `  { name: '${fn.name}', params: [${fn.params.map((p) => `'${p.type}'`).join(', ')}]${fn.result === undefined ? '' : `, result: '${fn.result}'`} },`);
+  const rows = functions.map((fn) => `  { name: '${fn.name}', params: [${fn.params.map((p) => `'${p.type}'`).join(', ')}]${fn.result === undefined ? '' : `, result: '${fn.result}'`}${isRead(fn) ? ', read: true' : ''} },`);
   return `export const ${name} = [\n${rows.join('\n')}\n] as const;`;
 }
 
-function coreWorld() {
+/**
+ * The world as an out-of-process processor checks it (docs/runtimes.md, "Messages"): one
+ * line per export, then per import, in wit/ferry.wit's order, which is also the order of
+ * their indices in requests and replies.
+ */
+function worldText(world, board) {
+  const line = (kind, fn) => `${kind} ${kebab(fn.name)}(${fn.params.map((p) => p.type).join(',')})${fn.result === undefined ? '' : ` -> ${fn.result}`}`;
+  return [...world.map((fn) => line('export', fn)), ...board.map((fn) => line('import', fn))].join('\n') + '\n';
+}
+
+function witInterface() {
   const text = readFileSync(join(ROOT, 'wit', 'ferry.wit'), 'utf8');
-  const board = witFunctions(witBlock(text, /\binterface\s+board\s*\{/), false);
-  const world = witFunctions(witBlock(text, /\bworld\s+core\s*\{/), true);
+  return {
+    board: witFunctions(witBlock(text, /\binterface\s+board\s*\{/), false),
+    world: witFunctions(witBlock(text, /\bworld\s+core\s*\{/), true),
+  };
+}
+
+function coreWorld() {
+  const { board, world } = witInterface();
   const iface = (name, doc, functions) => [`/** ${doc} */`, `export interface ${name} {`,
     ...functions.flatMap((fn) => [...(fn.doc === '' ? [] : [`  /** ${fn.doc.replaceAll('*/', '* /')} */`]), `  ${signature(fn)};`]), '}'];
   return [
@@ -174,6 +196,51 @@ function coreWorld() {
     "/** The board imports' signatures. */",
     table('BOARD_IMPORTS', board),
     '',
+    '/** The world as an out-of-process processor checks it in its hello (docs/runtimes.md). */',
+    `export const WORLD_TEXT = ${JSON.stringify(worldText(world, board))};`,
+    '',
+  ].join('\n');
+}
+
+// --- wit/ferry.wit -> native/core-world.c ---------------------------------------------
+
+/** wabt 1.0.32's names for the core's exports (its old scheme: a Z in a name is doubled). */
+const wasm2cExport = (name) => `Z_ferry_coreZ_${name.replaceAll('Z', 'ZZ')}`;
+const C_TYPES = { u32: 'u32', s32: 'u32', u64: 'u64', s64: 'u64' };
+
+function nativeCall(fn) {
+  const decode = fn.params.map((p) => p.type === 'list<u8>'
+    ? `  serve_list ${p.name} = serve_arg_list(call);`
+    : `  ${C_TYPES[p.type]} ${p.name} = serve_arg_${C_TYPES[p.type]}(call);`);
+  const args = ['call->core', ...fn.params.flatMap((p) => (p.type === 'list<u8>' ? [`${p.name}.ptr`, `${p.name}.len`] : [p.name]))].join(', ');
+  const invoke = `${wasm2cExport(fn.name)}(${args})`;
+  // A list result is left at the start of the staging buffer; the core returns its length.
+  const body = fn.result === undefined ? `  ${invoke};`
+    : fn.result === 'list<u8>' ? `  serve_result_staged(call, ${invoke});`
+      : `  serve_result_${C_TYPES[fn.result]}(call, ${invoke});`;
+  return [`static void call_${fn.name}(serve_call *call) {`, ...decode, '  if (call->bad) return;', body, '}'].join('\n');
+}
+
+function nativeWorld() {
+  const { board, world } = witInterface();
+  const text = worldText(world, board).split('\n').filter((line) => line !== '').map((line) => `  ${JSON.stringify(`${line}\n`)}`);
+  return [
+    HEADER.replace('//', '/*').replace('wit/numbers.json: do not edit.\n', 'wit/ferry.wit: do not edit. */\n'),
+    '/* The world\'s exports for native/serve.c: each decodes its arguments from a request,',
+    ' * calls the core and encodes its result (docs/runtimes.md, "Messages"). */',
+    '#include "serve.h"',
+    '',
+    ...world.map(nativeCall).flatMap((fn) => [fn, '']),
+    'const serve_export SERVE_EXPORTS[] = {',
+    ...world.map((fn) => `  call_${fn.name},`),
+    '};',
+    '',
+    'const unsigned SERVE_EXPORT_COUNT = sizeof SERVE_EXPORTS / sizeof SERVE_EXPORTS[0];',
+    '',
+    '/* What the hello must say, line for line. */',
+    'const char SERVE_WORLD_TEXT[] =',
+    `${text.join('\n')};`,
+    '',
   ].join('\n');
 }
 
@@ -184,6 +251,7 @@ function main() {
     [join(ROOT, 'assembly', 'numbers.ts'), assemblyScript(spec)],
     [join(ROOT, 'host', 'numbers.ts'), typeScript(spec)],
     [join(ROOT, 'host', 'core-world.ts'), coreWorld()],
+    [join(ROOT, 'native', 'core-world.c'), nativeWorld()],
   ]);
   const docs = join(ROOT, 'docs');
   for (const file of readdirSync(docs).filter((name) => name.endsWith('.md'))) {

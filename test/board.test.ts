@@ -124,7 +124,7 @@ describe('schema problems name the JSON pointer and what was expected', () => {
 
   it('an unknown property, listing the known ones', () => {
     expect(withChange((b) => { b.processors[1].clock = 5; }))
-      .toEqual(['/processors/1/clock: unknown property (expected one of id, clockHz, ramBytes, majorFrameNs, failureRate, repairTime)']);
+      .toEqual(['/processors/1/clock: unknown property (expected one of id, clockHz, ramBytes, majorFrameNs, runtime, failureRate, repairTime)']);
   });
 
   it('a wrong type and a wrong enum value', () => {

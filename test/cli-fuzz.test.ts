@@ -168,6 +168,11 @@ const RESTORE_OPTIONS = ['--board', '--duration', '--max-cycles', '--instret', '
 /** Values that keep a checkpoint or restore short: its time is what the user asks for, so no huge ones here. */
 const SHORT_VALUES = ['0', '1', '7', '1000', '50000', '1ms', '0.5ns', '2', 'a', 'c', '16MiB', '1GiB', 'machine', ''];
 
+/** An option and its value; a file Ferry would write (--trace) goes into the test's folder, never the checkout. */
+function optionAndValue(option: string, value: string): string[] {
+  return [option, option === '--trace' && value !== '' ? join(dir, value) : value];
+}
+
 /** A random command line: real options with values good and bad, some repeated, some missing. */
 function randomArgs(prng: Prng, board: string): { command: 'run' | 'migrate' | 'checkpoint' | 'restore' | 'inspect'; args: string[] } {
   const pick = <T>(list: readonly T[]): T => list[prng.nextBelow(list.length)]!;
@@ -175,12 +180,12 @@ function randomArgs(prng: Prng, board: string): { command: 'run' | 'migrate' | '
   if (kind === 0) {
     const source = prng.nextBelow(2) === 0 ? board : join(dir, pick(['hello.elf', 'spin.elf', 'pass.elf']));
     const args = ['checkpoint', source, '-o', join(dir, 'fuzz.ferry'), ...(prng.nextBelow(2) === 0 ? ['--at-cycle', pick(['1', '1000', '50000', '0', 'x'])] : ['--duration', pick(['1us', '100us', '1ms', '1'])])];
-    for (let i = prng.nextBelow(3); i > 0; i--) args.push(pick(CHECKPOINT_OPTIONS), pick(SHORT_VALUES));
+    for (let i = prng.nextBelow(3); i > 0; i--) args.push(...optionAndValue(pick(CHECKPOINT_OPTIONS), pick(SHORT_VALUES)));
     return { command: 'checkpoint', args };
   }
   if (kind === 1) {
     const args = [pick(['restore', 'inspect'] as const), join(dir, pick(['fuzz.ferry', 'hello.elf', 'args-board.json']))];
-    if (args[0] === 'restore') for (let i = prng.nextBelow(3); i > 0; i--) args.push(pick(RESTORE_OPTIONS), pick(SHORT_VALUES));
+    if (args[0] === 'restore') for (let i = prng.nextBelow(3); i > 0; i--) args.push(...optionAndValue(pick(RESTORE_OPTIONS), pick(SHORT_VALUES)));
     return { command: args[0] as 'restore' | 'inspect', args: args[0] === 'restore' ? [...args, '--max-cycles', '300000'] : args };
   }
   if (kind === 2) {

@@ -9,21 +9,19 @@
  * visible message, except under CI=true, where it fails: CI installs them.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EHDR, EM_X86_64, ET_DYN, ET_REL, PHDR, PT_NOTE, RAM_BASE, SAMPLE_CODE, buildElf, patch16, patch32, phdrAt,
 } from './helpers/elf-builder.js';
-import { CORE_WASM, FERRY_BIN, ROOT, hasCore } from './helpers/paths.js';
+import { FERRY_BIN, ROOT } from './helpers/paths.js';
+import { NATIVE, buildNativeIfStale, inCi, nativeMissing } from './helpers/runtime-tools.js';
 import { printAndShutdownGuest, spinningGuest, tohostGuest } from './helpers/test-guests.js';
 
-const NATIVE = join(ROOT, 'build', 'native', 'ferry-native');
 const GUEST_DIR = join(ROOT, 'guests', 'build');
 const GUESTS = existsSync(GUEST_DIR) ? readdirSync(GUEST_DIR).filter((name) => name.endsWith('.elf')).sort() : [];
-/** What the native build is made from: rebuilt when any of these is newer than the binary. */
-const NATIVE_SOURCES = [CORE_WASM, join(ROOT, 'scripts', 'build-native.sh'), ...['board.c', 'elf.c', 'elf.h'].map((f) => join(ROOT, 'native', f))];
 
 /**
  * Some guests never stop on their own (they wait for a board's peers, or loop
@@ -32,9 +30,7 @@ const NATIVE_SOURCES = [CORE_WASM, join(ROOT, 'scripts', 'build-native.sh'), ...
  */
 const GUEST_MAX_CYCLES = '20_000_000';
 
-const found = (tool: string): boolean => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
-const missingTools = ['wasm2c', 'gcc'].filter((tool) => !found(tool));
-const inCi = process.env['CI'] === 'true';
+const missing = nativeMissing();
 
 interface Run { status: number | null; stdout: Buffer; stderr: string }
 
@@ -63,25 +59,16 @@ async function expectSameAsFerryRun(args: string[]): Promise<Run> {
   return firmware;
 }
 
-function nativeIsStale(): boolean {
-  if (!existsSync(NATIVE)) return true;
-  const built = statSync(NATIVE).mtimeMs;
-  return NATIVE_SOURCES.some((source) => existsSync(source) && statSync(source).mtimeMs > built);
-}
-
-if (missingTools.length > 0 && inCi) {
+if (missing !== undefined && inCi) {
   describe('native firmware (wasm2c + gcc)', () => {
-    it(`needs ${missingTools.join(' and ')}, which CI must install (apt-get install wabt gcc)`, () => {
-      expect.fail(`${missingTools.join(' and ')} not found: the native runtime cannot be built or tested`);
+    it(`needs what CI must install: ${missing}`, () => {
+      expect.fail(`${missing}: the native runtime cannot be built or tested`);
     });
   });
-} else if (missingTools.length > 0 || !hasCore()) {
-  const why = missingTools.length > 0
-    ? `${missingTools.join(' and ')} not found (apt-get install wabt gcc)`
-    : 'build/core.wasm not built (npm run build:core)';
-  console.warn(`test/native.test.ts: SKIPPED: ${why}`);
+} else if (missing !== undefined) {
+  console.warn(`test/native.test.ts: SKIPPED: ${missing}`);
   describe('native firmware (wasm2c + gcc)', () => {
-    it.skip(`SKIPPED: ${why}`, () => {});
+    it.skip(`SKIPPED: ${missing}`, () => {});
   });
 } else {
   describe('native firmware: ferry-native behaves like ferry run', () => {
@@ -89,9 +76,7 @@ if (missingTools.length > 0 && inCi) {
 
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'ferry-native-'));
-      if (!nativeIsStale()) return;
-      const build = spawnSync('bash', [join(ROOT, 'scripts', 'build-native.sh')], { cwd: ROOT, encoding: 'utf8' });
-      if (build.status !== 0) throw new Error(`npm run build:native failed:\n${build.stdout}${build.stderr}`);
+      buildNativeIfStale();
     }, 180_000);
 
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

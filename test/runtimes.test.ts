@@ -122,13 +122,13 @@ describe.skipIf(!ready)(`ferry run --runtime${skipNote}`, () => {
   it('is described in the help, with module as the default', () => {
     const help = runFerry(['run', '--help']);
     expect(help.stdout).toContain('--runtime <runtime>');
-    expect(help.stdout).toMatch(/choices:\s+"module",\s+"component",\s+default:\s+"module"/);
+    expect(help.stdout).toMatch(/choices:\s+"module",\s+"component",\s+"wasmtime",\s+"native",\s+default:\s+"module"/);
   });
 
   it('refuses an unknown runtime with exit 2', () => {
-    const result = runFerry(['run', join(GUEST_DIR, 'hello.elf'), '--runtime', 'native']);
+    const result = runFerry(['run', join(GUEST_DIR, 'hello.elf'), '--runtime', 'wasm']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/--runtime <runtime>' argument 'native' is invalid/);
+    expect(result.stderr).toMatch(/--runtime <runtime>' argument 'wasm' is invalid/);
     expect(result.stdout).toBe('');
   });
 
@@ -157,7 +157,7 @@ describe.skipIf(!ready)(`runImage({ runtime })${skipNote}`, () => {
   });
 
   it('rejects an unknown runtime name', async () => {
-    await expect(runImage({ image: printAndShutdownGuest('x'), runtime: 'wasm' as never })).rejects.toThrow(/runtime must be module or component/);
+    await expect(runImage({ image: printAndShutdownGuest('x'), runtime: 'wasm' as never })).rejects.toThrow(/runtime must be module, component, wasmtime, native, not wasm/);
   });
 });
 

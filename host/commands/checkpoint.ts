@@ -20,11 +20,13 @@ import { formatStream, parseStream, streamJson } from '../stream-inspect.js';
 import { TIME_EXAMPLES } from '../time-units.js';
 import { withTrace } from '../trace.js';
 import { exitStatusHelp } from './exit-status.js';
-import { parseCycles, parseDuration, parseMemory } from './options.js';
+import { parseCycles, parseDuration, parseMemory, runtimeOption } from './options.js';
+import type { CoreRuntimeName } from '../core-runtime.js';
 import type { Io, SetExitStatus } from './run.js';
 
 interface CheckpointFlags {
   output: string;
+  runtime?: CoreRuntimeName;
   atCycle?: bigint;
   duration?: bigint;
   vm?: string;
@@ -38,6 +40,7 @@ interface CheckpointFlags {
 
 interface RestoreFlags {
   board?: string;
+  runtime?: CoreRuntimeName;
   maxCycles?: bigint;
   duration?: bigint;
   trace?: string;
@@ -65,6 +68,7 @@ export function addCheckpointCommands(program: Command, io: Io, setExitStatus: S
     .option('--memory <size>', 'an image\'s VM RAM, e.g. 16MiB (default 8MiB, or the board\'s first VM\'s)', parseMemory)
     .option('--trace <file>', 'write the run\'s events up to the checkpoint to <file> as JSON lines (docs/trace.md)')
     .option('--json', 'print what was written as JSON on stdout (the console goes to stderr)')
+    .addOption(runtimeOption())
     .addHelpText('after', `\nThe guest's console output up to the checkpoint goes to stdout; \`ferry restore\` prints the rest.\n${exitStatusHelp('checkpoint')}`)
     .action(async (source: string, flags: CheckpointFlags) => setExitStatus(await checkpointCommand(source, flags, io)));
 
@@ -78,6 +82,7 @@ export function addCheckpointCommands(program: Command, io: Io, setExitStatus: S
     .option('--trace <file>', 'write the restored run\'s events to <file> as JSON lines (docs/trace.md)')
     .option('--instret', 'print the instructions the guest retired (instret: <n>) on stderr at the end')
     .option('--json', 'print the result as JSON on stdout (the console goes to stderr)')
+    .addOption(runtimeOption())
     .addHelpText('after', exitStatusHelp('restore'))
     .action(async (path: string, flags: RestoreFlags) => setExitStatus(await restoreCommand(path, flags, io)));
 
@@ -104,6 +109,7 @@ async function checkpointCommand(source: string, flags: CheckpointFlags, io: Io)
     ...(isBoard ? { boardPath: source, vm: flags.vm } : { imagePath: source, boardPath: flags.board, mode: flags.mode, ramBytes: flags.memory }),
     ...(flags.atCycle === undefined ? { afterNs: flags.duration! } : { atCycle: flags.atCycle }),
     incrementalEvery: flags.incrementalEvery,
+    core: coreFactoryFor(flags.runtime),
     onConsole: (bytes) => (json ? io.stderr : io.stdout).write(bytes),
     ...(trace === undefined ? {} : { onTrace: (records) => trace.writeAll(records) }),
   }));
@@ -156,6 +162,7 @@ async function restoreCommand(path: string, flags: RestoreFlags, io: Io): Promis
     clockHz,
     maxCycles: flags.maxCycles,
     durationNs: flags.duration,
+    core: coreFactoryFor(flags.runtime),
     onConsole: (bytes) => (json ? io.stderr : io.stdout).write(bytes),
     ...(trace === undefined ? {} : { onTrace: (records) => trace.writeAll(records) }),
   }));
@@ -194,5 +201,7 @@ async function coreVerdict(stream: Uint8Array, path: string) {
   } catch (error) {
     if (error instanceof StreamError) return error;
     throw error;
+  } finally {
+    core.close?.();
   }
 }

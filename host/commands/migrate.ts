@@ -12,7 +12,6 @@ import type { Board } from '../board.js';
 import { runBoard } from '../board-runner.js';
 import type { BoardRunResult } from '../board-runner.js';
 import { ConsoleLines } from '../console-lines.js';
-import { CORE_RUNTIMES } from '../core-runtime.js';
 import type { CoreRuntimeName } from '../core-runtime.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkFaults } from '../link-faults.js';
@@ -24,7 +23,7 @@ import { formatSummary, summaryValue } from '../summary.js';
 import { TIME_EXAMPLES } from '../time-units.js';
 import { withTrace } from '../trace.js';
 import { exitStatusHelp } from './exit-status.js';
-import { parseDuration, parseInstant, parseNsCount, parseSeed, parseWhole } from './options.js';
+import { parseDuration, parseInstant, parseNsCount, parseSeed, parseWhole, runtimeOption } from './options.js';
 import type { Io, SetExitStatus } from './run.js';
 
 /** `ferry migrate`'s exit statuses (docs/migration.md, "Using it"). */
@@ -103,7 +102,7 @@ export function addMigrateCommand(program: Command, io: Io, setExitStatus: SetEx
     .option('--link-faults <spec>', 'inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
     .option('--trace <file>', 'write the run\'s events (migration states included) to <file> as JSON lines')
     .option('--no-summary', 'print no per-VM summary (default: on stderr)')
-    .addOption(new Option('--runtime <runtime>', 'the core as a plain module or a component').choices([...CORE_RUNTIMES]).default('module'))
+    .addOption(runtimeOption())
     .addHelpText('after', `${MIGRATE_HELP}${exitStatusHelp('migrate')}`)
     .action(async (boardPath: string, flags: MigrateFlags) => setExitStatus(await migrateCommand(boardPath, flags, io)));
 }

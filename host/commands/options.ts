@@ -5,7 +5,8 @@
  * Times and sizes take a unit (host/time-units.ts); a bare number means cycles or
  * bytes only where the option's name says so.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { CORE_RUNTIMES } from '../core-runtime.js';
 import { MAX_VM_RAM_BYTES } from '../numbers.js';
 import { GUEST_PAGE_BYTES } from '../defaults.js';
 import { formatSize, parsePositiveTime, parseSize, parseVirtualTime, describeBadTime, MAX_VIRTUAL_TIME_NS } from '../time-units.js';
@@ -71,3 +72,10 @@ export function parseWhole(what: string, max: number, min = 0): (text: string) =
 
 /** Seeds of the link error model: 0 to 2^32 - 1. */
 export const parseSeed = parseWhole('a seed', 0xffff_ffff);
+
+/** --runtime: which form of the core runs the processors (docs/runtimes.md); a board file's per-processor runtime wins. */
+export function runtimeOption(): Option {
+  return new Option('--runtime <runtime>', 'the form of the core: module, component (in this process), wasmtime or native (each processor a process of its own); docs/runtimes.md')
+    .choices([...CORE_RUNTIMES])
+    .default('module');
+}

@@ -8,7 +8,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { imageRunSettings, readBoard } from '../board.js';
 import { runBoardCommand } from '../board-command.js';
 import type { BoardCommandOptions, SummaryChoice } from '../board-command.js';
-import { CORE_RUNTIMES } from '../core-runtime.js';
 import type { CoreRuntimeName } from '../core-runtime.js';
 import { DEFAULT_CLOCK_HZ } from '../defaults.js';
 import { interruptRequested } from '../interrupt.js';
@@ -19,7 +18,7 @@ import type { VmMode } from '../runner.js';
 import { readScenario } from '../scenario.js';
 import { imageTraceSink, withTrace } from '../trace.js';
 import { exitStatusHelp } from './exit-status.js';
-import { parseCycles, parseDuration, parseDurationMs, parseMemory, parseSeed } from './options.js';
+import { parseCycles, parseDuration, parseDurationMs, parseMemory, parseSeed, runtimeOption } from './options.js';
 import { TIME_EXAMPLES } from '../time-units.js';
 
 /** Where a command writes: the process's streams unless a test captures them. */
@@ -93,11 +92,7 @@ export function addRunCommand(program: Command, io: Io, setExitStatus: SetExitSt
     .option('--link-faults <spec>', 'board runs: inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
     .option('--no-progress', 'board runs: no progress bar (it is shown on a terminal only, on stderr)')
     .option('--quiet', 'board runs: no progress bar, as --no-progress')
-    .addOption(
-      new Option('--runtime <runtime>', 'run the core as a plain WebAssembly module or as a component (docs/runtimes.md)')
-        .choices([...CORE_RUNTIMES])
-        .default('module'),
-    )
+    .addOption(runtimeOption())
     .addHelpText('after', RUN_HELP + exitStatusHelp('run'))
     .action(async (imagePath: string | undefined, flags: RunFlags) => setExitStatus(await runCommand(imagePath, flags, io)));
 }

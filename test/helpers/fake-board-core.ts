@@ -159,7 +159,7 @@ export class FakeBoardCore {
     for (let i = 2; i < frame.length; i++) frame[i] = (i * 7 + this.sentCount) & 0xff;
     this.sentCount++;
     this.emit(FAKE_TRACE_FRAME_SENT, 0, BigInt(send.peer), BigInt(send.bytes));
-    this.sinks.onLinkSend?.(send.peer, frame);
+    this.sinks.onLinkSend?.(send.peer, this.time, frame);
   }
 
   private emit(event: number, vm: number, a: bigint, b: bigint): void {
