@@ -136,6 +136,24 @@ describe('failover (docs/health.md)', () => {
     expect(delivered(result)).toBeGreaterThan(delivered(atFailure) + 50n); // messages flowed between the two copies
   });
 
+  it('members that chose the same backup apart meet on one term: a failure during a partition is taken over once it heals', async () => {
+    // {0,1,2} keeps the quorum; 0 fails inside the partition, so 1 and 2 grant tx to its
+    // backup 2 under a new term that is no quorum alone. 3 and 4, cut off, heal later and
+    // choose 2 under a term of their own: the members must meet on one term (a campaign of
+    // partitions and crashes lost tx here for good before they did).
+    const result = await run(pairBoard(['checkpoint']), [
+      { kind: 'partition', atNs: 300n * MS, groups: [[0, 1, 2], [3, 4]], forNs: 100n * MS },
+      { kind: 'fail', atNs: 350n * MS, processor: 0 },
+    ]);
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
+    const [takeover] = failovers(result, 'tx');
+    expect(takeover!.firstRunNs).toBeDefined();
+    expect(takeover!.activatedNs).toBeGreaterThan(400n * MS); // not before the heal: {1, 2} is no quorum
+    expect(takeover!.activatedNs - 400n * MS).toBeLessThanOrEqual(boundsOf(result, 'tx').takeoverBoundNs);
+    expectOneHolderAtATime(result, 'tx');
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
   it('a partition: the side without a quorum pauses, the other takes over, the old copy is fenced when the partition heals', async () => {
     const result = await run(pairBoard(['checkpoint']), [{ kind: 'partition', atNs: 300n * MS, groups: [[0], [1, 2, 3, 4]], forNs: 100n * MS }]);
     expect(noProbeErrors(result)).toEqual([]);
