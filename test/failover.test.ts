@@ -136,6 +136,20 @@ describe('failover (docs/health.md)', () => {
     expect(delivered(result)).toBeGreaterThan(delivered(atFailure) + 50n); // messages flowed between the two copies
   });
 
+  it('a warning whose moves do not fit: each strategy is tried, the holder says why the VM stays, and the replica takes over at the failure', async () => {
+    // tx2 on the npm start board affords less downtime than any move's bound: stop-copy is
+    // turned down once the destination's facts are in its bound, pre-copy when it starts.
+    const { board } = await readScenario(join(ROOT, 'scenarios', 'quad-failover.json'));
+    const result = await runBoard({ board, durationNs: 400n * MS, faults: [{ kind: 'warning', atNs: 200n * MS, processor: 2, leadNs: 100n * MS }], seed: 0 });
+    const id = boundsOf(result, 'tx2').id;
+    const moves = result.health!.events.warningMoves.filter((move) => move.protection === id);
+    expect(moves.map((move) => move.migration !== 0)).toEqual([true, false]); // one started, then the last word
+    expect(moves[1]!.reason).toBe(1); // MigrationReason.bound
+    expect(result.health!.events.handovers).toEqual([]);
+    expect(failovers(result, 'tx2').map((f) => [f.processor, f.resumedFromNs !== undefined])).toEqual([[4, true]]);
+    expectOneHolderAtATime(result, 'tx2');
+  });
+
   it('members that chose the same backup apart meet on one term: a failure during a partition is taken over once it heals', async () => {
     // {0,1,2} keeps the quorum; 0 fails inside the partition, so 1 and 2 grant tx to its
     // backup 2 under a new term that is no quorum alone. 3 and 4, cut off, heal later and
