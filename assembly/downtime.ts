@@ -13,6 +13,8 @@
 //   schedule     waiting for the VM's next window on the destination, in the destination's
 //                schedule (its major frame; the whole default frame when it has none, since
 //                the default table changes as VMs come and go);
+//   prepare      warm moves only: the VM is suspended before PREPARE goes, so it waits out
+//                PREPARE's and PREPARE_REPLY's trips, with one retransmission of each;
 //   agreement    a protected VM only: COMMIT_REPLY's trip back, then the lease moving to the
 //                destination (docs/health.md, "Handover").
 // Post-copy has no term for page faults of the first instruction: its blackout carries
@@ -21,7 +23,7 @@
 import { workNsAt } from "./clock";
 import { FRAME_HEADER_BYTES } from "./config";
 import { linkMtu } from "./communication";
-import { COMMIT_BODY_BYTES, COMMIT_REPLY_BYTES } from "./migration-messages";
+import { COMMIT_BODY_BYTES, COMMIT_REPLY_BYTES, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES, PREPARE_WINDOW_BYTES } from "./migration-messages";
 import { ackFrameBytes, MESSAGE_HEADER_BYTES, replicationBacklogBytes, retransmitTimeoutNs, tripNs, wireNs } from "./transport";
 
 /** Restore work on the destination: validating and applying records. */
@@ -43,11 +45,13 @@ export class Bound {
   restoreNs: u64 = 0;
   scheduleNs: u64 = 0;
   agreementNs: u64 = 0;
+  /** Warm moves: the PREPARE exchange the suspended VM waits out (0 for every other strategy). */
+  prepareNs: u64 = 0;
   /** What comes after COMMIT leaves the source: its trip, one retransmission of it, restore, schedule. */
   afterCommitNs: u64 = 0;
 
   totalNs(): u64 {
-    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs;
+    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs + this.prepareNs;
   }
 
   /** The latest a blackout may send COMMIT, as an offset from its start, and still keep the bound. */
@@ -65,6 +69,18 @@ export function restoreCycles(streamBytes: u64): u64 {
 export function wireBytesOf(streamBytes: u64, maxBody: u32): u64 {
   const messages = (streamBytes + maxBody - 1) / maxBody;
   return streamBytes + messages * (FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES);
+}
+
+/**
+ * A warm move's PREPARE exchange, which its suspended VM waits out: PREPARE (with the VM's
+ * `windows`) there and PREPARE_REPLY back, each with one retransmission.
+ */
+export function prepareExchangeNs(peer: u32, window: u32, windows: u32): u64 {
+  const mtu = linkMtu(peer);
+  const prepareBytes = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + PREPARE_HEADER_BYTES + <u64>windows * PREPARE_WINDOW_BYTES;
+  const replyBytes = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + PREPARE_REPLY_BYTES;
+  const retryNs = retransmitTimeoutNs(peer, window, mtu);
+  return tripNs(peer, prepareBytes) + retryNs + wireNs(peer, prepareBytes) + tripNs(peer, replyBytes) + retryNs + wireNs(peer, replyBytes);
 }
 
 /**

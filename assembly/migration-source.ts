@@ -31,9 +31,10 @@ import {
   STAT_PARAM, STAT_PREPAGED_PAGES, STAT_PUSHED_PAGES, STAT_REASON, STAT_RETRANSMISSIONS, STAT_ROUND_DIRTY_RATE,
   STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
   STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
+  REASON_NO_IMAGE, STAT_BOUND_PREPARE_NS, STAT_IMAGE_PAGES, STRATEGY_COLD, STRATEGY_WARM, STAT_PAGES_SENT,
 } from "./config";
 import { linkBandwidth, maxPayloadTo } from "./communication";
-import { Bound, computeBound, DestinationFacts } from "./downtime";
+import { Bound, computeBound, DestinationFacts, prepareExchangeNs } from "./downtime";
 import { report } from "./events";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT, MSG_COMMIT_REPLY, MSG_DATA,
@@ -48,6 +49,7 @@ import { holdVm, releaseVm, resumeVm } from "./vm-lifecycle";
 import { protectionHooks } from "./protection-hooks";
 import { vmHooks } from "./vm-hooks";
 import { Vm, vmById } from "./vm";
+import { hasImage, imagePages, restartFromImage } from "./vm-image";
 
 const MAX_REQUESTS: u32 = 16;
 const windowStarts = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
@@ -93,6 +95,10 @@ export class Outgoing {
   blackoutDue: bool = false;
   /** When the VM last had the processor before the stop. */
   lastRunNs: u64 = 0;
+  /** The stop, in this processor's cycles: a warm move's blackout deadline counts from it. */
+  stopCycles: u64 = 0;
+  /** Cold: pages of the boot image the VM restarts from. */
+  imagePages: u64 = 0;
 
   param(key: u32): u64 {
     return unchecked(this.params[key]);
@@ -147,18 +153,26 @@ function refuse(out: Outgoing, reason: u64): i32 {
 
 /** Bytes the blackout would send if it began now. */
 function blackoutBytesNow(out: Outgoing, vm: Vm): u64 {
-  return out.strategy == STRATEGY_STOP_COPY ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+  if (out.strategy == STRATEGY_COLD) return out.stream.fullStreamBytes(vm, out.imagePages);
+  return sendsEverything(out) ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+}
+
+/** Stop-copy and warm send every touched page in their blackout. */
+function sendsEverything(out: Outgoing): bool {
+  return out.strategy == STRATEGY_STOP_COPY || out.strategy == STRATEGY_WARM;
 }
 
 function boundFor(out: Outgoing, streamBytes: u64): u64 {
   computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination,
     out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
+  // A warm move's VM is suspended before PREPARE goes: it waits out the exchange too.
+  out.bound.prepareNs = out.strategy == STRATEGY_WARM ? prepareExchangeNs(out.peer, out.link.window, <u32>windowsOf(out.vmId, windowStarts, windowEnds)) : 0;
   return out.bound.totalNs();
 }
 
 /** The largest blackout the strategy can end with: stop-copy every touched page, pre-copy h bytes, post-copy its first instruction's pages. */
 function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
-  if (out.strategy == STRATEGY_STOP_COPY) return blackoutBytesNow(out, vm);
+  if (sendsEverything(out) || out.strategy == STRATEGY_COLD) return blackoutBytesNow(out, vm);
   if (out.strategy == STRATEGY_POST_COPY) return out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, false));
   return out.stream.bytesForPages(vm, out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT);
 }
@@ -167,7 +181,7 @@ function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
 export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   if (!currentOutgoing().over()) return SBI_ERR_INVALID_STATE;
   const vm = vmById(vmId);
-  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_POST_COPY || peer == getProcessorId()) {
+  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_WARM || peer == getProcessorId()) {
     return SBI_ERR_INVALID_PARAM;
   }
   if (vm.awaitingFirstRun || vm.absent != 0) return SBI_ERR_INVALID_STATE; // still arriving from its last move
@@ -182,9 +196,15 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   unchecked(out.params[PARAM_REPLACES] = <u64>replaces);
   out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.slackNs;
   if (out.affordableNs == u64.MAX_VALUE) return refuse(out, REASON_NO_AFFORDABLE);
+  if (strategy == STRATEGY_COLD) {
+    if (!hasImage(vm)) return refuse(out, REASON_NO_IMAGE);
+    out.imagePages = imagePages(vm);
+  }
   // Admission, before the destination has said what it is: the terms the link decides alone.
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) return refuse(out, REASON_BOUND);
-  sendPrepare(out, vm);
+  // Warm suspends first and asks the destination afterwards (beginDueBlackout).
+  if (strategy == STRATEGY_WARM) out.blackoutDue = true;
+  else sendPrepare(out, vm);
   if (replaces > 0) protectionHooks.moveStarted(vm.id);
   return 0;
 }
@@ -209,6 +229,8 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.bound.restoreNs = 0;
   out.bound.scheduleNs = 0;
   out.bound.agreementNs = 0;
+  out.bound.prepareNs = 0;
+  out.imagePages = 0;
   out.affordableNs = 0;
   out.startNs = nowNs();
   out.stopNs = 0;
@@ -223,6 +245,7 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.blackoutDue = false;
   out.stream.prepagedPages = 0;
   out.stream.pushedPages = 0;
+  out.stream.pagesSent = 0;
   out.state = STATE_PREPARING;
   return out;
 }
@@ -317,6 +340,8 @@ function readyToStop(vm: Vm): bool {
 function beginDueBlackout(out: Outgoing, vm: Vm): void {
   out.blackoutDue = false;
   if (out.strategy == STRATEGY_POST_COPY) { enterPostCopyBlackout(out, vm); return; }
+  if (out.strategy == STRATEGY_WARM) { suspendForWarm(out, vm); return; }
+  if (out.strategy == STRATEGY_COLD) { enterColdBlackout(out, vm); return; }
   const bytes = blackoutBytesNow(out, vm);
   if (boundFor(out, bytes) <= out.affordableNs) { enterBlackout(out, vm, bytes); return; }
   if (out.strategy == STRATEGY_STOP_COPY) { abort(out, REASON_BOUND, STATE_FAILED); return; }
@@ -356,6 +381,39 @@ function enterPostCopyBlackout(out: Outgoing, vm: Vm): void {
   out.stream.beginPostCopyCheckpoint(vm, prepage);
 }
 
+/**
+ * Warm: suspend the VM before the destination is asked, then send PREPARE. Its checkpoint
+ * is the VM as suspended (it is held, so nothing changes it); it goes once the destination
+ * has reserved (onPrepareReply). Until then the bound lacks the destination's terms.
+ */
+function suspendForWarm(out: Outgoing, vm: Vm): void {
+  const bytes = out.stream.fullBytes(vm);
+  if (boundFor(out, bytes) > out.affordableNs) { refuseBeforePrepare(out, vm); return; }
+  stopForBlackout(out, vm, bytes);
+  sendPrepare(out, vm);
+}
+
+/** Warm, before PREPARE went: the VM wrote more since admission and no longer fits. Nothing was reserved. */
+function refuseBeforePrepare(out: Outgoing, vm: Vm): void {
+  if (out.param(PARAM_REPLACES) != 0) protectionHooks.moveEnded(vm.id, false, 0);
+  refuse(out, REASON_BOUND);
+}
+
+/**
+ * Cold: the VM stops for good and restarts from its boot image (vm-image.ts); the
+ * blackout sends that image and the boot vCPU, which the destination runs from its entry.
+ * The bound is checked on the VM's state before the restart, and again on the exact
+ * stream after it; a move given up after the restart leaves the restarted VM on the source.
+ */
+function enterColdBlackout(out: Outgoing, vm: Vm): void {
+  if (boundFor(out, blackoutBytesNow(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_FAILED); return; }
+  restartFromImage(vm);
+  const bytes = out.stream.fullBytes(vm);
+  if (boundFor(out, bytes) > out.affordableNs) { abort(out, REASON_BOUND, STATE_FAILED); return; }
+  stopForBlackout(out, vm, bytes);
+  out.stream.beginCheckpoint(vm, true, false);
+}
+
 function enterBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   stopForBlackout(out, vm, streamBytes);
   out.stream.beginCheckpoint(vm, out.strategy == STRATEGY_STOP_COPY, false);
@@ -365,6 +423,7 @@ function stopForBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   holdVm(vm);
   vm.cpuSharePermille = 1000;
   out.stopNs = nowNs();
+  out.stopCycles = now();
   out.lastRunNs = cyclesToNs(vm.lastRanCycles);
   out.blackoutStreamBytes = streamBytes;
   out.blackoutDeadlineCycles = now() + nsToCycles(out.bound.commitByNs());
@@ -397,6 +456,11 @@ export function pumpOutgoing(out: Outgoing): void {
     if (out.over()) return;
   }
   if (out.state == STATE_POST_COPY) { pushPages(out, vm); return; }
+  if (awaitingWarmReply(out)) {
+    // Warm, suspended, PREPARE out: nothing goes before the destination has reserved.
+    if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
+    return;
+  }
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(out, vm);
   if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(out, vm);
   if (out.state == STATE_BLACKOUT) {
@@ -405,6 +469,10 @@ export function pumpOutgoing(out: Outgoing): void {
     if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
     else if (out.stream.checkpointDone() && out.link.idle()) sendCommit(out);
   }
+}
+
+function awaitingWarmReply(out: Outgoing): bool {
+  return out.strategy == STRATEGY_WARM && out.state == STATE_BLACKOUT && !out.destination.known;
 }
 
 function sendStream(out: Outgoing, vm: Vm): void {
@@ -461,7 +529,7 @@ function release(out: Outgoing, vm: Vm): void {
 
 /** A message for the source side of `out` (in order, from the destination). */
 export function onSourceMessage(out: Outgoing, type: u32, body: usize, bytes: u32): void {
-  if (type == MSG_PREPARE_REPLY && out.state == STATE_PREPARING) onPrepareReply(out, body, bytes);
+  if (type == MSG_PREPARE_REPLY && (out.state == STATE_PREPARING || awaitingWarmReply(out))) onPrepareReply(out, body, bytes);
   else if (type == MSG_PAGE_REQUEST && out.state == STATE_POST_COPY && bytes >= 4) {
     out.demandRequests++;
     if (out.requestCount < MAX_REQUESTS) {
@@ -481,12 +549,23 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
   out.destination.scheduleGapNs = load<u64>(body, 16);
   const vm = out.vm!;
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_REFUSED); return; }
-  if (out.strategy == STRATEGY_STOP_COPY) out.blackoutDue = true;
+  if (out.strategy == STRATEGY_WARM) { sendWarmCheckpoint(out, vm); return; }
+  if (out.strategy == STRATEGY_STOP_COPY || out.strategy == STRATEGY_COLD) out.blackoutDue = true;
   else if (out.strategy == STRATEGY_POST_COPY) {
     out.state = STATE_TRANSFER;
     out.stream.watchWrites(vm);
     out.watchEndCycles = now() + nsToCycles(out.param(PARAM_PREPAGE_NS));
   } else { out.state = STATE_TRANSFER; out.stream.beginStream(vm); beginRound(out, vm); }
+}
+
+/**
+ * Warm: the destination reserved and the bound, now with its facts, still fits: the
+ * checkpoint of the suspended VM goes. The blackout's deadline counts from the suspension.
+ */
+function sendWarmCheckpoint(out: Outgoing, vm: Vm): void {
+  out.blackoutStreamBytes = out.stream.fullBytes(vm);
+  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.commitByNs());
+  out.stream.beginCheckpoint(vm, true, false);
 }
 
 function onCommitReply(out: Outgoing, body: usize): void {
@@ -554,6 +633,9 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_PUSHED_PAGES: return out.stream.pushedPages;
     case STAT_STRATEGY: return out.strategy;
     case STAT_LAST_RUN_NS: return out.lastRunNs;
+    case STAT_BOUND_PREPARE_NS: return out.bound.prepareNs;
+    case STAT_IMAGE_PAGES: return out.imagePages;
+    case STAT_PAGES_SENT: return out.stream.pagesSent;
   }
   return 0;
 }

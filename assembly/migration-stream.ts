@@ -45,6 +45,8 @@ export class MigrationStream {
   /** Post-copy: pages the blackout carried, and pages sent after the commit. */
   prepagedPages: u64 = 0;
   pushedPages: u64 = 0;
+  /** Page records this stream carried, over every checkpoint and push (MigrationStat pages-sent). */
+  pagesSent: u64 = 0;
 
   beginStream(vm: Vm): void {
     useWriter(this.writer);
@@ -87,6 +89,7 @@ export class MigrationStream {
       const before = this.nextPage;
       this.nextPage = writePagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
       this.pagesInCheckpoint += pagesWrittenLast();
+      this.pagesSent += pagesWrittenLast();
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
     } else if (this.phase == PHASE_STATE) {
       writeStateRecords(vm);
@@ -171,11 +174,13 @@ export class MigrationStream {
     if (requested != 0) {
       writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
       this.pushedPages += pagesWrittenLast();
+      this.pagesSent += pagesWrittenLast();
     }
     const pages = vm.ramBytes >> PAGE_SHIFT;
     while (outPending() < maxBytes && this.pushNext < pages) {
       this.pushNext = writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, this.pushNext, 1);
       this.pushedPages += pagesWrittenLast();
+      this.pagesSent += pagesWrittenLast();
     }
     return drainOut(dest, maxBytes);
   }
@@ -230,7 +235,12 @@ export class MigrationStream {
   }
 
   fullBytes(vm: Vm): u64 {
-    return 24 + this.bytesForPages(vm, this.touchedPages(vm));
+    return this.fullStreamBytes(vm, this.touchedPages(vm));
+  }
+
+  /** A whole stream (header, one complete checkpoint of `pages` pages, END). */
+  fullStreamBytes(vm: Vm, pages: u64): u64 {
+    return 24 + this.bytesForPages(vm, pages);
   }
 
   incrementalBytes(vm: Vm): u64 {

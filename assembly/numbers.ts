@@ -221,8 +221,12 @@ export const STRATEGY_PRE_COPY: u32 = 1;
 export const STRATEGY_THROTTLED: u32 = 2;
 /** resume on the destination first, fetch the remaining pages on demand. */
 export const STRATEGY_POST_COPY: u32 = 3;
+/** stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost. */
+export const STRATEGY_COLD: u32 = 4;
+/** suspend the VM first, then reserve the destination, send its checkpoint and resume it there. */
+export const STRATEGY_WARM: u32 = 5;
 /** How many Strategy values there are (they run from 0). */
-export const STRATEGY_COUNT: u32 = 4;
+export const STRATEGY_COUNT: u32 = 6;
 
 // MigrationState: the source's migration state (migrationStat state).
 /** no migration. */
@@ -285,8 +289,10 @@ export const REASON_RELAY_TABLE: u64 = 15;
 export const REASON_DEST_PORTS: u64 = 16;
 /** the VM is protected: it may only move to the next processor of its protection that can take it. */
 export const REASON_PROTECTED: u64 = 17;
+/** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
+export const REASON_NO_IMAGE: u64 = 18;
 /** How many MigrationReason values there are (they run from 0). */
-export const REASON_COUNT: u32 = 18;
+export const REASON_COUNT: u32 = 19;
 
 // MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults.
 /** pre-copy: at most this many rounds (N). */
@@ -369,6 +375,12 @@ export const STAT_STRATEGY: u32 = 25;
 export const STAT_LAST_RUN_NS: u32 = 26;
 /** bound term: a protected VM's lease moving to the destination (the handover's two trips). */
 export const STAT_BOUND_AGREEMENT_NS: u32 = 27;
+/** bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out. */
+export const STAT_BOUND_PREPARE_NS: u32 = 28;
+/** cold: pages of the boot image the VM was restarted from. */
+export const STAT_IMAGE_PAGES: u32 = 29;
+/** page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice). */
+export const STAT_PAGES_SENT: u32 = 30;
 /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 /** 200 + r: pages round r + 1 sent. */

@@ -2,8 +2,8 @@
  * Migration benchmark: what the migration manager achieves, measured in virtual
  * time on a two-processor board, in one run.
  *
- *   npm run build && npm run bench:migration [-- --quick] [-- --figure 1|2|3] [-- --scale K]
- *       [-- --p 140,160] [-- --c 0.6,0.8] [-- --json]
+ *   npm run build && npm run bench:migration [-- --quick] [-- --figure 1|2|3|4] [-- --scale K]
+ *       [-- --p 140,160] [-- --c 0.6,0.8] [-- --technique cold,warm] [-- --json]
  *
  * The guest is guests/build/memwriter.elf, its parameters patched into the ELF's
  * .data (the memwriter_params struct) before the board loads it: it touches every
@@ -30,6 +30,10 @@
  *      model's downtime for each p, and throttled pre-copy with C = 0.6 … 0.9 beside
  *      it. --scale K divides M and h by K (the same h/M, so the same barrier) for a
  *      quicker look; --p and --c choose the points;
+ *   4. the techniques beside plain pre-copy over the same dirty rates (12 MiB guest, the
+ *      link of figure 1): bytes sent, pages sent, rounds, total time and downtime, one
+ *      table. --technique picks some (cold, warm), --p the rates; --figure 4 --quick is
+ *      the short look (two rates);
  *   3. measured downtime / bound for every run: it must never exceed 1 (a run that
  *      does is printed prominently with its parameters: a bug in the core).
  *
@@ -77,7 +81,10 @@ const AFFORDABLE_NS = 600_000n * MS;
 /** The earliest the migration starts; later if the guest needs longer to touch its whole working set (startNs). */
 const START_NS = 500n * MS;
 
-interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[] }
+/** The techniques figure 4 sets beside plain pre-copy. */
+const TECHNIQUES = ['cold', 'warm'] as const satisfies readonly MigrationStrategy[];
+
+interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[]; techniques: MigrationStrategy[] }
 
 function optionsFrom(argv: string[]): Options {
   const { values } = parseArgs({
@@ -89,8 +96,13 @@ function optionsFrom(argv: string[]): Options {
       scale: { type: 'string', default: '1' },
       p: { type: 'string' },
       c: { type: 'string' },
+      technique: { type: 'string' },
     },
   });
+  const techniques = values.technique === undefined ? [...TECHNIQUES] : values.technique.split(',');
+  for (const name of techniques) {
+    if (!(TECHNIQUES as readonly string[]).includes(name)) throw new Error(`bench/migration: --technique takes ${TECHNIQUES.join(', ')}, not ${name}`);
+  }
   const scale = Number(values.scale);
   if (![1, 2, 4, 8, 16, 32, 64].includes(scale)) throw new Error('bench/migration: --scale needs one of 1, 2, 4, 8, 16, 32, 64');
   const list = (text: string | undefined, name: string): number[] | undefined => {
@@ -101,7 +113,8 @@ function optionsFrom(argv: string[]): Options {
   };
   return {
     scale, quick: values.quick, json: values.json,
-    figures: new Set(values.figure === undefined ? ['1', '2', '3'] : [values.figure]),
+    figures: new Set(values.figure === undefined ? ['1', '2', '3', '4'] : [values.figure]),
+    techniques: techniques as MigrationStrategy[],
     ...(values.p === undefined ? {} : { ps: list(values.p, 'p') }),
     ...(values.c === undefined ? {} : { cs: list(values.c, 'c') }),
   };
@@ -234,6 +247,8 @@ interface RunResult {
   totalMs: number;
   rounds: number;
   bytesSent: number;
+  /** Page records sent over the whole migration. */
+  pagesSent: number;
   /** The most stream bytes the destination held at once. */
   destinationHeldBytes?: number;
   retransmissions: number;
@@ -308,6 +323,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     totalMs: Number(report.totalNs) / 1e6,
     rounds: report.rounds,
     bytesSent: Number(report.bytesSent),
+    pagesSent: Number(report.pagesSent),
     ...(report.destinationHeldBytes === undefined ? {} : { destinationHeldBytes: Number(report.destinationHeldBytes) }),
     retransmissions: Number(report.retransmissions),
     sharePermilleAtEnd: report.sharePermille,
@@ -338,7 +354,7 @@ function failedRun(spec: RunSpec, message: string): RunResult {
     figure: spec.figure, strategy: spec.strategy, ...(spec.c === undefined ? {} : { c: spec.c }),
     memoryBytes: spec.ramBytes, thresholdBytes: spec.params.thresholdBytes ?? 256 * 1024, maxRounds: spec.params.maxRounds ?? 30,
     nominalMbitPerS: (spec.pBytesPerS * 8) / 1e6, windowFraction: 0, outcome: 'crashed', reason: message,
-    boundMs: 0, totalMs: 0, rounds: 0, bytesSent: 0, retransmissions: 0, sharePermilleAtEnd: 0, violations: [], wallSeconds: 0,
+    boundMs: 0, totalMs: 0, rounds: 0, bytesSent: 0, pagesSent: 0, retransmissions: 0, sharePermilleAtEnd: 0, violations: [], wallSeconds: 0,
   };
 }
 
@@ -418,6 +434,22 @@ function figure1Table(rows: RunResult[], memoryBytes: number): string[] {
   }
   out.push('  p in Mbit/s: the guest\'s write rate (nominal), and the dirty rate the core measured over round 1 (pages written after the scan passed them;');
   out.push('  pages written ahead of the scan go out in the same round). Stop-copy and post-copy have no rounds. Times are virtual.');
+  return out;
+}
+
+/** Figure 4: each technique's row beside plain pre-copy's at the same dirty rate. */
+function figure4Table(rows: RunResult[], memoryBytes: number): string[] {
+  const head = '  technique   p nominal  outcome     downtime ms   bound ms   total ms  rounds   MB sent  pages sent   vs pre-copy: bytes  downtime';
+  const out = ['', `Figure 4: the techniques beside plain pre-copy at the same dirty rates (M = ${mib(memoryBytes)}, B = 200 Mbit/s, h = 256 KiB, N = 30)`, head, '-'.repeat(head.length)];
+  const plain = new Map(rows.filter((row) => row.strategy === 'pre-copy').map((row) => [row.nominalMbitPerS, row]));
+  for (const row of rows) {
+    const base = plain.get(row.nominalMbitPerS);
+    const ratio = (value: number | undefined, of: number | undefined): string => (value === undefined || of === undefined || of === 0 ? '-' : `x${(value / of).toPrecision(3)}`);
+    const versus = row.strategy === 'pre-copy' ? '' : `  ${ratio(row.bytesSent, base?.bytesSent).padStart(18)}  ${ratio(row.downtimeMs, base?.downtimeMs).padStart(8)}`;
+    out.push(`  ${row.strategy.padEnd(10)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${fmt(row.bytesSent / 1e6, 2, 8)}  ${String(row.pagesSent).padStart(10)}${versus}`);
+  }
+  out.push('  cold restarts the guest from its image (its state is lost: only the image crosses); warm suspends it before PREPARE and sends');
+  out.push('  one checkpoint. "vs pre-copy": the technique\'s bytes sent and downtime over plain pre-copy\'s at the same p. Times are virtual.');
   return out;
 }
 
@@ -548,6 +580,14 @@ async function main(): Promise<void> {
     );
   }
 
+  const ps4 = options.ps ?? (options.quick ? [0, 200] : [0, 50, 100, 200, 300]);
+  const specs4: RunSpec[] = [];
+  for (const strategy of options.figures.has('4') ? (['pre-copy', ...options.techniques] as MigrationStrategy[]) : []) {
+    for (const p of ps4) specs4.push({ figure: '4', strategy, pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params: {} });
+  }
+  const figure4 = await runAll(specs4, (row) => log(`figure 4: ${describeRun(row)}`));
+  if (figure4.length > 0) lines.push(...figure4Table(figure4, figure1Memory));
+
   // Figure 3 also has migrations over a faulty link (seeded): the bound budgets for a few retransmissions.
   const specs3: RunSpec[] = [];
   if (options.figures.has('3')) {
@@ -565,7 +605,7 @@ async function main(): Promise<void> {
   }
   const faulty = await runAll(specs3, (row) => log(`figure 3 (${faultsText(row.linkFaults, row.seed)}): ${describeRun(row)}`));
 
-  const all = [...figure1, ...(measured2?.rows ?? []), ...faulty];
+  const all = [...figure1, ...(measured2?.rows ?? []), ...figure4, ...faulty];
   lines.push(...figure3Table(all));
   const wall = (performance.now() - started) / 1000;
   lines.push('', `(${all.length} migrations, ${wall.toFixed(0)} s of wall time)`);
@@ -578,6 +618,7 @@ async function main(): Promise<void> {
     },
     model: { memoryBytes: jin.memoryBytes, thresholdBytes: jin.thresholdBytes, rounds: jin.rounds, barrierMbitPerS: mbit(barrierBytesPerS(jin)) },
     figure1: { memoryBytes: figure1Memory, runs: figure1 },
+    figure4: { memoryBytes: figure1Memory, runs: figure4 },
     figure2: measured2 === undefined ? undefined : {
       scale: measured2.scale, memoryBytes: measured2.model.memoryBytes, thresholdBytes: measured2.model.thresholdBytes,
       barrierMbitPerS: mbit(barrierBytesPerS(measured2.model)),

@@ -56,6 +56,7 @@ export function formatMigrationReport(report: MigrationReport): string {
   }
   row('bound', `${formatNs(report.boundNs)} = transfer ${formatNs(report.bound.transferNs)} + handshake ${formatNs(report.bound.handshakeNs)}`
     + ` + retransmissions ${formatNs(report.bound.retransmitNs)} + restore ${formatNs(report.bound.restoreNs)} + schedule ${formatNs(report.bound.scheduleNs)}`
+    + (report.bound.prepareNs === undefined ? '' : ` + prepare ${formatNs(report.bound.prepareNs)}`)
     + (report.destinationClockHz === undefined ? '' : ` (destination at ${report.destinationClockHz / 1e6} MHz)`));
   row('affordable', report.affordableNs === undefined ? 'unknown' : `${formatNs(report.affordableNs)} (${report.params.affordableNs === undefined ? "the task set's slack" : 'configured'})`);
   if (report.downtimeNs !== undefined) {
@@ -68,6 +69,10 @@ export function formatMigrationReport(report: MigrationReport): string {
   row('rounds', String(report.rounds));
   row('retransmissions', String(report.retransmissions));
   if (report.strategy === 'throttled') row('cpu share', `${(report.sharePermille / 10).toFixed(1)} % at the end`);
+  if (report.imagePages !== undefined && report.stopNs !== undefined) {
+    row('cold', `restarted from its boot image (${report.imagePages} pages) at the stop: its state before it was lost`);
+  }
+  if (report.strategy === 'warm' && report.stopNs !== undefined) row('warm', 'suspended before the destination was asked; the downtime includes the PREPARE exchange');
   if (report.strategy === 'post-copy') {
     row('post-copy', `${report.prepagedPages} pages in the blackout, ${report.pushedPages} after the commit (${report.demandRequests} on request); ${report.demandFaults} demand faults on the destination`);
   }

@@ -26,7 +26,7 @@ export { describeOutcome, formatMigrationReport, formatNs, formatRate } from './
 
 // ---------------------------------------------------------------- names of the core's numbers
 
-export const MIGRATION_STRATEGIES = ['stop-copy', 'pre-copy', 'throttled', 'post-copy'] as const;
+export const MIGRATION_STRATEGIES = ['stop-copy', 'pre-copy', 'throttled', 'post-copy', 'cold', 'warm'] as const;
 export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
 
 /** migrationStart's strategy argument, by name (Strategy in wit/numbers.json). */
@@ -155,6 +155,8 @@ export interface MigrationBoundTerms {
   restoreNs: bigint;
   /** The longest wait for the VM's window in the destination's schedule. */
   scheduleNs: bigint;
+  /** Warm only: the PREPARE exchange the suspended VM waits out. */
+  prepareNs?: bigint;
 }
 
 export interface MigrationRound {
@@ -224,6 +226,10 @@ export interface MigrationReport {
   pushedPages: bigint;
   demandRequests: bigint;
   demandFaults: bigint;
+  /** Page records sent over the whole migration (rounds, blackout, post-copy's pushes; a page sent twice counts twice). */
+  pagesSent: bigint;
+  /** Cold: pages of the boot image the VM was restarted from (its state was lost). */
+  imagePages?: bigint;
   /** The most stream bytes the destination held at once (it applies each record as it arrives). */
   destinationHeldBytes?: bigint;
   /** Post-copy: pages the destination got although it had them already (each page should come once). */
@@ -499,6 +505,9 @@ export class MigrationController {
       restoreNs: stat(MigrationStat.boundRestoreNs),
       scheduleNs: stat(MigrationStat.boundScheduleNs),
     };
+    const prepareNs = stat(MigrationStat.boundPrepareNs);
+    if (prepareNs !== 0n) report.bound.prepareNs = prepareNs;
+    if (report.strategy === 'cold') report.imagePages = stat(MigrationStat.imagePages);
     const affordable = stat(MigrationStat.affordableNs);
     if (affordable !== 0n && affordable !== NO_AFFORDABLE) report.affordableNs = affordable;
     const clockHz = Number(stat(MigrationStat.destinationClockHz));
@@ -517,6 +526,7 @@ export class MigrationController {
     report.demandRequests = stat(MigrationStat.demandRequests);
     report.prepagedPages = stat(MigrationStat.prepagedPages);
     report.pushedPages = stat(MigrationStat.pushedPages);
+    report.pagesSent = stat(MigrationStat.pagesSent);
     report.roundStats = [];
     for (let round = 1; round <= Math.min(report.rounds, 64); round++) {
       report.roundStats.push({
@@ -601,7 +611,7 @@ function newReport(event: MigrateEvent, ns: bigint): MigrationReport {
     outcome: 'refused', state: 'idle', reason: 'none', reasonText: MIGRATION_REASON_TEXT[0]!, message: '',
     sourceVmId: -1, boundNs: 0n, bound: { transferNs: 0n, handshakeNs: 0n, retransmitNs: 0n, restoreNs: 0n, scheduleNs: 0n },
     totalNs: 0n, bytesSent: 0n, blackoutBytes: 0n, rounds: 0, retransmissions: 0n, roundStats: [],
-    sharePermille: 1000, prepagedPages: 0n, pushedPages: 0n, demandRequests: 0n, demandFaults: 0n, timeline: [], violations: [],
+    sharePermille: 1000, prepagedPages: 0n, pushedPages: 0n, pagesSent: 0n, demandRequests: 0n, demandFaults: 0n, timeline: [], violations: [],
   };
 }
 

@@ -478,6 +478,10 @@ export const Strategy = {
   throttled: 2,
   /** resume on the destination first, fetch the remaining pages on demand. */
   postCopy: 3,
+  /** stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost. */
+  cold: 4,
+  /** suspend the VM first, then reserve the destination, send its checkpoint and resume it there. */
+  warm: 5,
 } as const;
 export type StrategyKey = keyof typeof Strategy;
 /** Strategy: the short name of each value (JSON, reports). */
@@ -486,6 +490,8 @@ export const STRATEGY_LABELS: Readonly<Record<number, string>> = {
   [1]: "pre-copy",
   [2]: "throttled",
   [3]: "post-copy",
+  [4]: "cold",
+  [5]: "warm",
 };
 /** Strategy: what each value means, for people. */
 export const STRATEGY_TEXT: Readonly<Record<number, string>> = {
@@ -493,6 +499,8 @@ export const STRATEGY_TEXT: Readonly<Record<number, string>> = {
   [1]: "send memory in rounds while the VM runs, then a short blackout",
   [2]: "pre-copy that cuts the VM's CPU share while its dirty rate outruns the link",
   [3]: "resume on the destination first, fetch the remaining pages on demand",
+  [4]: "stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost",
+  [5]: "suspend the VM first, then reserve the destination, send its checkpoint and resume it there",
 };
 
 /** MigrationState: the source's migration state (migrationStat state). */
@@ -584,6 +592,8 @@ export const MigrationReason = {
   destPorts: 16,
   /** the VM is protected: it may only move to the next processor of its protection that can take it. */
   protected: 17,
+  /** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
+  noImage: 18,
 } as const;
 export type MigrationReasonKey = keyof typeof MigrationReason;
 /** MigrationReason: the short name of each value (JSON, reports). */
@@ -606,6 +616,7 @@ export const MIGRATION_REASON_LABELS: Readonly<Record<number, string>> = {
   [15]: "relay-table-full",
   [16]: "destination-port-table-full",
   [17]: "protected",
+  [18]: "no-image",
 };
 /** MigrationReason: what each value means, for people. */
 export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -627,6 +638,7 @@ export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
   [15]: "this processor has no room left to relay the VM's channels after the move",
   [16]: "the destination has no room for the VM's channel ports",
   [17]: "the VM is protected: it may only move to the next processor of its protection that can take it",
+  [18]: "cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere",
 };
 
 /** MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults. */
@@ -746,6 +758,12 @@ export const MigrationStat = {
   lastRunNs: 26,
   /** bound term: a protected VM's lease moving to the destination (the handover's two trips). */
   boundAgreementNs: 27,
+  /** bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out. */
+  boundPrepareNs: 28,
+  /** cold: pages of the boot image the VM was restarted from. */
+  imagePages: 29,
+  /** page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice). */
+  pagesSent: 30,
   /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
   roundDirtyRate: 100,
   /** 200 + r: pages round r + 1 sent. */
@@ -784,6 +802,9 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [25]: "strategy",
   [26]: "last-run-ns",
   [27]: "bound-agreement-ns",
+  [28]: "bound-prepare-ns",
+  [29]: "image-pages",
+  [30]: "pages-sent",
   [100]: "round-dirty-rate",
   [200]: "round-pages",
   [300]: "param",
@@ -818,6 +839,9 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [25]: "the Strategy",
   [26]: "board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows)",
   [27]: "bound term: a protected VM's lease moving to the destination (the handover's two trips)",
+  [28]: "bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out",
+  [29]: "cold: pages of the boot image the VM was restarted from",
+  [30]: "page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice)",
   [100]: "100 + r: the dirty rate measured over round r + 1, bytes/s",
   [200]: "200 + r: pages round r + 1 sent",
   [300]: "300 + k: the value MigrationParam k had for this migration",

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
-import { MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
+import { formatMigrationReport, MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
 import { CoreEvent, MigrationStat, MigrationState } from '../host/numbers.js';
 import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
 import type { OutgoingFrame } from '../host/link-faults.js';
@@ -59,7 +59,7 @@ const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm 
 
 describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('every strategy', () => {
-    for (const strategy of MIGRATION_STRATEGIES) {
+    for (const strategy of MIGRATION_STRATEGIES.filter((name) => name !== 'cold')) {
       it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
         const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
         expectCompleted(run);
@@ -87,7 +87,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       });
     }
 
-    for (const strategy of MIGRATION_STRATEGIES) {
+    for (const strategy of MIGRATION_STRATEGIES.filter((name) => name !== 'cold')) {
       it(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
         const board = pairBoard({ image: 'cpu-small.elf' });
         const plain = await runBoard({ board, limitNs: 1_000n * MS });
@@ -105,6 +105,94 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
     }
   });
 
+  describe('cold: stop, move the boot image, restart', () => {
+    it('memcheck restarts from its entry on the destination: only the image crosses, and its rounds start again and verify', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'cold', AFFORDABLE)], { durationNs: 700n * MS });
+      expectCompleted(run);
+      const { report, vm } = run;
+      expect(report.timeline.map((entry) => entry.state)).toEqual(['preparing', 'blackout', 'done']);
+      // The image is memcheck's file bytes (its 1 MiB region is bss): a few pages, not the VM's 257 touched ones.
+      expect(report.imagePages).toBeGreaterThan(0n);
+      expect(report.imagePages!).toBeLessThan(8n);
+      expect(report.blackoutBytes).toBeLessThan(BigInt(8 * 4096 + 4096));
+      expect(report.bytesSent).toBeLessThan(BigInt(64 * 1024));
+      expect(report.message).toMatch(/completed/);
+      expect(formatMigrationReport(report)).toMatch(/restarted from its boot image \(\d+ pages\)/);
+      // Started twice (its state was lost), then verified its rounds again on the destination.
+      expect(vm.console.match(/rounds forever/g)).toHaveLength(2);
+      expect(vm.console).not.toMatch(/MISMATCH|FAILED/);
+      expect(verifiedRounds(vm.console.slice(vm.console.lastIndexOf('rounds forever')))).toContain(10);
+      expect(run.result.messages).toEqual([]);
+    });
+
+    it('cpu-small restarts and ends as an uninterrupted run does, having run its first 10 ms twice', async () => {
+      const board = pairBoard({ image: 'cpu-small.elf' });
+      const plain = await runBoard({ board, limitNs: 1_000n * MS });
+      const run = await runMigration(board, [migrate(10n * MS, 'cold', AFFORDABLE)], { limitNs: 1_000n * MS });
+      expectCompleted(run);
+      const before = plain.vms[0]!;
+      expect(run.vm.outcome).toEqual(before.outcome);
+      expect(run.vm.console).toBe(before.console); // it prints only at its end
+      expect(run.vm.instret).toBeGreaterThan(before.instret); // counters are the board's: they carry on over the restart
+    });
+
+    it('cancelled in its blackout: the restart already happened, so the VM runs on at the source from its entry', async () => {
+      const events: ScenarioEvent[] = [migrate(50n * MS, 'cold', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'blackout' }];
+      const run = await runMigration(pairBoard({ bandwidthBytesPerS: 1_000_000 }), events, { durationNs: 700n * MS });
+      expect(run.report.outcome).toBe('cancelled');
+      expectStayedOnSource(run);
+      expect(run.vm.console.match(/rounds forever/g)).toHaveLength(2);
+      expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+      expect(verifiedRounds(run.vm.console.slice(run.vm.console.lastIndexOf('rounds forever')))).toContain(10);
+    });
+
+    it('under every link fault at once, two seeds: completes within its bound, and the restarted VM verifies', async () => {
+      for (const seed of [3, 4]) {
+        const rates = { drop: 0.01, corrupt: 0.01, duplicate: 0.02, reorder: 0.01 };
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, 'cold', AFFORDABLE)], { durationNs: 700n * MS, linkFaults: rates, seed });
+        expectCompleted(run);
+        expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+        expect(verifiedRounds(run.vm.console.slice(run.vm.console.lastIndexOf('rounds forever')))).toContain(10);
+      }
+    });
+
+    it('a VM that was not booted here (it arrived by a migration) has no image to restart from: refused', async () => {
+      const events = [migrate(50n * MS, 'stop-copy', AFFORDABLE), migrate(150n * MS, 'cold', AFFORDABLE, 'g', 0)];
+      const run = await runMigration(pairBoard(), events, { durationNs: 600n * MS });
+      const [moved, cold] = run.result.migrations;
+      expect(moved!.outcome).toBe('completed');
+      expect(cold!.outcome).toBe('refused');
+      expect(cold!.reason).toBe('no-image');
+      expect(run.vm.processor).toBe(1);
+      expectMemoryIntact(run);
+    });
+  });
+
+  describe('warm: suspend first, then reserve, send the checkpoint and resume', () => {
+    it('its bound has the PREPARE exchange the suspended VM waits out, and the VM stops before PREPARE goes', async () => {
+      const warm = await runMigration(pairBoard(), [migrate(50n * MS, 'warm', AFFORDABLE)], { durationNs: 360n * MS });
+      const stop = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS });
+      expectCompleted(warm);
+      expect(warm.report.bound.prepareNs).toBeGreaterThan(0n);
+      expect(stop.report.bound.prepareNs).toBeUndefined();
+      expect(warm.report.boundNs - stop.report.boundNs).toBe(warm.report.bound.prepareNs);
+      // The stop comes at the start (the preparing state lasts no time), so the downtime covers PREPARE's round trip.
+      const [preparing, blackout] = warm.report.timeline;
+      expect(blackout!.ns).toBe(preparing!.ns);
+      expect(warm.report.downtimeNs!).toBeGreaterThan(stop.report.downtimeNs!);
+      expect(formatMigrationReport(warm.report)).toMatch(/\+ prepare \d/);
+    });
+
+    it('a destination that refuses (no RAM) resumes the suspended VM on the source', async () => {
+      const board = pairBoard({ destinationRamBytes: 2 * MIB, destinationVms: [{ name: 'full', image: 'memcheck.elf', memoryBytes: 2 * MIB }] });
+      const run = await runMigration(board, [migrate(50n * MS, 'warm', AFFORDABLE)], { durationNs: 360n * MS });
+      expect(run.report.outcome).toBe('refused');
+      expect(run.report.reason).toBe('destination-no-ram');
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+  });
+
   it('a VM whose next window comes seconds after the commit still has its downtime measured (the host waits out the bound)', async () => {
     // A 2.5 s major frame with one 100 ms window, and a stop late in it: the commit misses the window,
     // so the VM resumes on the destination in the next one, 2.4 s later.
@@ -120,6 +208,8 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       { state: 'preparing', strategy: 'pre-copy' },
       { state: 'transfer', strategy: 'pre-copy' },
       { state: 'blackout', strategy: 'stop-copy' },
+      { state: 'preparing', strategy: 'cold' },
+      { state: 'blackout', strategy: 'warm' },
     ];
     for (const { state, strategy } of cases) {
       it(`in ${state}: the VM runs on at the source, and a later migration still succeeds`, async () => {
@@ -197,7 +287,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       { kind: 'reorder', rates: { reorder: 0.005 }, counter: 'framesReordered' },
     ] as const;
     for (const { kind, rates, counter } of kinds) {
-      for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
+      for (const strategy of ['stop-copy', 'pre-copy', 'post-copy', 'warm'] as const) {
         it(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
           const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS, linkFaults: rates, seed: 2 });
           expectCompleted(run);
