@@ -32,9 +32,12 @@ import {
   STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
   STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
   REASON_NO_IMAGE, STAT_BOUND_PREPARE_NS, STAT_IMAGE_PAGES, STRATEGY_COLD, STRATEGY_WARM, STAT_PAGES_SENT,
+  PARAM_COMPRESS, STAT_BOUND_COMPRESSION_NS, STAT_CLASS_BYTES, STAT_CLASS_PAGES,
 } from "./config";
+import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
+import { COMPRESS_CYCLES_PER_BYTE, PAGE_CLASSES } from "./page-compression";
 import { linkBandwidth, maxPayloadTo } from "./communication";
-import { Bound, computeBound, DestinationFacts, prepareExchangeNs } from "./downtime";
+import { addCompressionTerm, Bound, computeBound, DestinationFacts, prepareExchangeNs } from "./downtime";
 import { report } from "./events";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT, MSG_COMMIT_REPLY, MSG_DATA,
@@ -99,6 +102,13 @@ export class Outgoing {
   stopCycles: u64 = 0;
   /** Cold: pages of the boot image the VM restarts from. */
   imagePages: u64 = 0;
+  /** Compressing: the pages the bound's blackout would classify, and compress (its compression term). */
+  codecExamined: u64 = 0;
+  codecCompressed: u64 = 0;
+  /** Compressing: the next message waits for the codec's work on the pages before it (this processor's cycles). */
+  codecReadyCycles: u64 = 0;
+  /** Compressed pages sent before the blackout began (COMMIT names the blackout's own). */
+  compressedBeforeBlackout: u64 = 0;
 
   param(key: u32): u64 {
     return unchecked(this.params[key]);
@@ -154,7 +164,20 @@ function refuse(out: Outgoing, reason: u64): i32 {
 /** Bytes the blackout would send if it began now. */
 function blackoutBytesNow(out: Outgoing, vm: Vm): u64 {
   if (out.strategy == STRATEGY_COLD) return out.stream.fullStreamBytes(vm, out.imagePages);
+  if (out.stream.compress) return compressedBlackoutBytes(out, vm);
   return sendsEverything(out) ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+}
+
+/**
+ * A compressing blackout: its pages compressed now, before it is decided, so that the bound
+ * holds what the blackout will send (the VM stops in the same step, nothing changes them).
+ */
+function compressedBlackoutBytes(out: Outgoing, vm: Vm): u64 {
+  const everything = sendsEverything(out);
+  const bytes = out.stream.compressedBytes(vm, everything ? DIRTY_TOUCHED : DIRTY_MIGRATION, everything);
+  out.codecExamined = out.stream.estimate.examined;
+  out.codecCompressed = out.stream.estimate.compressed;
+  return bytes;
 }
 
 /** Stop-copy and warm send every touched page in their blackout. */
@@ -167,6 +190,7 @@ function boundFor(out: Outgoing, streamBytes: u64): u64 {
     out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
   // A warm move's VM is suspended before PREPARE goes: it waits out the exchange too.
   out.bound.prepareNs = out.strategy == STRATEGY_WARM ? prepareExchangeNs(out.peer, out.link.window, <u32>windowsOf(out.vmId, windowStarts, windowEnds)) : 0;
+  addCompressionTerm(out.bound, out.stream.compress ? out.codecExamined : 0, out.stream.compress ? out.codecCompressed : 0, out.destination);
   return out.bound.totalNs();
 }
 
@@ -174,7 +198,11 @@ function boundFor(out: Outgoing, streamBytes: u64): u64 {
 function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
   if (sendsEverything(out) || out.strategy == STRATEGY_COLD) return blackoutBytesNow(out, vm);
   if (out.strategy == STRATEGY_POST_COPY) return out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, false));
-  return out.stream.bytesForPages(vm, out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT);
+  // Pre-copy: h bytes of pages, sent raw (the worst case), each classified and compressed (the worst time).
+  const pages = out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT;
+  out.codecExamined = pages;
+  out.codecCompressed = pages;
+  return out.stream.bytesForPages(vm, pages);
 }
 
 /** Starts migrating `vm` to processor `peer`; 0, or an SBI error (-4 refused: the report says why). */
@@ -230,7 +258,16 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.bound.scheduleNs = 0;
   out.bound.agreementNs = 0;
   out.bound.prepareNs = 0;
+  out.bound.compressionNs = 0;
   out.imagePages = 0;
+  // Compression suits the strategies that send pages while or after the VM stops; not
+  // post-copy's pushes, nor a cold move's image (docs/migration.md, "Page compression").
+  out.stream.compress = out.param(PARAM_COMPRESS) != 0 && strategy != STRATEGY_POST_COPY && strategy != STRATEGY_COLD;
+  out.stream.stats.clear();
+  out.codecExamined = 0;
+  out.codecCompressed = 0;
+  out.codecReadyCycles = 0;
+  out.compressedBeforeBlackout = 0;
   out.affordableNs = 0;
   out.startNs = nowNs();
   out.stopNs = 0;
@@ -387,7 +424,7 @@ function enterPostCopyBlackout(out: Outgoing, vm: Vm): void {
  * has reserved (onPrepareReply). Until then the bound lacks the destination's terms.
  */
 function suspendForWarm(out: Outgoing, vm: Vm): void {
-  const bytes = out.stream.fullBytes(vm);
+  const bytes = blackoutBytesNow(out, vm);
   if (boundFor(out, bytes) > out.affordableNs) { refuseBeforePrepare(out, vm); return; }
   stopForBlackout(out, vm, bytes);
   sendPrepare(out, vm);
@@ -424,6 +461,7 @@ function stopForBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   vm.cpuSharePermille = 1000;
   out.stopNs = nowNs();
   out.stopCycles = now();
+  out.compressedBeforeBlackout = out.stream.stats.compressed;
   out.lastRunNs = cyclesToNs(vm.lastRanCycles);
   out.blackoutStreamBytes = streamBytes;
   out.blackoutDeadlineCycles = now() + nsToCycles(out.bound.commitByNs());
@@ -462,12 +500,12 @@ export function pumpOutgoing(out: Outgoing): void {
     return;
   }
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(out, vm);
-  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(out, vm);
+  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle() && codecDone(out)) endRound(out, vm);
   if (out.state == STATE_BLACKOUT) {
     // COMMIT goes only while what follows it still fits the bound; past that, the VM
     // resumes here, down for less than its bound.
     if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
-    else if (out.stream.checkpointDone() && out.link.idle()) sendCommit(out);
+    else if (out.stream.checkpointDone() && out.link.idle() && codecDone(out)) sendCommit(out);
   }
 }
 
@@ -475,10 +513,22 @@ function awaitingWarmReply(out: Outgoing): bool {
   return out.strategy == STRATEGY_WARM && out.state == STATE_BLACKOUT && !out.destination.known;
 }
 
+function codecDone(out: Outgoing): bool {
+  return now() >= out.codecReadyCycles;
+}
+
+/**
+ * Sends what the transport has room for. Compressing costs this processor's cycles: the
+ * codec's work on the pages of one message delays the next message by as much, so the
+ * stream takes the virtual time the bound charges for it.
+ */
 function sendStream(out: Outgoing, vm: Vm): void {
   const maxBody = out.link.maxBody();
-  while (out.link.hasRoom()) {
+  while (out.link.hasRoom() && codecDone(out)) {
+    const examinedBefore = out.stream.stats.examined;
     const bytes = out.stream.take(vm, messageBody, maxBody);
+    const examined = out.stream.stats.examined - examinedBefore;
+    if (examined != 0) out.codecReadyCycles = now() + examined * PAGE_BYTES * COMPRESS_CYCLES_PER_BYTE;
     if (bytes == 0) return;
     out.link.send(MSG_DATA, messageBody, bytes);
   }
@@ -489,7 +539,7 @@ function sendCommit(out: Outgoing): void {
   store<u64>(body, out.stopNs);
   store<u64>(body, out.blackoutStreamBytes, 8);
   store<u32>(body, out.strategy == STRATEGY_POST_COPY ? COMMIT_FLAG_POSTCOPY : 0, 16);
-  store<u32>(body, 0, 20);
+  store<u32>(body, <u32>(out.stream.stats.compressed - out.compressedBeforeBlackout), 20); // the destination decodes them before the VM runs
   store<u64>(body, out.bound.totalNs(), 24);
   out.link.send(MSG_COMMIT, body, COMMIT_BODY_BYTES);
   out.state = STATE_COMMITTING;
@@ -563,7 +613,7 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
  * checkpoint of the suspended VM goes. The blackout's deadline counts from the suspension.
  */
 function sendWarmCheckpoint(out: Outgoing, vm: Vm): void {
-  out.blackoutStreamBytes = out.stream.fullBytes(vm);
+  out.blackoutStreamBytes = blackoutBytesNow(out, vm);
   out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.commitByNs());
   out.stream.beginCheckpoint(vm, true, false);
 }
@@ -601,6 +651,8 @@ export function pumpAllOutgoing(): void {
 
 /** The report of `out`: MigrationStat `key` (docs/migration.md, "Core interface"). */
 export function outgoingStat(out: Outgoing, key: u32): u64 {
+  if (key >= STAT_CLASS_PAGES && key < STAT_CLASS_PAGES + PAGE_CLASSES) return out.stream.stats.pages[key - STAT_CLASS_PAGES];
+  if (key >= STAT_CLASS_BYTES && key < STAT_CLASS_BYTES + PAGE_CLASSES) return out.stream.stats.bytes[key - STAT_CLASS_BYTES];
   if (key >= STAT_PARAM) return key - STAT_PARAM < PARAM_COUNT ? out.param(key - STAT_PARAM) : 0;
   if (key >= STAT_ROUND_PAGES) return key - STAT_ROUND_PAGES < <u32>MAX_ROUND_STATS ? out.roundPages[key - STAT_ROUND_PAGES] : 0;
   if (key >= STAT_ROUND_DIRTY_RATE) return key - STAT_ROUND_DIRTY_RATE < <u32>MAX_ROUND_STATS ? out.roundDirtyBytesPerS[key - STAT_ROUND_DIRTY_RATE] : 0;
@@ -636,6 +688,7 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_BOUND_PREPARE_NS: return out.bound.prepareNs;
     case STAT_IMAGE_PAGES: return out.imagePages;
     case STAT_PAGES_SENT: return out.stream.pagesSent;
+    case STAT_BOUND_COMPRESSION_NS: return out.bound.compressionNs;
   }
   return 0;
 }

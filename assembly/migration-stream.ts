@@ -7,13 +7,13 @@
 import { getClockHz, now } from "./clock";
 import { PAGE_SHIFT } from "./config";
 import {
-  CHECKPOINT_FRAME_BYTES, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast, stateRecordsBytes, writeCheckpointEnd,
-  writePagesFrom, writeStateRecords, writeVmConfig,
+  CHECKPOINT_FRAME_BYTES, compressedPageRecordsBytes, CompressionStats, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast,
+  stateRecordsBytes, writeCheckpointEnd, writeCompressedPagesFrom, writePagesFrom, writeStateRecords, writeVmConfig,
 } from "./collector";
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
-  StreamWriter, useWriter, writeHeader,
+  StreamWriter, useWriter, writeHeader, STREAM_VERSION, STREAM_VERSION_COMPRESSED,
 } from "./stream";
 import { firstAccessPages, firstPage } from "./first-access";
 import { vmHooks } from "./vm-hooks";
@@ -45,12 +45,18 @@ export class MigrationStream {
   /** Post-copy: pages the blackout carried, and pages sent after the commit. */
   prepagedPages: u64 = 0;
   pushedPages: u64 = 0;
+  /** Compress pages (page-compression.ts; a version-3 stream); post-copy's pushes go as they are. */
+  compress: bool = false;
+  /** What the compression did to the pages sent, per class. */
+  stats: CompressionStats = new CompressionStats();
+  /** What an estimate found (compressedBytes): for the bound's compression term. */
+  estimate: CompressionStats = new CompressionStats();
   /** Page records this stream carried, over every checkpoint and push (MigrationStat pages-sent). */
   pagesSent: u64 = 0;
 
   beginStream(vm: Vm): void {
     useWriter(this.writer);
-    writeHeader();
+    writeHeader(this.compress ? STREAM_VERSION_COMPRESSED : STREAM_VERSION);
     this.checkpoints = 0;
     this.sequence = 0;
   }
@@ -87,7 +93,9 @@ export class MigrationStream {
   private produce(vm: Vm): void {
     if (this.phase == PHASE_PAGES) {
       const before = this.nextPage;
-      this.nextPage = writePagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
+      this.nextPage = this.compress
+        ? writeCompressedPagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP, this.stats)
+        : writePagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
       this.pagesInCheckpoint += pagesWrittenLast();
       this.pagesSent += pagesWrittenLast();
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
@@ -232,6 +240,17 @@ export class MigrationStream {
   /** Stream bytes of a complete checkpoint listing `pages` pages (as data: the worst case), with END. */
   bytesForPages(vm: Vm, pages: u64): u64 {
     return CHECKPOINT_FRAME_BYTES + pageRecordsBytes(pages) + stateRecordsBytes(vm) + END_RECORD_BYTES;
+  }
+
+  /**
+   * Stream bytes of a complete checkpoint of the pages with `bit` set, each compressed as it
+   * would be now (an upper bound: see compressedPageRecordsBytes); `estimate` says how many
+   * pages it compressed. `header`: a whole stream (its header and END too).
+   */
+  compressedBytes(vm: Vm, bit: u8, header: bool): u64 {
+    this.estimate.clear();
+    const pages = compressedPageRecordsBytes(vm, bit, this.estimate);
+    return (header ? 24 : 0) + CHECKPOINT_FRAME_BYTES + pages + stateRecordsBytes(vm) + END_RECORD_BYTES;
   }
 
   fullBytes(vm: Vm): u64 {

@@ -82,9 +82,15 @@ const AFFORDABLE_NS = 600_000n * MS;
 const START_NS = 500n * MS;
 
 /** The techniques figure 4 sets beside plain pre-copy. */
-const TECHNIQUES = ['cold', 'warm'] as const satisfies readonly MigrationStrategy[];
+const TECHNIQUES = ['cold', 'warm', 'compressed-pre-copy'] as const;
+type Technique = (typeof TECHNIQUES)[number];
 
-interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[]; techniques: MigrationStrategy[] }
+/** A technique as a strategy and its parameters: compression is pre-copy with `compress`. */
+function techniqueRun(technique: Technique): { strategy: MigrationStrategy; params: MigrationParams } {
+  return technique === 'compressed-pre-copy' ? { strategy: 'pre-copy', params: { compress: true } } : { strategy: technique, params: {} };
+}
+
+interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[]; techniques: Technique[] }
 
 function optionsFrom(argv: string[]): Options {
   const { values } = parseArgs({
@@ -114,7 +120,7 @@ function optionsFrom(argv: string[]): Options {
   return {
     scale, quick: values.quick, json: values.json,
     figures: new Set(values.figure === undefined ? ['1', '2', '3', '4'] : [values.figure]),
-    techniques: techniques as MigrationStrategy[],
+    techniques: techniques as Technique[],
     ...(values.p === undefined ? {} : { ps: list(values.p, 'p') }),
     ...(values.c === undefined ? {} : { cs: list(values.c, 'c') }),
   };
@@ -214,6 +220,8 @@ async function calibrate(): Promise<Calibration> {
 
 interface RunSpec {
   figure: string;
+  /** Figure 4: the technique's name (default: the strategy). */
+  label?: string;
   strategy: MigrationStrategy;
   /** Nominal dirty rate, bytes/s (0: the guest writes nothing after its fill). */
   pBytesPerS: number;
@@ -228,6 +236,9 @@ interface RunSpec {
 
 interface RunResult {
   figure: string;
+  label?: string;
+  /** A compressing run: per page class, the pages and what they cost (bytes), and the saving. */
+  compression?: { class: string; pages: number; sentBytes: number; ratio?: number }[];
   strategy: MigrationStrategy;
   c?: number;
   linkFaults?: LinkFaultRates;
@@ -307,6 +318,10 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
   return {
     figure: spec.figure,
     strategy: spec.strategy,
+    ...(spec.label === undefined ? {} : { label: spec.label }),
+    ...(report.compression === undefined ? {} : {
+      compression: Object.entries(report.compression).map(([name, c]) => ({ class: name, pages: Number(c.pages), sentBytes: Number(c.sentBytes), ...(c.ratio === undefined ? {} : { ratio: c.ratio }) })),
+    }),
     ...(spec.c === undefined ? {} : { c: spec.c }),
     ...(spec.linkFaults === undefined ? {} : { linkFaults: spec.linkFaults, seed: spec.seed ?? 0 }),
     memoryBytes: spec.ramBytes,
@@ -439,17 +454,25 @@ function figure1Table(rows: RunResult[], memoryBytes: number): string[] {
 
 /** Figure 4: each technique's row beside plain pre-copy's at the same dirty rate. */
 function figure4Table(rows: RunResult[], memoryBytes: number): string[] {
-  const head = '  technique   p nominal  outcome     downtime ms   bound ms   total ms  rounds   MB sent  pages sent   vs pre-copy: bytes  downtime';
+  const head = '  technique            p nominal  outcome     downtime ms   bound ms   total ms  rounds   MB sent  pages sent   vs pre-copy: bytes  downtime';
   const out = ['', `Figure 4: the techniques beside plain pre-copy at the same dirty rates (M = ${mib(memoryBytes)}, B = 200 Mbit/s, h = 256 KiB, N = 30)`, head, '-'.repeat(head.length)];
-  const plain = new Map(rows.filter((row) => row.strategy === 'pre-copy').map((row) => [row.nominalMbitPerS, row]));
+  const plain = new Map(rows.filter((row) => row.label === undefined && row.strategy === 'pre-copy').map((row) => [row.nominalMbitPerS, row]));
   for (const row of rows) {
     const base = plain.get(row.nominalMbitPerS);
     const ratio = (value: number | undefined, of: number | undefined): string => (value === undefined || of === undefined || of === 0 ? '-' : `x${(value / of).toPrecision(3)}`);
-    const versus = row.strategy === 'pre-copy' ? '' : `  ${ratio(row.bytesSent, base?.bytesSent).padStart(18)}  ${ratio(row.downtimeMs, base?.downtimeMs).padStart(8)}`;
-    out.push(`  ${row.strategy.padEnd(10)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${fmt(row.bytesSent / 1e6, 2, 8)}  ${String(row.pagesSent).padStart(10)}${versus}`);
+    const versus = row.label === undefined && row.strategy === 'pre-copy' ? '' : `  ${ratio(row.bytesSent, base?.bytesSent).padStart(18)}  ${ratio(row.downtimeMs, base?.downtimeMs).padStart(8)}`;
+    out.push(`  ${(row.label ?? row.strategy).padEnd(19)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${fmt(row.bytesSent / 1e6, 2, 8)}  ${String(row.pagesSent).padStart(10)}${versus}`);
   }
   out.push('  cold restarts the guest from its image (its state is lost: only the image crosses); warm suspends it before PREPARE and sends');
   out.push('  one checkpoint. "vs pre-copy": the technique\'s bytes sent and downtime over plain pre-copy\'s at the same p. Times are virtual.');
+  const compressed = rows.filter((row) => row.compression !== undefined);
+  if (compressed.length > 0) {
+    out.push('', '  compressed-pre-copy, per page class: pages (ratio = their bytes as pages / the stream bytes they cost)');
+    for (const row of compressed) {
+      const cells = row.compression!.map((c) => `${c.class} ${c.pages}${c.ratio === undefined ? '' : ` (${c.ratio.toFixed(1)}x)`}`);
+      out.push(`    p ${fmt(row.nominalMbitPerS, 0, 4)}: ${cells.join(', ')}`);
+    }
+  }
   return out;
 }
 
@@ -504,7 +527,7 @@ function figure3Table(rows: RunResult[]): string[] {
   let worst = 0;
   const broken: RunResult[] = [];
   for (const row of rows) {
-    const name = `${row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}${row.linkFaults === undefined ? '' : ` ${faultsText(row.linkFaults, row.seed)}`}`;
+    const name = `${row.label ?? row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}${row.linkFaults === undefined ? '' : ` ${faultsText(row.linkFaults, row.seed)}`}`;
     const flag = (row.ratio ?? 0) > 1 ? '  <-- EXCEEDS THE BOUND' : row.outcome === 'crashed' ? `  <-- ${row.reason}` : '';
     out.push(`  ${row.figure.padEnd(6)}  ${name.padEnd(29)}  ${mib(row.memoryBytes).padEnd(9)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.ratio, 3, 6)}  ${String(row.retransmissions).padStart(4)}${flag}`);
     if (row.ratio !== undefined && row.ratio > worst) worst = row.ratio;
@@ -582,8 +605,10 @@ async function main(): Promise<void> {
 
   const ps4 = options.ps ?? (options.quick ? [0, 200] : [0, 50, 100, 200, 300]);
   const specs4: RunSpec[] = [];
-  for (const strategy of options.figures.has('4') ? (['pre-copy', ...options.techniques] as MigrationStrategy[]) : []) {
-    for (const p of ps4) specs4.push({ figure: '4', strategy, pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params: {} });
+  for (const technique of options.figures.has('4') ? ['plain', ...options.techniques] : []) {
+    const { strategy, params } = technique === 'plain' ? { strategy: 'pre-copy' as MigrationStrategy, params: {} } : techniqueRun(technique as Technique);
+    const label = technique === 'plain' || technique === strategy ? {} : { label: technique };
+    for (const p of ps4) specs4.push({ figure: '4', strategy, ...label, pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params });
   }
   const figure4 = await runAll(specs4, (row) => log(`figure 4: ${describeRun(row)}`));
   if (figure4.length > 0) lines.push(...figure4Table(figure4, figure1Memory));

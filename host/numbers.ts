@@ -661,6 +661,8 @@ export const MigrationParam = {
   giveUpTimeouts: 7,
   /** 1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs. */
   replaces: 8,
+  /** 1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, "Page compression"); 0: send them as they are. */
+  compress: 9,
 } as const;
 export type MigrationParamKey = keyof typeof MigrationParam;
 /** MigrationParam: the short name of each value (JSON, reports). */
@@ -674,6 +676,7 @@ export const MIGRATION_PARAM_LABELS: Readonly<Record<number, string>> = {
   [6]: "prepage-ns",
   [7]: "give-up-timeouts",
   [8]: "replaces",
+  [9]: "compress",
 };
 /** MigrationParam: what each value means, for people. */
 export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
@@ -686,6 +689,7 @@ export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
   [6]: "post-copy: how long the writes are watched to choose the prepaged pages, ns",
   [7]: "timeouts in a row after which, before the commit, the other side counts as unreachable",
   [8]: "1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs",
+  [9]: "1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, \"Page compression\"); 0: send them as they are",
 };
 /** MigrationParam: the core's defaults. */
 export const MIGRATION_PARAM_DEFAULTS = {
@@ -698,6 +702,7 @@ export const MIGRATION_PARAM_DEFAULTS = {
   prepageNs: 10000000,
   giveUpTimeouts: 16,
   replaces: 0,
+  compress: 0,
 } as const;
 
 /** MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one). */
@@ -764,12 +769,18 @@ export const MigrationStat = {
   imagePages: 29,
   /** page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice). */
   pagesSent: 30,
+  /** bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress). */
+  boundCompressionNs: 31,
   /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
   roundDirtyRate: 100,
   /** 200 + r: pages round r + 1 sent. */
   roundPages: 200,
   /** 300 + k: the value MigrationParam k had for this migration. */
   param: 300,
+  /** 400 + c: pages of class c (0 zero, 1 strongly regular, 2 weakly regular, 3 raw) a compressing migration sent. */
+  classPages: 400,
+  /** 410 + c: the stream bytes those pages cost (compare pages × 4096). */
+  classBytes: 410,
 } as const;
 export type MigrationStatKey = keyof typeof MigrationStat;
 /** MigrationStat: the short name of each value (JSON, reports). */
@@ -805,9 +816,12 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [28]: "bound-prepare-ns",
   [29]: "image-pages",
   [30]: "pages-sent",
+  [31]: "bound-compression-ns",
   [100]: "round-dirty-rate",
   [200]: "round-pages",
   [300]: "param",
+  [400]: "class-pages",
+  [410]: "class-bytes",
 };
 /** MigrationStat: what each value means, for people. */
 export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -842,9 +856,12 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [28]: "bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out",
   [29]: "cold: pages of the boot image the VM was restarted from",
   [30]: "page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice)",
+  [31]: "bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress)",
   [100]: "100 + r: the dirty rate measured over round r + 1, bytes/s",
   [200]: "200 + r: pages round r + 1 sent",
   [300]: "300 + k: the value MigrationParam k had for this migration",
+  [400]: "400 + c: pages of class c (0 zero, 1 strongly regular, 2 weakly regular, 3 raw) a compressing migration sent",
+  [410]: "410 + c: the stream bytes those pages cost (compare pages × 4096)",
 };
 
 /** IncomingStat: migrationIncomingStat(id, key): what the destination of a migration reports. */
@@ -869,6 +886,8 @@ export const IncomingStat = {
   duplicatePages: 8,
   /** post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime). */
   pageWaitNs: 9,
+  /** compressed pages decoded here (each checked against its CRC first). */
+  decompressedPages: 10,
 } as const;
 export type IncomingStatKey = keyof typeof IncomingStat;
 /** IncomingStat: the short name of each value (JSON, reports). */
@@ -883,6 +902,7 @@ export const INCOMING_STAT_LABELS: Readonly<Record<number, string>> = {
   [7]: "state",
   [8]: "duplicate-pages",
   [9]: "page-wait-ns",
+  [10]: "decompressed-pages",
 };
 /** IncomingStat: what each value means, for people. */
 export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -896,6 +916,7 @@ export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
   [7]: "0 none, 1 reserved, 2 committed, 3 running, 4 dropped",
   [8]: "post-copy: page records for pages already here (each page should come once)",
   [9]: "post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime)",
+  [10]: "compressed pages decoded here (each checked against its CRC first)",
 };
 
 /** CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on. */
@@ -1184,6 +1205,8 @@ export const PROTECTION_STAT_TEXT: Readonly<Record<number, string>> = {
 
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
 export const STREAM_VERSION = 2;
+/** the stream format's version with PAGE_COMPRESSED records (docs/stream-format.md): written only by a migration that compresses its pages; readers take 2 and 3. */
+export const STREAM_VERSION_COMPRESSED = 3;
 /** bytes of a link frame's header. */
 export const FRAME_HEADER_BYTES = 16;
 /** bytes a channel message frame carries before the message: u32 sequence, u32 flags, u64 send time ns, u64 the sender's delivery bound ns. */

@@ -64,6 +64,16 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     expect(json.migration.downtimeNs).toBeLessThanOrEqual(json.migration.boundNs);
   });
 
+  it('--compress: the report gives each page class; with a strategy that sends its pages as they are, refused (exit 2, one line)', () => {
+    const packed = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'stop-copy', '--compress', '--affordable', '200ms']);
+    expect(packed.status).toBe(0);
+    expect(packed.stdout).toMatch(/^ {2}compression {5}\d+ pages in \d+ bytes, -?\d+ saved .*raw \d+$/m);
+    expect(packed.stdout).toMatch(/\+ compression [\d.]+ ms/);
+    const refused = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'post-copy', '--compress']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^ferry: error: --compress: post-copy sends its pages as they are; compress with stop-copy, pre-copy, throttled, warm\n$/);
+  });
+
   it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component migrates exactly as the plain module does', () => {
     const args = ['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'pre-copy', '--affordable-ns', '100000000', '--json'];
     const module = runFerry(args);

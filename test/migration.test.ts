@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
-import { formatMigrationReport, MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
+import { COMPRESSING_STRATEGIES, formatMigrationReport, MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
 import { CoreEvent, MigrationStat, MigrationState } from '../host/numbers.js';
 import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
 import type { OutgoingFrame } from '../host/link-faults.js';
@@ -190,6 +190,73 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expect(run.report.reason).toBe('destination-no-ram');
       expectStayedOnSource(run);
       expectMemoryIntact(run);
+    });
+  });
+
+  describe('compress: each page by its class, the bound on what the blackout sends compressed', () => {
+    for (const strategy of COMPRESSING_STRATEGIES) {
+      it(`${strategy}: cpu-small compressed gives the checksum and instret of an uninterrupted run; every page counted in its class`, async () => {
+        const board = pairBoard({ image: 'cpu-small.elf' });
+        const plain = await runBoard({ board, limitNs: 1_000n * MS });
+        const run = await runMigration(board, [migrate(10n * MS, strategy, { ...AFFORDABLE, compress: true })], { limitNs: 1_000n * MS });
+        expectCompleted(run);
+        const before = plain.vms[0]!;
+        expect(run.vm.outcome).toEqual(before.outcome);
+        expect(run.vm.instret).toBe(before.instret);
+        expect(run.vm.console).toBe(before.console);
+        const { report } = run;
+        expect(report.params.compress).toBe(true);
+        const c = report.compression!;
+        expect(c.all.pages).toBe(report.pagesSent);
+        expect(c.strong.pages + c.weak.pages).toBeGreaterThan(0n);
+        expect(c.all.savedBytes).toBeGreaterThan(0n);
+        expect(c.strong.ratio!).toBeGreaterThan(2);
+        expect(report.bound.compressionNs).toBeGreaterThan(0n);
+        const termsNs = Object.values(report.bound).reduce((sum, term) => sum + term, 0n);
+        expect(termsNs).toBe(report.boundNs);
+        expect(formatMigrationReport(report)).toMatch(/^ {2}compression {5}\d+ pages in \d+ bytes, \d+ saved/m);
+      });
+    }
+
+    it('the blackout is bounded by what it sends compressed: fewer bytes than the same move uncompressed', async () => {
+      const board = pairBoard({ image: 'cpu-small.elf' });
+      const raw = await runMigration(board, [migrate(10n * MS, 'stop-copy', AFFORDABLE)], { limitNs: 1_000n * MS });
+      const packed = await runMigration(board, [migrate(10n * MS, 'stop-copy', { ...AFFORDABLE, compress: true })], { limitNs: 1_000n * MS });
+      expect(packed.report.blackoutBytes).toBeLessThan(raw.report.blackoutBytes);
+      expect(packed.report.bytesSent).toBeLessThan(raw.report.bytesSent);
+      expect(packed.report.bound.transferNs).toBeLessThanOrEqual(raw.report.bound.transferNs);
+      expect(raw.report.compression).toBeUndefined();
+    });
+
+    it('memcheck (its pages do not compress) moves compressed and verifies every page; the codec work is in the bound and in the downtime', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', { ...AFFORDABLE, compress: true })], { durationNs: 420n * MS });
+      expectCompleted(run);
+      expectMemoryIntact(run);
+      const c = run.report.compression!;
+      expect(c.raw.pages).toBeGreaterThanOrEqual(256n);
+      expect(run.report.bound.compressionNs!).toBeGreaterThan(0n);
+      const plain = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS });
+      expect(run.report.downtimeNs!).toBeGreaterThan(plain.report.downtimeNs!); // the codec's cycles were spent
+    });
+
+    it('cancelled in its blackout: the VM runs on at the source', async () => {
+      const events: ScenarioEvent[] = [migrate(50n * MS, 'stop-copy', { ...AFFORDABLE, compress: true }), { kind: 'cancel', vm: 'g', inState: 'blackout' }];
+      const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+      expect(run.report.outcome).toBe('cancelled');
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+
+    it('under every link fault at once, two seeds: pre-copy and warm complete within their bounds', async () => {
+      for (const strategy of ['pre-copy', 'warm'] as const) {
+        for (const seed of [5, 6]) {
+          const rates = { drop: 0.01, corrupt: 0.01, duplicate: 0.02, reorder: 0.01 };
+          const board = pairBoard({ image: 'cpu-small.elf' });
+          const run = await runMigration(board, [migrate(10n * MS, strategy, { ...AFFORDABLE, compress: true })], { limitNs: 1_000n * MS, linkFaults: rates, seed });
+          expectCompleted(run);
+          expect(run.vm.console).toMatch(/checksum: 0x[0-9a-f]+/);
+        }
+      }
     });
   });
 

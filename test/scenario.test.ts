@@ -90,6 +90,13 @@ describe('scenario files', () => {
       .toThrow(/\/events\/0\/migrate\/strategy: must be one of .*"cold", "warm", not "lukewarm"/);
   });
 
+  it('compress on a migration; on a cold move refused at its JSON pointer', () => {
+    const scenario = parseScenario({ board: 'quad.json', events: [{ at: '20ms', migrate: { vm: 'ctl0', to: 3, strategy: 'warm', compress: true } }] }, 'x.json', board);
+    expect(scenario.events).toEqual([{ kind: 'migrate', atNs: 20_000_000n, vm: 'ctl0', to: 3, strategy: 'warm', params: { compress: true } }]);
+    expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'cold', compress: true } }] }, 'x.json', board))
+      .toThrow(/\/events\/0\/migrate\/compress: does not apply to cold: compress with stop-copy, pre-copy, throttled, warm/);
+  });
+
   it('names each problem by its JSON pointer', () => {
     expect(problems({ events: [] })).toBe('scenario x.json: /board: is required');
     expect(problems({ board: 'b', extra: 1 })).toMatch(/\/extra: unknown property \(expected one of \$schema, name, description, board, duration, seed, linkFaults, events\)/);
