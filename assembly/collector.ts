@@ -240,6 +240,21 @@ export function writeCompressedPagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage
 }
 
 let compressing: CompressionStats | null = null;
+/** A filter on the pages writePagesFrom takes: one byte per page, only pages whose byte is filterValue (0: none). */
+let filterOrder: usize = 0;
+let filterValue: u8 = 0;
+
+/**
+ * As writePagesFrom (or writeCompressedPagesFrom, with `stats`), only over the pages whose
+ * byte in `order` is `value`: one pass of a round in working-set order (working-set.ts).
+ */
+export function writeOrderedPagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32, order: usize, value: u8, stats: CompressionStats | null): u32 {
+  filterOrder = order;
+  filterValue = value;
+  const next = stats != null ? writeCompressedPagesFrom(vm, bit, clearBit, fromPage, maxRecords, stats) : writePagesFrom(vm, bit, clearBit, fromPage, maxRecords);
+  filterOrder = 0;
+  return next;
+}
 
 export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32, maxPages: u32 = u32.MAX_VALUE): u32 {
   const pages = vm.ramBytes >> PAGE_SHIFT;
@@ -251,6 +266,7 @@ export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, max
   for (let page = fromPage; page < pages; page++) {
     const dirty = load<u8>(vm.dirty + page);
     if ((dirty & bit) == 0) continue;
+    if (filterOrder != 0 && load<u8>(filterOrder + page) != filterValue) continue;
     store<u8>(vm.dirty + page, dirty & keep);
     pagesWritten++;
     const stats = compressing;

@@ -32,7 +32,7 @@ import {
   STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
   STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
   REASON_NO_IMAGE, STAT_BOUND_PREPARE_NS, STAT_IMAGE_PAGES, STRATEGY_COLD, STRATEGY_WARM, STAT_PAGES_SENT,
-  PARAM_COMPRESS, STAT_BOUND_COMPRESSION_NS, STAT_CLASS_BYTES, STAT_CLASS_PAGES,
+  PARAM_COMPRESS, STAT_BOUND_COMPRESSION_NS, STAT_CLASS_BYTES, STAT_CLASS_PAGES, PARAM_WORKING_SET, STAT_HELD_PAGES, STRATEGY_PRE_COPY,
 } from "./config";
 import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
 import { COMPRESS_CYCLES_PER_BYTE, PAGE_CLASSES } from "./page-compression";
@@ -146,6 +146,7 @@ export function outgoingBySession(session: u32, peer: u32): Outgoing | null {
 }
 
 function finish(out: Outgoing, state: u32, reason: u64): void {
+  out.stream.workingSet.release();
   out.state = state;
   out.reason = reason;
   out.endNs = nowNs();
@@ -264,6 +265,8 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   // post-copy's pushes, nor a cold move's image (docs/migration.md, "Page compression").
   out.stream.compress = out.param(PARAM_COMPRESS) != 0 && strategy != STRATEGY_POST_COPY && strategy != STRATEGY_COLD;
   out.stream.stats.clear();
+  out.stream.ordered = out.param(PARAM_WORKING_SET) != 0 && (strategy == STRATEGY_PRE_COPY || strategy == STRATEGY_THROTTLED);
+  out.stream.workingSet.heldPages = 0;
   out.codecExamined = 0;
   out.codecCompressed = 0;
   out.codecReadyCycles = 0;
@@ -342,7 +345,21 @@ function beginRound(out: Outgoing, vm: Vm): void {
   out.rounds++;
   out.roundStartCycles = now();
   out.stream.beginCheckpoint(vm, out.rounds == 1, true);
+  if (out.stream.ordered) planRound(out, vm);
   out.stream.startRateMeter(vm);
+}
+
+/**
+ * Working-set order: what the last round saw written goes into each page's recency; this
+ * round sends coldest first and leaves the predicted-hot pages for the blackout — at most
+ * half of h, so that the dirty set can still fall to h.
+ */
+function planRound(out: Outgoing, vm: Vm): void {
+  const ws = out.stream.workingSet;
+  if (out.rounds == 1) ws.start(vm);
+  else ws.sample(vm);
+  const maxHeld = (out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT) / 2;
+  ws.plan(vm, out.rounds == 1 ? DIRTY_TOUCHED : DIRTY_MIGRATION, maxHeld);
 }
 
 /** A pre-copy round is on the other side: measure it, then decide what comes next. */
@@ -689,6 +706,7 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_IMAGE_PAGES: return out.imagePages;
     case STAT_PAGES_SENT: return out.stream.pagesSent;
     case STAT_BOUND_COMPRESSION_NS: return out.bound.compressionNs;
+    case STAT_HELD_PAGES: return out.stream.workingSet.heldPages;
   }
   return 0;
 }

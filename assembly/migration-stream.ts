@@ -8,8 +8,9 @@ import { getClockHz, now } from "./clock";
 import { PAGE_SHIFT } from "./config";
 import {
   CHECKPOINT_FRAME_BYTES, compressedPageRecordsBytes, CompressionStats, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast,
-  stateRecordsBytes, writeCheckpointEnd, writeCompressedPagesFrom, writePagesFrom, writeStateRecords, writeVmConfig,
+  stateRecordsBytes, writeCheckpointEnd, writeCompressedPagesFrom, writeOrderedPagesFrom, writePagesFrom, writeStateRecords, writeVmConfig,
 } from "./collector";
+import { ORDER_BUCKETS, WorkingSet } from "./working-set";
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
@@ -51,6 +52,11 @@ export class MigrationStream {
   stats: CompressionStats = new CompressionStats();
   /** What an estimate found (compressedBytes): for the bound's compression term. */
   estimate: CompressionStats = new CompressionStats();
+  /** Pre-copy rounds in working-set order (working-set.ts): passes by bucket, the predicted-hot pages held back. */
+  ordered: bool = false;
+  workingSet: WorkingSet = new WorkingSet();
+  /** The bucket the current round's scan is on. */
+  pass: u8 = 0;
   /** Page records this stream carried, over every checkpoint and push (MigrationStat pages-sent). */
   pagesSent: u64 = 0;
 
@@ -71,6 +77,7 @@ export class MigrationStream {
     this.full = full;
     this.memoryOnly = memoryOnly;
     this.pageBit = full ? DIRTY_TOUCHED : DIRTY_MIGRATION;
+    this.pass = 0;
     this.nextPage = 0;
     this.pagesInCheckpoint = 0;
     this.phase = PHASE_PAGES;
@@ -90,8 +97,27 @@ export class MigrationStream {
     return drainOut(dest, maxBytes);
   }
 
+  /** An ordered round (memory-only, working-set order) scans once per bucket; a blackout sends every dirty page at once. */
+  private orderedRound(): bool {
+    return this.ordered && this.memoryOnly;
+  }
+
+  private produceOrdered(vm: Vm): void {
+    const before = this.nextPage;
+    const stats: CompressionStats | null = this.compress ? this.stats : null;
+    this.nextPage = writeOrderedPagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP, this.workingSet.order, this.pass, stats);
+    this.pagesInCheckpoint += pagesWrittenLast();
+    this.pagesSent += pagesWrittenLast();
+    if (this.nextPage < (vm.ramBytes >> PAGE_SHIFT) && this.nextPage != before) return;
+    this.nextPage = 0;
+    this.pass++;
+    if (this.pass == ORDER_BUCKETS) this.phase = PHASE_END;
+  }
+
   private produce(vm: Vm): void {
-    if (this.phase == PHASE_PAGES) {
+    if (this.phase == PHASE_PAGES && this.orderedRound()) {
+      this.produceOrdered(vm);
+    } else if (this.phase == PHASE_PAGES) {
       const before = this.nextPage;
       this.nextPage = this.compress
         ? writeCompressedPagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP, this.stats)

@@ -315,10 +315,12 @@ export const PARAM_GIVE_UP_TIMEOUTS: u32 = 7;
 export const PARAM_REPLACES: u32 = 8;
 /** 1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, "Page compression"); 0: send them as they are. */
 export const PARAM_COMPRESS: u32 = 9;
+/** 1: pre-copy and throttled send each round in working-set order (coldest pages first, hottest last) and leave the predicted-hot pages, at most half of h, for the blackout (docs/migration.md, "Working-set ordering"); 0: address order. */
+export const PARAM_WORKING_SET: u32 = 10;
 /** MigrationParam defaults, by key. */
-export const PARAM_DEFAULTS: StaticArray<u64> = [30, 262144, 800, 50, 0, 2, 10000000, 16, 0, 0];
+export const PARAM_DEFAULTS: StaticArray<u64> = [30, 262144, 800, 50, 0, 2, 10000000, 16, 0, 0, 0];
 /** How many MigrationParam values there are (they run from 0). */
-export const PARAM_COUNT: u32 = 10;
+export const PARAM_COUNT: u32 = 11;
 
 // MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one).
 /** MigrationState. */
@@ -385,6 +387,8 @@ export const STAT_IMAGE_PAGES: u32 = 29;
 export const STAT_PAGES_SENT: u32 = 30;
 /** bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress). */
 export const STAT_BOUND_COMPRESSION_NS: u32 = 31;
+/** working-set ordering: the pages the last round left for the blackout as predicted hot. */
+export const STAT_HELD_PAGES: u32 = 32;
 /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 /** 200 + r: pages round r + 1 sent. */

@@ -82,12 +82,14 @@ const AFFORDABLE_NS = 600_000n * MS;
 const START_NS = 500n * MS;
 
 /** The techniques figure 4 sets beside plain pre-copy. */
-const TECHNIQUES = ['cold', 'warm', 'compressed-pre-copy'] as const;
+const TECHNIQUES = ['cold', 'warm', 'compressed-pre-copy', 'working-set'] as const;
 type Technique = (typeof TECHNIQUES)[number];
 
 /** A technique as a strategy and its parameters: compression is pre-copy with `compress`. */
 function techniqueRun(technique: Technique): { strategy: MigrationStrategy; params: MigrationParams } {
-  return technique === 'compressed-pre-copy' ? { strategy: 'pre-copy', params: { compress: true } } : { strategy: technique, params: {} };
+  if (technique === 'compressed-pre-copy') return { strategy: 'pre-copy', params: { compress: true } };
+  if (technique === 'working-set') return { strategy: 'pre-copy', params: { workingSet: true } };
+  return { strategy: technique, params: {} };
 }
 
 interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[]; techniques: Technique[] }
@@ -119,7 +121,7 @@ function optionsFrom(argv: string[]): Options {
   };
   return {
     scale, quick: values.quick, json: values.json,
-    figures: new Set(values.figure === undefined ? ['1', '2', '3', '4'] : [values.figure]),
+    figures: new Set(values.figure === undefined ? ['1', '2', '3', '4', '5'] : [values.figure]),
     techniques: techniques as Technique[],
     ...(values.p === undefined ? {} : { ps: list(values.p, 'p') }),
     ...(values.c === undefined ? {} : { cs: list(values.c, 'c') }),
@@ -139,6 +141,9 @@ interface MemwriterParams {
   fill: boolean;
   /** Pages between successive writes (1: address order). */
   stride: number;
+  /** A hot region at the start of the working set, and how many of its pages each period also writes (0: none). */
+  hotPages?: number;
+  hotWrites?: number;
 }
 
 /** memwriter's working set for `ramBytes`: every page from the end of its image to the end of RAM. */
@@ -178,15 +183,16 @@ function memwriterImage(params: MemwriterParams): string {
     const offset = view.getUint32(at + 4, true);
     const paddr = view.getUint32(at + 12, true);
     const filesz = view.getUint32(at + 16, true);
-    if (symbol.value >= paddr && symbol.value + 32 <= paddr + filesz) fileOffset = offset + (symbol.value - paddr);
+    if (symbol.value >= paddr && symbol.value + 40 <= paddr + filesz) fileOffset = offset + (symbol.value - paddr);
   }
   if (fileOffset === undefined || view.getUint32(fileOffset, true) !== MEMWRITER_MAGIC) {
     throw new Error('memwriter.elf: memwriter_params is not where its symbol says (or lacks its magic)');
   }
-  [MEMWRITER_MAGIC, params.ramBytes, params.pagesPerPeriod, params.wordsPerPage, params.periodTicks, params.periods, params.fill ? 1 : 0, params.stride]
+  [MEMWRITER_MAGIC, params.ramBytes, params.pagesPerPeriod, params.wordsPerPage, params.periodTicks, params.periods, params.fill ? 1 : 0, params.stride,
+    params.hotPages ?? 0, params.hotWrites ?? 0]
     .forEach((value, i) => view.setUint32(fileOffset! + i * 4, value >>> 0, true));
   mkdirSync(WORK, { recursive: true });
-  const path = join(WORK, `memwriter-${params.ramBytes}-${params.pagesPerPeriod}-${params.wordsPerPage}-${params.periodTicks}-${params.periods}-${params.fill ? 1 : 0}-${params.stride}.elf`);
+  const path = join(WORK, `memwriter-${params.ramBytes}-${params.pagesPerPeriod}-${params.wordsPerPage}-${params.periodTicks}-${params.periods}-${params.fill ? 1 : 0}-${params.stride}-${params.hotPages ?? 0}-${params.hotWrites ?? 0}.elf`);
   // Workers write the same image concurrently: write aside, then rename (atomic), so no
   // worker ever reads a half-written file.
   const temporary = `${path}.${process.pid}.${threadId}.tmp`;
@@ -232,6 +238,8 @@ interface RunSpec {
   /** Seeded link faults (figure 3's fault runs). */
   linkFaults?: LinkFaultRates;
   seed?: number;
+  /** Figure 5: memwriter's hot region (pages) and the hot pages it writes per period besides the 64 others. */
+  hot?: { pages: number; writes: number };
 }
 
 interface RunResult {
@@ -258,6 +266,8 @@ interface RunResult {
   totalMs: number;
   rounds: number;
   bytesSent: number;
+  /** Working-set ordering: the predicted-hot pages the last round left for the blackout. */
+  heldPages?: number;
   /** Page records sent over the whole migration. */
   pagesSent: number;
   /** The most stream bytes the destination held at once. */
@@ -292,7 +302,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
   const stride = scatteringStride(workingSetPages(spec.ramBytes));
   const image = memwriterImage(spec.pBytesPerS === 0
     ? { ramBytes: spec.ramBytes, pagesPerPeriod: 0, wordsPerPage: 1, periodTicks: 100_000, periods: 0, fill: true, stride }
-    : { ramBytes: spec.ramBytes, pagesPerPeriod: 64, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods: 0, fill: true, stride });
+    : { ramBytes: spec.ramBytes, pagesPerPeriod: 64, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods: 0, fill: true, stride, hotPages: spec.hot?.pages ?? 0, hotWrites: spec.hot?.writes ?? 0 });
   const processorRam = spec.ramBytes + MIB;
   const board = parseBoard({
     name: `bench-${spec.figure}`,
@@ -339,6 +349,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     rounds: report.rounds,
     bytesSent: Number(report.bytesSent),
     pagesSent: Number(report.pagesSent),
+    ...(report.heldPages === undefined ? {} : { heldPages: Number(report.heldPages) }),
     ...(report.destinationHeldBytes === undefined ? {} : { destinationHeldBytes: Number(report.destinationHeldBytes) }),
     retransmissions: Number(report.retransmissions),
     sharePermilleAtEnd: report.sharePermille,
@@ -473,6 +484,20 @@ function figure4Table(rows: RunResult[], memoryBytes: number): string[] {
       out.push(`    p ${fmt(row.nominalMbitPerS, 0, 4)}: ${cells.join(', ')}`);
     }
   }
+  return out;
+}
+
+/** Figure 5: working-set ordering against plain pre-copy on a memwriter with a hot region. */
+function figure5Table(rows: RunResult[], memoryBytes: number, hot: { pages: number; writes: number }): string[] {
+  const head = '  technique     p nominal  outcome     downtime ms   total ms  rounds  pages sent  held   MB sent   vs pre-copy: pages  rounds';
+  const out = ['', `Figure 5: working-set ordering on memwriter with a hot region of ${hot.pages} pages (${hot.writes} of them written per 64 others), M = ${mib(memoryBytes)}, B = 200 Mbit/s, h = 256 KiB, N = 30`, head, '-'.repeat(head.length)];
+  const plain = new Map(rows.filter((row) => row.label === undefined).map((row) => [row.nominalMbitPerS, row]));
+  for (const row of rows) {
+    const base = plain.get(row.nominalMbitPerS);
+    const versus = row.label === undefined || base === undefined ? '' : `  ${String(base.pagesSent - row.pagesSent).padStart(18)}  ${String(base.rounds - row.rounds).padStart(6)}`;
+    out.push(`  ${(row.label ?? row.strategy).padEnd(12)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${String(row.pagesSent).padStart(10)}  ${String(row.heldPages ?? '-').padStart(4)}  ${fmt(row.bytesSent / 1e6, 2, 8)}${versus}`);
+  }
+  out.push('  "vs pre-copy": pages and rounds saved against plain pre-copy at the same p (negative: more). held: the predicted-hot pages the last round left for the blackout.');
   return out;
 }
 
@@ -613,6 +638,16 @@ async function main(): Promise<void> {
   const figure4 = await runAll(specs4, (row) => log(`figure 4: ${describeRun(row)}`));
   if (figure4.length > 0) lines.push(...figure4Table(figure4, figure1Memory));
 
+  const hot = { pages: 32, writes: 16 };
+  const ps5 = options.ps ?? (options.quick ? [100, 200] : [50, 100, 150, 200, 250]);
+  const specs5: RunSpec[] = [];
+  for (const technique of options.figures.has('5') ? ['plain', 'working-set'] : []) {
+    const params: MigrationParams = technique === 'plain' ? {} : { workingSet: true };
+    for (const p of ps5) specs5.push({ figure: '5', strategy: 'pre-copy', ...(technique === 'plain' ? {} : { label: technique }), pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params, hot });
+  }
+  const figure5 = await runAll(specs5, (row) => log(`figure 5: ${describeRun(row)}`));
+  if (figure5.length > 0) lines.push(...figure5Table(figure5, figure1Memory, hot));
+
   // Figure 3 also has migrations over a faulty link (seeded): the bound budgets for a few retransmissions.
   const specs3: RunSpec[] = [];
   if (options.figures.has('3')) {
@@ -630,7 +665,7 @@ async function main(): Promise<void> {
   }
   const faulty = await runAll(specs3, (row) => log(`figure 3 (${faultsText(row.linkFaults, row.seed)}): ${describeRun(row)}`));
 
-  const all = [...figure1, ...(measured2?.rows ?? []), ...figure4, ...faulty];
+  const all = [...figure1, ...(measured2?.rows ?? []), ...figure4, ...figure5, ...faulty];
   lines.push(...figure3Table(all));
   const wall = (performance.now() - started) / 1000;
   lines.push('', `(${all.length} migrations, ${wall.toFixed(0)} s of wall time)`);
@@ -644,6 +679,7 @@ async function main(): Promise<void> {
     model: { memoryBytes: jin.memoryBytes, thresholdBytes: jin.thresholdBytes, rounds: jin.rounds, barrierMbitPerS: mbit(barrierBytesPerS(jin)) },
     figure1: { memoryBytes: figure1Memory, runs: figure1 },
     figure4: { memoryBytes: figure1Memory, runs: figure4 },
+    figure5: { memoryBytes: figure1Memory, hot, runs: figure5 },
     figure2: measured2 === undefined ? undefined : {
       scale: measured2.scale, memoryBytes: measured2.model.memoryBytes, thresholdBytes: measured2.model.thresholdBytes,
       barrierMbitPerS: mbit(barrierBytesPerS(measured2.model)),

@@ -80,6 +80,7 @@ export function formatMigrationReport(report: MigrationReport): string {
     row('compression', `${c.all.pages} pages in ${c.all.sentBytes} bytes, ${c.all.savedBytes} saved (${ratio(c.all)}): `
       + `zero ${c.zero.pages} (${ratio(c.zero)}), strongly regular ${c.strong.pages} (${ratio(c.strong)}), weakly regular ${c.weak.pages} (${ratio(c.weak)}), raw ${c.raw.pages}`);
   }
+  if (report.heldPages !== undefined) row('working set', `rounds in working-set order; ${report.heldPages} predicted-hot pages left for the blackout by the last round`);
   if (report.strategy === 'post-copy') {
     row('post-copy', `${report.prepagedPages} pages in the blackout, ${report.pushedPages} after the commit (${report.demandRequests} on request); ${report.demandFaults} demand faults on the destination`);
   }

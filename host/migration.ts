@@ -65,7 +65,12 @@ export interface MigrationParams {
   giveUpTimeouts?: number;
   /** Compress the pages it sends (stop-copy, pre-copy, throttled, warm; COMPRESSING_STRATEGIES). */
   compress?: boolean;
+  /** Pre-copy and throttled: rounds in working-set order, the predicted-hot pages left for the blackout. */
+  workingSet?: boolean;
 }
+
+/** The strategies `workingSet` applies to: those with rounds. */
+export const ROUND_STRATEGIES: readonly MigrationStrategy[] = ['pre-copy', 'throttled'];
 
 /** The strategies `compress` applies to: post-copy's pushes and a cold move's image go as they are. */
 export const COMPRESSING_STRATEGIES: readonly MigrationStrategy[] = ['stop-copy', 'pre-copy', 'throttled', 'warm'];
@@ -81,6 +86,7 @@ export interface ResolvedMigrationParams {
   prepageNs: bigint;
   giveUpTimeouts: number;
   compress: boolean;
+  workingSet: boolean;
 }
 
 /** What a scenario sets, as MigrationParam keys and the core's units. */
@@ -98,6 +104,7 @@ function paramSettings(params: MigrationParams = {}): [number, bigint][] {
   set(MigrationParam.prepageNs, params.prepageNs);
   set(MigrationParam.giveUpTimeouts, big(params.giveUpTimeouts));
   set(MigrationParam.compress, params.compress === undefined ? undefined : params.compress ? 1n : 0n);
+  set(MigrationParam.workingSet, params.workingSet === undefined ? undefined : params.workingSet ? 1n : 0n);
   return settings;
 }
 
@@ -115,6 +122,7 @@ function paramsOf(core: CoreRuntime, id: number): ResolvedMigrationParams {
     prepageNs: param(MigrationParam.prepageNs),
     giveUpTimeouts: Number(param(MigrationParam.giveUpTimeouts)),
     compress: param(MigrationParam.compress) !== 0n,
+    workingSet: param(MigrationParam.workingSet) !== 0n,
   };
 }
 
@@ -269,6 +277,8 @@ export interface MigrationReport {
   pagesSent: bigint;
   /** A compressing migration: per page class, the pages sent and what they cost on the wire. */
   compression?: CompressionReport;
+  /** Working-set ordering: the predicted-hot pages the last round left for the blackout. */
+  heldPages?: bigint;
   /** Cold: pages of the boot image the VM was restarted from (its state was lost). */
   imagePages?: bigint;
   /** The most stream bytes the destination held at once (it applies each record as it arrives). */
@@ -552,6 +562,7 @@ export class MigrationController {
     const compressionNs = stat(MigrationStat.boundCompressionNs);
     if (compressionNs !== 0n) report.bound.compressionNs = compressionNs;
     if (report.params.compress) report.compression = compressionOf(stat);
+    if (report.params.workingSet) report.heldPages = stat(MigrationStat.heldPages);
     const affordable = stat(MigrationStat.affordableNs);
     if (affordable !== 0n && affordable !== NO_AFFORDABLE) report.affordableNs = affordable;
     const clockHz = Number(stat(MigrationStat.destinationClockHz));
@@ -650,7 +661,7 @@ function currentState(migration: ActiveMigration): MigrationStateName {
 function newReport(event: MigrateEvent, ns: bigint): MigrationReport {
   return {
     id: 0, vm: event.vm, from: -1, to: event.to, strategy: event.strategy,
-    params: { maxRounds: 0, thresholdBytes: 0, throttleTarget: 0, throttleFloor: 0, retransmissions: 0, prepageNs: 0n, giveUpTimeouts: 0, compress: false },
+    params: { maxRounds: 0, thresholdBytes: 0, throttleTarget: 0, throttleFloor: 0, retransmissions: 0, prepageNs: 0n, giveUpTimeouts: 0, compress: false, workingSet: false },
     requestedAtNs: event.atNs, startedAtNs: ns, startStatus: 0,
     outcome: 'refused', state: 'idle', reason: 'none', reasonText: MIGRATION_REASON_TEXT[0]!, message: '',
     sourceVmId: -1, boundNs: 0n, bound: { transferNs: 0n, handshakeNs: 0n, retransmitNs: 0n, restoreNs: 0n, scheduleNs: 0n },

@@ -663,6 +663,8 @@ export const MigrationParam = {
   replaces: 8,
   /** 1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, "Page compression"); 0: send them as they are. */
   compress: 9,
+  /** 1: pre-copy and throttled send each round in working-set order (coldest pages first, hottest last) and leave the predicted-hot pages, at most half of h, for the blackout (docs/migration.md, "Working-set ordering"); 0: address order. */
+  workingSet: 10,
 } as const;
 export type MigrationParamKey = keyof typeof MigrationParam;
 /** MigrationParam: the short name of each value (JSON, reports). */
@@ -677,6 +679,7 @@ export const MIGRATION_PARAM_LABELS: Readonly<Record<number, string>> = {
   [7]: "give-up-timeouts",
   [8]: "replaces",
   [9]: "compress",
+  [10]: "working-set",
 };
 /** MigrationParam: what each value means, for people. */
 export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
@@ -690,6 +693,7 @@ export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
   [7]: "timeouts in a row after which, before the commit, the other side counts as unreachable",
   [8]: "1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs",
   [9]: "1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, \"Page compression\"); 0: send them as they are",
+  [10]: "1: pre-copy and throttled send each round in working-set order (coldest pages first, hottest last) and leave the predicted-hot pages, at most half of h, for the blackout (docs/migration.md, \"Working-set ordering\"); 0: address order",
 };
 /** MigrationParam: the core's defaults. */
 export const MIGRATION_PARAM_DEFAULTS = {
@@ -703,6 +707,7 @@ export const MIGRATION_PARAM_DEFAULTS = {
   giveUpTimeouts: 16,
   replaces: 0,
   compress: 0,
+  workingSet: 0,
 } as const;
 
 /** MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one). */
@@ -771,6 +776,8 @@ export const MigrationStat = {
   pagesSent: 30,
   /** bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress). */
   boundCompressionNs: 31,
+  /** working-set ordering: the pages the last round left for the blackout as predicted hot. */
+  heldPages: 32,
   /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
   roundDirtyRate: 100,
   /** 200 + r: pages round r + 1 sent. */
@@ -817,6 +824,7 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [29]: "image-pages",
   [30]: "pages-sent",
   [31]: "bound-compression-ns",
+  [32]: "held-pages",
   [100]: "round-dirty-rate",
   [200]: "round-pages",
   [300]: "param",
@@ -857,6 +865,7 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [29]: "cold: pages of the boot image the VM was restarted from",
   [30]: "page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice)",
   [31]: "bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress)",
+  [32]: "working-set ordering: the pages the last round left for the blackout as predicted hot",
   [100]: "100 + r: the dirty rate measured over round r + 1, bytes/s",
   [200]: "200 + r: pages round r + 1 sent",
   [300]: "300 + k: the value MigrationParam k had for this migration",

@@ -22,7 +22,7 @@ import type { JsonDocument } from './json-file.js';
 import { MAX_VIRTUAL_TIME_NS, TIME_EXAMPLES, parseVirtualTime } from './time-units.js';
 import type { LinkFaultRates } from './link-faults.js';
 import type { CancelState, MigrationParams, MigrationStrategy, ScenarioEvent } from './migration.js';
-import { COMPRESSING_STRATEGIES } from './migration.js';
+import { COMPRESSING_STRATEGIES, ROUND_STRATEGIES } from './migration.js';
 import type { FaultEvent } from './faults.js';
 import { packageRoot } from './package-root.js';
 
@@ -83,6 +83,7 @@ interface EventJson {
     prepageNs?: number;
     giveUpTimeouts?: number;
     compress?: boolean;
+    workingSet?: boolean;
   };
   cancel?: { vm: string; inState?: CancelState };
   fail?: { processor: number };
@@ -203,6 +204,12 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
           problems.push({ pointer: `${at}/migrate/compress`, message: `does not apply to ${migrate.strategy}: compress with ${COMPRESSING_STRATEGIES.join(', ')}` });
         }
         params.compress = migrate.compress;
+      }
+      if (migrate.workingSet !== undefined) {
+        if (migrate.workingSet && !ROUND_STRATEGIES.includes(migrate.strategy ?? 'pre-copy')) {
+          problems.push({ pointer: `${at}/migrate/workingSet`, message: `does not apply to ${migrate.strategy}: it has no rounds (use ${ROUND_STRATEGIES.join(', ')})` });
+        }
+        params.workingSet = migrate.workingSet;
       }
       events.push({ kind: 'migrate', atNs: atNs ?? 0n, vm: migrate.vm, to: migrate.to, strategy: migrate.strategy ?? 'pre-copy', params });
     } else if (event.cancel !== undefined) {

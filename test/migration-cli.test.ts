@@ -72,6 +72,9 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     const refused = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'post-copy', '--compress']);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/^ferry: error: --compress: post-copy sends its pages as they are; compress with stop-copy, pre-copy, throttled, warm\n$/);
+    const ordered = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'stop-copy', '--working-set']);
+    expect(ordered.status).toBe(2);
+    expect(ordered.stderr).toMatch(/^ferry: error: --working-set: stop-copy has no rounds to order; use it with pre-copy, throttled\n$/);
   });
 
   it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component migrates exactly as the plain module does', () => {

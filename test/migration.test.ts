@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
-import { COMPRESSING_STRATEGIES, formatMigrationReport, MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
+import { COMPRESSING_STRATEGIES, formatMigrationReport, MIGRATION_STRATEGIES, MigrationController, ROUND_STRATEGIES } from '../host/migration.js';
 import { CoreEvent, MigrationStat, MigrationState } from '../host/numbers.js';
 import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
 import type { OutgoingFrame } from '../host/link-faults.js';
@@ -257,6 +257,43 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
           expect(run.vm.console).toMatch(/checksum: 0x[0-9a-f]+/);
         }
       }
+    });
+  });
+
+  describe('working-set ordering: coldest pages first, the predicted-hot set left for the blackout', () => {
+    for (const strategy of ROUND_STRATEGIES) {
+      it(`${strategy}: memcheck moves in working-set order and verifies every page; its bound holds`, async () => {
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, { ...AFFORDABLE, workingSet: true })], { durationNs: 360n * MS });
+        expectCompleted(run);
+        expectMemoryIntact(run);
+        expect(run.report.params.workingSet).toBe(true);
+        expect(run.report.heldPages).toBeDefined();
+        expect(formatMigrationReport(run.report)).toMatch(/^ {2}working set {5}rounds in working-set order; \d+ predicted-hot pages/m);
+      });
+    }
+
+    it('cpu-small gives the checksum and instret of an uninterrupted run', async () => {
+      const board = pairBoard({ image: 'cpu-small.elf' });
+      const plain = await runBoard({ board, limitNs: 1_000n * MS });
+      const run = await runMigration(board, [migrate(10n * MS, 'pre-copy', { ...AFFORDABLE, workingSet: true, compress: true })], { limitNs: 1_000n * MS });
+      expectCompleted(run);
+      expect(run.vm.instret).toBe(plain.vms[0]!.instret);
+      expect(run.vm.console).toBe(plain.vms[0]!.console);
+    });
+
+    it('cancelled in transfer: the VM runs on at the source', async () => {
+      const events: ScenarioEvent[] = [migrate(50n * MS, 'pre-copy', { ...AFFORDABLE, workingSet: true }), { kind: 'cancel', vm: 'g', inState: 'transfer' }];
+      const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+      expect(run.report.outcome).toBe('cancelled');
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+
+    it('under every link fault at once: completes within its bound, every page verified', async () => {
+      const rates = { drop: 0.005, corrupt: 0.005, duplicate: 0.02, reorder: 0.005 };
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'pre-copy', { ...AFFORDABLE, workingSet: true })], { durationNs: 360n * MS, linkFaults: rates, seed: 7 });
+      expectCompleted(run);
+      expectMemoryIntact(run);
     });
   });
 

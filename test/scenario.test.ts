@@ -95,6 +95,8 @@ describe('scenario files', () => {
     expect(scenario.events).toEqual([{ kind: 'migrate', atNs: 20_000_000n, vm: 'ctl0', to: 3, strategy: 'warm', params: { compress: true } }]);
     expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'cold', compress: true } }] }, 'x.json', board))
       .toThrow(/\/events\/0\/migrate\/compress: does not apply to cold: compress with stop-copy, pre-copy, throttled, warm/);
+    expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'warm', workingSet: true } }] }, 'x.json', board))
+      .toThrow(/\/events\/0\/migrate\/workingSet: does not apply to warm: it has no rounds/);
   });
 
   it('names each problem by its JSON pointer', () => {
