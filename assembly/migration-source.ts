@@ -44,7 +44,7 @@ import {
   MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES,
   PREPARE_WINDOW_BYTES,
 } from "./migration-messages";
-import { takeParams } from "./migration-params";
+import { discardParams, takeParams } from "./migration-params";
 import { MigrationStream } from "./migration-stream";
 import { longestWaitNs, windowsOf } from "./schedule";
 import { Endpoint } from "./transport";
@@ -207,13 +207,22 @@ function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
 }
 
 /** Starts migrating `vm` to processor `peer`; 0, or an SBI error (-4 refused: the report says why). */
-export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
+/** Why migrationStart cannot begin at all (0: it can): busy, bad arguments, a VM still arriving. */
+function startError(vmId: u32, peer: u32, strategy: u32): i32 {
   if (!currentOutgoing().over()) return SBI_ERR_INVALID_STATE;
   const vm = vmById(vmId);
   if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_WARM || peer == getProcessorId()) {
     return SBI_ERR_INVALID_PARAM;
   }
   if (vm.awaitingFirstRun || vm.absent != 0) return SBI_ERR_INVALID_STATE; // still arriving from its last move
+  return 0;
+}
+
+export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
+  const error = startError(vmId, peer, strategy);
+  // The parameters set for this start go with it: they never leak into the next one.
+  if (error != 0) { discardParams(); return error; }
+  const vm = vmById(vmId)!;
   const out = begin(vm, peer, strategy);
   report(EVENT_MIGRATION_STARTED, out.id, vm.id, peer, strategy);
   if (!out.link.start(peer, out.id)) return refuse(out, REASON_NO_LINK);

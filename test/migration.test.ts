@@ -520,6 +520,16 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expect(unknown!.message).toMatch(/no VM named nobody/);
       expectStayedOnSource(run);
     });
+
+    it('a start the core turns down drops the parameters set for it: the next migration runs with the defaults', async () => {
+      const events = [migrate(20n * MS, 'pre-copy', { ...AFFORDABLE, compress: true, workingSet: true, maxRounds: 3 }, 'g', 0), migrate(30n * MS, 'stop-copy', AFFORDABLE)];
+      const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+      const [self, next] = run.result.migrations;
+      expect(self).toMatchObject({ outcome: 'refused', startStatus: -3 });
+      expect(next!.outcome).toBe('completed');
+      expect(next!.params).toMatchObject({ compress: false, workingSet: false, maxRounds: 30 });
+      expect(next!.compression).toBeUndefined();
+    });
   });
 
   it('the default scenario (npm start): ctl0 migrates live within the slack of its task set, no deadline missed', async () => {
