@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
 import { COMPRESSING_STRATEGIES, formatMigrationReport, MIGRATION_STRATEGIES, MigrationController, ROUND_STRATEGIES } from '../host/migration.js';
 import { CoreEvent, MigrationStat, MigrationState } from '../host/numbers.js';
-import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
+import type { CancelState, MigrationBoard, MigrationParams, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
 import type { OutgoingFrame } from '../host/link-faults.js';
 import { readScenario } from '../host/scenario.js';
 import { crc32c } from '../host/stream-inspect.js';
@@ -295,6 +295,37 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expectCompleted(run);
       expectMemoryIntact(run);
     });
+  });
+
+  describe('cancel in every state a technique has', () => {
+    const cases: { name: string; strategy: MigrationStrategy; params: MigrationParams; states: CancelState[] }[] = [
+      { name: 'cold', strategy: 'cold', params: {}, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'warm', strategy: 'warm', params: {}, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'compressed warm', strategy: 'warm', params: { compress: true }, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'compressed stop-copy', strategy: 'stop-copy', params: { compress: true }, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'compressed pre-copy', strategy: 'pre-copy', params: { compress: true }, states: ['preparing', 'transfer'] },
+      { name: 'working-set pre-copy', strategy: 'pre-copy', params: { workingSet: true }, states: ['preparing', 'transfer', 'blackout', 'committing'] },
+    ];
+    for (const { name, strategy, params, states } of cases) {
+      for (const state of states) {
+        it(`${name}, in ${state}: ${state === 'committing' ? 'too late, it completes' : 'the VM runs on at the source'}`, async () => {
+          const events: ScenarioEvent[] = [migrate(50n * MS, strategy, { ...AFFORDABLE, ...params }), { kind: 'cancel', vm: 'g', inState: state }];
+          const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+          expect(run.report.violations).toEqual([]);
+          if (state === 'committing') {
+            expect(run.report.cancel).toMatchObject({ state, result: 'too-late' });
+            expectCompleted(run);
+          } else {
+            expect(run.report.cancel).toMatchObject({ state, result: 'cancelled' });
+            expectStayedOnSource(run);
+          }
+          // A cold move restarts the VM at its blackout: from then on its rounds start again.
+          if (strategy === 'cold' && state !== 'preparing') expect(run.vm.console.match(/rounds forever/g)).toHaveLength(2);
+          else expectMemoryIntact(run);
+          expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+        });
+      }
+    }
   });
 
   it('a VM whose next window comes seconds after the commit still has its downtime measured (the host waits out the bound)', async () => {
