@@ -56,6 +56,8 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
     // Settings made before .command() are inherited by the subcommands.
     .exitOverride()
     .allowExcessArguments(false)
+    // A command's options are its own after its name: `campaign merge -o x` is merge's -o, not campaign's.
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),

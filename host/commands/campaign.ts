@@ -12,6 +12,7 @@ import { MAX_TRIALS } from '../campaign/identity.js';
 import { mergeResults } from '../campaign/merge.js';
 import { defaultWorkers, poolExecutor } from '../campaign/pool.js';
 import { replayTrial } from '../campaign/replay.js';
+import { ConfigError } from '../errors.js';
 import { jsonText } from '../format.js';
 import { INTERRUPTED_EXIT_STATUS, interruptRequested } from '../interrupt.js';
 import { exitStatusHelp } from './exit-status.js';
@@ -23,7 +24,7 @@ interface Io {
 }
 
 interface CampaignFlags {
-  trials: number;
+  trials?: number;
   seed: number;
   workers?: number;
   out: string;
@@ -53,7 +54,8 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .command('campaign')
     .description('a fault-injection campaign: seeded trials of a scenario on a worker pool, one record each, and a summary (docs/campaigns.md)')
     .argument('<scenario.json>', 'a scenario with a campaign section')
-    .requiredOption('--trials <n>', 'how many trials the campaign has', parseWhole('a number of trials', MAX_TRIALS, 1))
+    // Checked in the action, not by commander: a required option here would be asked of `campaign merge` too.
+    .option('--trials <n>', 'how many trials the campaign has (required)', parseWhole('a number of trials', MAX_TRIALS, 1))
     .option('--seed <s>', 'the campaign\'s seed (each trial\'s is derived from it)', parseSeed, 1)
     .option('--workers <w>', `worker threads (default: the cores, ${defaultWorkers()} here)`, parseWhole('a number of workers', 256, 1))
     .option('-o, --out <file>', 'the results file (appended to; a rerun resumes)', 'results.jsonl')
@@ -61,6 +63,8 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .option('--json', 'print the summary as JSON on stdout (no progress bar)')
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', CAMPAIGN_HELP + exitStatusHelp('campaign'))
+    // `campaign merge -o x`: the -o after "merge" is merge's own.
+    .enablePositionalOptions()
     .action(async (scenarioPath: string, flags: CampaignFlags) => setExitStatus(await campaignCommand(scenarioPath, flags, io)));
   campaign
     .command('merge')
@@ -83,6 +87,8 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
 }
 
 async function campaignCommand(scenarioPath: string, flags: CampaignFlags, io: Io): Promise<number> {
+  if (flags.trials === undefined) throw new ConfigError('campaign needs --trials <n>: how many trials the campaign has');
+  const trials = flags.trials;
   const executor = poolExecutor(flags.workers === undefined ? {} : { workers: flags.workers });
   const bar = flags.json !== true && flags.progress && io.stderr.isTTY === true ? new CampaignProgressBar() : undefined;
   const stop = new AbortController();
@@ -90,7 +96,7 @@ async function campaignCommand(scenarioPath: string, flags: CampaignFlags, io: I
   let summary;
   try {
     summary = await runCampaign({
-      scenarioPath, seed: flags.seed, trials: flags.trials, resultsPath: flags.out, executor,
+      scenarioPath, seed: flags.seed, trials, resultsPath: flags.out, executor,
       ...(flags.shard === undefined ? {} : { shard: flags.shard }),
       signal: stop.signal,
       ...(bar === undefined ? {} : { onProgress: (progress) => bar.update(progress) }),
