@@ -161,11 +161,12 @@ describe('ferry report on a real campaign', () => {
 describe('hostile campaign sections', () => {
   const board = join(ROOT, 'boards', 'pair-protected.json');
   function refused(section: unknown): string {
-    const path = join(dir, `hostile-${Math.random().toString(36).slice(2)}.json`);
+    const name = `hostile-${Math.random().toString(36).slice(2)}`;
+    const path = join(dir, `${name}.json`);
     writeFileSync(path, JSON.stringify({ board, duration: '100ms', campaign: section }));
-    const result = runFerry(['campaign', path, '--trials', '2', '-o', join(dir, 'h.jsonl')]);
-    expect(result.status, result.stderr).toBe(2);
-    expect(result.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    const result = runFerry(['campaign', path, '--trials', '2', '-o', join(dir, `${name}.jsonl`)], 120_000);
+    expect(result.status, `${result.stderr}${result.stdout}`).toBe(2);
+    expect(result.stderr.split('\n').filter((l) => l !== ''), result.stderr).toHaveLength(1);
     return result.stderr;
   }
 

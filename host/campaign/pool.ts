@@ -35,9 +35,13 @@ function workerFile(): string {
 
 export function poolExecutor(options: PoolOptions = {}): TrialExecutor {
   const workers = options.workers ?? defaultWorkers();
-  const pool = new Piscina<PoolBatch, PoolBatchResult>({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
+  // Started at the first trials, not before: a campaign refused for its input never starts a thread.
+  let pool: Piscina<PoolBatch, PoolBatchResult> | undefined;
   return {
     async run(specs, onLine, signal) {
+      if (specs.length === 0) return;
+      pool ??= new Piscina<PoolBatch, PoolBatchResult>({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
+      const threads = pool;
       const size = options.batchSize ?? Math.max(1, Math.min(MAX_BATCH, Math.floor(specs.length / (workers * 4))));
       const batches: TrialSpec[][] = [];
       for (let i = 0; i < specs.length; i += size) batches.push(specs.slice(i, i + size));
@@ -47,7 +51,7 @@ export function poolExecutor(options: PoolOptions = {}): TrialExecutor {
       const feeder = async (): Promise<void> => {
         while (next < batches.length && signal?.aborted !== true && refused === undefined) {
           const batch = batches[next++]!;
-          const result = await pool.run({ specs: batch });
+          const result = await threads.run({ specs: batch });
           if ('refused' in result) { refused = result.refused; return; }
           for (const { trial, line } of result.lines) onLine(trial, line);
         }
@@ -56,7 +60,7 @@ export function poolExecutor(options: PoolOptions = {}): TrialExecutor {
       if (refused !== undefined) throw new ConfigError(refused);
     },
     async close() {
-      await pool.destroy();
+      await pool?.destroy();
     },
   };
 }
