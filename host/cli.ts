@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { addAnalyzeCommand } from './commands/analyze.js';
+import { addCampaignCommands } from './commands/campaign.js';
 import { addCheckpointCommands } from './commands/checkpoint.js';
 import { INTERNAL_EXIT_STATUS, USAGE_EXIT_STATUS, exitStatusHelp } from './commands/exit-status.js';
 import { addMigrateCommand } from './commands/migrate.js';
@@ -55,6 +56,8 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
     // Settings made before .command() are inherited by the subcommands.
     .exitOverride()
     .allowExcessArguments(false)
+    // A command's options are its own after its name: `campaign merge -o x` is merge's -o, not campaign's.
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -68,6 +71,7 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
   addMigrateCommand(program, io, setExitStatus);
   addAnalyzeCommand(program, io, setExitStatus);
   addReportCommand(program, io, setExitStatus);
+  addCampaignCommands(program, io, setExitStatus);
   return program;
 }
 
