@@ -150,6 +150,14 @@ describe('failover (docs/health.md)', () => {
     expectOneHolderAtATime(result, 'tx2');
   });
 
+  it('two crashes a millisecond apart (scenarios/pair-double-crash.json): the half with the smallest id restores rx within its bound', async () => {
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'pair-double-crash.json'));
+    const result = await runBoard({ board: scenario.board, durationNs: scenario.durationNs!, faults: scenario.faults, seed: 0 });
+    expect(failovers(result, 'rx').map((f) => f.processor)).toEqual([3]);
+    expectWithinBounds(result, 'rx', 60n * MS);
+    expectOneHolderAtATime(result, 'rx');
+  });
+
   it('members that chose the same backup apart meet on one term: a failure during a partition is taken over once it heals', async () => {
     // {0,1,2} keeps the quorum; 0 fails inside the partition, so 1 and 2 grant tx to its
     // backup 2 under a new term that is no quorum alone. 3 and 4, cut off, heal later and
