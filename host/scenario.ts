@@ -24,6 +24,8 @@ import type { LinkFaultRates } from './link-faults.js';
 import type { CancelState, MigrationParams, MigrationStrategy, ScenarioEvent } from './migration.js';
 import type { FaultEvent } from './faults.js';
 import { packageRoot } from './package-root.js';
+import { parseCampaignSection } from './scenario-campaign.js';
+import type { CampaignJson, CampaignSection } from './scenario-campaign.js';
 
 /** A scenario file is missing, unreadable, not JSON, or does not fit its board. */
 export class ScenarioError extends FerryError {
@@ -46,6 +48,8 @@ export interface Scenario {
   faults: FaultEvent[];
   /** Every event with a time, as the file gives it (for "comes after the run's end"). */
   timed: TimedEvent[];
+  /** The random faults of `ferry campaign` (docs/campaigns.md); undefined without a campaign section. */
+  campaign?: CampaignSection;
 }
 
 export interface TimedEvent {
@@ -63,6 +67,7 @@ interface ScenarioJson {
   seed?: number;
   linkFaults?: LinkFaultRates;
   events?: EventJson[];
+  campaign?: CampaignJson;
 }
 
 interface EventJson {
@@ -210,6 +215,7 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
     if (durationNs !== undefined && durationNs < 1n) problems.push({ pointer: '/duration', message: 'must be more than 0' });
   }
   if (durationNs !== undefined && durationNs > 0n) problems.push(...eventsAfter(timed, durationNs, `the run's end (duration ${scenario.duration})`));
+  const campaign = scenario.campaign === undefined ? undefined : parseCampaignSection(scenario.campaign, board, durationNs, problems);
   refuseProblems(path, problems, lineOf);
   return {
     path,
@@ -222,6 +228,7 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
     events,
     faults,
     timed,
+    ...(campaign === undefined ? {} : { campaign }),
   };
 }
 

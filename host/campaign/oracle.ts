@@ -1,0 +1,358 @@
+/**
+ * The per-trial oracle: what a trial's run says happened, as a campaign record's body and
+ * one outcome class (docs/campaigns.md, "The oracle"). It reads only what the run
+ * reported — the faults the host injected, the cores' health events (suspicions,
+ * failovers and the bounds they computed), the host's double-active watch, the VMs' exits
+ * and consoles — and the golden run of the same scenario. It decides nothing the cores
+ * decide; it classifies.
+ */
+import type { Board } from '../board.js';
+import type { BoardRunResult } from '../board-runner.js';
+import type { InjectedFault } from '../faults.js';
+import { measureFailovers } from '../health.js';
+import type { FailoverMeasure, ProtectionBounds } from '../health.js';
+import type {
+  Detection, Failover, FailoverPolicy, Fault, FaultKind, Outcome, SystemFailureCause, TimelineEntry, UncoveredReason,
+} from '../reliability/campaign-records.js';
+
+/** What the golden run (the scenario with no drawn faults) printed and missed, per VM. */
+export interface GoldenRun {
+  lines: Map<string, Set<string>>;
+  deadlineMisses: Map<string, number>;
+  failedVms: Set<string>;
+}
+
+/** The record's body: everything but trial, seed, campaign, horizon and rates. */
+export interface TrialVerdict {
+  outcome: Outcome;
+  systemFailure: { atNs: number; cause: SystemFailureCause; vm?: string; processor?: number } | null;
+  faults: Fault[];
+  detections: Detection[];
+  failovers: Failover[];
+  deadlineMisses: number;
+  channels: { sent: number; received: number; lost: number; duplicated: number };
+  controlErrorPeak: number | null;
+  timeline: TimelineEntry[];
+}
+
+/** The contract's cap on a record's timeline. */
+const MAX_TIMELINE = 1000;
+
+const n = (value: bigint): number => Number(value);
+
+/** Complete console lines of each VM (a last line without its newline is left out: it may be cut by the horizon). */
+export function consoleLines(text: string): string[] {
+  const lines = text.split('\n');
+  lines.pop();
+  return lines;
+}
+
+export function goldenOf(result: BoardRunResult, consoles: Map<string, string>): GoldenRun {
+  return {
+    lines: new Map([...consoles].map(([vm, text]) => [vm, new Set(consoleLines(text))])),
+    deadlineMisses: new Map(result.vms.map((vm) => [vm.name, n(vm.stats.deadlineMisses)])),
+    failedVms: new Set(result.vms.filter((vm) => (vm.outcome?.exitStatus ?? 0) !== 0).map((vm) => vm.name)),
+  };
+}
+
+/** A host fault as the record names it (kinds of docs/campaign-records.md). */
+function faultOfInjected(fault: InjectedFault, leadOf: (processor: number, atNs: bigint) => bigint | undefined): Fault | undefined {
+  const at = n(fault.atNs);
+  const base = (kind: FaultKind): Fault => ({ kind, atNs: at, ...(fault.processor === undefined ? {} : { processor: fault.processor }), ...(fault.detail === undefined ? {} : { detail: fault.detail }) });
+  switch (fault.kind) {
+    case 'fail': case 'fail-after-warning': return base('fail-stop');
+    case 'hang': return base('hang');
+    case 'warning': {
+      const lead = leadOf(fault.processor!, fault.atNs);
+      return { ...base('warning'), ...(lead === undefined ? {} : { leadNs: n(lead) }) };
+    }
+    case 'partition': return base('partition');
+    case 'slow': return base('bandwidth');
+    case 'flip-ram': return base('bit-flip-ram');
+    case 'flip-register': return base('bit-flip-register');
+    case 'flip-frame': return base('bit-flip-frame');
+    default: return undefined; // ends of transient faults: their start carries untilNs
+  }
+}
+
+export interface OracleInput {
+  board: Board;
+  result: BoardRunResult;
+  consoles: Map<string, string>;
+  golden: GoldenRun;
+  horizonNs: bigint;
+  /** The link fault probabilities the trial ran with (each is a fault of its own kind over the whole trial). */
+  linkRates: { drop?: number; corrupt?: number; duplicate?: number; reorder?: number };
+  /** The warnings' lead times, by processor and time (the injector records their text only). */
+  warningLeads: { processor: number; atNs: bigint; leadNs: bigint }[];
+  /** The trial hit its step budget before its horizon. */
+  timedOut: boolean;
+}
+
+/** Classifies a trial that ran (a crash never gets here: the trial runner records it). */
+export function judgeTrial(input: OracleInput): TrialVerdict {
+  const { result, horizonNs } = input;
+  const horizon = n(horizonNs);
+  const applied = result.faults.filter((fault) => fault.skipped === undefined);
+  const faults = recordFaults(applied, input);
+  const detections = recordDetections(result, applied);
+  const { failovers, lost } = recordFailovers(input, applied);
+  const channels = channelTotals(result);
+  const timeline: TimelineEntry[] = [];
+  for (const fault of faults) timeline.push({ atNs: fault.atNs, event: 'fault', detail: `${fault.kind}${fault.processor === undefined ? '' : ` processor ${fault.processor}`}${typeof fault.detail === 'string' ? ` (${fault.detail})` : ''}`.slice(0, 200), ...(fault.processor === undefined ? {} : { processor: fault.processor }) });
+  for (const detection of detections) timeline.push({ atNs: detection.atNs, event: 'detection', detail: `processor ${detection.by} suspects ${detection.processor}${detection.false ? ' (false)' : ''}`, processor: detection.processor });
+  for (const failover of failovers) {
+    const atNs = failover.faultAtNs + (failover.interruptionNs ?? 0);
+    timeline.push({ atNs: Math.min(atNs, horizon), event: 'failover', detail: `${failover.vm} ${failover.from} -> ${failover.to ?? 'nowhere'} (${failover.policy}${failover.covered ? '' : `, ${failover.reason}`})`, vm: failover.vm });
+  }
+
+  const failures: NonNullable<TrialVerdict['systemFailure']>[] = [];
+  for (const found of result.doubleActive) failures.push({ atNs: n(found.atNs), cause: 'double-active', vm: found.vm, processor: found.processors[0]! });
+  for (const loss of lost) failures.push({ atNs: loss.atNs, cause: 'vm-lost', vm: loss.vm, ...(loss.processor === undefined ? {} : { processor: loss.processor }) });
+  for (const failover of failovers.filter((f) => !f.covered && f.reason !== 'no-survivor' && f.reason !== 'not-restored')) {
+    const cause: SystemFailureCause = failover.reason === 'over-lost-work-bound' ? 'lost-work' : 'interruption';
+    const bound = cause === 'lost-work' ? 0 : failover.interruptionBoundNs ?? 0;
+    failures.push({ atNs: Math.min(horizon, failover.faultAtNs + bound), cause, vm: failover.vm, processor: failover.from });
+  }
+  const corrupted = corruptedVms(input, applied);
+  for (const vm of corrupted) failures.push({ atNs: vm.atNs, cause: 'silent-corruption', vm: vm.name });
+  if (input.timedOut) failures.push({ atNs: n(result.endNs), cause: 'timeout' });
+  failures.sort((a, b) => a.atNs - b.atNs);
+  const systemFailure = failures[0] ?? null;
+  if (systemFailure !== null) timeline.push({ atNs: systemFailure.atNs, event: 'system-failure', detail: `${systemFailure.cause}${systemFailure.vm === undefined ? '' : ` ${systemFailure.vm}`}`, ...(systemFailure.vm === undefined ? {} : { vm: systemFailure.vm }) });
+  timeline.sort((a, b) => a.atNs - b.atNs);
+
+  const excessMisses = excessDeadlineMisses(input, failovers);
+  const outcome = outcomeOf({
+    timedOut: input.timedOut,
+    doubleActive: result.doubleActive.length > 0,
+    vmLost: lost.some((loss) => loss.copySurvived),
+    corrupted: corrupted.length > 0,
+    degraded: lost.length > 0 || failovers.some((f) => !f.covered) || excessMisses > 0,
+    detected: detectedSomething(input, applied),
+  });
+  return {
+    outcome,
+    systemFailure,
+    faults,
+    detections,
+    failovers,
+    deadlineMisses: result.vms.reduce((sum, vm) => sum + n(vm.stats.deadlineMisses), 0),
+    channels,
+    controlErrorPeak: controlErrorPeak(result),
+    timeline: timeline.slice(0, MAX_TIMELINE),
+  };
+}
+
+function outcomeOf(seen: { timedOut: boolean; doubleActive: boolean; vmLost: boolean; corrupted: boolean; degraded: boolean; detected: boolean }): Outcome {
+  if (seen.timedOut) return 'timeout';
+  if (seen.doubleActive) return 'double-active';
+  if (seen.vmLost) return 'vm-lost';
+  if (seen.corrupted) return 'silent-corruption';
+  if (seen.degraded) return 'degraded';
+  if (seen.detected) return 'detected';
+  return 'ok';
+}
+
+function recordFaults(applied: readonly InjectedFault[], input: OracleInput): Fault[] {
+  const horizon = n(input.horizonNs);
+  const at = (fault: InjectedFault): number => n(fault.atNs);
+  const leadOf = (processor: number, atNs: bigint): bigint | undefined => input.warningLeads.find((w) => w.processor === processor && w.atNs === atNs)?.leadNs;
+  const faults: Fault[] = [];
+  for (const fault of applied) {
+    const recorded = faultOfInjected(fault, leadOf);
+    if (recorded === undefined) continue;
+    // A transient fault's detail says how long it lasts ("for N ns"); its end is a fault record of its own in the run.
+    const lasting = /for (\d+) ns/.exec(fault.detail ?? '');
+    if (lasting !== null && (fault.kind === 'hang' || fault.kind === 'partition' || fault.kind === 'slow')) recorded.untilNs = Math.min(horizon, at(fault) + Number(lasting[1]));
+    faults.push(recorded);
+  }
+  for (const [kind, probability] of Object.entries(input.linkRates)) {
+    if (probability === undefined || probability <= 0) continue;
+    faults.push({ kind: `link-${kind}` as FaultKind, atNs: 0, untilNs: horizon, probability });
+  }
+  return faults;
+}
+
+/** The faults that stop a processor answering (what a suspicion of it can be right about). */
+const SILENCING = new Set(['fail', 'fail-after-warning', 'hang', 'partition']);
+
+function recordDetections(result: BoardRunResult, applied: readonly InjectedFault[]): Detection[] {
+  const suspicions = result.health?.events.suspicions ?? [];
+  return suspicions.map((suspicion) => {
+    const cause = [...applied].reverse().find((fault) => SILENCING.has(fault.kind) && fault.atNs <= suspicion.atNs
+      && (fault.kind === 'partition' ? partitionSeparates(fault, suspicion.by, suspicion.processor) : fault.processor === suspicion.processor));
+    return {
+      processor: suspicion.processor, by: suspicion.by, atNs: n(suspicion.atNs),
+      latencyNs: cause === undefined ? null : n(suspicion.atNs - cause.atNs), false: cause === undefined,
+    };
+  });
+}
+
+/** The partition's groups are in its detail "{0,1} | {2,3}: …"; it separates a and b if they sit in different groups. */
+function partitionSeparates(fault: InjectedFault, a: number, b: number): boolean {
+  const groups = (fault.detail ?? '').split(':')[0]!.split('|').map((text) => text.replace(/[{}\s]/g, '').split(',').filter((id) => id !== '').map(Number));
+  const groupOf = (id: number): number => groups.findIndex((members) => members.includes(id));
+  return groupOf(a) >= 0 && groupOf(b) >= 0 && groupOf(a) !== groupOf(b);
+}
+
+interface Loss { vm: string; atNs: number; processor?: number; copySurvived: boolean }
+
+/** Which processors are out of service at the end: failed, or hung for good (a hang with no end). */
+function outOfService(result: BoardRunResult, applied: readonly InjectedFault[]): Set<number> {
+  const out = new Set(result.failedProcessors);
+  for (const [index, fault] of applied.entries()) {
+    if (fault.kind !== 'hang') continue;
+    if (!applied.slice(index + 1).some((later) => later.kind === 'hang-end' && later.processor === fault.processor)) out.add(fault.processor!);
+  }
+  return out;
+}
+
+/** The fault that took processor `processor` out of service. */
+function stopOf(applied: readonly InjectedFault[], processor: number): InjectedFault | undefined {
+  return applied.find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === processor);
+}
+
+function policyOf(measure: FailoverMeasure): FailoverPolicy {
+  if (measure.cause === 'handover') return 'migrate-on-warning';
+  return measure.failover.resumedFromNs === undefined ? 'restart' : 'checkpoint';
+}
+
+/** The fault kind and time a failover answers: a fail-stop after a warning is the warning's (the contract). */
+function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): { fault: FaultKind; atNs: bigint } | undefined {
+  const warningBefore = (processor: number, atNs: bigint): InjectedFault | undefined => [...applied].reverse().find((fault) => fault.kind === 'warning' && fault.processor === processor && fault.atNs <= atNs);
+  if (measure.causeNs === undefined) return undefined;
+  switch (measure.cause) {
+    case 'handover': case 'fail-after-warning': {
+      const warning = warningBefore(measure.from, measure.causeNs);
+      return warning === undefined ? { fault: 'fail-stop', atNs: measure.causeNs } : { fault: 'warning', atNs: warning.atNs };
+    }
+    case 'fail': return { fault: 'fail-stop', atNs: measure.causeNs };
+    case 'hang': return { fault: 'hang', atNs: measure.causeNs };
+    case 'partition': return { fault: 'partition', atNs: measure.causeNs };
+    default: return undefined;
+  }
+}
+
+/** Every failover the cores reported, measured against its bounds, and every VM lost. */
+function recordFailovers(input: OracleInput, applied: readonly InjectedFault[]): { failovers: Failover[]; lost: Loss[] } {
+  const { result, horizonNs } = input;
+  const failovers: Failover[] = [];
+  const health = result.health;
+  const bounds = (vm: string): ProtectionBounds | undefined => health?.setup.protections.find((p) => p.vm === vm);
+  if (health !== undefined) {
+    for (const measure of measureFailovers(health.setup, health.events, applied)) {
+      const cause = causeOf(measure, applied);
+      if (cause === undefined) continue; // a takeover with no fault behind it: the timeline shows it
+      const protection = bounds(measure.failover.vm)!;
+      failovers.push(measuredFailover(measure, cause, protection, horizonNs));
+    }
+  }
+  const out = outOfService(result, applied);
+  const lost: Loss[] = [];
+  for (const vm of result.vms) {
+    if (vm.state !== 'lost' && !out.has(vm.processor)) continue;
+    const stop = stopOf(applied, vm.processor);
+    const atNs = n(stop?.atNs ?? result.endNs);
+    const protection = bounds(vm.name);
+    if (protection === undefined) { lost.push({ vm: vm.name, atNs, processor: vm.processor, copySurvived: false }); continue; }
+    // Not yet restored, but the trial ended within the bound after the fault: censored, not a loss.
+    if (BigInt(atNs) + protection.interruptionBoundNs > horizonNs) continue;
+    const members = input.board.health?.members ?? [];
+    const alive = members.filter((id) => !out.has(id));
+    const quorum = alive.length * 2 > members.length || (alive.length * 2 === members.length && alive.includes(Math.min(...members)));
+    const holders = protection.order.filter((id) => id !== vm.processor && !out.has(id));
+    const replicated = !protection.policies.includes('checkpoint') || protection.policies.includes('restart') || (health?.events.epochsCommitted[protection.id] ?? 0) > 0;
+    const copySurvived = quorum && holders.length > 0 && replicated;
+    lost.push({ vm: vm.name, atNs, processor: vm.processor, copySurvived });
+    const stopKind = stop?.kind === 'hang' ? 'hang' : stop?.kind === 'fail-after-warning' ? 'warning' : 'fail-stop';
+    failovers.push({
+      vm: vm.name, from: vm.processor, to: null, policy: protection.policies.includes('checkpoint') ? 'checkpoint' : protection.policies.includes('restart') ? 'restart' : 'migrate-on-warning',
+      fault: stopKind, faultAtNs: atNs, interruptionNs: null, interruptionBoundNs: n(protection.interruptionBoundNs),
+      lostWorkNs: null, lostWorkBoundNs: protection.lostWorkBoundNs === undefined ? null : n(protection.lostWorkBoundNs),
+      covered: false, reason: copySurvived ? 'not-restored' : 'no-survivor',
+    });
+  }
+  return { failovers, lost };
+}
+
+function measuredFailover(measure: FailoverMeasure, cause: { fault: FaultKind; atNs: bigint }, protection: ProtectionBounds, horizonNs: bigint): Failover {
+  const { failover } = measure;
+  const policy = policyOf(measure);
+  // A move on a warning is a live migration: its downtime has the migration's own bound, which the
+  // host does not see here; it loses no work. Both interruption figures are left null for it.
+  const handover = policy === 'migrate-on-warning';
+  const interruptionNs = handover || measure.interruptionNs === undefined ? null : n(measure.interruptionNs);
+  const interruptionBoundNs = handover ? null : n(protection.interruptionBoundNs);
+  const lostWorkNs = handover ? 0 : measure.lostWorkNs === undefined ? null : n(measure.lostWorkNs);
+  const lostWorkBoundNs = handover ? 0 : protection.lostWorkBoundNs === undefined ? null : n(protection.lostWorkBoundNs);
+  let reason: UncoveredReason | undefined;
+  if (failover.firstRunNs === undefined) {
+    // It had not run again when the trial ended: over its bound only if the bound ran out before the end.
+    if (!handover && cause.atNs + protection.interruptionBoundNs < horizonNs) reason = 'over-interruption-bound';
+  } else if (interruptionNs !== null && interruptionBoundNs !== null && interruptionNs > interruptionBoundNs) reason = 'over-interruption-bound';
+  else if (lostWorkNs !== null && lostWorkBoundNs !== null && lostWorkNs > lostWorkBoundNs) reason = 'over-lost-work-bound';
+  return {
+    vm: failover.vm, from: measure.from, to: failover.processor, policy, fault: cause.fault, faultAtNs: n(cause.atNs),
+    interruptionNs, interruptionBoundNs, lostWorkNs, lostWorkBoundNs, covered: reason === undefined, ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+/**
+ * VMs whose output or state is wrong and that nothing in Ferry caught: a VM failed its own
+ * check (a failing exit the golden run did not have, other than a trap — a trap is the
+ * core catching the fault: memcheck's and the probes' checks end in SRST failure), or a
+ * VM whose RAM or registers were flipped printed a line its golden run never printed.
+ * Only flipped VMs are held to the golden run's lines: what a guest prints may follow its
+ * timing (the probes' gaps, a receiver's messages), which processor and link faults
+ * change legitimately; a flip changes nothing but the VM's state.
+ */
+function corruptedVms(input: OracleInput, applied: readonly InjectedFault[]): { name: string; atNs: number }[] {
+  const found: { name: string; atNs: number }[] = [];
+  const firstFlip = (vm: string): number | undefined => {
+    const flip = applied.find((fault) => (fault.kind === 'flip-ram' || fault.kind === 'flip-register') && (fault.detail ?? '').startsWith(`${vm} `));
+    return flip === undefined ? undefined : n(flip.atNs);
+  };
+  for (const vm of input.result.vms) {
+    const flippedAtNs = firstFlip(vm.name);
+    const golden = input.golden.lines.get(vm.name) ?? new Set<string>();
+    const wrongLine = flippedAtNs !== undefined && consoleLines(input.consoles.get(vm.name) ?? '').some((line) => !golden.has(line));
+    const failedCheck = (vm.outcome?.exitStatus ?? 0) !== 0 && vm.outcome?.reason !== 'fault' && !input.golden.failedVms.has(vm.name);
+    if (wrongLine || failedCheck) found.push({ name: vm.name, atNs: flippedAtNs ?? n(input.result.endNs) });
+  }
+  return found;
+}
+
+/** A fault the system caught: a frame corrupted on the wire (its CRC drops it), or a VM the core stopped at a trap. */
+function detectedSomething(input: OracleInput, applied: readonly InjectedFault[]): boolean {
+  const corruptFrames = input.result.links.reduce((sum, link) => sum + link.framesCorrupted, 0);
+  const flipped = applied.some((fault) => fault.kind.startsWith('flip-'));
+  const trapped = input.result.vms.some((vm) => vm.outcome?.reason === 'fault' && !input.golden.failedVms.has(vm.name));
+  return corruptFrames > 0 || (flipped && trapped);
+}
+
+/** Deadline misses beyond the golden run's, of VMs no failover interrupted (an interrupted VM answers to its bounds). */
+function excessDeadlineMisses(input: OracleInput, failovers: readonly Failover[]): number {
+  const interrupted = new Set(failovers.map((failover) => failover.vm));
+  return input.result.vms.filter((vm) => !interrupted.has(vm.name) && vm.migratedFrom === undefined)
+    .reduce((sum, vm) => sum + Math.max(0, n(vm.stats.deadlineMisses) - (input.golden.deadlineMisses.get(vm.name) ?? 0)), 0);
+}
+
+function channelTotals(result: BoardRunResult): TrialVerdict['channels'] {
+  let sent = 0; let received = 0; let lost = 0; let duplicated = 0;
+  for (const channel of result.channels) {
+    sent += n(channel.sent);
+    received += n(channel.delivered);
+    duplicated += n(channel.duplicates);
+    // A queuing channel promises every message: what is still undelivered at the end (in flight included).
+    if (channel.kind === 'queuing') lost += n(channel.undelivered);
+  }
+  return { sent, received, lost, duplicated };
+}
+
+/** The largest control error a guest reported (report_metric, 1/1000 rad/s), in rad/s; null if none reported. */
+function controlErrorPeak(result: BoardRunResult): number | null {
+  const reporting = result.vms.filter((vm) => vm.stats.metricReports > 0n);
+  if (reporting.length === 0) return null;
+  return Math.max(...reporting.map((vm) => Math.abs(Number(BigInt.asIntN(64, vm.stats.metricPeak))) / 1000));
+}
