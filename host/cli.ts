@@ -11,6 +11,7 @@ import { INTERNAL_EXIT_STATUS, USAGE_EXIT_STATUS, exitStatusHelp } from './comma
 import { addMigrateCommand } from './commands/migrate.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
+import { addWorkerCommand } from './commands/worker.js';
 import type { Io } from './commands/run.js';
 import { FerryError } from './errors.js';
 import { INTERRUPTED_EXIT_STATUS, interruptRequested, withInterruptListener } from './interrupt.js';
@@ -68,6 +69,7 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
   addMigrateCommand(program, io, setExitStatus);
   addAnalyzeCommand(program, io, setExitStatus);
   addReportCommand(program, io, setExitStatus);
+  addWorkerCommand(program, io, setExitStatus);
   return program;
 }
 

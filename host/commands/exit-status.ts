@@ -52,6 +52,11 @@ export const EXIT_STATUSES: Record<string, Rows> = {
   ],
   analyze: [[0, 'the figures were printed'], ...COMMON],
   report: [[0, 'the report was written (also when model and campaign disagree: the report says so)'], ...COMMON],
+  worker: [
+    [0, 'stopped by SIGTERM or Ctrl-C after finishing the batches it was running'],
+    ...COMMON.map(([status, meaning]) => [status, status === USAGE_EXIT_STATUS ? 'bad input: an option, a malformed Redis address, or no Redis answering there when it starts (one line on stderr)' : meaning] as const),
+    [INTERRUPTED_EXIT_STATUS, 'a second SIGTERM or Ctrl-C ended it at once: its running batches go back to the queue'],
+  ],
 };
 
 /** Help text stays within this many columns, as commander wraps its own. */

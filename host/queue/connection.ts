@@ -55,7 +55,9 @@ export function openConnection(address: RedisAddress): Redis {
  */
 export async function checkRedis(address: RedisAddress): Promise<string | undefined> {
   const probe = new Redis({ ...baseOptions(address), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  probe.on('error', () => {});
+  // connect() itself rejects with "Connection is closed"; the cause comes as an 'error' event.
+  let cause: unknown;
+  probe.on('error', (error: unknown) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
@@ -64,7 +66,7 @@ export async function checkRedis(address: RedisAddress): Promise<string | undefi
       ? undefined
       : `Redis at ${address.display} has maxmemory-policy ${policy}: it may evict queued batches (set maxmemory-policy noeviction)`;
   } catch (error) {
-    throw new QueueConnectionError(`cannot reach Redis at ${address.display}: ${describeRedisError(error)}`);
+    throw new QueueConnectionError(`cannot reach Redis at ${address.display}: ${describeRedisError(cause ?? error)}`);
   } finally {
     probe.disconnect();
   }
@@ -87,5 +89,6 @@ export function describeRedisError(error: unknown): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
   if (code === 'ETIMEDOUT' || /timeout/i.test(String((error as Error).message))) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
   const message = error instanceof Error ? error.message : String(error);
+  if (/Unknown RESP type/.test(message)) return 'what answers there does not speak the Redis protocol';
   return message.replace(/\s*\n[\s\S]*$/, '');
 }
