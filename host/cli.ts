@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { addAnalyzeCommand } from './commands/analyze.js';
+import { addCampaignCommands } from './commands/campaign.js';
 import { addCheckpointCommands } from './commands/checkpoint.js';
 import { INTERNAL_EXIT_STATUS, USAGE_EXIT_STATUS, exitStatusHelp } from './commands/exit-status.js';
 import { addMigrateCommand } from './commands/migrate.js';
@@ -69,6 +70,7 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
   addMigrateCommand(program, io, setExitStatus);
   addAnalyzeCommand(program, io, setExitStatus);
   addReportCommand(program, io, setExitStatus);
+  addCampaignCommands(program, io, setExitStatus);
   addWorkerCommand(program, io, setExitStatus);
   return program;
 }

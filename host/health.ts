@@ -169,12 +169,15 @@ export interface HealthEventLog {
   /** Epochs each protection's backups applied (by protection id). */
   epochsCommitted: Record<number, number>;
   protectionLost: { protection: number; processor: number; atNs: bigint; reason: number }[];
+  /** Backups a holder chose (its epochs go there from then on), and the epochs they applied, in time order. */
+  backupsChosen: { protection: number; processor: number; atNs: bigint; backup: number; session: bigint }[];
+  epochs: { protection: number; processor: number; atNs: bigint; epoch: number; capturedNs: bigint }[];
 }
 
 export function newHealthEventLog(): HealthEventLog {
   return {
     failovers: [], suspicions: [], trusts: [], fenced: [], paused: [], resumed: [], handovers: [], warningMoves: [],
-    epochsCommitted: {}, protectionLost: [],
+    epochsCommitted: {}, protectionLost: [], backupsChosen: [], epochs: [],
   };
 }
 
@@ -200,7 +203,11 @@ export function recordHealthEvent(log: HealthEventLog, plans: readonly Protectio
     case CoreEvent.vmResumed: log.resumed.push({ protection: id, processor, atNs }); return;
     case CoreEvent.handover: log.handovers.push({ protection: id, from: processor, to: Number(a), atNs }); return;
     case CoreEvent.warningMigration: log.warningMoves.push({ protection: id, processor, atNs, migration: Number(a), reason: Number(b) }); return;
-    case CoreEvent.epochCommitted: log.epochsCommitted[id] = (log.epochsCommitted[id] ?? 0) + 1; return;
+    case CoreEvent.epochCommitted:
+      log.epochsCommitted[id] = (log.epochsCommitted[id] ?? 0) + 1;
+      log.epochs.push({ protection: id, processor, atNs, epoch: Number(a), capturedNs: b });
+      return;
+    case CoreEvent.backupChosen: log.backupsChosen.push({ protection: id, processor, atNs, backup: Number(a), session: b }); return;
     case CoreEvent.protectionLost: log.protectionLost.push({ protection: id, processor, atNs, reason: Number(a) }); return;
   }
 }

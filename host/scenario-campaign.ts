@@ -21,6 +21,8 @@ export interface CampaignSection {
   maxSteps?: number;
   /** Processors that may fail, hang or warn. */
   processors: number[];
+  /** Only the first this many processor faults of a trial are kept (a fault hypothesis); undefined: all. */
+  maxProcessorFaults?: number;
   /** Per processor id (only those in `processors`). */
   failStop: Map<number, FailStopDistribution>;
   hang?: { perS: number; forNs?: bigint };
@@ -36,6 +38,7 @@ export interface CampaignJson {
   horizon?: string;
   maxSteps?: number;
   processors?: number[];
+  maxProcessorFaults?: number;
   failStop?: { distribution: 'exponential' | 'weibull'; perS?: number; acceleration?: number; shape?: number; scale?: string };
   hang?: { perS: number; for?: string };
   warning?: { perS: number; lead: string };
@@ -72,6 +75,7 @@ export function parseCampaignSection(json: CampaignJson, board: Board, durationN
   const failStop = failStopOf(json, board, processors, time, problems);
   const section: CampaignSection = { horizonNs: horizonNs ?? 1n, processors, failStop };
   if (json.maxSteps !== undefined) section.maxSteps = json.maxSteps;
+  if (json.maxProcessorFaults !== undefined) section.maxProcessorFaults = json.maxProcessorFaults;
   if (json.hang !== undefined) {
     section.hang = { perS: json.hang.perS, ...(json.hang.for === undefined ? {} : { forNs: time(json.hang.for, '/campaign/hang/for') }) };
   }

@@ -81,8 +81,9 @@ function within(ns: number, horizonNs: bigint): bigint | undefined {
 }
 
 /** Every processor draws the same three values whatever its rates, so one rate does not shift another's draws. */
-function drawProcessorFaults(section: CampaignSection, seed: number, faults: FaultEvent[]): void {
+function drawProcessorFaults(section: CampaignSection, seed: number, out: FaultEvent[]): void {
   const prng = new Prng(seed, STREAM.processors);
+  const faults: FaultEvent[] = [];
   for (const processor of [...section.processors].sort((a, b) => a - b)) {
     const failStop = section.failStop.get(processor);
     const failDraw = failStop === undefined ? Infinity : timeToFailStopNs(prng, failStop);
@@ -95,6 +96,9 @@ function drawProcessorFaults(section: CampaignSection, seed: number, faults: Fau
     const warningNs = within(warningDraw, section.horizonNs);
     if (warningNs !== undefined) faults.push({ kind: 'warning', atNs: warningNs, processor, leadNs: section.warning!.leadNs });
   }
+  // The fault hypothesis: the first N by time (the draws above stay the same whatever N is).
+  faults.sort((a, b) => (a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0));
+  out.push(...faults.slice(0, section.maxProcessorFaults ?? faults.length));
 }
 
 /** Times of a Poisson process at `perS` over the horizon. */

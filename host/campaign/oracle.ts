@@ -218,20 +218,30 @@ function policyOf(measure: FailoverMeasure): FailoverPolicy {
   return measure.failover.resumedFromNs === undefined ? 'restart' : 'checkpoint';
 }
 
-/** The fault kind and time a failover answers: a fail-stop after a warning is the warning's (the contract). */
+/**
+ * The fault kind and time a failover answers. The processor that ran the VM stopping
+ * (fail-stop, hang) is the cause when it did, even if a partition came between (the
+ * partition only delayed the takeover); else a partition that cut it off. A fail-stop
+ * after a warning is the warning's (the contract).
+ */
 function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): { fault: FaultKind; atNs: bigint } | undefined {
+  const before = measure.failover.activatedNs;
   const warningBefore = (processor: number, atNs: bigint): InjectedFault | undefined => [...applied].reverse().find((fault) => fault.kind === 'warning' && fault.processor === processor && fault.atNs <= atNs);
-  if (measure.causeNs === undefined) return undefined;
-  switch (measure.cause) {
-    case 'handover': case 'fail-after-warning': {
-      const warning = warningBefore(measure.from, measure.causeNs);
-      return warning === undefined ? { fault: 'fail-stop', atNs: measure.causeNs } : { fault: 'warning', atNs: warning.atNs };
-    }
-    case 'fail': return { fault: 'fail-stop', atNs: measure.causeNs };
-    case 'hang': return { fault: 'hang', atNs: measure.causeNs };
-    case 'partition': return { fault: 'partition', atNs: measure.causeNs };
-    default: return undefined;
+  if (measure.cause === 'handover') {
+    const warning = warningBefore(measure.from, measure.causeNs ?? before);
+    return warning === undefined ? undefined : { fault: 'warning', atNs: warning.atNs };
   }
+  const stop = applied.find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from && fault.atNs <= before
+    && !applied.some((end) => end.kind === 'hang-end' && end.processor === fault.processor && end.atNs > fault.atNs && end.atNs <= before && fault.kind === 'hang'));
+  if (stop !== undefined) {
+    if (stop.kind === 'fail-after-warning') {
+      const warning = warningBefore(measure.from, stop.atNs);
+      if (warning !== undefined) return { fault: 'warning', atNs: warning.atNs };
+    }
+    return { fault: stop.kind === 'hang' ? 'hang' : 'fail-stop', atNs: stop.atNs };
+  }
+  const partition = [...applied].reverse().find((fault) => fault.kind === 'partition' && fault.atNs <= before);
+  return partition === undefined ? undefined : { fault: 'partition', atNs: partition.atNs };
 }
 
 /** Every failover the cores reported, measured against its bounds, and every VM lost. */
@@ -256,14 +266,12 @@ function recordFailovers(input: OracleInput, applied: readonly InjectedFault[]):
     const atNs = n(stop?.atNs ?? result.endNs);
     const protection = bounds(vm.name);
     if (protection === undefined) { lost.push({ vm: vm.name, atNs, processor: vm.processor, copySurvived: false }); continue; }
+    // A paused copy elsewhere that ran on when its lease came back (vmResumed) holds the VM, wherever the host last saw it.
+    const holder = finalHolder(input, protection);
+    if (holder !== undefined && !out.has(holder)) continue;
     // Not yet restored, but the trial ended within the bound after the fault: censored, not a loss.
     if (BigInt(atNs) + protection.interruptionBoundNs > horizonNs) continue;
-    const members = input.board.health?.members ?? [];
-    const alive = members.filter((id) => !out.has(id));
-    const quorum = alive.length * 2 > members.length || (alive.length * 2 === members.length && alive.includes(Math.min(...members)));
-    const holders = protection.order.filter((id) => id !== vm.processor && !out.has(id));
-    const replicated = !protection.policies.includes('checkpoint') || protection.policies.includes('restart') || (health?.events.epochsCommitted[protection.id] ?? 0) > 0;
-    const copySurvived = quorum && holders.length > 0 && replicated;
+    const copySurvived = completeCopySurvived(input, protection, vm.processor, BigInt(atNs), out);
     lost.push({ vm: vm.name, atNs, processor: vm.processor, copySurvived });
     const stopKind = stop?.kind === 'hang' ? 'hang' : stop?.kind === 'fail-after-warning' ? 'warning' : 'fail-stop';
     failovers.push({
@@ -276,15 +284,66 @@ function recordFailovers(input: OracleInput, applied: readonly InjectedFault[]):
   return { failovers, lost };
 }
 
+/** The processor the cores last said holds the protection (taking it over or resuming it there), undefined if none did. */
+function finalHolder(input: OracleInput, protection: ProtectionBounds): number | undefined {
+  const events = input.result.health?.events;
+  if (events === undefined) return undefined;
+  const holdings = [
+    ...events.failovers.filter((f) => f.protection === protection.id).map((f) => ({ atNs: f.activatedNs, processor: f.processor })),
+    ...events.resumed.filter((r) => r.protection === protection.id).map((r) => ({ atNs: r.atNs, processor: r.processor })),
+  ].sort((a, b) => (a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0));
+  const last = holdings.pop();
+  if (last === undefined) return undefined;
+  const fencedSince = events.fenced.some((f) => f.protection === protection.id && f.processor === last.processor && f.atNs >= last.atNs);
+  return fencedSince ? undefined : last.processor;
+}
+
+/** When `holder` last began to hold the protection: the board's start for its first processor, else its latest takeover. */
+function holdingSince(input: OracleInput, protection: ProtectionBounds, holder: number, beforeNs: bigint): bigint {
+  const takeovers = (input.result.health?.events.failovers ?? []).filter((f) => f.protection === protection.id && f.processor === holder && f.activatedNs <= beforeNs);
+  return takeovers.pop()?.activatedNs ?? 0n;
+}
+
+/**
+ * Did a complete copy of the VM survive its holder's stop, with a quorum to hand it the
+ * lease in time? A restart's copy is its image, always complete. A replica is complete if
+ * the backup the holder last chose while it held the VM (and had not lost since, the cores'
+ * backupChosen and protectionLost) applied an epoch of that session before the stop. The copy's processor
+ * and a quorum of members must still be up at the end, and no partition may have been
+ * under way in the last interruption bound before the horizon (it may hold the takeover up
+ * legitimately: the trial ended too soon to tell).
+ */
+function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, holder: number, stopNs: bigint, out: ReadonlySet<number>): boolean {
+  const events = input.result.health?.events;
+  const members = input.board.health?.members ?? [];
+  const alive = members.filter((id) => !out.has(id));
+  const quorum = alive.length * 2 > members.length || (alive.length * 2 === members.length && alive.includes(Math.min(...members)));
+  const latestCut = input.result.faults.filter((fault) => fault.kind === 'partition' && fault.skipped === undefined)
+    .map((fault) => fault.atNs + BigInt(/for (\d+) ns/.exec(fault.detail ?? '')?.[1] ?? '0'))
+    .reduce((latest, endNs) => (endNs > latest ? endNs : latest), 0n);
+  const partitionLate = latestCut + protection.interruptionBoundNs > input.horizonNs;
+  if (!quorum || partitionLate || events === undefined) return false;
+  const copies = protection.order.filter((id) => id !== holder && !out.has(id));
+  if (protection.policies.includes('restart')) return copies.length > 0;
+  if (!protection.policies.includes('checkpoint')) return false;
+  const sinceNs = holdingSince(input, protection, holder, stopNs);
+  const mine = (entry: { protection: number; processor: number; atNs: bigint }): boolean => entry.protection === protection.id && entry.processor === holder && entry.atNs <= stopNs && entry.atNs >= sinceNs;
+  const chosen = events.backupsChosen.filter(mine).pop();
+  const lost = events.protectionLost.filter(mine).pop();
+  if (chosen === undefined || (lost !== undefined && lost.atNs >= chosen.atNs) || out.has(chosen.backup)) return false;
+  return events.epochs.some((epoch) => mine(epoch) && epoch.atNs >= chosen.atNs);
+}
+
 function measuredFailover(measure: FailoverMeasure, cause: { fault: FaultKind; atNs: bigint }, protection: ProtectionBounds, horizonNs: bigint): Failover {
   const { failover } = measure;
   const policy = policyOf(measure);
   // A move on a warning is a live migration: its downtime has the migration's own bound, which the
   // host does not see here; it loses no work. Both interruption figures are left null for it.
   const handover = policy === 'migrate-on-warning';
-  const interruptionNs = handover || measure.interruptionNs === undefined ? null : n(measure.interruptionNs);
+  // From the fault that stopped it: its processor's own stop when it had one (causeOf), not a later partition.
+  const interruptionNs = handover || failover.firstRunNs === undefined ? null : n(failover.firstRunNs - cause.atNs);
   const interruptionBoundNs = handover ? null : n(protection.interruptionBoundNs);
-  const lostWorkNs = handover ? 0 : measure.lostWorkNs === undefined ? null : n(measure.lostWorkNs);
+  const lostWorkNs = handover ? 0 : failover.resumedFromNs === undefined ? null : n(cause.atNs - failover.resumedFromNs);
   const lostWorkBoundNs = handover ? 0 : protection.lostWorkBoundNs === undefined ? null : n(protection.lostWorkBoundNs);
   let reason: UncoveredReason | undefined;
   if (failover.firstRunNs === undefined) {
