@@ -57,6 +57,8 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
     // Settings made before .command() are inherited by the subcommands.
     .exitOverride()
     .allowExcessArguments(false)
+    // A subcommand's options are its own: `ferry campaign status --queue …` is not `ferry campaign --queue …`.
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),

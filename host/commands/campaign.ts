@@ -12,7 +12,10 @@ import { MAX_TRIALS } from '../campaign/identity.js';
 import { mergeResults } from '../campaign/merge.js';
 import { defaultWorkers, poolExecutor } from '../campaign/pool.js';
 import { replayTrial } from '../campaign/replay.js';
+import { ConfigError } from '../errors.js';
 import { jsonText } from '../format.js';
+import { addCampaignStatusCommand, batchOption, batchTrialsFor, queueExecutor, queueOption } from '../queue/queue-campaign.js';
+import type { QueueFlags } from '../queue/queue-campaign.js';
 import { INTERRUPTED_EXIT_STATUS, interruptRequested } from '../interrupt.js';
 import { exitStatusHelp } from './exit-status.js';
 import { parseSeed, parseWhole } from './options.js';
@@ -22,8 +25,8 @@ interface Io {
   stderr: { write(chunk: string): unknown; isTTY?: boolean };
 }
 
-interface CampaignFlags {
-  trials: number;
+interface CampaignFlags extends QueueFlags {
+  trials?: number;
   seed: number;
   workers?: number;
   out: string;
@@ -53,13 +56,15 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .command('campaign')
     .description('a fault-injection campaign: seeded trials of a scenario on a worker pool, one record each, and a summary (docs/campaigns.md)')
     .argument('<scenario.json>', 'a scenario with a campaign section')
-    .requiredOption('--trials <n>', 'how many trials the campaign has', parseWhole('a number of trials', MAX_TRIALS, 1))
+    .option('--trials <n>', 'how many trials the campaign has', parseWhole('a number of trials', MAX_TRIALS, 1))
     .option('--seed <s>', 'the campaign\'s seed (each trial\'s is derived from it)', parseSeed, 1)
     .option('--workers <w>', `worker threads (default: the cores, ${defaultWorkers()} here)`, parseWhole('a number of workers', 256, 1))
     .option('-o, --out <file>', 'the results file (appended to; a rerun resumes)', 'results.jsonl')
     .option('--shard <i/n>', 'run only shard i of n of the trials', parseShard)
     .option('--json', 'print the summary as JSON on stdout (no progress bar)')
     .option('--no-progress', 'no progress bar')
+    .addOption(queueOption().conflicts('workers'))
+    .addOption(batchOption())
     .addHelpText('after', CAMPAIGN_HELP + exitStatusHelp('campaign'))
     .action(async (scenarioPath: string, flags: CampaignFlags) => setExitStatus(await campaignCommand(scenarioPath, flags, io)));
   campaign
@@ -70,6 +75,7 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .option('--json', 'print what was merged as JSON')
     .addHelpText('after', exitStatusHelp('campaign'))
     .action(async (inputs: string[], flags: { out: string; json?: boolean }) => setExitStatus(await mergeCommand(inputs, flags, io)));
+  addCampaignStatusCommand(campaign, io, setExitStatus);
 
   program
     .command('replay')
@@ -83,7 +89,10 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
 }
 
 async function campaignCommand(scenarioPath: string, flags: CampaignFlags, io: Io): Promise<number> {
-  const executor = poolExecutor(flags.workers === undefined ? {} : { workers: flags.workers });
+  if (flags.trials === undefined) throw new ConfigError("required option '--trials <n>' not specified");
+  const executor = flags.queue === undefined
+    ? poolExecutor(flags.workers === undefined ? {} : { workers: flags.workers })
+    : await queueExecutor(flags.queue, batchTrialsFor(flags.trials, flags), (line) => { if (flags.json !== true) io.stderr.write(`ferry: ${line}\n`); });
   const bar = flags.json !== true && flags.progress && io.stderr.isTTY === true ? new CampaignProgressBar() : undefined;
   const stop = new AbortController();
   const poll = setInterval(() => { if (interruptRequested()) stop.abort(); }, INTERRUPT_POLL_MS);

@@ -55,7 +55,7 @@ export const EXIT_STATUSES: Record<string, Rows> = {
   campaign: [
     [0, 'every trial of the campaign (or shard) is in the results file and the verdict is valid; merge: the merged file was written'],
     [1, 'the verdict is invalid: a trial ended vm-lost, double-active, crash or timeout, or a trial run twice gave another record (the summary names the first and how to replay it)'],
-    ...COMMON,
+    ...COMMON.map(([status, meaning]) => [status, status === USAGE_EXIT_STATUS ? `${meaning}; with --queue also a malformed or unreachable Redis, a Redis lost for 10 s, or batches the workers refused or that failed for good (listed with their seeds: the same command queues them again)` : meaning] as const),
     [INTERRUPTED_EXIT_STATUS, 'interrupted by Ctrl-C: the trials under way finished, the results file holds whole lines only, and the same command resumes'],
   ],
   replay: [
