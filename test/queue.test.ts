@@ -147,7 +147,7 @@ if (missing !== undefined && inCi) {
       const refused = await campaign('refused.jsonl', '--batch', '2').exited;
       expect(refused.status).toBe(2);
       expect(refused.stderr).toMatch(/refuses the batch: its core sha256:[0-9a-f]{64} is not the campaign's sha256:[0-9a-f]{64}/);
-      expect(refused.stderr).toMatch(/seeds \d+/);
+      expect(refused.stderr).toMatch(/\(trials? \d+(–\d+)?, seeds? \d+(, \d+)*\) failed/);
       expect(refused.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(other.stdout).toMatch(/refused/);
       await other.stop('SIGTERM');
@@ -167,7 +167,7 @@ if (missing !== undefined && inCi) {
       const lost = await run.exited;
       expect(lost.status).toBe(2);
       expect(lost.stderr).toMatch(/went away; waiting up to \d+ s/);
-      expect(lost.stderr).toMatch(/ferry: error: lost Redis at redis:\/\/127\.0\.0\.1:\d+\/0 \(connection refused.*\) for \d+ s; .*run the same command again/);
+      expect(lost.stderr).toMatch(/ferry: error: lost Redis at redis:\/\/127\.0\.0\.1:\d+\/0 for \d+ s \(connection refused: is redis-server running there\?\); .*run the same command again/);
       expect(lost.stderr).not.toMatch(/\n\s+at /);
       const kept = recordsIn(join(dir, 'lost.jsonl'));
       expect(kept).toBeLessThan(TRIALS);

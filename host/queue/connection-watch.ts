@@ -59,7 +59,7 @@ export class ConnectionWatch {
     this.timer = setTimeout(() => {
       const why = this.lastError === undefined ? 'connection closed' : describeRedisError(this.lastError);
       this.giveUp(new QueueConnectionError(
-        `lost Redis at ${this.address.display} (${why}) for ${this.graceMs / 1000} s; what was gathered is kept: run the same command again once Redis is back to resume`,
+        `lost Redis at ${this.address.display} for ${this.graceMs / 1000} s (${why}); what was gathered is kept: run the same command again once Redis is back to resume`,
       ));
     }, this.graceMs);
   }

@@ -85,7 +85,7 @@ async function memoryPolicy(probe: Redis): Promise<string | undefined> {
 /** "connection refused", "NOAUTH Authentication required", ...: what a user can act on. */
 export function describeRedisError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
-  if (code === 'ECONNREFUSED') return 'connection refused (is redis-server running there?)';
+  if (code === 'ECONNREFUSED') return 'connection refused: is redis-server running there?';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
   if (code === 'ETIMEDOUT' || /timeout/i.test(String((error as Error).message))) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
   const message = error instanceof Error ? error.message : String(error);

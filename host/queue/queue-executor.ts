@@ -98,7 +98,7 @@ export class QueueExecutor implements TrialExecutor {
     const pending = this.plan(campaign, specs.map((spec) => spec.trial));
     await this.submit([...pending.values()], true);
     const wanted = new Set(specs.map((spec) => spec.trial));
-    const failures: string[] = [];
+    const failures: { trials: number; reason: string }[] = [];
     // Aborted (Ctrl-C): stop gathering; the batches stay queued and a rerun gathers them.
     while (pending.size > 0 && signal?.aborted !== true) {
       if (this.resubmit) {
@@ -111,7 +111,11 @@ export class QueueExecutor implements TrialExecutor {
       if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
     if (failures.length > 0) {
-      throw new QueueBatchError(`${failures.length} batch${failures.length === 1 ? '' : 'es'} of the campaign failed (${failures.join('; ')}): the other trials are gathered; run the same command again to queue the failed batches again`);
+      const trials = failures.reduce((sum, failure) => sum + failure.trials, 0);
+      throw new QueueBatchError(
+        `${failures.length} batch${failures.length === 1 ? '' : 'es'} (${trials} trial${trials === 1 ? '' : 's'}) failed for good, each listed above with its seeds; the first: ${failures[0]!.reason}. `
+        + 'The other trials are in the results file: run the same command again to queue the failed batches again',
+      );
     }
   }
 
@@ -201,16 +205,16 @@ export class QueueExecutor implements TrialExecutor {
     pending.delete(id);
   }
 
-  /** A batch that failed for good: one line for the user now, one phrase for the final error. */
-  private async failure(pending: Map<string, PendingBatch>, id: string, campaign: CampaignInfo): Promise<string> {
+  /** A batch that failed for good: one line for the user now (its trials and seeds), its reason for the final error. */
+  private async failure(pending: Map<string, PendingBatch>, id: string, campaign: CampaignInfo): Promise<{ trials: number; reason: string }> {
     const job = await this.watch.guard(this.queue.getJob(id));
     const batch = pending.get(id)!;
     pending.delete(id);
     const seeds = batch.data.trials.map((trial) => trialSeed(campaign.seed, trial));
     const reason = job?.failedReason ?? 'failed';
-    const phrase = `batch ${batch.data.batch} (${describeTrials(batch.data.trials)}, seeds ${seeds.join(', ')}): ${reason}`;
-    this.options.notify(`${phrase}${job === undefined ? '' : ` [after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'}]`}`);
-    return phrase;
+    const attempts = job === undefined ? '' : ` (after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'})`;
+    this.options.notify(`batch ${batch.data.batch} (${describeTrials(batch.data.trials)}, seed${seeds.length === 1 ? '' : 's'} ${seeds.join(', ')}) failed${attempts}: ${reason}`);
+    return { trials: batch.data.trials.length, reason };
   }
 }
 
