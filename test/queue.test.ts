@@ -35,23 +35,39 @@ function trialsOf(lines: readonly string[]): number[] {
   return lines.map((line) => (JSON.parse(line) as { trial: number }).trial);
 }
 
-/**
- * Another build of Ferry: this package's host with a core that differs by one custom
- * section (valid WebAssembly, another digest), so its workers must refuse this build's
- * campaigns.
- */
-function otherBuild(dir: string): string {
-  const root = join(dir, 'other-ferry');
+/** A copy of this package's build in `dir`/`name`, changed by `change(root)`; returns its bin/ferry.js. */
+function copyBuild(dir: string, name: string, change: (root: string) => void): string {
+  const root = join(dir, name);
   mkdirSync(join(root, 'build'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
   cpSync(join(ROOT, 'bin'), join(root, 'bin'), { recursive: true });
   cpSync(join(ROOT, 'build', 'host'), join(root, 'build', 'host'), { recursive: true });
-  const name = Buffer.from('ferry-test');
-  const payload = Buffer.from('another core');
-  const section = Buffer.concat([Buffer.from([0, 1 + name.length + payload.length, name.length]), name, payload]);
-  writeFileSync(join(root, 'build', 'core.wasm'), Buffer.concat([readFileSync(join(ROOT, 'build', 'core.wasm')), section]));
+  cpSync(join(ROOT, 'build', 'core.wasm'), join(root, 'build', 'core.wasm'));
+  // The schemas scenario and board files are checked against.
+  for (const schemas of ['scenarios', 'boards']) cpSync(join(ROOT, schemas), join(root, schemas), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  change(root);
   return join(root, 'bin', 'ferry.js');
+}
+
+/**
+ * Another build of Ferry: a core that differs by one custom section (valid WebAssembly,
+ * another digest), so its workers must refuse this build's campaigns.
+ */
+function otherCoreBuild(dir: string): string {
+  return copyBuild(dir, 'other-core', (root) => {
+    const name = Buffer.from('ferry-test');
+    const payload = Buffer.from('another core');
+    const section = Buffer.concat([Buffer.from([0, 1 + name.length + payload.length, name.length]), name, payload]);
+    writeFileSync(join(root, 'build', 'core.wasm'), Buffer.concat([readFileSync(join(ROOT, 'build', 'core.wasm')), section]));
+  });
+}
+
+/** A build whose worker threads throw on every batch (as a thread that runs out of memory would): its batches fail every attempt. */
+function brokenPoolBuild(dir: string): string {
+  return copyBuild(dir, 'broken-pool', (root) => {
+    writeFileSync(join(root, 'build', 'host', 'campaign', 'pool-worker.js'), "export default async function runBatch() { throw new Error('the worker thread broke'); }\n");
+  });
 }
 
 if (missing !== undefined && inCi) {
@@ -143,7 +159,7 @@ if (missing !== undefined && inCi) {
 
     it('a worker of another core refuses; the campaign reports it, and a rerun with good workers completes', async () => {
       await Promise.all(workers.splice(0).map((worker) => worker.stop('SIGTERM')));
-      const other = await startWorker(otherBuild(dir));
+      const other = await startWorker(otherCoreBuild(dir));
       const refused = await campaign('refused.jsonl', '--batch', '2').exited;
       expect(refused.status).toBe(2);
       expect(refused.stderr).toMatch(/refuses the batch: its core sha256:[0-9a-f]{64} is not the campaign's sha256:[0-9a-f]{64}/);
@@ -158,8 +174,21 @@ if (missing !== undefined && inCi) {
       expect(sortedRecords(join(dir, 'refused.jsonl'))).toEqual(local);
     }, 90_000);
 
+    it('a batch that fails on every attempt is reported with its seeds, not retried forever', async () => {
+      await Promise.all(workers.splice(0).map((worker) => worker.stop('SIGTERM')));
+      const broken = await startWorker(brokenPoolBuild(dir));
+      const failed = await new FerryProcess(['campaign', SCENARIO, '--trials', '1', '--seed', String(SEED), '--queue', redis.url, '-o', join(dir, 'broken.jsonl')]).exited;
+      expect(failed.status).toBe(2);
+      expect(failed.stderr).toMatch(/batch 0 \(trial 0, seed \d+\) failed \(after 3 attempts\): the worker thread broke/);
+      expect(failed.stderr).toMatch(/ferry: error: 1 batch \(1 trial\) failed for good/);
+      expect(broken.stdout.match(/failed: the worker thread broke/g)).toHaveLength(3);
+      await broken.stop('SIGTERM');
+      await startWorker();
+    }, 60_000);
+
     it('Redis stopped mid-campaign: a clear error; the same command resumes once it is back', async () => {
-      const run = campaign('lost.jsonl', '--batch', '1');
+      // Batches of 4 (other jobs than above): the first comes back, the second is still to run.
+      const run = campaign('lost.jsonl', '--batch', '4');
       // The first record gathered, then Redis goes away (without persistence: it comes back empty).
       const recordsIn = (path: string): number => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((line) => line.length > 0).length : 0);
       while (recordsIn(join(dir, 'lost.jsonl')) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -172,9 +201,11 @@ if (missing !== undefined && inCi) {
       const kept = recordsIn(join(dir, 'lost.jsonl'));
       expect(kept).toBeLessThan(TRIALS);
       await redis.restart();
-      const resumed = await campaign('lost.jsonl', '--batch', '1').exited;
+      const resumed = await campaign('lost.jsonl', '--batch', '4').exited;
       expect(resumed.status, resumed.stderr).toBe(0);
-      expect(resumed.stderr).toMatch(new RegExp(`${TRIALS - kept} batches of up to 1 trials; ${TRIALS - kept} new`));
+      // Only the missing trials' batch, queued again (the restarted Redis had lost it).
+      expect(kept).toBe(4);
+      expect(resumed.stderr).toMatch(/1 batch of up to 4 trials; 1 new/);
       expect(sortedRecords(join(dir, 'lost.jsonl'))).toEqual(local);
     }, 90_000);
 

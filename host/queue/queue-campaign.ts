@@ -14,10 +14,11 @@ import { parseRedisUrl } from './redis-url.js';
 import type { RedisAddress } from './redis-url.js';
 
 /**
- * Trials per batch at most. A trial of the default campaign takes ~0.4 s here and a job
- * costs the queue ~1 ms (npm run bench:queue), so even one trial a job keeps the overhead
- * under 1 %; batches of 8 make a long campaign's jobs fewer (less Redis memory and
- * polling) while a killed worker loses at most a few seconds of work.
+ * Trials per batch at most. A trial of the default campaign takes ~0.4 s of a core here;
+ * the queue costs ~5 ms a job of one trial and ~1 ms a trial in jobs of 8 (npm run
+ * bench:queue, "the queue alone"), so one trial a job keeps the overhead near 1 % and 8
+ * near 0.2 %, with fewer jobs for Redis to hold, while a killed worker loses at most a
+ * few seconds of work.
  */
 export const MAX_DEFAULT_BATCH_TRIALS = 8;
 /** A small campaign is cut into at least this many batches, so every worker gets some. */

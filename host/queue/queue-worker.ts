@@ -15,6 +15,7 @@
  * batch back in the queue, and it runs again elsewhere from its first trial. Its records
  * are returned only by the run that completes, so none is lost or counted twice.
  */
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
@@ -157,10 +158,14 @@ async function refusalOf(data: BatchJobData, context: BatchContext): Promise<str
 }
 
 /**
- * The digests of the campaigns' scenarios as this worker's files have them: read for every
- * batch (two small files; a scenario edited under a running worker must be seen).
+ * The digests of the campaigns' scenarios as this worker's files have them. Reading and
+ * checking a scenario costs ~5 ms, more than the queue's own work for a batch, so a digest
+ * is kept while neither the scenario file nor its board file has changed (size and mtime,
+ * looked at for every batch: a scenario edited under a running worker is seen).
  */
 class ScenarioDigests {
+  private readonly known = new Map<string, { scenarioStamp: string; boardPath: string; boardStamp: string; digest: string }>();
+
   constructor(private readonly directory: string) {}
 
   pathOf(scenarioPath: string): string {
@@ -168,12 +173,30 @@ class ScenarioDigests {
   }
 
   async digestOf(scenarioPath: string): Promise<{ value?: string; error?: string }> {
+    const path = this.pathOf(scenarioPath);
     try {
-      return { value: await scenarioDigest(await readCampaignScenario(this.pathOf(scenarioPath))) };
+      const cached = this.known.get(path);
+      if (cached !== undefined && cached.scenarioStamp === await stamp(path) && cached.boardStamp === await stamp(cached.boardPath)) {
+        return { value: cached.digest };
+      }
+      // Stamped before reading: a file written meanwhile differs from its stamp next time.
+      const scenarioStamp = await stamp(path);
+      const scenario = await readCampaignScenario(path);
+      const boardStamp = await stamp(scenario.board.path);
+      const digest = await scenarioDigest(scenario);
+      this.known.set(path, { scenarioStamp, boardPath: scenario.board.path, boardStamp, digest });
+      return { value: digest };
     } catch (error) {
-      return { error: `cannot read the campaign's scenario here (${this.pathOf(scenarioPath)}): ${(error as Error).message}` };
+      this.known.delete(path);
+      return { error: `cannot read the campaign's scenario here (${path}): ${(error as Error).message}` };
     }
   }
+}
+
+/** A file's size and modification time: changes when the file is written. */
+async function stamp(path: string): Promise<string> {
+  const info = await stat(path);
+  return `${info.size}:${info.mtimeMs}:${info.ino}`;
 }
 
 /** One line when Redis goes away and one when it is back; the worker waits for it meanwhile. */
