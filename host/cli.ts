@@ -57,7 +57,7 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
     // Settings made before .command() are inherited by the subcommands.
     .exitOverride()
     .allowExcessArguments(false)
-    // A subcommand's options are its own: `ferry campaign status --queue …` is not `ferry campaign --queue …`.
+    // A command's options are its own after its name: `campaign merge -o x` is merge's -o, `campaign status --queue` status's.
     .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),

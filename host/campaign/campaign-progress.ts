@@ -12,6 +12,9 @@ export class CampaignProgressBar {
   private readonly bar: SingleBar;
   private started = false;
   private phase: CampaignProgress['phase'] = 'trials';
+  /** When this phase's bar started, and the trials done then: the rate is of this run's trials, not the resumed ones. */
+  private startedAtMs = 0;
+  private firstDone = 0;
 
   constructor(stream: NodeJS.WritableStream = process.stderr) {
     this.bar = new SingleBar({
@@ -40,9 +43,6 @@ export class CampaignProgressBar {
     const rate = seconds > 0 ? ((progress.done - this.firstDone) / seconds).toFixed(1) : '-';
     this.bar.update(progress.done, { rate, outcomes });
   }
-
-  private startedAtMs = 0;
-  private firstDone = 0;
 
   stop(): void {
     if (this.started) this.bar.stop();

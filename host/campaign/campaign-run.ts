@@ -110,7 +110,7 @@ export async function runCampaign(options: CampaignRunOptions): Promise<Campaign
   const records = await shardRecords(options.resultsPath, mineSet);
   return summarize(records, {
     campaign, resultsPath: options.resultsPath, ran, missing: mine.length - records.length,
-    interrupted: interrupted || options.signal?.aborted === true, determinism,
+    interrupted, determinism,
   });
 }
 

@@ -224,24 +224,32 @@ function policyOf(measure: FailoverMeasure): FailoverPolicy {
  * partition only delayed the takeover); else a partition that cut it off. A fail-stop
  * after a warning is the warning's (the contract).
  */
-function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): { fault: FaultKind; atNs: bigint } | undefined {
+function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): Cause | undefined {
   const before = measure.failover.activatedNs;
   const warningBefore = (processor: number, atNs: bigint): InjectedFault | undefined => [...applied].reverse().find((fault) => fault.kind === 'warning' && fault.processor === processor && fault.atNs <= atNs);
   if (measure.cause === 'handover') {
     const warning = warningBefore(measure.from, measure.causeNs ?? before);
-    return warning === undefined ? undefined : { fault: 'warning', atNs: warning.atNs };
+    return warning === undefined ? undefined : { fault: 'warning', atNs: warning.atNs, stopNs: measure.causeNs ?? before };
   }
   const stop = applied.find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from && fault.atNs <= before
     && !applied.some((end) => end.kind === 'hang-end' && end.processor === fault.processor && end.atNs > fault.atNs && end.atNs <= before && fault.kind === 'hang'));
   if (stop !== undefined) {
     if (stop.kind === 'fail-after-warning') {
       const warning = warningBefore(measure.from, stop.atNs);
-      if (warning !== undefined) return { fault: 'warning', atNs: warning.atNs };
+      if (warning !== undefined) return { fault: 'warning', atNs: warning.atNs, stopNs: stop.atNs };
     }
-    return { fault: stop.kind === 'hang' ? 'hang' : 'fail-stop', atNs: stop.atNs };
+    return { fault: stop.kind === 'hang' ? 'hang' : 'fail-stop', atNs: stop.atNs, stopNs: stop.atNs };
   }
   const partition = [...applied].reverse().find((fault) => fault.kind === 'partition' && fault.atNs <= before);
-  return partition === undefined ? undefined : { fault: 'partition', atNs: partition.atNs };
+  return partition === undefined ? undefined : { fault: 'partition', atNs: partition.atNs, stopNs: partition.atNs };
+}
+
+/** A failover's cause: the fault (kind, time) as the record names it, and when the VM stopped running because of it. */
+interface Cause {
+  fault: FaultKind;
+  atNs: bigint;
+  /** The failure itself: for a warning, the fail-stop `lead` later — the VM ran until then. */
+  stopNs: bigint;
 }
 
 /** Every failover the cores reported, measured against its bounds, and every VM lost. */
@@ -334,21 +342,21 @@ function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, 
   return events.epochs.some((epoch) => mine(epoch) && epoch.atNs >= chosen.atNs);
 }
 
-function measuredFailover(measure: FailoverMeasure, cause: { fault: FaultKind; atNs: bigint }, protection: ProtectionBounds, horizonNs: bigint): Failover {
+function measuredFailover(measure: FailoverMeasure, cause: Cause, protection: ProtectionBounds, horizonNs: bigint): Failover {
   const { failover } = measure;
   const policy = policyOf(measure);
   // A move on a warning is a live migration: its downtime has the migration's own bound, which the
   // host does not see here; it loses no work. Both interruption figures are left null for it.
   const handover = policy === 'migrate-on-warning';
   // From the fault that stopped it: its processor's own stop when it had one (causeOf), not a later partition.
-  const interruptionNs = handover || failover.firstRunNs === undefined ? null : n(failover.firstRunNs - cause.atNs);
+  const interruptionNs = handover || failover.firstRunNs === undefined ? null : n(failover.firstRunNs - cause.stopNs);
   const interruptionBoundNs = handover ? null : n(protection.interruptionBoundNs);
-  const lostWorkNs = handover ? 0 : failover.resumedFromNs === undefined ? null : n(cause.atNs - failover.resumedFromNs);
+  const lostWorkNs = handover ? 0 : failover.resumedFromNs === undefined ? null : n(cause.stopNs - failover.resumedFromNs);
   const lostWorkBoundNs = handover ? 0 : protection.lostWorkBoundNs === undefined ? null : n(protection.lostWorkBoundNs);
   let reason: UncoveredReason | undefined;
   if (failover.firstRunNs === undefined) {
     // It had not run again when the trial ended: over its bound only if the bound ran out before the end.
-    if (!handover && cause.atNs + protection.interruptionBoundNs < horizonNs) reason = 'over-interruption-bound';
+    if (!handover && cause.stopNs + protection.interruptionBoundNs < horizonNs) reason = 'over-interruption-bound';
   } else if (interruptionNs !== null && interruptionBoundNs !== null && interruptionNs > interruptionBoundNs) reason = 'over-interruption-bound';
   else if (lostWorkNs !== null && lostWorkBoundNs !== null && lostWorkNs > lostWorkBoundNs) reason = 'over-lost-work-bound';
   return {

@@ -12,6 +12,7 @@ import type { BoardRunOptions, BoardRunResult } from '../board-runner.js';
 import { ConfigError, FerryError } from '../errors.js';
 import type { FaultEvent } from '../faults.js';
 import type { LinkFaultRates } from '../link-faults.js';
+import { parseCampaignRecords } from '../reliability/campaign-records.js';
 import type { CampaignInfo, CampaignRecord } from '../reliability/campaign-records.js';
 import type { Scenario } from '../scenario.js';
 import type { CampaignSection } from '../scenario-campaign.js';
@@ -40,7 +41,14 @@ const prepared = new Map<string, Promise<Prepared>>();
 
 /** The record of trial `spec.trial` as its JSON line, without a newline. */
 export async function runTrial(spec: TrialSpec): Promise<string> {
-  return recordLine(await runTrialRecord(spec));
+  const line = recordLine(await runTrialRecord(spec));
+  // A record that breaks the contract is Ferry's bug, not the user's input: an internal error, never a line in the file.
+  try {
+    parseCampaignRecords(line, `trial ${spec.trial}`);
+  } catch (error) {
+    throw new Error(`the campaign record of trial ${spec.trial} breaks docs/campaign-records.md: ${(error as Error).message}`);
+  }
+  return line;
 }
 
 /** The trial's record; `onTrace` receives its trace (ferry replay --trace). */

@@ -56,7 +56,8 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .command('campaign')
     .description('a fault-injection campaign: seeded trials of a scenario on a worker pool, one record each, and a summary (docs/campaigns.md)')
     .argument('<scenario.json>', 'a scenario with a campaign section')
-    .option('--trials <n>', 'how many trials the campaign has', parseWhole('a number of trials', MAX_TRIALS, 1))
+    // Checked in the action, not by commander: a required option here would be asked of `campaign merge` too.
+    .option('--trials <n>', 'how many trials the campaign has (required)', parseWhole('a number of trials', MAX_TRIALS, 1))
     .option('--seed <s>', 'the campaign\'s seed (each trial\'s is derived from it)', parseSeed, 1)
     .option('--workers <w>', `worker threads (default: the cores, ${defaultWorkers()} here)`, parseWhole('a number of workers', 256, 1))
     .option('-o, --out <file>', 'the results file (appended to; a rerun resumes)', 'results.jsonl')
@@ -66,6 +67,8 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .addOption(queueOption().conflicts('workers'))
     .addOption(batchOption())
     .addHelpText('after', CAMPAIGN_HELP + exitStatusHelp('campaign'))
+    // `campaign merge -o x`: the -o after "merge" is merge's own.
+    .enablePositionalOptions()
     .action(async (scenarioPath: string, flags: CampaignFlags) => setExitStatus(await campaignCommand(scenarioPath, flags, io)));
   campaign
     .command('merge')
@@ -89,17 +92,18 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
 }
 
 async function campaignCommand(scenarioPath: string, flags: CampaignFlags, io: Io): Promise<number> {
-  if (flags.trials === undefined) throw new ConfigError("required option '--trials <n>' not specified");
+  if (flags.trials === undefined) throw new ConfigError('campaign needs --trials <n>: how many trials the campaign has');
+  const trials = flags.trials;
   const executor = flags.queue === undefined
     ? poolExecutor(flags.workers === undefined ? {} : { workers: flags.workers })
-    : await queueExecutor(flags.queue, batchTrialsFor(flags.trials, flags), (line) => { if (flags.json !== true) io.stderr.write(`ferry: ${line}\n`); });
+    : await queueExecutor(flags.queue, batchTrialsFor(trials, flags), (line) => { if (flags.json !== true) io.stderr.write(`ferry: ${line}\n`); });
   const bar = flags.json !== true && flags.progress && io.stderr.isTTY === true ? new CampaignProgressBar() : undefined;
   const stop = new AbortController();
   const poll = setInterval(() => { if (interruptRequested()) stop.abort(); }, INTERRUPT_POLL_MS);
   let summary;
   try {
     summary = await runCampaign({
-      scenarioPath, seed: flags.seed, trials: flags.trials, resultsPath: flags.out, executor,
+      scenarioPath, seed: flags.seed, trials, resultsPath: flags.out, executor,
       ...(flags.shard === undefined ? {} : { shard: flags.shard }),
       signal: stop.signal,
       ...(bar === undefined ? {} : { onProgress: (progress) => bar.update(progress) }),

@@ -58,9 +58,6 @@ interface Io {
 
 /** `ferry campaign status --queue … [--json]`. */
 export function addCampaignStatusCommand(campaign: Command, io: Io, setExitStatus: (status: number) => void): void {
-  // `ferry campaign status --queue …`: the options after a subcommand's name are the
-  // subcommand's, not taken by `ferry campaign`'s own --queue (or -o, for merge).
-  campaign.enablePositionalOptions();
   campaign
     .command('status')
     .description('what a queue holds per campaign: batches queued, running, done and failed, and the workers connected')

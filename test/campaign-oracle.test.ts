@@ -1,0 +1,104 @@
+/**
+ * The oracle's outcome classes (docs/campaigns.md, "The oracle"), from real trials where
+ * the faults make them (ok, degraded, detected, silent-corruption, timeout) and from a real
+ * run with one thing changed where only a broken core could make them (double-active,
+ * vm-lost): the oracle must name what the run reports, and nothing else.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runBoard } from '../host/board-runner.js';
+import { readBoard } from '../host/board.js';
+import { campaignIdentity } from '../host/campaign/identity.js';
+import { goldenOf, judgeTrial } from '../host/campaign/oracle.js';
+import type { OracleInput } from '../host/campaign/oracle.js';
+import { runTrial } from '../host/campaign/trial.js';
+import { parseCampaignRecords } from '../host/reliability/campaign-records.js';
+import type { CampaignRecord } from '../host/reliability/campaign-records.js';
+import { ROOT } from './helpers/paths.js';
+
+const MS = 1_000_000n;
+
+async function trials(scenarioPath: string, count: number, seed = 1): Promise<CampaignRecord[]> {
+  const campaign = await campaignIdentity(scenarioPath, seed, count);
+  const lines: string[] = [];
+  for (let trial = 0; trial < count; trial++) lines.push(await runTrial({ scenarioPath, campaign, trial }));
+  return parseCampaignRecords(lines.join('\n'), scenarioPath);
+}
+
+describe('outcomes of real trials', () => {
+  it('partitions and crashes: ok when nothing broke a bound, degraded when a partition held a takeover past its bound', async () => {
+    const records = await trials(join(ROOT, 'scenarios', 'pair-partitions.json'), 100);
+    const ok = records.filter((record) => record.outcome === 'ok');
+    const degraded = records.filter((record) => record.outcome === 'degraded');
+    expect(ok.length).toBeGreaterThan(0);
+    expect(degraded.length).toBeGreaterThan(0);
+    for (const record of ok) {
+      expect(record.systemFailure).toBeNull();
+      expect(record.failovers.every((failover) => failover.covered)).toBe(true);
+    }
+    for (const record of degraded) expect(record.failovers.some((failover) => !failover.covered) || record.systemFailure !== null).toBe(true);
+    // A covered failover: its interruption and lost work within the bounds the cores computed.
+    const covered = records.flatMap((record) => record.failovers).filter((failover) => failover.covered && failover.interruptionNs !== null);
+    expect(covered.length).toBeGreaterThan(0);
+    for (const failover of covered) expect(failover.interruptionNs!).toBeLessThanOrEqual(failover.interruptionBoundNs!);
+  }, 120_000);
+
+  it('bit flips: memcheck catching a flipped byte is silent corruption; a frame\'s CRC catching one is detected', async () => {
+    const records = await trials(join(ROOT, 'scenarios', 'memcheck-flips.json'), 30);
+    const silent = records.filter((record) => record.outcome === 'silent-corruption');
+    const detected = records.filter((record) => record.outcome === 'detected');
+    expect(silent.length).toBeGreaterThan(0);
+    expect(detected.length).toBeGreaterThan(0);
+    for (const record of silent) {
+      expect(record.systemFailure?.cause).toBe('silent-corruption');
+      expect(record.faults.some((fault) => fault.kind === 'bit-flip-ram' || fault.kind === 'bit-flip-register')).toBe(true);
+    }
+    for (const record of detected) expect(record.faults.some((fault) => fault.kind.startsWith('bit-flip'))).toBe(true);
+  }, 120_000);
+
+  it('a step budget the trial cannot keep is a timeout, the same every time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-oracle-'));
+    const scenario = join(dir, 'budget.json');
+    writeFileSync(scenario, JSON.stringify({ board: join(ROOT, 'boards', 'pair-protected.json'), campaign: { horizon: '100ms', maxSteps: 200 } }));
+    const [first, second] = [await trials(scenario, 2), await trials(scenario, 2)];
+    expect(first.map((record) => record.outcome)).toEqual(['timeout', 'timeout']);
+    expect(first[0]!.systemFailure!.cause).toBe('timeout');
+    expect(second).toEqual(first);
+  }, 60_000);
+});
+
+describe('outcomes only a broken core could make', () => {
+  async function pairRun(): Promise<OracleInput> {
+    const board = await readBoard(join(ROOT, 'boards', 'pair-protected.json'));
+    const result = await runBoard({ board, durationNs: 100n * MS });
+    const golden = goldenOf(result, new Map());
+    return { board, result, consoles: new Map(), golden, horizonNs: 100n * MS, linkRates: {}, warningLeads: [], timedOut: false };
+  }
+
+  it('the same run is ok; with two processors running tx in one quantum it is double-active', async () => {
+    const input = await pairRun();
+    expect(judgeTrial(input).outcome).toBe('ok');
+    input.result.doubleActive.push({ vm: 'tx', atNs: 40n * MS, processors: [0, 2] });
+    const verdict = judgeTrial(input);
+    expect(verdict.outcome).toBe('double-active');
+    expect(verdict.systemFailure).toEqual({ atNs: 40_000_000, cause: 'double-active', vm: 'tx', processor: 0 });
+  });
+
+  it('rx lost with its processor while its backup held a whole epoch and a quorum lived: vm-lost', async () => {
+    const input = await pairRun();
+    input.result.faults.push({ atNs: 50n * MS, kind: 'fail', processor: 1 });
+    input.result.failedProcessors.push(1);
+    input.result.vms.find((vm) => vm.name === 'rx')!.state = 'lost';
+    const verdict = judgeTrial(input);
+    expect(verdict.outcome).toBe('vm-lost');
+    expect(verdict.failovers).toEqual([expect.objectContaining({ vm: 'rx', from: 1, to: null, covered: false, reason: 'not-restored' })]);
+    // Its backup gone too: no complete copy survived, the board's redundancy is exhausted — degraded, not vm-lost.
+    input.result.faults.push({ atNs: 20n * MS, kind: 'fail', processor: 3 });
+    input.result.failedProcessors.push(3);
+    const exhausted = judgeTrial(input);
+    expect(exhausted.outcome).toBe('degraded');
+    expect(exhausted.failovers.find((f) => f.vm === 'rx')!.reason).toBe('no-survivor');
+  });
+});
