@@ -15,10 +15,10 @@ import type { RedisAddress } from './redis-url.js';
 
 /**
  * Trials per batch at most. A trial of the default campaign takes ~0.4 s of a core here;
- * the queue costs ~5 ms a job of one trial and ~1 ms a trial in jobs of 8 (npm run
- * bench:queue, "the queue alone"), so one trial a job keeps the overhead near 1 % and 8
- * near 0.2 %, with fewer jobs for Redis to hold, while a killed worker loses at most a
- * few seconds of work.
+ * the queue itself costs ~1 ms a job of one trial and ~0.2 ms a trial in jobs of 8 (npm
+ * run bench:queue, "the queue alone"), so even one trial a job keeps the overhead under
+ * 1 %; batches of up to 8 make a long campaign's jobs fewer (less for Redis to hold and
+ * to poll), while a killed worker loses at most a few seconds of work.
  */
 export const MAX_DEFAULT_BATCH_TRIALS = 8;
 /** A small campaign is cut into at least this many batches, so every worker gets some. */
