@@ -163,11 +163,12 @@ export class QueueExecutor implements TrialExecutor {
     for (const id of failedBefore) await this.watch.guard(this.queue.getJob(id).then((job) => job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })));
     if (!report) return;
     const data = batches[0]!.data;
+    const rerun = /-r\d+$/.test(batches[0]!.id) ? ' (its determinism check: trials run again)' : '';
     if (await this.watch.guard(this.queue.getWorkersCount()) === 0) {
       this.options.notify(`no worker is connected to ${this.options.address.display} yet: the batches wait for \`ferry worker --queue ${this.options.address.display}\``);
     }
     this.options.notify(
-      `campaign ${data.campaignKey} on ${this.options.address.display}: ${batches.length} batch${batches.length === 1 ? '' : 'es'} of up to ${data.batchTrials} trials; `
+      `campaign ${data.campaignKey}${rerun} on ${this.options.address.display}: ${batches.length} batch${batches.length === 1 ? '' : 'es'} of up to ${data.batchTrials} trials; `
       + `${missing.length} new, ${batches.length - missing.length - failedBefore.length} already queued or done, ${failedBefore.length} failed before and queued again`,
     );
   }
