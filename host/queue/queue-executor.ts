@@ -98,7 +98,7 @@ export class QueueExecutor implements TrialExecutor {
     const pending = this.plan(campaign, specs.map((spec) => spec.trial));
     await this.submit([...pending.values()], true);
     const wanted = new Set(specs.map((spec) => spec.trial));
-    const failures: { trials: number; reason: string }[] = [];
+    const failures: { trials: number; phrase: string }[] = [];
     // Aborted (Ctrl-C): stop gathering; the batches stay queued and a rerun gathers them.
     while (pending.size > 0 && signal?.aborted !== true) {
       if (this.resubmit) {
@@ -113,8 +113,8 @@ export class QueueExecutor implements TrialExecutor {
     if (failures.length > 0) {
       const trials = failures.reduce((sum, failure) => sum + failure.trials, 0);
       throw new QueueBatchError(
-        `${failures.length} batch${failures.length === 1 ? '' : 'es'} (${trials} trial${trials === 1 ? '' : 's'}) failed for good, each listed above with its seeds; the first: ${failures[0]!.reason}. `
-        + 'The other trials are in the results file: run the same command again to queue the failed batches again',
+        `${failures.length} batch${failures.length === 1 ? '' : 'es'} (${trials} trial${trials === 1 ? '' : 's'}) failed for good; the first: ${failures[0]!.phrase}. `
+        + `${failures.length > 1 ? 'Every failed batch is on its own line above. ' : ''}The other trials are in the results file: run the same command again to queue the failed batches again`,
       );
     }
   }
@@ -159,7 +159,7 @@ export class QueueExecutor implements TrialExecutor {
         opts: { jobId: batch.id, attempts: BATCH_ATTEMPTS, backoff: { type: 'fixed', delay: RETRY_DELAY_MS }, removeOnComplete: false, removeOnFail: false },
       }))));
     }
-    const failedBefore = (await this.finishedAmong(batches.map((batch) => batch.id))).failed;
+    const failedBefore = (await this.watch.guard(this.finishedAmong(batches.map((batch) => batch.id)))).failed;
     for (const id of failedBefore) await this.watch.guard(this.queue.getJob(id).then((job) => job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })));
     if (!report) return;
     const data = batches[0]!.data;
@@ -210,15 +210,16 @@ export class QueueExecutor implements TrialExecutor {
   }
 
   /** A batch that failed for good: one line for the user now (its trials and seeds), its reason for the final error. */
-  private async failure(pending: Map<string, PendingBatch>, id: string, campaign: CampaignInfo): Promise<{ trials: number; reason: string }> {
+  private async failure(pending: Map<string, PendingBatch>, id: string, campaign: CampaignInfo): Promise<{ trials: number; phrase: string }> {
     const job = await this.watch.guard(this.queue.getJob(id));
     const batch = pending.get(id)!;
     pending.delete(id);
     const seeds = batch.data.trials.map((trial) => trialSeed(campaign.seed, trial));
     const reason = job?.failedReason ?? 'failed';
     const attempts = job === undefined ? '' : ` (after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'})`;
-    this.options.notify(`batch ${batch.data.batch} (${describeTrials(batch.data.trials)}, seed${seeds.length === 1 ? '' : 's'} ${seeds.join(', ')}) failed${attempts}: ${reason}`);
-    return { trials: batch.data.trials.length, reason };
+    const phrase = `batch ${batch.data.batch} (${describeTrials(batch.data.trials)}, seed${seeds.length === 1 ? '' : 's'} ${seeds.join(', ')}) failed${attempts}: ${reason}`;
+    this.options.notify(phrase);
+    return { trials: batch.data.trials.length, phrase };
   }
 }
 
