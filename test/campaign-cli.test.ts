@@ -40,7 +40,7 @@ describe('ferry campaign', () => {
     expect(result.status).toBe(summary.verdict.valid ? 0 : 1);
     const records = await readCampaignRecords(reference);
     expect(records.map((record) => record.trial).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
-  });
+  }, 240_000);
 
   it('a rerun finds every trial there and runs none; the table form names outcomes and the verdict', () => {
     const copy = join(dir, 'again.jsonl');
@@ -74,7 +74,7 @@ describe('ferry campaign', () => {
     const resumed = runFerry(['campaign', PAIR, '--trials', '30', '--seed', '4', '--workers', '2', '-o', out], 120_000);
     expect(resumed.stdout).toMatch(new RegExp(`30 of 30 trials in .* \\(${30 - partial} run now\\)`));
     expect(sortedLines(out)).toEqual(sortedLines(reference));
-  });
+  }, 240_000);
 
   it('refuses a results file of another campaign (exit 2, one line)', () => {
     const result = runFerry(['campaign', PAIR, '--trials', '31', '--seed', '4', '-o', reference]);
@@ -105,7 +105,7 @@ describe('shards and merge', () => {
     expect(trials).toEqual([...trials].sort((x, y) => x - y));
     // The same file twice: every trial given twice with the same record is kept once.
     expect(runFerry(['campaign', 'merge', all, a, '-o', join(dir, 'twice.jsonl')]).stdout).toMatch(/15 given twice with the same record/);
-  });
+  }, 240_000);
 
   it('refuses mixing campaigns, and a trial given twice with different records', () => {
     const other = join(dir, 'other.jsonl');
@@ -119,7 +119,7 @@ describe('shards and merge', () => {
     const clash = runFerry(['campaign', 'merge', reference, tampered, '-o', join(dir, 'm.jsonl')]);
     expect(clash.status).toBe(2);
     expect(clash.stderr).toMatch(/tampered\.jsonl: trial \d+ is also in .*reference\.jsonl with another record/);
-  });
+  }, 240_000);
 });
 
 describe('ferry replay', () => {
