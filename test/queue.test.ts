@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryProcess } from './helpers/ferry-process.js';
+import { ferryMain } from './helpers/ferry-main.js';
 import { freePort, redisMissing, TestRedis } from './helpers/redis-server.js';
 import { ROOT } from './helpers/paths.js';
 import { inCi } from './helpers/runtime-tools.js';
@@ -217,7 +218,8 @@ if (missing !== undefined && inCi) {
         [['campaign', SCENARIO, '--trials', '2', '--seed', '1', '--queue', 'redis://'], /names no host/],
       ];
       for (const [args, message] of cases) {
-        const exit = await new FerryProcess(args).exited;
+        // In this process (the same parser and error handling as bin/ferry.js): no node start per case.
+        const exit = await ferryMain(args);
         expect(exit.status, exit.stderr).toBe(2);
         expect(exit.stderr).toMatch(message);
         expect(exit.stderr.trim().split('\n')).toHaveLength(1);
