@@ -62,7 +62,7 @@ export type WorkerEvent =
   | { event: 'ready'; worker: string; queue: string; concurrency: number; coreDigest: string }
   | { event: 'started' | 'done'; worker: string; job: string; campaign: string; trials: string; seconds?: number }
   | { event: 'refused' | 'failed'; worker: string; job: string; campaign: string; trials: string; reason: string }
-  | { event: 'redis-lost' | 'redis-back' | 'stopping' | 'stopped'; worker: string; detail: string };
+  | { event: 'warning' | 'redis-lost' | 'redis-back' | 'stopping' | 'stopped'; worker: string; detail: string };
 
 /** What this worker runs: a batch's campaign must match it. */
 interface LocalIdentity {
@@ -92,7 +92,7 @@ export async function runQueueWorker(options: WorkerOptions): Promise<void> {
     }
   });
   await worker.waitUntilReady();
-  if (warning !== undefined) options.log({ event: 'redis-lost', worker: name, detail: `warning: ${warning}` });
+  if (warning !== undefined) options.log({ event: 'warning', worker: name, detail: `warning: ${warning}` });
   options.log({ event: 'ready', worker: name, queue: options.address.display, concurrency: options.concurrency, coreDigest: local.coreDigest });
   await options.stopRequested;
   options.log({ event: 'stopping', worker: name, detail: 'finishing the batches it runs (again to stop at once)' });
