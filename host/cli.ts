@@ -12,6 +12,7 @@ import { INTERNAL_EXIT_STATUS, USAGE_EXIT_STATUS, exitStatusHelp } from './comma
 import { addMigrateCommand } from './commands/migrate.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
+import { addWorkerCommand } from './commands/worker.js';
 import type { Io } from './commands/run.js';
 import { FerryError } from './errors.js';
 import { INTERRUPTED_EXIT_STATUS, interruptRequested, withInterruptListener } from './interrupt.js';
@@ -56,7 +57,7 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
     // Settings made before .command() are inherited by the subcommands.
     .exitOverride()
     .allowExcessArguments(false)
-    // A command's options are its own after its name: `campaign merge -o x` is merge's -o, not campaign's.
+    // A command's options are its own after its name: `campaign merge -o x` is merge's -o, `campaign status --queue` status's.
     .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -72,6 +73,7 @@ function buildProgram(io: CliIo, json: boolean, setExitStatus: (status: number) 
   addAnalyzeCommand(program, io, setExitStatus);
   addReportCommand(program, io, setExitStatus);
   addCampaignCommands(program, io, setExitStatus);
+  addWorkerCommand(program, io, setExitStatus);
   return program;
 }
 

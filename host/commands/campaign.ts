@@ -14,6 +14,8 @@ import { defaultWorkers, poolExecutor } from '../campaign/pool.js';
 import { replayTrial } from '../campaign/replay.js';
 import { ConfigError } from '../errors.js';
 import { jsonText } from '../format.js';
+import { addCampaignStatusCommand, batchOption, batchTrialsFor, queueExecutor, queueOption } from '../queue/queue-campaign.js';
+import type { QueueFlags } from '../queue/queue-campaign.js';
 import { INTERRUPTED_EXIT_STATUS, interruptRequested } from '../interrupt.js';
 import { exitStatusHelp } from './exit-status.js';
 import { parseSeed, parseWhole } from './options.js';
@@ -23,7 +25,7 @@ interface Io {
   stderr: { write(chunk: string): unknown; isTTY?: boolean };
 }
 
-interface CampaignFlags {
+interface CampaignFlags extends QueueFlags {
   trials?: number;
   seed: number;
   workers?: number;
@@ -62,6 +64,8 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .option('--shard <i/n>', 'run only shard i of n of the trials', parseShard)
     .option('--json', 'print the summary as JSON on stdout (no progress bar)')
     .option('--no-progress', 'no progress bar')
+    .addOption(queueOption().conflicts('workers'))
+    .addOption(batchOption())
     .addHelpText('after', CAMPAIGN_HELP + exitStatusHelp('campaign'))
     // `campaign merge -o x`: the -o after "merge" is merge's own.
     .enablePositionalOptions()
@@ -74,6 +78,7 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
     .option('--json', 'print what was merged as JSON')
     .addHelpText('after', exitStatusHelp('campaign'))
     .action(async (inputs: string[], flags: { out: string; json?: boolean }) => setExitStatus(await mergeCommand(inputs, flags, io)));
+  addCampaignStatusCommand(campaign, io, setExitStatus);
 
   program
     .command('replay')
@@ -89,7 +94,9 @@ export function addCampaignCommands(program: Command, io: Io, setExitStatus: (st
 async function campaignCommand(scenarioPath: string, flags: CampaignFlags, io: Io): Promise<number> {
   if (flags.trials === undefined) throw new ConfigError('campaign needs --trials <n>: how many trials the campaign has');
   const trials = flags.trials;
-  const executor = poolExecutor(flags.workers === undefined ? {} : { workers: flags.workers });
+  const executor = flags.queue === undefined
+    ? poolExecutor(flags.workers === undefined ? {} : { workers: flags.workers })
+    : await queueExecutor(flags.queue, batchTrialsFor(trials, flags), (line) => { if (flags.json !== true) io.stderr.write(`ferry: ${line}\n`); });
   const bar = flags.json !== true && flags.progress && io.stderr.isTTY === true ? new CampaignProgressBar() : undefined;
   const stop = new AbortController();
   const poll = setInterval(() => { if (interruptRequested()) stop.abort(); }, INTERRUPT_POLL_MS);

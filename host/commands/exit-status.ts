@@ -55,13 +55,18 @@ export const EXIT_STATUSES: Record<string, Rows> = {
   campaign: [
     [0, 'every trial of the campaign (or shard) is in the results file and the verdict is valid; merge: the merged file was written'],
     [1, 'the verdict is invalid: a trial ended vm-lost, double-active, crash or timeout, or a trial run twice gave another record (the summary names the first and how to replay it)'],
-    ...COMMON,
+    ...COMMON.map(([status, meaning]) => [status, status === USAGE_EXIT_STATUS ? `${meaning}; with --queue also a malformed or unreachable Redis, a Redis lost for 10 s, or batches the workers refused or that failed for good (listed with their seeds: the same command queues them again)` : meaning] as const),
     [INTERRUPTED_EXIT_STATUS, 'interrupted by Ctrl-C: the trials under way finished, the results file holds whole lines only, and the same command resumes'],
   ],
   replay: [
     [0, 'the trial ran again and gave the record in the file, byte for byte'],
     [1, 'the trial gave another record than the one in the file (where they differ is printed)'],
     ...COMMON,
+  ],
+  worker: [
+    [0, 'stopped by SIGTERM or Ctrl-C after finishing the batches it was running'],
+    ...COMMON.map(([status, meaning]) => [status, status === USAGE_EXIT_STATUS ? 'bad input: an option, a malformed Redis address, or no Redis answering there when it starts (one line on stderr)' : meaning] as const),
+    [INTERRUPTED_EXIT_STATUS, 'a second SIGTERM or Ctrl-C ended it at once: its running batches go back to the queue'],
   ],
 };
 
