@@ -8,8 +8,12 @@ import { DIRTY_COLLECTOR, DIRTY_REPLICA, DIRTY_TOUCHED } from "./dirty-tracking"
 import {
   beginGroup, beginRecord, CHECKPOINT_END_BYTES, CHECKPOINT_INCREMENTAL, END_BYTES, endRecord, groupDigest, groupRecords,
   PAGE_RECORD_HEADER_BYTES, pageDataBytes, REC_CHECKPOINT_END, REC_END, REC_PAGE_DATA, REC_PRODUCER, REC_VM_CONFIG, REC_ZERO_PAGES,
-  currentWriter, recordBytes, streamDigest, VM_CONFIG_BYTES, writeHeader,
+  currentWriter, recordBytes, streamDigest, VM_CONFIG_BYTES, writeHeader, PAGE_COMPRESSED_HEADER_BYTES, REC_PAGE_COMPRESSED,
 } from "./stream";
+import { crc32c } from "./crc32c";
+import {
+  CLASS_RAW, CLASS_ZERO, compressPage, ENCODE_CAPACITY_BYTES, lastClass, lastCodec, PAGE_CLASSES,
+} from "./page-compression";
 import { Vm } from "./vm";
 import {
   captureSupported, OPTIONAL_STATE_RECORDS, optionalStateWanted, saveStateRecord, STATE_RECORDS, stateRecordBodyBytes,
@@ -157,6 +161,101 @@ function isZeroPage(page: usize): bool {
  * from; the number of pages of RAM when it got to the end. pagesWrittenLast() tells how
  * many pages it wrote.
  */
+/**
+ * What compressing page writers did, per page class (page-compression.ts CLASS_*): pages,
+ * and the stream bytes they cost (a zero page its 4-byte entry, a raw page its 4096 bytes
+ * and page number, a compressed one its whole PAGE_COMPRESSED record).
+ */
+export class CompressionStats {
+  pages: StaticArray<u64> = new StaticArray<u64>(PAGE_CLASSES);
+  bytes: StaticArray<u64> = new StaticArray<u64>(PAGE_CLASSES);
+  /** Non-zero pages classified (each costs the compression's cycles). */
+  examined: u64 = 0;
+  /** Pages sent compressed (each costs the decompression's cycles on the destination). */
+  compressed: u64 = 0;
+
+  clear(): void {
+    for (let i: u32 = 0; i < PAGE_CLASSES; i++) { unchecked(this.pages[i] = 0); unchecked(this.bytes[i] = 0); }
+    this.examined = 0;
+    this.compressed = 0;
+  }
+
+  add(pageClass: u32, bytes: u64): void {
+    unchecked(this.pages[pageClass] += 1);
+    unchecked(this.bytes[pageClass] += bytes);
+  }
+}
+
+/** Where a page is encoded before it goes into the stream. */
+const encodedPage = heap.alloc(ENCODE_CAPACITY_BYTES);
+
+/** Encodes the non-zero page `page` if a codec wins: its PAGE_COMPRESSED record's bytes, or 0 (send it raw). */
+function encodeForStream(vm: Vm, page: u32, stats: CompressionStats): u32 {
+  stats.examined++;
+  const encoded = compressPage(vm.ram + (<usize>page << PAGE_SHIFT), encodedPage);
+  if (encoded == 0) { stats.add(CLASS_RAW, PAGE_BYTES + 4); return 0; }
+  stats.compressed++;
+  stats.add(lastClass, recordBytes(PAGE_COMPRESSED_HEADER_BYTES + encoded));
+  return encoded;
+}
+
+function writeCompressedPage(vm: Vm, page: u32, encoded: u32): void {
+  const body = beginRecord(REC_PAGE_COMPRESSED, PAGE_COMPRESSED_HEADER_BYTES + encoded);
+  store<u32>(body, page);
+  store<u32>(body, <u32>lastCodec, 4);
+  store<u32>(body, encoded, 8);
+  store<u32>(body, crc32c(vm.ram + (<usize>page << PAGE_SHIFT), PAGE_BYTES), 12);
+  memory.copy(body + PAGE_COMPRESSED_HEADER_BYTES, encodedPage, encoded);
+  endRecord();
+  recordsWritten++;
+}
+
+/**
+ * Stream bytes the page records of the pages with `bit` set would cost if compressed (each
+ * page encoded now; a zero page counted as a ZERO_PAGES record of its own and a raw page as
+ * a PAGE_DATA record of its own: an upper bound on what writePagesFrom writes for them).
+ * `stats` gets what the encoding found.
+ */
+export function compressedPageRecordsBytes(vm: Vm, bit: u8, stats: CompressionStats): u64 {
+  const pages = vm.ramBytes >> PAGE_SHIFT;
+  let bytes: u64 = 0;
+  for (let page: u32 = 0; page < pages; page++) {
+    if ((load<u8>(vm.dirty + page) & bit) == 0) continue;
+    if (isZeroPage(vm.ram + (<usize>page << PAGE_SHIFT))) { bytes += recordBytes(PAGE_RECORD_HEADER_BYTES + 4); stats.add(CLASS_ZERO, 4); continue; }
+    const encoded = encodeForStream(vm, page, stats);
+    bytes += encoded == 0 ? <u64>recordBytes(<u32>pageDataBytes(1)) : <u64>recordBytes(PAGE_COMPRESSED_HEADER_BYTES + encoded);
+  }
+  return bytes;
+}
+
+/**
+ * As writePagesFrom below, compressing each non-zero page whose codec wins into a
+ * PAGE_COMPRESSED record of its own (version-3 streams only); `stats` counts the classes.
+ */
+export function writeCompressedPagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32, stats: CompressionStats): u32 {
+  compressing = stats;
+  const next = writePagesFrom(vm, bit, clearBit, fromPage, maxRecords);
+  compressing = null;
+  return next;
+}
+
+let compressing: CompressionStats | null = null;
+/** A filter on the pages writePagesFrom takes: one byte per page, only pages whose byte is filterValue (0: none). */
+let filterOrder: usize = 0;
+let filterValue: u8 = 0;
+
+/**
+ * As writePagesFrom (or writeCompressedPagesFrom, with `stats`), only over the pages whose
+ * byte in `order` is `value`: one pass of a round in working-set order (working-set.ts).
+ */
+export function writeOrderedPagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32, order: usize, value: u8, stats: CompressionStats | null): u32 {
+  filterOrder = order;
+  filterValue = value;
+  const next = stats != null ? writeCompressedPagesFrom(vm, bit, clearBit, fromPage, maxRecords, stats) : writePagesFrom(vm, bit, clearBit, fromPage, maxRecords);
+  filterOrder = 0;
+  return next;
+}
+
 export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, maxRecords: u32, maxPages: u32 = u32.MAX_VALUE): u32 {
   const pages = vm.ramBytes >> PAGE_SHIFT;
   dataCount = 0;
@@ -167,14 +266,22 @@ export function writePagesFrom(vm: Vm, bit: u8, clearBit: u8, fromPage: u32, max
   for (let page = fromPage; page < pages; page++) {
     const dirty = load<u8>(vm.dirty + page);
     if ((dirty & bit) == 0) continue;
+    if (filterOrder != 0 && load<u8>(filterOrder + page) != filterValue) continue;
     store<u8>(vm.dirty + page, dirty & keep);
     pagesWritten++;
+    const stats = compressing;
     if (isZeroPage(vm.ram + (<usize>page << PAGE_SHIFT))) {
+      if (stats != null) stats.add(CLASS_ZERO, 4);
       unchecked(zeroBatch[zeroCount++] = page);
       if (zeroCount == ZERO_PAGES_PER_RECORD) flushZeroPages();
     } else {
-      unchecked(dataBatch[dataCount++] = page);
-      if (dataCount == DATA_PAGES_PER_RECORD) flushDataPages(vm);
+      const encoded = stats != null ? encodeForStream(vm, page, stats) : 0;
+      if (encoded != 0) {
+        writeCompressedPage(vm, page, encoded);
+      } else {
+        unchecked(dataBatch[dataCount++] = page);
+        if (dataCount == DATA_PAGES_PER_RECORD) flushDataPages(vm);
+      }
     }
     if (recordsWritten >= maxRecords || pagesWritten >= maxPages) { flushBatches(vm); return page + 1; }
   }

@@ -30,7 +30,11 @@ export const DIRTY_POSTCOPY_PENDING: u8 = 0x08;
 export const DIRTY_ROUND: u8 = 0x10;
 /** Bit 5, replication's: written since the last epoch the primary sent its backup (replication.ts). */
 export const DIRTY_REPLICA: u8 = 0x20;
-// Bit 6 (0x40) is free.
+/**
+ * Bit 6, the working-set tracker's (working-set.ts): written since the tracker last
+ * sampled (once per pre-copy round), which shifts it into the page's recency byte.
+ */
+export const DIRTY_WORKING_SET: u8 = 0x40;
 /**
  * Bit 7, the hart's: stores to this page take the slow path, because the page holds
  * decoded instructions (decode-cache.ts: the store may have to drop them) or the HTIF

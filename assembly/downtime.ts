@@ -13,15 +13,20 @@
 //   schedule     waiting for the VM's next window on the destination, in the destination's
 //                schedule (its major frame; the whole default frame when it has none, since
 //                the default table changes as VMs come and go);
+//   prepare      warm moves only: the VM is suspended before PREPARE goes, so it waits out
+//                PREPARE's and PREPARE_REPLY's trips, with one retransmission of each;
+//   compression  a compressing migration only: classifying and compressing the blackout's
+//                pages on the source's clock, decompressing them on the destination's;
 //   agreement    a protected VM only: COMMIT_REPLY's trip back, then the lease moving to the
 //                destination (docs/health.md, "Handover").
 // Post-copy has no term for page faults of the first instruction: its blackout carries
 // every page that instruction can touch (first-access.ts).
 // docs/migration.md derives it; the migration bench and the property test check measured <= bound.
-import { workNsAt } from "./clock";
-import { FRAME_HEADER_BYTES } from "./config";
+import { getClockHz, workNsAt } from "./clock";
+import { COMPRESS_CYCLES_PER_BYTE, DECOMPRESS_CYCLES_PER_BYTE } from "./page-compression";
+import { FRAME_HEADER_BYTES, PAGE_BYTES } from "./config";
 import { linkMtu } from "./communication";
-import { COMMIT_BODY_BYTES, COMMIT_REPLY_BYTES } from "./migration-messages";
+import { COMMIT_BODY_BYTES, COMMIT_REPLY_BYTES, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES, PREPARE_WINDOW_BYTES } from "./migration-messages";
 import { ackFrameBytes, MESSAGE_HEADER_BYTES, replicationBacklogBytes, retransmitTimeoutNs, tripNs, wireNs } from "./transport";
 
 /** Restore work on the destination: validating and applying records. */
@@ -43,11 +48,15 @@ export class Bound {
   restoreNs: u64 = 0;
   scheduleNs: u64 = 0;
   agreementNs: u64 = 0;
+  /** Compressing migrations: the codecs' work on both clocks (0 otherwise). */
+  compressionNs: u64 = 0;
+  /** Warm moves: the PREPARE exchange the suspended VM waits out (0 for every other strategy). */
+  prepareNs: u64 = 0;
   /** What comes after COMMIT leaves the source: its trip, one retransmission of it, restore, schedule. */
   afterCommitNs: u64 = 0;
 
   totalNs(): u64 {
-    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs;
+    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs + this.prepareNs + this.compressionNs;
   }
 
   /** The latest a blackout may send COMMIT, as an offset from its start, and still keep the bound. */
@@ -55,6 +64,23 @@ export class Bound {
     const total = this.totalNs();
     return total > this.afterCommitNs ? total - this.afterCommitNs : 0;
   }
+}
+
+/** Decoding `pages` compressed pages on the destination (each checked against its CRC). */
+export function decompressCycles(pages: u64): u64 {
+  return pages * PAGE_BYTES * DECOMPRESS_CYCLES_PER_BYTE;
+}
+
+/**
+ * The compression term: `examined` pages classified and compressed here, `compressed` of
+ * them decoded on the destination (once its clock is known). The decoding comes after
+ * COMMIT, so it joins what must still fit after it.
+ */
+export function addCompressionTerm(out: Bound, examined: u64, compressed: u64, destination: DestinationFacts): void {
+  const compressNs = workNsAt(examined * PAGE_BYTES * COMPRESS_CYCLES_PER_BYTE, getClockHz());
+  const decompressNs = destination.known ? workNsAt(decompressCycles(compressed), destination.clockHz) : 0;
+  out.compressionNs = compressNs + decompressNs;
+  out.afterCommitNs += decompressNs;
 }
 
 export function restoreCycles(streamBytes: u64): u64 {
@@ -65,6 +91,18 @@ export function restoreCycles(streamBytes: u64): u64 {
 export function wireBytesOf(streamBytes: u64, maxBody: u32): u64 {
   const messages = (streamBytes + maxBody - 1) / maxBody;
   return streamBytes + messages * (FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES);
+}
+
+/**
+ * A warm move's PREPARE exchange, which its suspended VM waits out: PREPARE (with the VM's
+ * `windows`) there and PREPARE_REPLY back, each with one retransmission.
+ */
+export function prepareExchangeNs(peer: u32, window: u32, windows: u32): u64 {
+  const mtu = linkMtu(peer);
+  const prepareBytes = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + PREPARE_HEADER_BYTES + <u64>windows * PREPARE_WINDOW_BYTES;
+  const replyBytes = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + PREPARE_REPLY_BYTES;
+  const retryNs = retransmitTimeoutNs(peer, window, mtu);
+  return tripNs(peer, prepareBytes) + retryNs + wireNs(peer, prepareBytes) + tripNs(peer, replyBytes) + retryNs + wireNs(peer, replyBytes);
 }
 
 /**

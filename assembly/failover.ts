@@ -57,8 +57,16 @@ const activatedNs = new StaticArray<u64>(MAX_PROTECTIONS);
 const moving = new StaticArray<bool>(MAX_PROTECTIONS);
 /** A hardware warning: until when this processor is expected to live (0: none). */
 let warnedUntilNs: u64 = 0;
-/** Protections whose VM this warning has already tried to move. */
-const triedOnWarning = new StaticArray<bool>(MAX_PROTECTIONS);
+/**
+ * How far this warning got with each protection's VM: the strategies it tries in turn
+ * (stop-copy, then pre-copy), then STAGE_GIVEN_UP. A strategy may be turned down when it
+ * starts or later, once the destination's facts are in its bound: either way the next
+ * service tries the next one.
+ */
+const warningStage = new StaticArray<u8>(MAX_PROTECTIONS);
+const STAGE_STOP_COPY: u8 = 0;
+const STAGE_PRE_COPY: u8 = 1;
+const STAGE_GIVEN_UP: u8 = 2;
 
 // ---- set-up (index.ts health-*) ---------------------------------------------------------
 
@@ -287,7 +295,7 @@ export function noteFirstRun(vm: Vm, atCycles: u64): void {
 export function warning(leadNs: u64): void {
   report(EVENT_WARNING_RECEIVED, 0, NO_VM, leadNs, 0);
   warnedUntilNs = nowNs() + leadNs;
-  for (let id = 0; id < MAX_PROTECTIONS; id++) unchecked(triedOnWarning[id] = false);
+  for (let id = 0; id < MAX_PROTECTIONS; id++) unchecked(warningStage[id] = STAGE_STOP_COPY);
   moveAwayOnWarning();
 }
 
@@ -300,35 +308,42 @@ function moveAwayOnWarning(): void {
     if (!p.defined || p.role != ROLE_HOLDER || !p.has(POLICY_MIGRATE_ON_WARNING) || p.paused || unchecked(moving[id])) continue;
     const vm = vmById(p.vm);
     if (vm == null || vm.exit != EXIT_RUNNING) continue;
-    if (unchecked(triedOnWarning[id])) continue;
-    unchecked(triedOnWarning[id] = true);
+    if (unchecked(warningStage[id]) == STAGE_GIVEN_UP) continue;
     tryMove(p, vm, warnedUntilNs - nowNs());
     if (!currentOutgoing().over()) return;
   }
 }
 
+/** Starts the next strategy of this warning that may fit; when none is left, says why the VM stays. */
 function tryMove(p: Protection, vm: Vm, leadNs: u64): void {
   const dest = nextTarget(p);
-  if (dest == NO_MEMBER) { report(EVENT_WARNING_MIGRATION, p.id, vm.id, 0, REASON_NO_LINK); return; }
-  const affordable = vm.slackNs < leadNs ? vm.slackNs : leadNs;
-  setNextParam(PARAM_AFFORDABLE_NS, affordable);
-  if (startMigration(vm.id, memberId(dest), STRATEGY_STOP_COPY) == 0) {
-    report(EVENT_WARNING_MIGRATION, p.id, vm.id, currentOutgoing().id, 0);
-    return;
-  }
-  // Pre-copy if the whole RAM can cross before the processor fails, and its blackout fits.
-  const wholeNs = wholeTransferNs(vm, memberId(dest));
-  let reason = migrationStat(0, STAT_REASON);
-  if (wholeNs < leadNs) {
-    const left = leadNs - wholeNs;
-    setNextParam(PARAM_AFFORDABLE_NS, vm.slackNs < left ? vm.slackNs : left);
-    if (startMigration(vm.id, memberId(dest), STRATEGY_PRE_COPY) == 0) {
+  if (dest == NO_MEMBER) { giveUp(p, vm, REASON_NO_LINK); return; }
+  // What turned the last attempt down, if it was turned down after it started.
+  let reason = unchecked(warningStage[p.id]) == STAGE_STOP_COPY ? REASON_NONE : migrationStat(0, STAT_REASON);
+  while (unchecked(warningStage[p.id]) != STAGE_GIVEN_UP) {
+    const stage = unchecked(warningStage[p.id]);
+    unchecked(warningStage[p.id] = <u8>(stage + 1));
+    let affordable = leadNs;
+    if (stage == STAGE_PRE_COPY) {
+      // Pre-copy only if the whole RAM can cross before the processor fails; its blackout must fit what is left.
+      const wholeNs = wholeTransferNs(vm, memberId(dest));
+      if (wholeNs >= leadNs) continue;
+      affordable = leadNs - wholeNs;
+    }
+    setNextParam(PARAM_AFFORDABLE_NS, vm.slackNs < affordable ? vm.slackNs : affordable);
+    if (startMigration(vm.id, memberId(dest), stage == STAGE_STOP_COPY ? STRATEGY_STOP_COPY : STRATEGY_PRE_COPY) == 0) {
       report(EVENT_WARNING_MIGRATION, p.id, vm.id, currentOutgoing().id, 0);
       return;
     }
     reason = migrationStat(0, STAT_REASON);
   }
-  report(EVENT_WARNING_MIGRATION, p.id, vm.id, 0, reason == REASON_NONE ? REASON_NO_LINK : reason);
+  giveUp(p, vm, reason == REASON_NONE ? REASON_NO_LINK : reason);
+}
+
+/** The VM stays: its replica or image takes over when the processor fails. */
+function giveUp(p: Protection, vm: Vm, reason: u64): void {
+  unchecked(warningStage[p.id] = STAGE_GIVEN_UP);
+  report(EVENT_WARNING_MIGRATION, p.id, vm.id, 0, reason);
 }
 
 /** The next processor of `p` after this one that is alive and has a link: where its VM may move. */

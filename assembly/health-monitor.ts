@@ -384,7 +384,7 @@ function updateGrant(p: Protection, now: u64): void {
       switchGrant(p, handoverTarget(g, p));
       return;
     }
-    if (keeps(p, g)) { renew(p); return; }
+    if (keeps(p, g)) { renew(p); alignTerm(p, g); return; }
     if (p.renewing) { p.renewing = false; urgent = true; }
     if (now < p.grantSentNs + leaseNs) return; // the last grant still runs
   }
@@ -392,6 +392,32 @@ function updateGrant(p: Protection, now: u64): void {
   if (pick == NO_MEMBER) return;
   if (pick == g) renew(p);
   else switchGrant(p, pick);
+}
+
+/**
+ * Members that chose the same grantee on their own (one after a partition healed, say)
+ * may have opened different terms for it, none granted by a quorum: without this they
+ * would grant it apart forever. The grantee's holder term wins while it holds the VM (its
+ * lease runs under that term); before that, the highest term anyone grants it. A term
+ * only rises, so the members meet; the grantee stays the same, so no member grants two
+ * processors at once, and a replica still takes over only under the checks of failover.ts.
+ */
+function alignTerm(p: Protection, g: u32): void {
+  const term = (flagsOf(g, p) & ENTRY_HOLDING) != 0 ? termOf(g, p) : highestGrantTermTo(p, g);
+  if (term == p.grantTerm || ((flagsOf(g, p) & ENTRY_HOLDING) == 0 && term < p.grantTerm)) return;
+  p.grantTerm = term;
+  if (term > p.highestTerm) p.highestTerm = term;
+  urgent = true;
+}
+
+/** The highest term under which a live member grants `p` to `g` (this member's own included). */
+function highestGrantTermTo(p: Protection, g: u32): u32 {
+  let term = p.grantTerm;
+  for (let m: u32 = 0; m < memberCount; m++) {
+    if (m == self || !alive(m) || entryGrantee(m, p.id) != g) continue;
+    if (entryGrantTerm(m, p.id) > term) term = entryGrantTerm(m, p.id);
+  }
+  return term;
 }
 
 function renew(p: Protection): void {

@@ -29,6 +29,7 @@ import {
 import { addMember, healthStat as readHealthStat } from "./health-monitor";
 import { inStaging, stagingBuffer as stagingAddress } from "./staging";
 import { createVm, flushDecodeCache, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters, vmsInUse } from "./vm";
+import { recordImageBoot, recordImageLoad } from "./vm-image";
 
 
 export function configure(clockHz: u32, processorId: u32): void {
@@ -171,6 +172,7 @@ export function vmLoad(id: u32, guestAddr: u32, ptr: usize, len: u32): i32 {
   if (offset < 0) return SBI_ERR_BAD_RANGE;
   memory.copy(vm.ram + <usize>offset, ptr, len);
   noteWritten(vm, <u32>offset, len);
+  recordImageLoad(vm, <u32>offset, len);
   return 0;
 }
 
@@ -188,6 +190,7 @@ export function vmBoot(id: u32, pc: u32, a0: u32, a1: u32): i32 {
   vm.pc = pc;
   setReg(vm, 10, a0);
   setReg(vm, 11, a1);
+  recordImageBoot(vm, pc, a0, a1);
   return 0;
 }
 

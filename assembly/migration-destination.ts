@@ -10,11 +10,11 @@ import {
   EVENT_MIGRATION_ARRIVED, EVENT_MIGRATION_DROPPED, EVENT_MIGRATION_FIRST_RUN, EVENT_MIGRATION_RESERVED,
   EVENT_POST_COPY_DONE, INCOMING_STAT_DEMAND_FAULTS, INCOMING_STAT_DOWNTIME_NS, INCOMING_STAT_FIRST_RUN_NS,
   INCOMING_STAT_HELD_BYTES_MAX, INCOMING_STAT_POST_COPY_END_NS, INCOMING_STAT_SOURCE_PROCESSOR, INCOMING_STAT_STATE,
-  INCOMING_STAT_DUPLICATE_PAGES, INCOMING_STAT_PAGE_WAIT_NS, INCOMING_STAT_VM, MIGRATION_HISTORY, REASON_DEST_BUSY, REASON_DEST_MEMORY,
+  INCOMING_STAT_DUPLICATE_PAGES, INCOMING_STAT_PAGE_WAIT_NS, INCOMING_STAT_DECOMPRESSED_PAGES, INCOMING_STAT_VM, MIGRATION_HISTORY, REASON_DEST_BUSY, REASON_DEST_MEMORY,
   REASON_DEST_PORTS, REASON_DEST_SCHEDULE, REASON_DEST_VM_TABLE, REASON_PROTECTED, REASON_RESTORE_FAILED,
 } from "./config";
 import { report } from "./events";
-import { restoreCycles } from "./downtime";
+import { decompressCycles, restoreCycles } from "./downtime";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, COMMIT_REPLY_BYTES, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT,
   MSG_COMMIT_REPLY, MSG_DATA, MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, PREPARE_HEADER_BYTES,
@@ -205,7 +205,8 @@ function onCommit(into: Incoming, body: usize, bytes: u32): void {
     replyStatus(into, MSG_COMMIT_REPLY, REASON_RESTORE_FAILED, 0, COMMIT_REPLY_BYTES);
     return;
   }
-  vm.notBeforeCycles = now() + restoreCycles(blackoutBytes);
+  // The blackout's compressed pages cost their decoding too (COMMIT says how many).
+  vm.notBeforeCycles = now() + restoreCycles(blackoutBytes) + decompressCycles(load<u32>(body, 20));
   vm.awaitingFirstRun = true;
   into.requested = 0;
   into.demandFaults = 0;
@@ -304,6 +305,7 @@ export function incomingStat(into: Incoming, key: u32): u64 {
     case INCOMING_STAT_SOURCE_PROCESSOR: return into.source;
     case INCOMING_STAT_STATE: return into.state;
     case INCOMING_STAT_DUPLICATE_PAGES: return into.stream.duplicatePages;
+    case INCOMING_STAT_DECOMPRESSED_PAGES: return into.stream.applier.compressedPages;
     case INCOMING_STAT_PAGE_WAIT_NS: return into.vm != null ? cyclesToNs(into.vm!.pageWaitCycles) : into.pageWaitNs;
   }
   return 0;

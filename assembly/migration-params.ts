@@ -18,6 +18,11 @@ export function setNextParam(key: u32, value: u64): bool {
   return true;
 }
 
+/** A start that was turned down before it began (bad arguments, busy) drops what was set for it. */
+export function discardParams(): void {
+  reset();
+}
+
 /** Moves the next migration's parameters into `into` and starts the one after from the defaults. */
 export function takeParams(into: StaticArray<u64>): void {
   for (let key: u32 = 0; key < PARAM_COUNT; key++) unchecked(into[key] = unchecked(next[key]));

@@ -31,16 +31,20 @@ import {
   STAT_PARAM, STAT_PREPAGED_PAGES, STAT_PUSHED_PAGES, STAT_REASON, STAT_RETRANSMISSIONS, STAT_ROUND_DIRTY_RATE,
   STAT_ROUND_PAGES, STAT_ROUNDS, STAT_SHARE_PERMILLE, STAT_SOURCE_VM, STAT_START_NS, STAT_STATE, STAT_STOP_NS,
   STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
+  REASON_NO_IMAGE, STAT_BOUND_PREPARE_NS, STAT_IMAGE_PAGES, STRATEGY_COLD, STRATEGY_WARM, STAT_PAGES_SENT,
+  PARAM_COMPRESS, STAT_BOUND_COMPRESSION_NS, STAT_CLASS_BYTES, STAT_CLASS_PAGES, PARAM_WORKING_SET, STAT_HELD_PAGES, STRATEGY_PRE_COPY,
 } from "./config";
+import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
+import { COMPRESS_CYCLES_PER_BYTE, PAGE_CLASSES } from "./page-compression";
 import { linkBandwidth, maxPayloadTo } from "./communication";
-import { Bound, computeBound, DestinationFacts } from "./downtime";
+import { addCompressionTerm, Bound, computeBound, DestinationFacts, prepareExchangeNs } from "./downtime";
 import { report } from "./events";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT, MSG_COMMIT_REPLY, MSG_DATA,
   MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES,
   PREPARE_WINDOW_BYTES,
 } from "./migration-messages";
-import { takeParams } from "./migration-params";
+import { discardParams, takeParams } from "./migration-params";
 import { MigrationStream } from "./migration-stream";
 import { longestWaitNs, windowsOf } from "./schedule";
 import { Endpoint } from "./transport";
@@ -48,6 +52,7 @@ import { holdVm, releaseVm, resumeVm } from "./vm-lifecycle";
 import { protectionHooks } from "./protection-hooks";
 import { vmHooks } from "./vm-hooks";
 import { Vm, vmById } from "./vm";
+import { hasImage, imagePages, restartFromImage } from "./vm-image";
 
 const MAX_REQUESTS: u32 = 16;
 const windowStarts = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
@@ -93,6 +98,17 @@ export class Outgoing {
   blackoutDue: bool = false;
   /** When the VM last had the processor before the stop. */
   lastRunNs: u64 = 0;
+  /** The stop, in this processor's cycles: a warm move's blackout deadline counts from it. */
+  stopCycles: u64 = 0;
+  /** Cold: pages of the boot image the VM restarts from. */
+  imagePages: u64 = 0;
+  /** Compressing: the pages the bound's blackout would classify, and compress (its compression term). */
+  codecExamined: u64 = 0;
+  codecCompressed: u64 = 0;
+  /** Compressing: the next message waits for the codec's work on the pages before it (this processor's cycles). */
+  codecReadyCycles: u64 = 0;
+  /** Compressed pages sent before the blackout began (COMMIT names the blackout's own). */
+  compressedBeforeBlackout: u64 = 0;
 
   param(key: u32): u64 {
     return unchecked(this.params[key]);
@@ -130,6 +146,7 @@ export function outgoingBySession(session: u32, peer: u32): Outgoing | null {
 }
 
 function finish(out: Outgoing, state: u32, reason: u64): void {
+  out.stream.workingSet.release();
   out.state = state;
   out.reason = reason;
   out.endNs = nowNs();
@@ -147,30 +164,65 @@ function refuse(out: Outgoing, reason: u64): i32 {
 
 /** Bytes the blackout would send if it began now. */
 function blackoutBytesNow(out: Outgoing, vm: Vm): u64 {
-  return out.strategy == STRATEGY_STOP_COPY ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+  if (out.strategy == STRATEGY_COLD) return out.stream.fullStreamBytes(vm, out.imagePages);
+  if (out.stream.compress) return compressedBlackoutBytes(out, vm);
+  return sendsEverything(out) ? out.stream.fullBytes(vm) : out.stream.incrementalBytes(vm);
+}
+
+/**
+ * A compressing blackout: its pages compressed now, before it is decided, so that the bound
+ * holds what the blackout will send (the VM stops in the same step, nothing changes them).
+ */
+function compressedBlackoutBytes(out: Outgoing, vm: Vm): u64 {
+  const everything = sendsEverything(out);
+  const bytes = out.stream.compressedBytes(vm, everything ? DIRTY_TOUCHED : DIRTY_MIGRATION, everything);
+  out.codecExamined = out.stream.estimate.examined;
+  out.codecCompressed = out.stream.estimate.compressed;
+  return bytes;
+}
+
+/** Stop-copy and warm send every touched page in their blackout. */
+function sendsEverything(out: Outgoing): bool {
+  return out.strategy == STRATEGY_STOP_COPY || out.strategy == STRATEGY_WARM;
 }
 
 function boundFor(out: Outgoing, streamBytes: u64): u64 {
   computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination,
     out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
+  // A warm move's VM is suspended before PREPARE goes: it waits out the exchange too.
+  out.bound.prepareNs = out.strategy == STRATEGY_WARM ? prepareExchangeNs(out.peer, out.link.window, <u32>windowsOf(out.vmId, windowStarts, windowEnds)) : 0;
+  addCompressionTerm(out.bound, out.stream.compress ? out.codecExamined : 0, out.stream.compress ? out.codecCompressed : 0, out.destination);
   return out.bound.totalNs();
 }
 
 /** The largest blackout the strategy can end with: stop-copy every touched page, pre-copy h bytes, post-copy its first instruction's pages. */
 function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
-  if (out.strategy == STRATEGY_STOP_COPY) return blackoutBytesNow(out, vm);
+  if (sendsEverything(out) || out.strategy == STRATEGY_COLD) return blackoutBytesNow(out, vm);
   if (out.strategy == STRATEGY_POST_COPY) return out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, false));
-  return out.stream.bytesForPages(vm, out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT);
+  // Pre-copy: h bytes of pages, sent raw (the worst case), each classified and compressed (the worst time).
+  const pages = out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT;
+  out.codecExamined = pages;
+  out.codecCompressed = pages;
+  return out.stream.bytesForPages(vm, pages);
 }
 
 /** Starts migrating `vm` to processor `peer`; 0, or an SBI error (-4 refused: the report says why). */
-export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
+/** Why migrationStart cannot begin at all (0: it can): busy, bad arguments, a VM still arriving. */
+function startError(vmId: u32, peer: u32, strategy: u32): i32 {
   if (!currentOutgoing().over()) return SBI_ERR_INVALID_STATE;
   const vm = vmById(vmId);
-  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_POST_COPY || peer == getProcessorId()) {
+  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_WARM || peer == getProcessorId()) {
     return SBI_ERR_INVALID_PARAM;
   }
   if (vm.awaitingFirstRun || vm.absent != 0) return SBI_ERR_INVALID_STATE; // still arriving from its last move
+  return 0;
+}
+
+export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
+  const error = startError(vmId, peer, strategy);
+  // The parameters set for this start go with it: they never leak into the next one.
+  if (error != 0) { discardParams(); return error; }
+  const vm = vmById(vmId)!;
   const out = begin(vm, peer, strategy);
   report(EVENT_MIGRATION_STARTED, out.id, vm.id, peer, strategy);
   if (!out.link.start(peer, out.id)) return refuse(out, REASON_NO_LINK);
@@ -182,9 +234,15 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   unchecked(out.params[PARAM_REPLACES] = <u64>replaces);
   out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.slackNs;
   if (out.affordableNs == u64.MAX_VALUE) return refuse(out, REASON_NO_AFFORDABLE);
+  if (strategy == STRATEGY_COLD) {
+    if (!hasImage(vm)) return refuse(out, REASON_NO_IMAGE);
+    out.imagePages = imagePages(vm);
+  }
   // Admission, before the destination has said what it is: the terms the link decides alone.
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) return refuse(out, REASON_BOUND);
-  sendPrepare(out, vm);
+  // Warm suspends first and asks the destination afterwards (beginDueBlackout).
+  if (strategy == STRATEGY_WARM) out.blackoutDue = true;
+  else sendPrepare(out, vm);
   if (replaces > 0) protectionHooks.moveStarted(vm.id);
   return 0;
 }
@@ -209,6 +267,19 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.bound.restoreNs = 0;
   out.bound.scheduleNs = 0;
   out.bound.agreementNs = 0;
+  out.bound.prepareNs = 0;
+  out.bound.compressionNs = 0;
+  out.imagePages = 0;
+  // Compression suits the strategies that send pages while or after the VM stops; not
+  // post-copy's pushes, nor a cold move's image (docs/migration.md, "Page compression").
+  out.stream.compress = out.param(PARAM_COMPRESS) != 0 && strategy != STRATEGY_POST_COPY && strategy != STRATEGY_COLD;
+  out.stream.stats.clear();
+  out.stream.ordered = out.param(PARAM_WORKING_SET) != 0 && (strategy == STRATEGY_PRE_COPY || strategy == STRATEGY_THROTTLED);
+  out.stream.workingSet.heldPages = 0;
+  out.codecExamined = 0;
+  out.codecCompressed = 0;
+  out.codecReadyCycles = 0;
+  out.compressedBeforeBlackout = 0;
   out.affordableNs = 0;
   out.startNs = nowNs();
   out.stopNs = 0;
@@ -223,6 +294,7 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.blackoutDue = false;
   out.stream.prepagedPages = 0;
   out.stream.pushedPages = 0;
+  out.stream.pagesSent = 0;
   out.state = STATE_PREPARING;
   return out;
 }
@@ -282,7 +354,21 @@ function beginRound(out: Outgoing, vm: Vm): void {
   out.rounds++;
   out.roundStartCycles = now();
   out.stream.beginCheckpoint(vm, out.rounds == 1, true);
+  if (out.stream.ordered) planRound(out, vm);
   out.stream.startRateMeter(vm);
+}
+
+/**
+ * Working-set order: what the last round saw written goes into each page's recency; this
+ * round sends coldest first and leaves the predicted-hot pages for the blackout — at most
+ * half of h, so that the dirty set can still fall to h.
+ */
+function planRound(out: Outgoing, vm: Vm): void {
+  const ws = out.stream.workingSet;
+  if (out.rounds == 1) ws.start(vm);
+  else ws.sample(vm);
+  const maxHeld = (out.param(PARAM_THRESHOLD_BYTES) >> PAGE_SHIFT) / 2;
+  ws.plan(vm, out.rounds == 1 ? DIRTY_TOUCHED : DIRTY_MIGRATION, maxHeld);
 }
 
 /** A pre-copy round is on the other side: measure it, then decide what comes next. */
@@ -317,6 +403,8 @@ function readyToStop(vm: Vm): bool {
 function beginDueBlackout(out: Outgoing, vm: Vm): void {
   out.blackoutDue = false;
   if (out.strategy == STRATEGY_POST_COPY) { enterPostCopyBlackout(out, vm); return; }
+  if (out.strategy == STRATEGY_WARM) { suspendForWarm(out, vm); return; }
+  if (out.strategy == STRATEGY_COLD) { enterColdBlackout(out, vm); return; }
   const bytes = blackoutBytesNow(out, vm);
   if (boundFor(out, bytes) <= out.affordableNs) { enterBlackout(out, vm, bytes); return; }
   if (out.strategy == STRATEGY_STOP_COPY) { abort(out, REASON_BOUND, STATE_FAILED); return; }
@@ -356,6 +444,39 @@ function enterPostCopyBlackout(out: Outgoing, vm: Vm): void {
   out.stream.beginPostCopyCheckpoint(vm, prepage);
 }
 
+/**
+ * Warm: suspend the VM before the destination is asked, then send PREPARE. Its checkpoint
+ * is the VM as suspended (it is held, so nothing changes it); it goes once the destination
+ * has reserved (onPrepareReply). Until then the bound lacks the destination's terms.
+ */
+function suspendForWarm(out: Outgoing, vm: Vm): void {
+  const bytes = blackoutBytesNow(out, vm);
+  if (boundFor(out, bytes) > out.affordableNs) { refuseBeforePrepare(out, vm); return; }
+  stopForBlackout(out, vm, bytes);
+  sendPrepare(out, vm);
+}
+
+/** Warm, before PREPARE went: the VM wrote more since admission and no longer fits. Nothing was reserved. */
+function refuseBeforePrepare(out: Outgoing, vm: Vm): void {
+  if (out.param(PARAM_REPLACES) != 0) protectionHooks.moveEnded(vm.id, false, 0);
+  refuse(out, REASON_BOUND);
+}
+
+/**
+ * Cold: the VM stops for good and restarts from its boot image (vm-image.ts); the
+ * blackout sends that image and the boot vCPU, which the destination runs from its entry.
+ * The bound is checked on the VM's state before the restart, and again on the exact
+ * stream after it; a move given up after the restart leaves the restarted VM on the source.
+ */
+function enterColdBlackout(out: Outgoing, vm: Vm): void {
+  if (boundFor(out, blackoutBytesNow(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_FAILED); return; }
+  restartFromImage(vm);
+  const bytes = out.stream.fullBytes(vm);
+  if (boundFor(out, bytes) > out.affordableNs) { abort(out, REASON_BOUND, STATE_FAILED); return; }
+  stopForBlackout(out, vm, bytes);
+  out.stream.beginCheckpoint(vm, true, false);
+}
+
 function enterBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   stopForBlackout(out, vm, streamBytes);
   out.stream.beginCheckpoint(vm, out.strategy == STRATEGY_STOP_COPY, false);
@@ -365,6 +486,8 @@ function stopForBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   holdVm(vm);
   vm.cpuSharePermille = 1000;
   out.stopNs = nowNs();
+  out.stopCycles = now();
+  out.compressedBeforeBlackout = out.stream.stats.compressed;
   out.lastRunNs = cyclesToNs(vm.lastRanCycles);
   out.blackoutStreamBytes = streamBytes;
   out.blackoutDeadlineCycles = now() + nsToCycles(out.bound.commitByNs());
@@ -397,20 +520,41 @@ export function pumpOutgoing(out: Outgoing): void {
     if (out.over()) return;
   }
   if (out.state == STATE_POST_COPY) { pushPages(out, vm); return; }
+  if (awaitingWarmReply(out)) {
+    // Warm, suspended, PREPARE out: nothing goes before the destination has reserved.
+    if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
+    return;
+  }
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(out, vm);
-  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle()) endRound(out, vm);
+  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle() && codecDone(out)) endRound(out, vm);
   if (out.state == STATE_BLACKOUT) {
     // COMMIT goes only while what follows it still fits the bound; past that, the VM
     // resumes here, down for less than its bound.
     if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
-    else if (out.stream.checkpointDone() && out.link.idle()) sendCommit(out);
+    else if (out.stream.checkpointDone() && out.link.idle() && codecDone(out)) sendCommit(out);
   }
 }
 
+function awaitingWarmReply(out: Outgoing): bool {
+  return out.strategy == STRATEGY_WARM && out.state == STATE_BLACKOUT && !out.destination.known;
+}
+
+function codecDone(out: Outgoing): bool {
+  return now() >= out.codecReadyCycles;
+}
+
+/**
+ * Sends what the transport has room for. Compressing costs this processor's cycles: the
+ * codec's work on the pages of one message delays the next message by as much, so the
+ * stream takes the virtual time the bound charges for it.
+ */
 function sendStream(out: Outgoing, vm: Vm): void {
   const maxBody = out.link.maxBody();
-  while (out.link.hasRoom()) {
+  while (out.link.hasRoom() && codecDone(out)) {
+    const examinedBefore = out.stream.stats.examined;
     const bytes = out.stream.take(vm, messageBody, maxBody);
+    const examined = out.stream.stats.examined - examinedBefore;
+    if (examined != 0) out.codecReadyCycles = now() + examined * PAGE_BYTES * COMPRESS_CYCLES_PER_BYTE;
     if (bytes == 0) return;
     out.link.send(MSG_DATA, messageBody, bytes);
   }
@@ -421,7 +565,7 @@ function sendCommit(out: Outgoing): void {
   store<u64>(body, out.stopNs);
   store<u64>(body, out.blackoutStreamBytes, 8);
   store<u32>(body, out.strategy == STRATEGY_POST_COPY ? COMMIT_FLAG_POSTCOPY : 0, 16);
-  store<u32>(body, 0, 20);
+  store<u32>(body, <u32>(out.stream.stats.compressed - out.compressedBeforeBlackout), 20); // the destination decodes them before the VM runs
   store<u64>(body, out.bound.totalNs(), 24);
   out.link.send(MSG_COMMIT, body, COMMIT_BODY_BYTES);
   out.state = STATE_COMMITTING;
@@ -461,7 +605,7 @@ function release(out: Outgoing, vm: Vm): void {
 
 /** A message for the source side of `out` (in order, from the destination). */
 export function onSourceMessage(out: Outgoing, type: u32, body: usize, bytes: u32): void {
-  if (type == MSG_PREPARE_REPLY && out.state == STATE_PREPARING) onPrepareReply(out, body, bytes);
+  if (type == MSG_PREPARE_REPLY && (out.state == STATE_PREPARING || awaitingWarmReply(out))) onPrepareReply(out, body, bytes);
   else if (type == MSG_PAGE_REQUEST && out.state == STATE_POST_COPY && bytes >= 4) {
     out.demandRequests++;
     if (out.requestCount < MAX_REQUESTS) {
@@ -481,12 +625,23 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
   out.destination.scheduleGapNs = load<u64>(body, 16);
   const vm = out.vm!;
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_REFUSED); return; }
-  if (out.strategy == STRATEGY_STOP_COPY) out.blackoutDue = true;
+  if (out.strategy == STRATEGY_WARM) { sendWarmCheckpoint(out, vm); return; }
+  if (out.strategy == STRATEGY_STOP_COPY || out.strategy == STRATEGY_COLD) out.blackoutDue = true;
   else if (out.strategy == STRATEGY_POST_COPY) {
     out.state = STATE_TRANSFER;
     out.stream.watchWrites(vm);
     out.watchEndCycles = now() + nsToCycles(out.param(PARAM_PREPAGE_NS));
   } else { out.state = STATE_TRANSFER; out.stream.beginStream(vm); beginRound(out, vm); }
+}
+
+/**
+ * Warm: the destination reserved and the bound, now with its facts, still fits: the
+ * checkpoint of the suspended VM goes. The blackout's deadline counts from the suspension.
+ */
+function sendWarmCheckpoint(out: Outgoing, vm: Vm): void {
+  out.blackoutStreamBytes = blackoutBytesNow(out, vm);
+  out.blackoutDeadlineCycles = out.stopCycles + nsToCycles(out.bound.commitByNs());
+  out.stream.beginCheckpoint(vm, true, false);
 }
 
 function onCommitReply(out: Outgoing, body: usize): void {
@@ -522,6 +677,8 @@ export function pumpAllOutgoing(): void {
 
 /** The report of `out`: MigrationStat `key` (docs/migration.md, "Core interface"). */
 export function outgoingStat(out: Outgoing, key: u32): u64 {
+  if (key >= STAT_CLASS_PAGES && key < STAT_CLASS_PAGES + PAGE_CLASSES) return out.stream.stats.pages[key - STAT_CLASS_PAGES];
+  if (key >= STAT_CLASS_BYTES && key < STAT_CLASS_BYTES + PAGE_CLASSES) return out.stream.stats.bytes[key - STAT_CLASS_BYTES];
   if (key >= STAT_PARAM) return key - STAT_PARAM < PARAM_COUNT ? out.param(key - STAT_PARAM) : 0;
   if (key >= STAT_ROUND_PAGES) return key - STAT_ROUND_PAGES < <u32>MAX_ROUND_STATS ? out.roundPages[key - STAT_ROUND_PAGES] : 0;
   if (key >= STAT_ROUND_DIRTY_RATE) return key - STAT_ROUND_DIRTY_RATE < <u32>MAX_ROUND_STATS ? out.roundDirtyBytesPerS[key - STAT_ROUND_DIRTY_RATE] : 0;
@@ -554,6 +711,11 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_PUSHED_PAGES: return out.stream.pushedPages;
     case STAT_STRATEGY: return out.strategy;
     case STAT_LAST_RUN_NS: return out.lastRunNs;
+    case STAT_BOUND_PREPARE_NS: return out.bound.prepareNs;
+    case STAT_IMAGE_PAGES: return out.imagePages;
+    case STAT_PAGES_SENT: return out.stream.pagesSent;
+    case STAT_BOUND_COMPRESSION_NS: return out.bound.compressionNs;
+    case STAT_HELD_PAGES: return out.stream.workingSet.heldPages;
   }
   return 0;
 }

@@ -7,13 +7,14 @@
 import { getClockHz, now } from "./clock";
 import { PAGE_SHIFT } from "./config";
 import {
-  CHECKPOINT_FRAME_BYTES, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast, stateRecordsBytes, writeCheckpointEnd,
-  writePagesFrom, writeStateRecords, writeVmConfig,
+  CHECKPOINT_FRAME_BYTES, compressedPageRecordsBytes, CompressionStats, END_RECORD_BYTES, pageRecordsBytes, pagesWrittenLast,
+  stateRecordsBytes, writeCheckpointEnd, writeCompressedPagesFrom, writeOrderedPagesFrom, writePagesFrom, writeStateRecords, writeVmConfig,
 } from "./collector";
+import { ORDER_BUCKETS, WorkingSet } from "./working-set";
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
-  StreamWriter, useWriter, writeHeader,
+  StreamWriter, useWriter, writeHeader, STREAM_VERSION, STREAM_VERSION_COMPRESSED,
 } from "./stream";
 import { firstAccessPages, firstPage } from "./first-access";
 import { vmHooks } from "./vm-hooks";
@@ -45,10 +46,23 @@ export class MigrationStream {
   /** Post-copy: pages the blackout carried, and pages sent after the commit. */
   prepagedPages: u64 = 0;
   pushedPages: u64 = 0;
+  /** Compress pages (page-compression.ts; a version-3 stream); post-copy's pushes go as they are. */
+  compress: bool = false;
+  /** What the compression did to the pages sent, per class. */
+  stats: CompressionStats = new CompressionStats();
+  /** What an estimate found (compressedBytes): for the bound's compression term. */
+  estimate: CompressionStats = new CompressionStats();
+  /** Pre-copy rounds in working-set order (working-set.ts): passes by bucket, the predicted-hot pages held back. */
+  ordered: bool = false;
+  workingSet: WorkingSet = new WorkingSet();
+  /** The bucket the current round's scan is on. */
+  pass: u8 = 0;
+  /** Page records this stream carried, over every checkpoint and push (MigrationStat pages-sent). */
+  pagesSent: u64 = 0;
 
   beginStream(vm: Vm): void {
     useWriter(this.writer);
-    writeHeader();
+    writeHeader(this.compress ? STREAM_VERSION_COMPRESSED : STREAM_VERSION);
     this.checkpoints = 0;
     this.sequence = 0;
   }
@@ -63,6 +77,7 @@ export class MigrationStream {
     this.full = full;
     this.memoryOnly = memoryOnly;
     this.pageBit = full ? DIRTY_TOUCHED : DIRTY_MIGRATION;
+    this.pass = 0;
     this.nextPage = 0;
     this.pagesInCheckpoint = 0;
     this.phase = PHASE_PAGES;
@@ -82,11 +97,33 @@ export class MigrationStream {
     return drainOut(dest, maxBytes);
   }
 
+  /** An ordered round (memory-only, working-set order) scans once per bucket; a blackout sends every dirty page at once. */
+  private orderedRound(): bool {
+    return this.ordered && this.memoryOnly;
+  }
+
+  private produceOrdered(vm: Vm): void {
+    const before = this.nextPage;
+    const stats: CompressionStats | null = this.compress ? this.stats : null;
+    this.nextPage = writeOrderedPagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP, this.workingSet.order, this.pass, stats);
+    this.pagesInCheckpoint += pagesWrittenLast();
+    this.pagesSent += pagesWrittenLast();
+    if (this.nextPage < (vm.ramBytes >> PAGE_SHIFT) && this.nextPage != before) return;
+    this.nextPage = 0;
+    this.pass++;
+    if (this.pass == ORDER_BUCKETS) this.phase = PHASE_END;
+  }
+
   private produce(vm: Vm): void {
-    if (this.phase == PHASE_PAGES) {
+    if (this.phase == PHASE_PAGES && this.orderedRound()) {
+      this.produceOrdered(vm);
+    } else if (this.phase == PHASE_PAGES) {
       const before = this.nextPage;
-      this.nextPage = writePagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
+      this.nextPage = this.compress
+        ? writeCompressedPagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP, this.stats)
+        : writePagesFrom(vm, this.pageBit, DIRTY_MIGRATION, this.nextPage, RECORDS_PER_STEP);
       this.pagesInCheckpoint += pagesWrittenLast();
+      this.pagesSent += pagesWrittenLast();
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
     } else if (this.phase == PHASE_STATE) {
       writeStateRecords(vm);
@@ -171,11 +208,13 @@ export class MigrationStream {
     if (requested != 0) {
       writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, requested - 1, 1, 1);
       this.pushedPages += pagesWrittenLast();
+      this.pagesSent += pagesWrittenLast();
     }
     const pages = vm.ramBytes >> PAGE_SHIFT;
     while (outPending() < maxBytes && this.pushNext < pages) {
       this.pushNext = writePagesFrom(vm, DIRTY_POSTCOPY_PENDING, DIRTY_POSTCOPY_PENDING, this.pushNext, 1);
       this.pushedPages += pagesWrittenLast();
+      this.pagesSent += pagesWrittenLast();
     }
     return drainOut(dest, maxBytes);
   }
@@ -229,8 +268,24 @@ export class MigrationStream {
     return CHECKPOINT_FRAME_BYTES + pageRecordsBytes(pages) + stateRecordsBytes(vm) + END_RECORD_BYTES;
   }
 
+  /**
+   * Stream bytes of a complete checkpoint of the pages with `bit` set, each compressed as it
+   * would be now (an upper bound: see compressedPageRecordsBytes); `estimate` says how many
+   * pages it compressed. `header`: a whole stream (its header and END too).
+   */
+  compressedBytes(vm: Vm, bit: u8, header: bool): u64 {
+    this.estimate.clear();
+    const pages = compressedPageRecordsBytes(vm, bit, this.estimate);
+    return (header ? 24 : 0) + CHECKPOINT_FRAME_BYTES + pages + stateRecordsBytes(vm) + END_RECORD_BYTES;
+  }
+
   fullBytes(vm: Vm): u64 {
-    return 24 + this.bytesForPages(vm, this.touchedPages(vm));
+    return this.fullStreamBytes(vm, this.touchedPages(vm));
+  }
+
+  /** A whole stream (header, one complete checkpoint of `pages` pages, END). */
+  fullStreamBytes(vm: Vm, pages: u64): u64 {
+    return 24 + this.bytesForPages(vm, pages);
   }
 
   incrementalBytes(vm: Vm): u64 {

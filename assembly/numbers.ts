@@ -221,8 +221,12 @@ export const STRATEGY_PRE_COPY: u32 = 1;
 export const STRATEGY_THROTTLED: u32 = 2;
 /** resume on the destination first, fetch the remaining pages on demand. */
 export const STRATEGY_POST_COPY: u32 = 3;
+/** stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost. */
+export const STRATEGY_COLD: u32 = 4;
+/** suspend the VM first, then reserve the destination, send its checkpoint and resume it there. */
+export const STRATEGY_WARM: u32 = 5;
 /** How many Strategy values there are (they run from 0). */
-export const STRATEGY_COUNT: u32 = 4;
+export const STRATEGY_COUNT: u32 = 6;
 
 // MigrationState: the source's migration state (migrationStat state).
 /** no migration. */
@@ -285,8 +289,10 @@ export const REASON_RELAY_TABLE: u64 = 15;
 export const REASON_DEST_PORTS: u64 = 16;
 /** the VM is protected: it may only move to the next processor of its protection that can take it. */
 export const REASON_PROTECTED: u64 = 17;
+/** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
+export const REASON_NO_IMAGE: u64 = 18;
 /** How many MigrationReason values there are (they run from 0). */
-export const REASON_COUNT: u32 = 18;
+export const REASON_COUNT: u32 = 19;
 
 // MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults.
 /** pre-copy: at most this many rounds (N). */
@@ -307,10 +313,14 @@ export const PARAM_PREPAGE_NS: u32 = 6;
 export const PARAM_GIVE_UP_TIMEOUTS: u32 = 7;
 /** 1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs. */
 export const PARAM_REPLACES: u32 = 8;
+/** 1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, "Page compression"); 0: send them as they are. */
+export const PARAM_COMPRESS: u32 = 9;
+/** 1: pre-copy and throttled send each round in working-set order (coldest pages first, hottest last) and leave the predicted-hot pages, at most half of h, for the blackout (docs/migration.md, "Working-set ordering"); 0: address order. */
+export const PARAM_WORKING_SET: u32 = 10;
 /** MigrationParam defaults, by key. */
-export const PARAM_DEFAULTS: StaticArray<u64> = [30, 262144, 800, 50, 0, 2, 10000000, 16, 0];
+export const PARAM_DEFAULTS: StaticArray<u64> = [30, 262144, 800, 50, 0, 2, 10000000, 16, 0, 0, 0];
 /** How many MigrationParam values there are (they run from 0). */
-export const PARAM_COUNT: u32 = 9;
+export const PARAM_COUNT: u32 = 11;
 
 // MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one).
 /** MigrationState. */
@@ -369,12 +379,26 @@ export const STAT_STRATEGY: u32 = 25;
 export const STAT_LAST_RUN_NS: u32 = 26;
 /** bound term: a protected VM's lease moving to the destination (the handover's two trips). */
 export const STAT_BOUND_AGREEMENT_NS: u32 = 27;
+/** bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out. */
+export const STAT_BOUND_PREPARE_NS: u32 = 28;
+/** cold: pages of the boot image the VM was restarted from. */
+export const STAT_IMAGE_PAGES: u32 = 29;
+/** page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice). */
+export const STAT_PAGES_SENT: u32 = 30;
+/** bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress). */
+export const STAT_BOUND_COMPRESSION_NS: u32 = 31;
+/** working-set ordering: the pages the last round left for the blackout as predicted hot. */
+export const STAT_HELD_PAGES: u32 = 32;
 /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
 export const STAT_ROUND_DIRTY_RATE: u32 = 100;
 /** 200 + r: pages round r + 1 sent. */
 export const STAT_ROUND_PAGES: u32 = 200;
 /** 300 + k: the value MigrationParam k had for this migration. */
 export const STAT_PARAM: u32 = 300;
+/** 400 + c: pages of class c (0 zero, 1 strongly regular, 2 weakly regular, 3 raw) a compressing migration sent. */
+export const STAT_CLASS_PAGES: u32 = 400;
+/** 410 + c: the stream bytes those pages cost (compare pages × 4096). */
+export const STAT_CLASS_BYTES: u32 = 410;
 
 // IncomingStat: migrationIncomingStat(id, key): what the destination of a migration reports.
 /** the VM's handle here. */
@@ -397,8 +421,10 @@ export const INCOMING_STAT_STATE: u32 = 7;
 export const INCOMING_STAT_DUPLICATE_PAGES: u32 = 8;
 /** post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime). */
 export const INCOMING_STAT_PAGE_WAIT_NS: u32 = 9;
+/** compressed pages decoded here (each checked against its CRC first). */
+export const INCOMING_STAT_DECOMPRESSED_PAGES: u32 = 10;
 /** How many IncomingStat values there are (they run from 0). */
-export const INCOMING_STAT_COUNT: u32 = 10;
+export const INCOMING_STAT_COUNT: u32 = 11;
 
 // CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on.
 /** source: id, vm = source handle, a = destination processor, b = strategy. */
@@ -535,6 +561,8 @@ export const PROTECTION_STAT_COUNT: u32 = 17;
 // Limits and sizes.
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
 export const STREAM_VERSION: u32 = 2;
+/** the stream format's version with PAGE_COMPRESSED records (docs/stream-format.md): written only by a migration that compresses its pages; readers take 2 and 3. */
+export const STREAM_VERSION_COMPRESSED: u32 = 3;
 /** bytes of a link frame's header. */
 export const FRAME_HEADER_BYTES: u32 = 16;
 /** bytes a channel message frame carries before the message: u32 sequence, u32 flags, u64 send time ns, u64 the sender's delivery bound ns. */

@@ -16,12 +16,13 @@ import { DIRTY_COLLECTOR, DIRTY_TOUCHED } from "./dirty-tracking";
 import { noteWritten } from "./guestmem";
 import {
   checkHeader, checkRecordFrame, CHECKPOINT_INCREMENTAL, clearError, ERR_ORDER, ERR_PAGE_RANGE, ERR_TARGET, ERR_TRUNCATED, HEADER_BYTES, MAX_RECORD_BODY_BYTES,
-  nextRecordOffset, PAGE_RECORD_HEADER_BYTES, REC_CHECKPOINT_END, REC_PAGE_DATA, REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_HEADER_BYTES,
+  nextRecordOffset, PAGE_RECORD_HEADER_BYTES, REC_CHECKPOINT_END, REC_PAGE_DATA, REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_HEADER_BYTES, PAGE_COMPRESSED_HEADER_BYTES, REC_PAGE_COMPRESSED,
   recordBodyAt, recordBytes, recordLength, recordType, refuse, setCurrentRecord,
 } from "./stream";
 import { now } from "./clock";
 import { checkPageRecordShape, StreamCheck } from "./stream-check";
 import { flushDecodeCache, Vm } from "./vm";
+import { decompressPage } from "./page-compression";
 import { reserveVm, resumeVm } from "./vm-lifecycle";
 import { applyStateRecord, stateRecordIndex } from "./vm-state-records";
 
@@ -37,6 +38,8 @@ const DIRTY_CLEARED: u8 = 0xFF & ~(DIRTY_COLLECTOR | DIRTY_TOUCHED);
  */
 class Applier {
   vm: Vm | null = null;
+  /** PAGE_COMPRESSED records applied (decoded) since begin. */
+  compressedPages: u64 = 0;
   /** One byte per page: listed in the current checkpoint. */
   listed: usize = 0;
   listedBytes: u32 = 0;
@@ -50,6 +53,7 @@ class Applier {
 
   begin(vm: Vm, stageState: bool): void {
     this.vm = vm;
+    this.compressedPages = 0;
     this.stageState = stageState;
     this.stagedBytes = 0;
     this.stagedStale = false;
@@ -69,6 +73,7 @@ class Applier {
     if (type == REC_VM_CONFIG) this.beginCheckpoint(vm, body);
     else if (type == REC_PAGE_DATA) this.pageData(vm, body);
     else if (type == REC_ZERO_PAGES) this.zeroPages(vm, body);
+    else if (type == REC_PAGE_COMPRESSED) this.compressedPage(vm, body);
     else if (type == REC_CHECKPOINT_END) this.endCheckpoint(vm, body);
     else if (stateRecordIndex(type) >= 0) {
       if (this.stageState) this.stage(base, offset);
@@ -102,6 +107,14 @@ class Applier {
       memory.copy(vm.ram + (<usize>page << PAGE_SHIFT), contents + (<usize>i << PAGE_SHIFT), PAGE_BYTES);
       this.restored(vm, page);
     }
+  }
+
+  /** A checked PAGE_COMPRESSED record: decoded straight into the VM's page. */
+  private compressedPage(vm: Vm, body: usize): void {
+    const page = load<u32>(body);
+    decompressPage(load<u32>(body, 4) & 0xFF, body + PAGE_COMPRESSED_HEADER_BYTES, load<u32>(body, 8), vm.ram + (<usize>page << PAGE_SHIFT));
+    this.restored(vm, page);
+    this.compressedPages++;
   }
 
   private zeroPages(vm: Vm, body: usize): void {
@@ -160,6 +173,7 @@ export function validateStream(base: usize, size: u32, target: Vm | null): bool 
   clearError();
   wholeCheck.begin(target);
   if (!checkHeader(base, size)) return false;
+  wholeCheck.header(base);
   let offset = HEADER_BYTES;
   for (let index: u32 = 0; !wholeCheck.ended; index++) {
     if (offset == size) {
@@ -281,6 +295,7 @@ export class IncomingStream {
     if (!this.headerSeen && !this.postCopy) {
       if (size < HEADER_BYTES) return true;
       if (!checkHeader(this.input, HEADER_BYTES)) return this.refuse();
+      this.check.header(this.input);
       this.headerSeen = true;
       offset = HEADER_BYTES;
     }

@@ -4,7 +4,8 @@
 // walks a whole buffer before applying any of it, or walks a migration's stream as it
 // arrives.
 import { MAX_VM_RAM_BYTES, PAGE_BYTES, PAGE_SHIFT, RAM_BASE } from "./config";
-import { crc32cWord } from "./crc32c";
+import { crc32c, crc32cWord } from "./crc32c";
+import { decompressPage } from "./page-compression";
 import { DIRTY_COLLECTOR } from "./dirty-tracking";
 import {
   checkRecordFrame, CHECKPOINT_END_BYTES, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, END_BYTES, ERR_BAD_LENGTH, ERR_BAD_VALUE,
@@ -12,7 +13,7 @@ import {
   ERR_ORDER, ERR_PAGE_RANGE, ERR_RECORD_COUNT, ERR_TARGET, ERR_TRAILING, ERR_UNKNOWN_MANDATORY, nextRecordOffset,
   PAGE_RECORD_HEADER_BYTES, pageDataBytes, PRODUCER_MAX_BYTES, REC_CHANNELS, REC_CHECKPOINT_END, REC_END, REC_PAGE_DATA, REC_PRODUCER,
   REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_OPTIONAL, recordBodyAt, recordLength, recordType, refuse, setCurrentRecord,
-  VM_CONFIG_BYTES,
+  VM_CONFIG_BYTES, ERR_DECOMPRESS, PAGE_COMPRESSED_HEADER_BYTES, REC_PAGE_COMPRESSED, STREAM_VERSION_COMPRESSED,
 } from "./stream";
 import { channelsFit } from "./channel-record";
 import { chainIdOf, chainSequenceOf, hasChain } from "./checkpoint-chain";
@@ -40,7 +41,28 @@ export function checkPageRecordShape(type: u32, body: usize, length: u32): bool 
   return true;
 }
 
+/** Where a PAGE_COMPRESSED record is decompressed to be checked (the applier decompresses again into the VM). */
+const decodedPage = heap.alloc(PAGE_BYTES);
+
+/**
+ * Is this a PAGE_COMPRESSED body whose encoding decodes to exactly one page with the
+ * CRC it names? Its page number is not checked here. Refuses (and returns false) if not.
+ */
+export function checkCompressedPage(body: usize, length: u32): bool {
+  if (length <= PAGE_COMPRESSED_HEADER_BYTES) return refuse(ERR_BAD_LENGTH, length, PAGE_COMPRESSED_HEADER_BYTES + 1);
+  if ((load<u32>(body, 4) & 0xFFFF_FF00) != 0) return refuse(ERR_BAD_VALUE, 5, load<u32>(body, 4) >> 8);
+  const encodedBytes = load<u32>(body, 8);
+  if (encodedBytes != length - PAGE_COMPRESSED_HEADER_BYTES) return refuse(ERR_BAD_LENGTH, length, <u64>PAGE_COMPRESSED_HEADER_BYTES + encodedBytes);
+  const codec = load<u32>(body, 4) & 0xFF;
+  if (!decompressPage(codec, body + PAGE_COMPRESSED_HEADER_BYTES, encodedBytes, decodedPage)) return refuse(ERR_DECOMPRESS, codec, 0);
+  const crc = crc32c(decodedPage, PAGE_BYTES);
+  if (crc != load<u32>(body, 12)) return refuse(ERR_DECOMPRESS, load<u32>(body, 12), crc);
+  return true;
+}
+
 export class StreamCheck {
+  /** The header said version 3: PAGE_COMPRESSED records may come. */
+  compressedAllowed: bool = false;
   target: Vm | null = null;
   inCheckpoint: bool = false;
   checkpointsSeen: u32 = 0;
@@ -68,9 +90,15 @@ export class StreamCheck {
   /** END was seen and accepted: the stream is whole. */
   ended: bool = false;
 
+  /** After the header was accepted: a version-3 stream may carry PAGE_COMPRESSED records. */
+  header(base: usize): void {
+    this.compressedAllowed = load<u32>(base, 12) == STREAM_VERSION_COMPRESSED;
+  }
+
   /** Starts a walk of a new stream meant for `target` (an existing VM), or null (a new VM). */
   begin(target: Vm | null): void {
     this.target = target;
+    this.compressedAllowed = false;
     this.inCheckpoint = false;
     this.checkpointsSeen = 0;
     this.configSeen = false;
@@ -129,6 +157,9 @@ export class StreamCheck {
     if (!this.inCheckpoint) return refuse(ERR_ORDER, REC_VM_CONFIG);
     if (type == REC_CHECKPOINT_END) return this.checkpointEnd(body, length);
     if (type == REC_PAGE_DATA || type == REC_ZERO_PAGES) return this.pageRecord(type, body, length);
+    if (type == REC_PAGE_COMPRESSED && this.compressedAllowed) {
+      return checkCompressedPage(body, length) && this.listPage(load<u32>(body));
+    }
     if (type == REC_PRODUCER) return length <= PRODUCER_MAX_BYTES ? true : refuse(ERR_BAD_LENGTH, length, PRODUCER_MAX_BYTES);
     const state = stateRecordIndex(type);
     if (state >= 0) {

@@ -6,8 +6,8 @@
 import { PAGE_SHIFT } from "./config";
 import { crc32c, crc32cWord } from "./crc32c";
 
-import { STREAM_VERSION } from "./numbers";
-export { STREAM_VERSION };
+import { STREAM_VERSION, STREAM_VERSION_COMPRESSED } from "./numbers";
+export { STREAM_VERSION, STREAM_VERSION_COMPRESSED };
 export const HEADER_BYTES: u32 = 24;
 /** Record type, length; the body follows. */
 export const RECORD_HEADER_BYTES: u32 = 8;
@@ -35,6 +35,10 @@ export const REC_CHANNELS: u32 = 0x07;
 export const REC_SCHEDULE: u32 = 0x08;
 export const REC_PAGE_DATA: u32 = 0x10;
 export const REC_ZERO_PAGES: u32 = 0x11;
+/** Version 3 only: one compressed page (docs/stream-format.md, "PAGE_COMPRESSED"). */
+export const REC_PAGE_COMPRESSED: u32 = 0x12;
+/** PAGE_COMPRESSED's body before the encoding: page, codec and 3 reserved bytes, encoded bytes, the page's CRC. */
+export const PAGE_COMPRESSED_HEADER_BYTES: u32 = 16;
 export const REC_CHECKPOINT_END: u32 = 0x20;
 export const REC_PRODUCER: u32 = RECORD_OPTIONAL | 0x100;
 /** Optional: the PMP CSRs, written only when one of them is not zero (vm-state-records.ts). */
@@ -82,6 +86,8 @@ export const ERR_TRAILING: u32 = 22;
 export const ERR_NOT_RESUMABLE: u32 = 23;
 export const ERR_TARGET: u32 = 24;
 export const ERR_TOO_LARGE: u32 = 25;
+/** A PAGE_COMPRESSED record that does not decode to one page, or whose page's CRC does not match. */
+export const ERR_DECOMPRESS: u32 = 26;
 
 /** The record index reported for a fault in the header. */
 export const HEADER_INDEX: u32 = 0xFFFF_FFFF;
@@ -212,7 +218,7 @@ function reserve(bytes: usize): usize {
 }
 
 /** Starts a stream: the header. Any undrained bytes of an earlier stream are dropped. */
-export function writeHeader(): void {
+export function writeHeader(version: u32 = STREAM_VERSION): void {
   const w = writer;
   w.outEnd = 0;
   w.outRead = 0;
@@ -221,7 +227,7 @@ export function writeHeader(): void {
   const at = reserve(HEADER_BYTES);
   store<u64>(at, MAGIC);
   store<u32>(at, BYTE_ORDER_MARK, 8);
-  store<u32>(at, STREAM_VERSION, 12);
+  store<u32>(at, version, 12);
   store<u32>(at, 0, 16);
   store<u32>(at, crc32c(at, 20), 20);
 }
@@ -274,14 +280,15 @@ export function drainOut(dest: usize, maxBytes: u32): u32 {
 
 // ---- Reader: framing checks over a buffer [base, base + size). ----
 
-/** Checks the header; false (with the refusal recorded) if it is not a version-1 header. */
+/** Checks the header; false (with the refusal recorded) if it is not a header of version 2 or 3. */
 export function checkHeader(base: usize, size: u32): bool {
   setCurrentRecord(0, HEADER_INDEX, 0);
   if (size < 8) return refuse(ERR_TRUNCATED, size, HEADER_BYTES);
   if (load<u64>(base) != MAGIC) return refuse(ERR_BAD_MAGIC, load<u64>(base));
   if (size < HEADER_BYTES) return refuse(ERR_TRUNCATED, size, HEADER_BYTES);
   if (load<u32>(base, 8) != BYTE_ORDER_MARK) return refuse(ERR_BYTE_ORDER, load<u32>(base, 8));
-  if (load<u32>(base, 12) != STREAM_VERSION) return refuse(ERR_VERSION, load<u32>(base, 12), STREAM_VERSION);
+  const version = load<u32>(base, 12);
+  if (version != STREAM_VERSION && version != STREAM_VERSION_COMPRESSED) return refuse(ERR_VERSION, version, STREAM_VERSION_COMPRESSED);
   if (load<u32>(base, 16) != 0) return refuse(ERR_HEADER_FLAGS, load<u32>(base, 16));
   const crc = crc32c(base, 20);
   if (load<u32>(base, 20) != crc) return refuse(ERR_HEADER_CRC, load<u32>(base, 20), crc);

@@ -133,6 +133,15 @@ export class Vm {
   // RV32A and the machine-mode CSRs firmware probes (atomic.ts, csr.ts).
   /** LR/SC reservation: guest address of the reserved word, 0 for none (RAM never starts at 0). */
   reservation: u32;
+  /** The boot image (vm-image.ts): what vmLoad wrote before the first instruction, where it was booted; 0 elsewhere. */
+  image: usize;
+  imageBytes: u32;
+  imageCapacity: u32;
+  /** The image grew past the VM's RAM (loads written over loads): it cannot be replayed. */
+  imageOverflow: bool;
+  bootPc: u32;
+  bootA0: u32;
+  bootA1: u32;
   /** PMP CSRs (csr.ts), consecutive: pmpcfg0..3, then pmpaddr0..15 (PMP_STATE_BYTES). */
   pmpcfg0: u32;
   pmpcfg1: u32;
@@ -253,6 +262,7 @@ export function freeVm(vm: Vm): void {
   if (vm.decode != 0) heap.free(vm.decode);
   if (vm.absent != 0) heap.free(vm.absent);
   if (vm.tasks != 0) heap.free(vm.tasks);
+  if (vm.image != 0) heap.free(vm.image);
   heap.free(vm.regs);
   heap.free(vm.consoleBuffer);
   heap.free(changetype<usize>(vm));

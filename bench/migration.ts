@@ -2,8 +2,8 @@
  * Migration benchmark: what the migration manager achieves, measured in virtual
  * time on a two-processor board, in one run.
  *
- *   npm run build && npm run bench:migration [-- --quick] [-- --figure 1|2|3] [-- --scale K]
- *       [-- --p 140,160] [-- --c 0.6,0.8] [-- --json]
+ *   npm run build && npm run bench:migration [-- --quick] [-- --figure 1|2|3|4] [-- --scale K]
+ *       [-- --p 140,160] [-- --c 0.6,0.8] [-- --technique cold,warm] [-- --json]
  *
  * The guest is guests/build/memwriter.elf, its parameters patched into the ELF's
  * .data (the memwriter_params struct) before the board loads it: it touches every
@@ -30,6 +30,10 @@
  *      model's downtime for each p, and throttled pre-copy with C = 0.6 … 0.9 beside
  *      it. --scale K divides M and h by K (the same h/M, so the same barrier) for a
  *      quicker look; --p and --c choose the points;
+ *   4. the techniques beside plain pre-copy over the same dirty rates (12 MiB guest, the
+ *      link of figure 1): bytes sent, pages sent, rounds, total time and downtime, one
+ *      table. --technique picks some (cold, warm), --p the rates; --figure 4 --quick is
+ *      the short look (two rates);
  *   3. measured downtime / bound for every run: it must never exceed 1 (a run that
  *      does is printed prominently with its parameters: a bug in the core).
  *
@@ -77,7 +81,18 @@ const AFFORDABLE_NS = 600_000n * MS;
 /** The earliest the migration starts; later if the guest needs longer to touch its whole working set (startNs). */
 const START_NS = 500n * MS;
 
-interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[] }
+/** The techniques figure 4 sets beside plain pre-copy. */
+const TECHNIQUES = ['cold', 'warm', 'compressed-pre-copy', 'working-set'] as const;
+type Technique = (typeof TECHNIQUES)[number];
+
+/** A technique as a strategy and its parameters: compression is pre-copy with `compress`. */
+function techniqueRun(technique: Technique): { strategy: MigrationStrategy; params: MigrationParams } {
+  if (technique === 'compressed-pre-copy') return { strategy: 'pre-copy', params: { compress: true } };
+  if (technique === 'working-set') return { strategy: 'pre-copy', params: { workingSet: true } };
+  return { strategy: technique, params: {} };
+}
+
+interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[]; techniques: Technique[] }
 
 function optionsFrom(argv: string[]): Options {
   const { values } = parseArgs({
@@ -89,8 +104,13 @@ function optionsFrom(argv: string[]): Options {
       scale: { type: 'string', default: '1' },
       p: { type: 'string' },
       c: { type: 'string' },
+      technique: { type: 'string' },
     },
   });
+  const techniques = values.technique === undefined ? [...TECHNIQUES] : values.technique.split(',');
+  for (const name of techniques) {
+    if (!(TECHNIQUES as readonly string[]).includes(name)) throw new Error(`bench/migration: --technique takes ${TECHNIQUES.join(', ')}, not ${name}`);
+  }
   const scale = Number(values.scale);
   if (![1, 2, 4, 8, 16, 32, 64].includes(scale)) throw new Error('bench/migration: --scale needs one of 1, 2, 4, 8, 16, 32, 64');
   const list = (text: string | undefined, name: string): number[] | undefined => {
@@ -101,7 +121,8 @@ function optionsFrom(argv: string[]): Options {
   };
   return {
     scale, quick: values.quick, json: values.json,
-    figures: new Set(values.figure === undefined ? ['1', '2', '3'] : [values.figure]),
+    figures: new Set(values.figure === undefined ? ['1', '2', '3', '4', '5'] : [values.figure]),
+    techniques: techniques as Technique[],
     ...(values.p === undefined ? {} : { ps: list(values.p, 'p') }),
     ...(values.c === undefined ? {} : { cs: list(values.c, 'c') }),
   };
@@ -120,6 +141,9 @@ interface MemwriterParams {
   fill: boolean;
   /** Pages between successive writes (1: address order). */
   stride: number;
+  /** A hot region at the start of the working set, and how many of its pages each period also writes (0: none). */
+  hotPages?: number;
+  hotWrites?: number;
 }
 
 /** memwriter's working set for `ramBytes`: every page from the end of its image to the end of RAM. */
@@ -159,15 +183,16 @@ function memwriterImage(params: MemwriterParams): string {
     const offset = view.getUint32(at + 4, true);
     const paddr = view.getUint32(at + 12, true);
     const filesz = view.getUint32(at + 16, true);
-    if (symbol.value >= paddr && symbol.value + 32 <= paddr + filesz) fileOffset = offset + (symbol.value - paddr);
+    if (symbol.value >= paddr && symbol.value + 40 <= paddr + filesz) fileOffset = offset + (symbol.value - paddr);
   }
   if (fileOffset === undefined || view.getUint32(fileOffset, true) !== MEMWRITER_MAGIC) {
     throw new Error('memwriter.elf: memwriter_params is not where its symbol says (or lacks its magic)');
   }
-  [MEMWRITER_MAGIC, params.ramBytes, params.pagesPerPeriod, params.wordsPerPage, params.periodTicks, params.periods, params.fill ? 1 : 0, params.stride]
+  [MEMWRITER_MAGIC, params.ramBytes, params.pagesPerPeriod, params.wordsPerPage, params.periodTicks, params.periods, params.fill ? 1 : 0, params.stride,
+    params.hotPages ?? 0, params.hotWrites ?? 0]
     .forEach((value, i) => view.setUint32(fileOffset! + i * 4, value >>> 0, true));
   mkdirSync(WORK, { recursive: true });
-  const path = join(WORK, `memwriter-${params.ramBytes}-${params.pagesPerPeriod}-${params.wordsPerPage}-${params.periodTicks}-${params.periods}-${params.fill ? 1 : 0}-${params.stride}.elf`);
+  const path = join(WORK, `memwriter-${params.ramBytes}-${params.pagesPerPeriod}-${params.wordsPerPage}-${params.periodTicks}-${params.periods}-${params.fill ? 1 : 0}-${params.stride}-${params.hotPages ?? 0}-${params.hotWrites ?? 0}.elf`);
   // Workers write the same image concurrently: write aside, then rename (atomic), so no
   // worker ever reads a half-written file.
   const temporary = `${path}.${process.pid}.${threadId}.tmp`;
@@ -201,6 +226,8 @@ async function calibrate(): Promise<Calibration> {
 
 interface RunSpec {
   figure: string;
+  /** Figure 4: the technique's name (default: the strategy). */
+  label?: string;
   strategy: MigrationStrategy;
   /** Nominal dirty rate, bytes/s (0: the guest writes nothing after its fill). */
   pBytesPerS: number;
@@ -211,10 +238,15 @@ interface RunSpec {
   /** Seeded link faults (figure 3's fault runs). */
   linkFaults?: LinkFaultRates;
   seed?: number;
+  /** Figure 5: memwriter's hot region (pages) and the hot pages it writes per period besides the 64 others. */
+  hot?: { pages: number; writes: number };
 }
 
 interface RunResult {
   figure: string;
+  label?: string;
+  /** A compressing run: per page class, the pages and what they cost (bytes), and the saving. */
+  compression?: { class: string; pages: number; sentBytes: number; ratio?: number }[];
   strategy: MigrationStrategy;
   c?: number;
   linkFaults?: LinkFaultRates;
@@ -234,6 +266,10 @@ interface RunResult {
   totalMs: number;
   rounds: number;
   bytesSent: number;
+  /** Working-set ordering: the predicted-hot pages the last round left for the blackout. */
+  heldPages?: number;
+  /** Page records sent over the whole migration. */
+  pagesSent: number;
   /** The most stream bytes the destination held at once. */
   destinationHeldBytes?: number;
   retransmissions: number;
@@ -266,7 +302,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
   const stride = scatteringStride(workingSetPages(spec.ramBytes));
   const image = memwriterImage(spec.pBytesPerS === 0
     ? { ramBytes: spec.ramBytes, pagesPerPeriod: 0, wordsPerPage: 1, periodTicks: 100_000, periods: 0, fill: true, stride }
-    : { ramBytes: spec.ramBytes, pagesPerPeriod: 64, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods: 0, fill: true, stride });
+    : { ramBytes: spec.ramBytes, pagesPerPeriod: 64, wordsPerPage: WORDS_PER_PAGE, periodTicks: 0, periods: 0, fill: true, stride, hotPages: spec.hot?.pages ?? 0, hotWrites: spec.hot?.writes ?? 0 });
   const processorRam = spec.ramBytes + MIB;
   const board = parseBoard({
     name: `bench-${spec.figure}`,
@@ -292,6 +328,10 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
   return {
     figure: spec.figure,
     strategy: spec.strategy,
+    ...(spec.label === undefined ? {} : { label: spec.label }),
+    ...(report.compression === undefined ? {} : {
+      compression: Object.entries(report.compression).map(([name, c]) => ({ class: name, pages: Number(c.pages), sentBytes: Number(c.sentBytes), ...(c.ratio === undefined ? {} : { ratio: c.ratio }) })),
+    }),
     ...(spec.c === undefined ? {} : { c: spec.c }),
     ...(spec.linkFaults === undefined ? {} : { linkFaults: spec.linkFaults, seed: spec.seed ?? 0 }),
     memoryBytes: spec.ramBytes,
@@ -308,6 +348,8 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     totalMs: Number(report.totalNs) / 1e6,
     rounds: report.rounds,
     bytesSent: Number(report.bytesSent),
+    pagesSent: Number(report.pagesSent),
+    ...(report.heldPages === undefined ? {} : { heldPages: Number(report.heldPages) }),
     ...(report.destinationHeldBytes === undefined ? {} : { destinationHeldBytes: Number(report.destinationHeldBytes) }),
     retransmissions: Number(report.retransmissions),
     sharePermilleAtEnd: report.sharePermille,
@@ -338,7 +380,7 @@ function failedRun(spec: RunSpec, message: string): RunResult {
     figure: spec.figure, strategy: spec.strategy, ...(spec.c === undefined ? {} : { c: spec.c }),
     memoryBytes: spec.ramBytes, thresholdBytes: spec.params.thresholdBytes ?? 256 * 1024, maxRounds: spec.params.maxRounds ?? 30,
     nominalMbitPerS: (spec.pBytesPerS * 8) / 1e6, windowFraction: 0, outcome: 'crashed', reason: message,
-    boundMs: 0, totalMs: 0, rounds: 0, bytesSent: 0, retransmissions: 0, sharePermilleAtEnd: 0, violations: [], wallSeconds: 0,
+    boundMs: 0, totalMs: 0, rounds: 0, bytesSent: 0, pagesSent: 0, retransmissions: 0, sharePermilleAtEnd: 0, violations: [], wallSeconds: 0,
   };
 }
 
@@ -421,6 +463,44 @@ function figure1Table(rows: RunResult[], memoryBytes: number): string[] {
   return out;
 }
 
+/** Figure 4: each technique's row beside plain pre-copy's at the same dirty rate. */
+function figure4Table(rows: RunResult[], memoryBytes: number): string[] {
+  const head = '  technique            p nominal  outcome     downtime ms   bound ms   total ms  rounds   MB sent  pages sent   vs pre-copy: bytes  downtime';
+  const out = ['', `Figure 4: the techniques beside plain pre-copy at the same dirty rates (M = ${mib(memoryBytes)}, B = 200 Mbit/s, h = 256 KiB, N = 30)`, head, '-'.repeat(head.length)];
+  const plain = new Map(rows.filter((row) => row.label === undefined && row.strategy === 'pre-copy').map((row) => [row.nominalMbitPerS, row]));
+  for (const row of rows) {
+    const base = plain.get(row.nominalMbitPerS);
+    const ratio = (value: number | undefined, of: number | undefined): string => (value === undefined || of === undefined || of === 0 ? '-' : `x${(value / of).toPrecision(3)}`);
+    const versus = row.label === undefined && row.strategy === 'pre-copy' ? '' : `  ${ratio(row.bytesSent, base?.bytesSent).padStart(18)}  ${ratio(row.downtimeMs, base?.downtimeMs).padStart(8)}`;
+    out.push(`  ${(row.label ?? row.strategy).padEnd(19)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${fmt(row.bytesSent / 1e6, 2, 8)}  ${String(row.pagesSent).padStart(10)}${versus}`);
+  }
+  out.push('  cold restarts the guest from its image (its state is lost: only the image crosses); warm suspends it before PREPARE and sends');
+  out.push('  one checkpoint. "vs pre-copy": the technique\'s bytes sent and downtime over plain pre-copy\'s at the same p. Times are virtual.');
+  const compressed = rows.filter((row) => row.compression !== undefined);
+  if (compressed.length > 0) {
+    out.push('', '  compressed-pre-copy, per page class: pages (ratio = their bytes as pages / the stream bytes they cost)');
+    for (const row of compressed) {
+      const cells = row.compression!.map((c) => `${c.class} ${c.pages}${c.ratio === undefined ? '' : ` (${c.ratio.toFixed(1)}x)`}`);
+      out.push(`    p ${fmt(row.nominalMbitPerS, 0, 4)}: ${cells.join(', ')}`);
+    }
+  }
+  return out;
+}
+
+/** Figure 5: working-set ordering against plain pre-copy on a memwriter with a hot region. */
+function figure5Table(rows: RunResult[], memoryBytes: number, hot: { pages: number; writes: number }): string[] {
+  const head = '  technique     p nominal  outcome     downtime ms   total ms  rounds  pages sent  held   MB sent   vs pre-copy: pages  rounds';
+  const out = ['', `Figure 5: working-set ordering on memwriter with a hot region of ${hot.pages} pages (${hot.writes} of them written per 64 others), M = ${mib(memoryBytes)}, B = 200 Mbit/s, h = 256 KiB, N = 30`, head, '-'.repeat(head.length)];
+  const plain = new Map(rows.filter((row) => row.label === undefined).map((row) => [row.nominalMbitPerS, row]));
+  for (const row of rows) {
+    const base = plain.get(row.nominalMbitPerS);
+    const versus = row.label === undefined || base === undefined ? '' : `  ${String(base.pagesSent - row.pagesSent).padStart(18)}  ${String(base.rounds - row.rounds).padStart(6)}`;
+    out.push(`  ${(row.label ?? row.strategy).padEnd(12)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${String(row.pagesSent).padStart(10)}  ${String(row.heldPages ?? '-').padStart(4)}  ${fmt(row.bytesSent / 1e6, 2, 8)}${versus}`);
+  }
+  out.push('  "vs pre-copy": pages and rounds saved against plain pre-copy at the same p (negative: more). held: the predicted-hot pages the last round left for the blackout.');
+  return out;
+}
+
 interface Figure2 {
   scale: number;
   model: Model;
@@ -472,7 +552,7 @@ function figure3Table(rows: RunResult[]): string[] {
   let worst = 0;
   const broken: RunResult[] = [];
   for (const row of rows) {
-    const name = `${row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}${row.linkFaults === undefined ? '' : ` ${faultsText(row.linkFaults, row.seed)}`}`;
+    const name = `${row.label ?? row.strategy}${row.c === undefined ? '' : ` C=${row.c}`}${row.linkFaults === undefined ? '' : ` ${faultsText(row.linkFaults, row.seed)}`}`;
     const flag = (row.ratio ?? 0) > 1 ? '  <-- EXCEEDS THE BOUND' : row.outcome === 'crashed' ? `  <-- ${row.reason}` : '';
     out.push(`  ${row.figure.padEnd(6)}  ${name.padEnd(29)}  ${mib(row.memoryBytes).padEnd(9)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.ratio, 3, 6)}  ${String(row.retransmissions).padStart(4)}${flag}`);
     if (row.ratio !== undefined && row.ratio > worst) worst = row.ratio;
@@ -548,6 +628,26 @@ async function main(): Promise<void> {
     );
   }
 
+  const ps4 = options.ps ?? (options.quick ? [0, 200] : [0, 50, 100, 200, 300]);
+  const specs4: RunSpec[] = [];
+  for (const technique of options.figures.has('4') ? ['plain', ...options.techniques] : []) {
+    const { strategy, params } = technique === 'plain' ? { strategy: 'pre-copy' as MigrationStrategy, params: {} } : techniqueRun(technique as Technique);
+    const label = technique === 'plain' || technique === strategy ? {} : { label: technique };
+    for (const p of ps4) specs4.push({ figure: '4', strategy, ...label, pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params });
+  }
+  const figure4 = await runAll(specs4, (row) => log(`figure 4: ${describeRun(row)}`));
+  if (figure4.length > 0) lines.push(...figure4Table(figure4, figure1Memory));
+
+  const hot = { pages: 32, writes: 16 };
+  const ps5 = options.ps ?? (options.quick ? [100, 200] : [50, 100, 150, 200, 250]);
+  const specs5: RunSpec[] = [];
+  for (const technique of options.figures.has('5') ? ['plain', 'working-set'] : []) {
+    const params: MigrationParams = technique === 'plain' ? {} : { workingSet: true };
+    for (const p of ps5) specs5.push({ figure: '5', strategy: 'pre-copy', ...(technique === 'plain' ? {} : { label: technique }), pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params, hot });
+  }
+  const figure5 = await runAll(specs5, (row) => log(`figure 5: ${describeRun(row)}`));
+  if (figure5.length > 0) lines.push(...figure5Table(figure5, figure1Memory, hot));
+
   // Figure 3 also has migrations over a faulty link (seeded): the bound budgets for a few retransmissions.
   const specs3: RunSpec[] = [];
   if (options.figures.has('3')) {
@@ -565,7 +665,7 @@ async function main(): Promise<void> {
   }
   const faulty = await runAll(specs3, (row) => log(`figure 3 (${faultsText(row.linkFaults, row.seed)}): ${describeRun(row)}`));
 
-  const all = [...figure1, ...(measured2?.rows ?? []), ...faulty];
+  const all = [...figure1, ...(measured2?.rows ?? []), ...figure4, ...figure5, ...faulty];
   lines.push(...figure3Table(all));
   const wall = (performance.now() - started) / 1000;
   lines.push('', `(${all.length} migrations, ${wall.toFixed(0)} s of wall time)`);
@@ -578,6 +678,8 @@ async function main(): Promise<void> {
     },
     model: { memoryBytes: jin.memoryBytes, thresholdBytes: jin.thresholdBytes, rounds: jin.rounds, barrierMbitPerS: mbit(barrierBytesPerS(jin)) },
     figure1: { memoryBytes: figure1Memory, runs: figure1 },
+    figure4: { memoryBytes: figure1Memory, runs: figure4 },
+    figure5: { memoryBytes: figure1Memory, hot, runs: figure5 },
     figure2: measured2 === undefined ? undefined : {
       scale: measured2.scale, memoryBytes: measured2.model.memoryBytes, thresholdBytes: measured2.model.thresholdBytes,
       barrierMbitPerS: mbit(barrierBytesPerS(measured2.model)),

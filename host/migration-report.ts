@@ -56,6 +56,8 @@ export function formatMigrationReport(report: MigrationReport): string {
   }
   row('bound', `${formatNs(report.boundNs)} = transfer ${formatNs(report.bound.transferNs)} + handshake ${formatNs(report.bound.handshakeNs)}`
     + ` + retransmissions ${formatNs(report.bound.retransmitNs)} + restore ${formatNs(report.bound.restoreNs)} + schedule ${formatNs(report.bound.scheduleNs)}`
+    + (report.bound.prepareNs === undefined ? '' : ` + prepare ${formatNs(report.bound.prepareNs)}`)
+    + (report.bound.compressionNs === undefined ? '' : ` + compression ${formatNs(report.bound.compressionNs)}`)
     + (report.destinationClockHz === undefined ? '' : ` (destination at ${report.destinationClockHz / 1e6} MHz)`));
   row('affordable', report.affordableNs === undefined ? 'unknown' : `${formatNs(report.affordableNs)} (${report.params.affordableNs === undefined ? "the task set's slack" : 'configured'})`);
   if (report.downtimeNs !== undefined) {
@@ -68,6 +70,17 @@ export function formatMigrationReport(report: MigrationReport): string {
   row('rounds', String(report.rounds));
   row('retransmissions', String(report.retransmissions));
   if (report.strategy === 'throttled') row('cpu share', `${(report.sharePermille / 10).toFixed(1)} % at the end`);
+  if (report.imagePages !== undefined && report.stopNs !== undefined) {
+    row('cold', `restarted from its boot image (${report.imagePages} pages) at the stop: its state before it was lost`);
+  }
+  if (report.strategy === 'warm' && report.stopNs !== undefined) row('warm', 'suspended before the destination was asked; the downtime includes the PREPARE exchange');
+  if (report.compression !== undefined) {
+    const c = report.compression;
+    const ratio = (r: { ratio?: number }): string => (r.ratio === undefined ? '-' : `${r.ratio.toFixed(1)}x`);
+    row('compression', `${c.all.pages} pages in ${c.all.sentBytes} bytes, ${c.all.savedBytes} saved (${ratio(c.all)}): `
+      + `zero ${c.zero.pages} (${ratio(c.zero)}), strongly regular ${c.strong.pages} (${ratio(c.strong)}), weakly regular ${c.weak.pages} (${ratio(c.weak)}), raw ${c.raw.pages}`);
+  }
+  if (report.heldPages !== undefined) row('working set', `rounds in working-set order; ${report.heldPages} predicted-hot pages left for the blackout by the last round`);
   if (report.strategy === 'post-copy') {
     row('post-copy', `${report.prepagedPages} pages in the blackout, ${report.pushedPages} after the commit (${report.demandRequests} on request); ${report.demandFaults} demand faults on the destination`);
   }

@@ -26,7 +26,7 @@ export { describeOutcome, formatMigrationReport, formatNs, formatRate } from './
 
 // ---------------------------------------------------------------- names of the core's numbers
 
-export const MIGRATION_STRATEGIES = ['stop-copy', 'pre-copy', 'throttled', 'post-copy'] as const;
+export const MIGRATION_STRATEGIES = ['stop-copy', 'pre-copy', 'throttled', 'post-copy', 'cold', 'warm'] as const;
 export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
 
 /** migrationStart's strategy argument, by name (Strategy in wit/numbers.json). */
@@ -63,7 +63,17 @@ export interface MigrationParams {
   prepageNs?: bigint;
   /** Retransmission timeouts in a row after which, before the commit, the other side counts as unreachable. */
   giveUpTimeouts?: number;
+  /** Compress the pages it sends (stop-copy, pre-copy, throttled, warm; COMPRESSING_STRATEGIES). */
+  compress?: boolean;
+  /** Pre-copy and throttled: rounds in working-set order, the predicted-hot pages left for the blackout. */
+  workingSet?: boolean;
 }
+
+/** The strategies `workingSet` applies to: those with rounds. */
+export const ROUND_STRATEGIES: readonly MigrationStrategy[] = ['pre-copy', 'throttled'];
+
+/** The strategies `compress` applies to: post-copy's pushes and a cold move's image go as they are. */
+export const COMPRESSING_STRATEGIES: readonly MigrationStrategy[] = ['stop-copy', 'pre-copy', 'throttled', 'warm'];
 
 /** The parameters a migration ran with, as the core reports them (affordableNs undefined: from the task set's slack). */
 export interface ResolvedMigrationParams {
@@ -75,6 +85,8 @@ export interface ResolvedMigrationParams {
   retransmissions: number;
   prepageNs: bigint;
   giveUpTimeouts: number;
+  compress: boolean;
+  workingSet: boolean;
 }
 
 /** What a scenario sets, as MigrationParam keys and the core's units. */
@@ -91,6 +103,8 @@ function paramSettings(params: MigrationParams = {}): [number, bigint][] {
   set(MigrationParam.retransmissions, big(params.retransmissions));
   set(MigrationParam.prepageNs, params.prepageNs);
   set(MigrationParam.giveUpTimeouts, big(params.giveUpTimeouts));
+  set(MigrationParam.compress, params.compress === undefined ? undefined : params.compress ? 1n : 0n);
+  set(MigrationParam.workingSet, params.workingSet === undefined ? undefined : params.workingSet ? 1n : 0n);
   return settings;
 }
 
@@ -107,6 +121,8 @@ function paramsOf(core: CoreRuntime, id: number): ResolvedMigrationParams {
     retransmissions: Number(param(MigrationParam.retransmissions)),
     prepageNs: param(MigrationParam.prepageNs),
     giveUpTimeouts: Number(param(MigrationParam.giveUpTimeouts)),
+    compress: param(MigrationParam.compress) !== 0n,
+    workingSet: param(MigrationParam.workingSet) !== 0n,
   };
 }
 
@@ -155,6 +171,39 @@ export interface MigrationBoundTerms {
   restoreNs: bigint;
   /** The longest wait for the VM's window in the destination's schedule. */
   scheduleNs: bigint;
+  /** Warm only: the PREPARE exchange the suspended VM waits out. */
+  prepareNs?: bigint;
+  /** A compressing migration: the codecs' work on the blackout's pages, both clocks. */
+  compressionNs?: bigint;
+}
+
+export const PAGE_CLASSES = ['zero', 'strong', 'weak', 'raw'] as const;
+export type PageClass = (typeof PAGE_CLASSES)[number];
+
+/** One page class of a compressing migration: pages, their bytes as pages, the stream bytes they cost, saved and ratio. */
+export interface PageClassReport {
+  pages: bigint;
+  pageBytes: bigint;
+  sentBytes: bigint;
+  savedBytes: bigint;
+  /** pageBytes / sentBytes (undefined for a class with no pages). */
+  ratio?: number;
+}
+
+export type CompressionReport = Record<PageClass | 'all', PageClassReport>;
+
+function classReport(pages: bigint, sentBytes: bigint): PageClassReport {
+  const pageBytes = pages * 4096n;
+  return { pages, pageBytes, sentBytes, savedBytes: pageBytes - sentBytes, ...(sentBytes === 0n ? {} : { ratio: Number(pageBytes) / Number(sentBytes) }) };
+}
+
+function compressionOf(stat: (key: number) => bigint): CompressionReport {
+  const classes = PAGE_CLASSES.map((_, c) => [stat(MigrationStat.classPages + c), stat(MigrationStat.classBytes + c)] as const);
+  const total = classes.reduce(([pages, bytes], [p, b]) => [pages + p, bytes + b] as const, [0n, 0n] as const);
+  return {
+    zero: classReport(...classes[0]!), strong: classReport(...classes[1]!), weak: classReport(...classes[2]!), raw: classReport(...classes[3]!),
+    all: classReport(...total),
+  };
 }
 
 export interface MigrationRound {
@@ -224,6 +273,14 @@ export interface MigrationReport {
   pushedPages: bigint;
   demandRequests: bigint;
   demandFaults: bigint;
+  /** Page records sent over the whole migration (rounds, blackout, post-copy's pushes; a page sent twice counts twice). */
+  pagesSent: bigint;
+  /** A compressing migration: per page class, the pages sent and what they cost on the wire. */
+  compression?: CompressionReport;
+  /** Working-set ordering: the predicted-hot pages the last round left for the blackout. */
+  heldPages?: bigint;
+  /** Cold: pages of the boot image the VM was restarted from (its state was lost). */
+  imagePages?: bigint;
   /** The most stream bytes the destination held at once (it applies each record as it arrives). */
   destinationHeldBytes?: bigint;
   /** Post-copy: pages the destination got although it had them already (each page should come once). */
@@ -499,6 +556,13 @@ export class MigrationController {
       restoreNs: stat(MigrationStat.boundRestoreNs),
       scheduleNs: stat(MigrationStat.boundScheduleNs),
     };
+    const prepareNs = stat(MigrationStat.boundPrepareNs);
+    if (prepareNs !== 0n) report.bound.prepareNs = prepareNs;
+    if (report.strategy === 'cold') report.imagePages = stat(MigrationStat.imagePages);
+    const compressionNs = stat(MigrationStat.boundCompressionNs);
+    if (compressionNs !== 0n) report.bound.compressionNs = compressionNs;
+    if (report.params.compress) report.compression = compressionOf(stat);
+    if (report.params.workingSet) report.heldPages = stat(MigrationStat.heldPages);
     const affordable = stat(MigrationStat.affordableNs);
     if (affordable !== 0n && affordable !== NO_AFFORDABLE) report.affordableNs = affordable;
     const clockHz = Number(stat(MigrationStat.destinationClockHz));
@@ -517,6 +581,7 @@ export class MigrationController {
     report.demandRequests = stat(MigrationStat.demandRequests);
     report.prepagedPages = stat(MigrationStat.prepagedPages);
     report.pushedPages = stat(MigrationStat.pushedPages);
+    report.pagesSent = stat(MigrationStat.pagesSent);
     report.roundStats = [];
     for (let round = 1; round <= Math.min(report.rounds, 64); round++) {
       report.roundStats.push({
@@ -596,12 +661,12 @@ function currentState(migration: ActiveMigration): MigrationStateName {
 function newReport(event: MigrateEvent, ns: bigint): MigrationReport {
   return {
     id: 0, vm: event.vm, from: -1, to: event.to, strategy: event.strategy,
-    params: { maxRounds: 0, thresholdBytes: 0, throttleTarget: 0, throttleFloor: 0, retransmissions: 0, prepageNs: 0n, giveUpTimeouts: 0 },
+    params: { maxRounds: 0, thresholdBytes: 0, throttleTarget: 0, throttleFloor: 0, retransmissions: 0, prepageNs: 0n, giveUpTimeouts: 0, compress: false, workingSet: false },
     requestedAtNs: event.atNs, startedAtNs: ns, startStatus: 0,
     outcome: 'refused', state: 'idle', reason: 'none', reasonText: MIGRATION_REASON_TEXT[0]!, message: '',
     sourceVmId: -1, boundNs: 0n, bound: { transferNs: 0n, handshakeNs: 0n, retransmitNs: 0n, restoreNs: 0n, scheduleNs: 0n },
     totalNs: 0n, bytesSent: 0n, blackoutBytes: 0n, rounds: 0, retransmissions: 0n, roundStats: [],
-    sharePermille: 1000, prepagedPages: 0n, pushedPages: 0n, demandRequests: 0n, demandFaults: 0n, timeline: [], violations: [],
+    sharePermille: 1000, prepagedPages: 0n, pushedPages: 0n, pagesSent: 0n, demandRequests: 0n, demandFaults: 0n, timeline: [], violations: [],
   };
 }
 

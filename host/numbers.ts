@@ -478,6 +478,10 @@ export const Strategy = {
   throttled: 2,
   /** resume on the destination first, fetch the remaining pages on demand. */
   postCopy: 3,
+  /** stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost. */
+  cold: 4,
+  /** suspend the VM first, then reserve the destination, send its checkpoint and resume it there. */
+  warm: 5,
 } as const;
 export type StrategyKey = keyof typeof Strategy;
 /** Strategy: the short name of each value (JSON, reports). */
@@ -486,6 +490,8 @@ export const STRATEGY_LABELS: Readonly<Record<number, string>> = {
   [1]: "pre-copy",
   [2]: "throttled",
   [3]: "post-copy",
+  [4]: "cold",
+  [5]: "warm",
 };
 /** Strategy: what each value means, for people. */
 export const STRATEGY_TEXT: Readonly<Record<number, string>> = {
@@ -493,6 +499,8 @@ export const STRATEGY_TEXT: Readonly<Record<number, string>> = {
   [1]: "send memory in rounds while the VM runs, then a short blackout",
   [2]: "pre-copy that cuts the VM's CPU share while its dirty rate outruns the link",
   [3]: "resume on the destination first, fetch the remaining pages on demand",
+  [4]: "stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost",
+  [5]: "suspend the VM first, then reserve the destination, send its checkpoint and resume it there",
 };
 
 /** MigrationState: the source's migration state (migrationStat state). */
@@ -584,6 +592,8 @@ export const MigrationReason = {
   destPorts: 16,
   /** the VM is protected: it may only move to the next processor of its protection that can take it. */
   protected: 17,
+  /** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
+  noImage: 18,
 } as const;
 export type MigrationReasonKey = keyof typeof MigrationReason;
 /** MigrationReason: the short name of each value (JSON, reports). */
@@ -606,6 +616,7 @@ export const MIGRATION_REASON_LABELS: Readonly<Record<number, string>> = {
   [15]: "relay-table-full",
   [16]: "destination-port-table-full",
   [17]: "protected",
+  [18]: "no-image",
 };
 /** MigrationReason: what each value means, for people. */
 export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -627,6 +638,7 @@ export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
   [15]: "this processor has no room left to relay the VM's channels after the move",
   [16]: "the destination has no room for the VM's channel ports",
   [17]: "the VM is protected: it may only move to the next processor of its protection that can take it",
+  [18]: "cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere",
 };
 
 /** MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults. */
@@ -649,6 +661,10 @@ export const MigrationParam = {
   giveUpTimeouts: 7,
   /** 1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs. */
   replaces: 8,
+  /** 1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, "Page compression"); 0: send them as they are. */
+  compress: 9,
+  /** 1: pre-copy and throttled send each round in working-set order (coldest pages first, hottest last) and leave the predicted-hot pages, at most half of h, for the blackout (docs/migration.md, "Working-set ordering"); 0: address order. */
+  workingSet: 10,
 } as const;
 export type MigrationParamKey = keyof typeof MigrationParam;
 /** MigrationParam: the short name of each value (JSON, reports). */
@@ -662,6 +678,8 @@ export const MIGRATION_PARAM_LABELS: Readonly<Record<number, string>> = {
   [6]: "prepage-ns",
   [7]: "give-up-timeouts",
   [8]: "replaces",
+  [9]: "compress",
+  [10]: "working-set",
 };
 /** MigrationParam: what each value means, for people. */
 export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
@@ -674,6 +692,8 @@ export const MIGRATION_PARAM_TEXT: Readonly<Record<number, string>> = {
   [6]: "post-copy: how long the writes are watched to choose the prepaged pages, ns",
   [7]: "timeouts in a row after which, before the commit, the other side counts as unreachable",
   [8]: "1 + a protection whose copy on the destination the VM replaces (0: none); the health monitor sets it for the moves of protected VMs",
+  [9]: "1: compress the pages this migration sends (zero, strongly and weakly regular pages, each with its codec; docs/migration.md, \"Page compression\"); 0: send them as they are",
+  [10]: "1: pre-copy and throttled send each round in working-set order (coldest pages first, hottest last) and leave the predicted-hot pages, at most half of h, for the blackout (docs/migration.md, \"Working-set ordering\"); 0: address order",
 };
 /** MigrationParam: the core's defaults. */
 export const MIGRATION_PARAM_DEFAULTS = {
@@ -686,6 +706,8 @@ export const MIGRATION_PARAM_DEFAULTS = {
   prepageNs: 10000000,
   giveUpTimeouts: 16,
   replaces: 0,
+  compress: 0,
+  workingSet: 0,
 } as const;
 
 /** MigrationStat: migrationStat(id, key): what a migration reports (id 0: the processor's latest outgoing one). */
@@ -746,12 +768,26 @@ export const MigrationStat = {
   lastRunNs: 26,
   /** bound term: a protected VM's lease moving to the destination (the handover's two trips). */
   boundAgreementNs: 27,
+  /** bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out. */
+  boundPrepareNs: 28,
+  /** cold: pages of the boot image the VM was restarted from. */
+  imagePages: 29,
+  /** page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice). */
+  pagesSent: 30,
+  /** bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress). */
+  boundCompressionNs: 31,
+  /** working-set ordering: the pages the last round left for the blackout as predicted hot. */
+  heldPages: 32,
   /** 100 + r: the dirty rate measured over round r + 1, bytes/s. */
   roundDirtyRate: 100,
   /** 200 + r: pages round r + 1 sent. */
   roundPages: 200,
   /** 300 + k: the value MigrationParam k had for this migration. */
   param: 300,
+  /** 400 + c: pages of class c (0 zero, 1 strongly regular, 2 weakly regular, 3 raw) a compressing migration sent. */
+  classPages: 400,
+  /** 410 + c: the stream bytes those pages cost (compare pages × 4096). */
+  classBytes: 410,
 } as const;
 export type MigrationStatKey = keyof typeof MigrationStat;
 /** MigrationStat: the short name of each value (JSON, reports). */
@@ -784,9 +820,16 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [25]: "strategy",
   [26]: "last-run-ns",
   [27]: "bound-agreement-ns",
+  [28]: "bound-prepare-ns",
+  [29]: "image-pages",
+  [30]: "pages-sent",
+  [31]: "bound-compression-ns",
+  [32]: "held-pages",
   [100]: "round-dirty-rate",
   [200]: "round-pages",
   [300]: "param",
+  [400]: "class-pages",
+  [410]: "class-bytes",
 };
 /** MigrationStat: what each value means, for people. */
 export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -818,9 +861,16 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [25]: "the Strategy",
   [26]: "board time the VM last had the processor before the stop (the stop itself if it was running; earlier if it slept or was outside its windows)",
   [27]: "bound term: a protected VM's lease moving to the destination (the handover's two trips)",
+  [28]: "bound term: warm only, PREPARE's and PREPARE_REPLY's trips (with one retransmission), which the suspended VM waits out",
+  [29]: "cold: pages of the boot image the VM was restarted from",
+  [30]: "page records sent, every round, the blackout and post-copy's pushes counted (a page sent twice counts twice)",
+  [31]: "bound term: compressing the blackout's pages on this processor's clock and decompressing them on the destination's (0 without compress)",
+  [32]: "working-set ordering: the pages the last round left for the blackout as predicted hot",
   [100]: "100 + r: the dirty rate measured over round r + 1, bytes/s",
   [200]: "200 + r: pages round r + 1 sent",
   [300]: "300 + k: the value MigrationParam k had for this migration",
+  [400]: "400 + c: pages of class c (0 zero, 1 strongly regular, 2 weakly regular, 3 raw) a compressing migration sent",
+  [410]: "410 + c: the stream bytes those pages cost (compare pages × 4096)",
 };
 
 /** IncomingStat: migrationIncomingStat(id, key): what the destination of a migration reports. */
@@ -845,6 +895,8 @@ export const IncomingStat = {
   duplicatePages: 8,
   /** post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime). */
   pageWaitNs: 9,
+  /** compressed pages decoded here (each checked against its CRC first). */
+  decompressedPages: 10,
 } as const;
 export type IncomingStatKey = keyof typeof IncomingStat;
 /** IncomingStat: the short name of each value (JSON, reports). */
@@ -859,6 +911,7 @@ export const INCOMING_STAT_LABELS: Readonly<Record<number, string>> = {
   [7]: "state",
   [8]: "duplicate-pages",
   [9]: "page-wait-ns",
+  [10]: "decompressed-pages",
 };
 /** IncomingStat: what each value means, for people. */
 export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -872,6 +925,7 @@ export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
   [7]: "0 none, 1 reserved, 2 committed, 3 running, 4 dropped",
   [8]: "post-copy: page records for pages already here (each page should come once)",
   [9]: "post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime)",
+  [10]: "compressed pages decoded here (each checked against its CRC first)",
 };
 
 /** CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on. */
@@ -1160,6 +1214,8 @@ export const PROTECTION_STAT_TEXT: Readonly<Record<number, string>> = {
 
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
 export const STREAM_VERSION = 2;
+/** the stream format's version with PAGE_COMPRESSED records (docs/stream-format.md): written only by a migration that compresses its pages; readers take 2 and 3. */
+export const STREAM_VERSION_COMPRESSED = 3;
 /** bytes of a link frame's header. */
 export const FRAME_HEADER_BYTES = 16;
 /** bytes a channel message frame carries before the message: u32 sequence, u32 flags, u64 send time ns, u64 the sender's delivery bound ns. */

@@ -22,6 +22,7 @@ import type { JsonDocument } from './json-file.js';
 import { MAX_VIRTUAL_TIME_NS, TIME_EXAMPLES, parseVirtualTime } from './time-units.js';
 import type { LinkFaultRates } from './link-faults.js';
 import type { CancelState, MigrationParams, MigrationStrategy, ScenarioEvent } from './migration.js';
+import { COMPRESSING_STRATEGIES, ROUND_STRATEGIES } from './migration.js';
 import type { FaultEvent } from './faults.js';
 import { packageRoot } from './package-root.js';
 import { parseCampaignSection } from './scenario-campaign.js';
@@ -86,6 +87,8 @@ interface EventJson {
     prepage?: string;
     prepageNs?: number;
     giveUpTimeouts?: number;
+    compress?: boolean;
+    workingSet?: boolean;
   };
   cancel?: { vm: string; inState?: CancelState };
   fail?: { processor: number };
@@ -201,6 +204,18 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
       const prepageNs = migrate.prepage === undefined ? migrate.prepageNs : timeField(migrate.prepage, `${at}/migrate/prepage`, problems);
       if (prepageNs !== undefined) params.prepageNs = BigInt(prepageNs);
       if (migrate.giveUpTimeouts !== undefined) params.giveUpTimeouts = migrate.giveUpTimeouts;
+      if (migrate.compress !== undefined) {
+        if (migrate.compress && !COMPRESSING_STRATEGIES.includes(migrate.strategy ?? 'pre-copy')) {
+          problems.push({ pointer: `${at}/migrate/compress`, message: `does not apply to ${migrate.strategy}: compress with ${COMPRESSING_STRATEGIES.join(', ')}` });
+        }
+        params.compress = migrate.compress;
+      }
+      if (migrate.workingSet !== undefined) {
+        if (migrate.workingSet && !ROUND_STRATEGIES.includes(migrate.strategy ?? 'pre-copy')) {
+          problems.push({ pointer: `${at}/migrate/workingSet`, message: `does not apply to ${migrate.strategy}: it has no rounds (use ${ROUND_STRATEGIES.join(', ')})` });
+        }
+        params.workingSet = migrate.workingSet;
+      }
       events.push({ kind: 'migrate', atNs: atNs ?? 0n, vm: migrate.vm, to: migrate.to, strategy: migrate.strategy ?? 'pre-copy', params });
     } else if (event.cancel !== undefined) {
       const cancel = event.cancel;

@@ -7,6 +7,7 @@ import type { CoreRuntime } from './core-runtime.js';
 import { FerryError } from './errors.js';
 import { hex } from './format.js';
 import { hex32, recordTypeName } from './stream-inspect.js';
+import { STREAM_VERSION } from './numbers.js';
 
 /** A stream the core refused: the message names the record and its offset. */
 export class StreamError extends FerryError {
@@ -57,6 +58,7 @@ const FIELDS: Record<string, Record<number, string>> = {
   CHANNELS: { 0: 'count', 4: 'reserved' },
   PAGE_DATA: { 0: 'count', 4: 'reserved' },
   ZERO_PAGES: { 0: 'count', 4: 'reserved' },
+  PAGE_COMPRESSED: { 0: 'page', 5: 'reserved' },
   CHECKPOINT_END: { 0: 'flags', 4: 'sequence', 8: 'captureCycles', 16: 'clockHz' },
 };
 
@@ -83,7 +85,7 @@ export function describeRefusalCause(r: StreamRefusal): string {
       : `truncated: ${a} bytes left where ${b} are needed`;
     case 2: return 'not a Ferry stream (bad magic)';
     case 3: return `byte order mark ${hex32(Number(a))} is not the little-endian 0x0a0b0c0d this reader reads`;
-    case 4: return `unsupported stream version ${a} (this ferry reads version ${b})`;
+    case 4: return `unsupported stream version ${a} (this ferry reads versions ${STREAM_VERSION} and ${b})`;
     case 5: return `header flags ${hex32(Number(a))} are reserved and must be 0`;
     case 6: return `header CRC mismatch (header says ${hex32(Number(a))}, contents give ${hex32(Number(b))})`;
     case 7: return `bad length: ${a} bytes is over the ${b}-byte record limit`;
@@ -108,6 +110,7 @@ export function describeRefusalCause(r: StreamRefusal): string {
       if (a === 0xffff_fffdn) return `no room for its ${b} channel ports on this processor (64 at most)`;
       return a === 0xffff_ffffn ? `no room for the VM on this processor (its VM table or its RAM is full)` : `the target VM differs: its ${fieldName(0x01, Number(a))} is ${b}`;
     case 25: return `the stream is too large (${a} bytes; at most ${b})`;
+    case 26: return b === 0n ? `the compressed page does not decode to one page (codec ${a})` : `the decompressed page's CRC ${hex32(Number(b))} is not the ${hex32(Number(a))} the record names`;
   }
   return `refused (code ${r.code})`;
 }

@@ -25,6 +25,7 @@ export const RecordType = {
   SCHEDULE: 0x08,
   PAGE_DATA: 0x10,
   ZERO_PAGES: 0x11,
+  PAGE_COMPRESSED: 0x12,
   CHECKPOINT_END: 0x20,
   PRODUCER: 0x8000_0100,
   PMP: 0x8000_0101,
@@ -190,6 +191,7 @@ function summarize(type: number, body: Uint8Array): string {
     case RecordType.CHANNELS: return channelsSummary(u32, body.length);
     case RecordType.SCHEDULE: return `windows used ${u64(16)}, overruns ${u64(24)}, deadline misses ${u64(48)}${u32(0) & 1 ? ', yielded' : ''}`;
     case RecordType.PAGE_DATA: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length);
+    case RecordType.PAGE_COMPRESSED: return `page ${u32(0)}, ${['', 'word dictionary', 'LZ'][u32(4) & 0xff] ?? `codec ${u32(4) & 0xff}`}, ${u32(8)} bytes for 4096`;
     case RecordType.ZERO_PAGES: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length) + ', all zero';
     case RecordType.CHECKPOINT_END: return checkpointEndSummary(u32, u64);
     case RecordType.END: return `${u32(0)} checkpoint${u32(0) === 1 ? '' : 's'}`;

@@ -4,12 +4,11 @@
  * traps, and no trial times out. And the single-failure campaign without partitions: every
  * failover restores its VM within its bounds, and no VM with a surviving complete copy is lost.
  *
- * Known (docs/campaigns.md, "What campaigns found"): after a partition, a later failure of a
- * protected VM's processor is sometimes not taken over although a quorum and the backup's
- * replica survive — the vm-lost trials of the first campaign. The test holds them to that
- * pattern: a vm-lost trial with no partition before the copy's takeover was due fails it.
+ * A partition that leaves no quorum holds a takeover until it heals, so those trials may be
+ * degraded (the bounds are for a single failure); none may lose a VM that a quorum and a
+ * complete copy survived (docs/campaigns.md, "What campaigns found").
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,9 +36,15 @@ async function campaign(scenarioPath: string, trials: number, seed: number): Pro
 const count = (records: readonly CampaignRecord[], outcome: string): number => records.filter((record) => record.outcome === outcome).length;
 
 describe('campaigns with partitions and crashes', () => {
-  it('1,000 trials of partitions and crashes: 0 double-active, 0 crash, 0 timeout', async () => {
-    const records = await campaign(join(ROOT, 'scenarios', 'pair-partitions.json'), 1000, 1);
+  it('1,000 trials of partitions and crashes: 0 double-active, 0 vm-lost, 0 crash, 0 timeout', async () => {
+    // pair-partitions without its fault hypothesis: every crash a trial draws happens, two or more in many trials.
+    const example = JSON.parse(readFileSync(join(ROOT, 'scenarios', 'pair-partitions.json'), 'utf8'));
+    delete example.campaign.maxProcessorFaults;
+    const scenario = join(dir, 'partitions-and-crashes.json');
+    writeFileSync(scenario, JSON.stringify({ ...example, $schema: undefined, board: join(ROOT, 'boards', 'pair-protected.json') }));
+    const records = await campaign(scenario, 1000, 1);
     expect(records).toHaveLength(1000);
+    expect(records.filter((record) => record.faults.filter((f) => f.kind === 'fail-stop').length >= 2).length).toBeGreaterThan(200);
     // The faults the claim is about happened, together, many times.
     const both = records.filter((record) => record.faults.some((f) => f.kind === 'partition') && record.faults.some((f) => f.kind === 'fail-stop'));
     expect(both.length).toBeGreaterThan(300);
@@ -47,12 +52,7 @@ describe('campaigns with partitions and crashes', () => {
     expect(count(records, 'double-active')).toBe(0);
     expect(count(records, 'crash')).toBe(0);
     expect(count(records, 'timeout')).toBe(0);
-    // The known gap: in each vm-lost trial a partition came before the copy's takeover was due (see the file's comment).
-    for (const record of records.filter((r) => r.outcome === 'vm-lost')) {
-      const lost = record.failovers.find((f) => f.to === null && f.reason === 'not-restored')!;
-      const takeoverDueNs = lost.faultAtNs + lost.interruptionBoundNs!;
-      expect(record.faults.some((f) => f.kind === 'partition' && f.atNs <= takeoverDueNs), `trial ${record.trial}`).toBe(true);
-    }
+    expect(count(records, 'vm-lost')).toBe(0);
   }, 300_000);
 
   it('single crashes without partitions: every VM with a surviving copy restored within its bounds', async () => {

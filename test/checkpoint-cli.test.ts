@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lines, runFerry } from './helpers/ferry-cli.js';
+import { compressStream } from './helpers/compressed-stream.js';
 import { GUESTS } from './helpers/collector-guest.js';
 import { hasCore } from './helpers/paths.js';
 
@@ -86,6 +87,21 @@ describe.skipIf(!hasCore())('ferry inspect', () => {
     expect(json.records.at(-1)!.typeName).toBe('END');
     // Integers are JSON numbers while exact (docs/cli.md, "JSON"), as in every other JSON Ferry prints.
     expect(json.resume.captureCycles).toBe(900000);
+  });
+
+  it('a version-3 stream with compressed pages: each PAGE_COMPRESSED record summarised, valid, and it restores as its version-2 original', () => {
+    const { stream } = compressStream(new Uint8Array(readFileSync(file)));
+    const compressed = join(dir, 'compressed.ferry');
+    writeFileSync(compressed, stream);
+    const result = runFerry(['inspect', compressed]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^0x00000000\s+header\s+24\s+Ferry stream version 3, little-endian$/m);
+    expect(result.stdout).toMatch(/PAGE_COMPRESSED \(0x00000012\)\s+\d+\s+page \d+, (word dictionary|LZ), \d+ bytes for 4096/);
+    expect(lines(result.stdout).at(-1)).toBe('valid: 3 checkpoints; a paravirtual VM with 8388608 bytes of RAM resumes at cycle 900000');
+    const plain = runFerry(['restore', file]);
+    const packed = runFerry(['restore', compressed]);
+    expect(packed.status).toBe(plain.status);
+    expect(packed.stdout).toBe(plain.stdout);
   });
 
   it('a damaged stream: the records still print, the refusal names record and offset, exit 2', () => {

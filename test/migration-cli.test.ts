@@ -51,6 +51,32 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     expect(result.stderr).toMatch(/^memcheck: 1024 KiB/m); // the console moved to stderr
   });
 
+  it('--strategy cold and warm: each completes with its own report (the image restarted; the PREPARE exchange in the bound)', () => {
+    const cold = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'cold', '--affordable', '100ms']);
+    expect(cold.status).toBe(0);
+    expect(cold.stdout).toMatch(/^migration of g from processor 0 to 1 \(cold\) completed: downtime /m);
+    expect(cold.stdout).toMatch(/^ {2}cold {12}restarted from its boot image \(\d+ pages\) at the stop/m);
+    const warm = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'warm', '--affordable', '100ms', '--json']);
+    expect(warm.status).toBe(0);
+    const json = JSON.parse(warm.stdout) as { migration: { strategy: string; bound: Record<string, number>; boundNs: number; downtimeNs: number } };
+    expect(json.migration.strategy).toBe('warm');
+    expect(json.migration.bound['prepareNs']).toBeGreaterThan(0);
+    expect(json.migration.downtimeNs).toBeLessThanOrEqual(json.migration.boundNs);
+  });
+
+  it('--compress: the report gives each page class; with a strategy that sends its pages as they are, refused (exit 2, one line)', () => {
+    const packed = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'stop-copy', '--compress', '--affordable', '200ms']);
+    expect(packed.status).toBe(0);
+    expect(packed.stdout).toMatch(/^ {2}compression {5}\d+ pages in \d+ bytes, -?\d+ saved .*raw \d+$/m);
+    expect(packed.stdout).toMatch(/\+ compression [\d.]+ ms/);
+    const refused = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'post-copy', '--compress']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^ferry: error: --compress: post-copy sends its pages as they are; compress with stop-copy, pre-copy, throttled, warm\n$/);
+    const ordered = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'stop-copy', '--working-set']);
+    expect(ordered.status).toBe(2);
+    expect(ordered.stderr).toMatch(/^ferry: error: --working-set: stop-copy has no rounds to order; use it with pre-copy, throttled\n$/);
+  });
+
   it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component migrates exactly as the plain module does', () => {
     const args = ['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'pre-copy', '--affordable-ns', '100000000', '--json'];
     const module = runFerry(args);
@@ -87,7 +113,7 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
       [['--vm', 'nobody', '--to', '1', '--at', '1ms'], /--vm nobody: board pair has no such VM \(0 g\)/],
       [['--vm', 'g', '--to', '7', '--at', '1ms'], /--to 7: board pair has no such processor \(0, 1\)/],
       [['--vm', 'g', '--to', '1', '--at', '20'], /option '--at <time>' argument '20' is invalid/],
-      [['--vm', 'g', '--to', '1', '--at', '1ms', '--strategy', 'teleport'], /argument 'teleport' is invalid. Allowed choices are stop-copy, pre-copy, throttled, post-copy/],
+      [['--vm', 'g', '--to', '1', '--at', '1ms', '--strategy', 'teleport'], /argument 'teleport' is invalid. Allowed choices are stop-copy, pre-copy, throttled, post-copy, cold, warm/],
       [['--vm', 'g', '--to', '1'], /required option '--at <time>' not specified/],
     ];
     for (const [args, message] of cases) {
@@ -138,7 +164,7 @@ describe.skipIf(!hasCore())(`ferry run --scenario${coreNote}`, () => {
     }));
     const result = runFerry(['run', '--scenario', path]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", not "teleport"; \/events\/1: an event has "at" and one of/);
+    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", not "teleport"; \/events\/1: an event has "at" and one of/);
   });
 
   it('a scenario naming a VM or processor its board lacks', () => {

@@ -9,9 +9,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBoard } from '../host/board-runner.js';
-import { MIGRATION_STRATEGIES, MigrationController } from '../host/migration.js';
+import { COMPRESSING_STRATEGIES, formatMigrationReport, MIGRATION_STRATEGIES, MigrationController, ROUND_STRATEGIES } from '../host/migration.js';
 import { CoreEvent, MigrationStat, MigrationState } from '../host/numbers.js';
-import type { CancelState, MigrationBoard, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
+import type { CancelState, MigrationBoard, MigrationParams, MigrationStrategy, ScenarioEvent } from '../host/migration.js';
 import type { OutgoingFrame } from '../host/link-faults.js';
 import { readScenario } from '../host/scenario.js';
 import { crc32c } from '../host/stream-inspect.js';
@@ -59,7 +59,7 @@ const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm 
 
 describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('every strategy', () => {
-    for (const strategy of MIGRATION_STRATEGIES) {
+    for (const strategy of MIGRATION_STRATEGIES.filter((name) => name !== 'cold')) {
       it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
         const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
         expectCompleted(run);
@@ -87,7 +87,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       });
     }
 
-    for (const strategy of MIGRATION_STRATEGIES) {
+    for (const strategy of MIGRATION_STRATEGIES.filter((name) => name !== 'cold')) {
       it(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
         const board = pairBoard({ image: 'cpu-small.elf' });
         const plain = await runBoard({ board, limitNs: 1_000n * MS });
@@ -102,6 +102,229 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
         expect(run.vm.console).toBe(before.console);
         expect(run.result.exitStatus).toBe(0);
       });
+    }
+  });
+
+  describe('cold: stop, move the boot image, restart', () => {
+    it('memcheck restarts from its entry on the destination: only the image crosses, and its rounds start again and verify', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'cold', AFFORDABLE)], { durationNs: 700n * MS });
+      expectCompleted(run);
+      const { report, vm } = run;
+      expect(report.timeline.map((entry) => entry.state)).toEqual(['preparing', 'blackout', 'done']);
+      // The image is memcheck's file bytes (its 1 MiB region is bss): a few pages, not the VM's 257 touched ones.
+      expect(report.imagePages).toBeGreaterThan(0n);
+      expect(report.imagePages!).toBeLessThan(8n);
+      expect(report.blackoutBytes).toBeLessThan(BigInt(8 * 4096 + 4096));
+      expect(report.bytesSent).toBeLessThan(BigInt(64 * 1024));
+      expect(report.message).toMatch(/completed/);
+      expect(formatMigrationReport(report)).toMatch(/restarted from its boot image \(\d+ pages\)/);
+      // Started twice (its state was lost), then verified its rounds again on the destination.
+      expect(vm.console.match(/rounds forever/g)).toHaveLength(2);
+      expect(vm.console).not.toMatch(/MISMATCH|FAILED/);
+      expect(verifiedRounds(vm.console.slice(vm.console.lastIndexOf('rounds forever')))).toContain(10);
+      expect(run.result.messages).toEqual([]);
+    });
+
+    it('cpu-small restarts and ends as an uninterrupted run does, having run its first 10 ms twice', async () => {
+      const board = pairBoard({ image: 'cpu-small.elf' });
+      const plain = await runBoard({ board, limitNs: 1_000n * MS });
+      const run = await runMigration(board, [migrate(10n * MS, 'cold', AFFORDABLE)], { limitNs: 1_000n * MS });
+      expectCompleted(run);
+      const before = plain.vms[0]!;
+      expect(run.vm.outcome).toEqual(before.outcome);
+      expect(run.vm.console).toBe(before.console); // it prints only at its end
+      expect(run.vm.instret).toBeGreaterThan(before.instret); // counters are the board's: they carry on over the restart
+    });
+
+    it('cancelled in its blackout: the restart already happened, so the VM runs on at the source from its entry', async () => {
+      const events: ScenarioEvent[] = [migrate(50n * MS, 'cold', AFFORDABLE), { kind: 'cancel', vm: 'g', inState: 'blackout' }];
+      const run = await runMigration(pairBoard({ bandwidthBytesPerS: 1_000_000 }), events, { durationNs: 700n * MS });
+      expect(run.report.outcome).toBe('cancelled');
+      expectStayedOnSource(run);
+      expect(run.vm.console.match(/rounds forever/g)).toHaveLength(2);
+      expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+      expect(verifiedRounds(run.vm.console.slice(run.vm.console.lastIndexOf('rounds forever')))).toContain(10);
+    });
+
+    it('under every link fault at once, two seeds: completes within its bound, and the restarted VM verifies', async () => {
+      for (const seed of [3, 4]) {
+        const rates = { drop: 0.01, corrupt: 0.01, duplicate: 0.02, reorder: 0.01 };
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, 'cold', AFFORDABLE)], { durationNs: 700n * MS, linkFaults: rates, seed });
+        expectCompleted(run);
+        expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+        expect(verifiedRounds(run.vm.console.slice(run.vm.console.lastIndexOf('rounds forever')))).toContain(10);
+      }
+    });
+
+    it('a VM that was not booted here (it arrived by a migration) has no image to restart from: refused', async () => {
+      const events = [migrate(50n * MS, 'stop-copy', AFFORDABLE), migrate(150n * MS, 'cold', AFFORDABLE, 'g', 0)];
+      const run = await runMigration(pairBoard(), events, { durationNs: 600n * MS });
+      const [moved, cold] = run.result.migrations;
+      expect(moved!.outcome).toBe('completed');
+      expect(cold!.outcome).toBe('refused');
+      expect(cold!.reason).toBe('no-image');
+      expect(run.vm.processor).toBe(1);
+      expectMemoryIntact(run);
+    });
+  });
+
+  describe('warm: suspend first, then reserve, send the checkpoint and resume', () => {
+    it('its bound has the PREPARE exchange the suspended VM waits out, and the VM stops before PREPARE goes', async () => {
+      const warm = await runMigration(pairBoard(), [migrate(50n * MS, 'warm', AFFORDABLE)], { durationNs: 360n * MS });
+      const stop = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS });
+      expectCompleted(warm);
+      expect(warm.report.bound.prepareNs).toBeGreaterThan(0n);
+      expect(stop.report.bound.prepareNs).toBeUndefined();
+      expect(warm.report.boundNs - stop.report.boundNs).toBe(warm.report.bound.prepareNs);
+      // The stop comes at the start (the preparing state lasts no time), so the downtime covers PREPARE's round trip.
+      const [preparing, blackout] = warm.report.timeline;
+      expect(blackout!.ns).toBe(preparing!.ns);
+      expect(warm.report.downtimeNs!).toBeGreaterThan(stop.report.downtimeNs!);
+      expect(formatMigrationReport(warm.report)).toMatch(/\+ prepare \d/);
+    });
+
+    it('a destination that refuses (no RAM) resumes the suspended VM on the source', async () => {
+      const board = pairBoard({ destinationRamBytes: 2 * MIB, destinationVms: [{ name: 'full', image: 'memcheck.elf', memoryBytes: 2 * MIB }] });
+      const run = await runMigration(board, [migrate(50n * MS, 'warm', AFFORDABLE)], { durationNs: 360n * MS });
+      expect(run.report.outcome).toBe('refused');
+      expect(run.report.reason).toBe('destination-no-ram');
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+  });
+
+  describe('compress: each page by its class, the bound on what the blackout sends compressed', () => {
+    for (const strategy of COMPRESSING_STRATEGIES) {
+      it(`${strategy}: cpu-small compressed gives the checksum and instret of an uninterrupted run; every page counted in its class`, async () => {
+        const board = pairBoard({ image: 'cpu-small.elf' });
+        const plain = await runBoard({ board, limitNs: 1_000n * MS });
+        const run = await runMigration(board, [migrate(10n * MS, strategy, { ...AFFORDABLE, compress: true })], { limitNs: 1_000n * MS });
+        expectCompleted(run);
+        const before = plain.vms[0]!;
+        expect(run.vm.outcome).toEqual(before.outcome);
+        expect(run.vm.instret).toBe(before.instret);
+        expect(run.vm.console).toBe(before.console);
+        const { report } = run;
+        expect(report.params.compress).toBe(true);
+        const c = report.compression!;
+        expect(c.all.pages).toBe(report.pagesSent);
+        expect(c.strong.pages + c.weak.pages).toBeGreaterThan(0n);
+        expect(c.all.savedBytes).toBeGreaterThan(0n);
+        expect(c.strong.ratio!).toBeGreaterThan(2);
+        expect(report.bound.compressionNs).toBeGreaterThan(0n);
+        const termsNs = Object.values(report.bound).reduce((sum, term) => sum + term, 0n);
+        expect(termsNs).toBe(report.boundNs);
+        expect(formatMigrationReport(report)).toMatch(/^ {2}compression {5}\d+ pages in \d+ bytes, \d+ saved/m);
+      });
+    }
+
+    it('the blackout is bounded by what it sends compressed: fewer bytes than the same move uncompressed', async () => {
+      const board = pairBoard({ image: 'cpu-small.elf' });
+      const raw = await runMigration(board, [migrate(10n * MS, 'stop-copy', AFFORDABLE)], { limitNs: 1_000n * MS });
+      const packed = await runMigration(board, [migrate(10n * MS, 'stop-copy', { ...AFFORDABLE, compress: true })], { limitNs: 1_000n * MS });
+      expect(packed.report.blackoutBytes).toBeLessThan(raw.report.blackoutBytes);
+      expect(packed.report.bytesSent).toBeLessThan(raw.report.bytesSent);
+      expect(packed.report.bound.transferNs).toBeLessThanOrEqual(raw.report.bound.transferNs);
+      expect(raw.report.compression).toBeUndefined();
+    });
+
+    it('memcheck (its pages do not compress) moves compressed and verifies every page; the codec work is in the bound and in the downtime', async () => {
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', { ...AFFORDABLE, compress: true })], { durationNs: 420n * MS });
+      expectCompleted(run);
+      expectMemoryIntact(run);
+      const c = run.report.compression!;
+      expect(c.raw.pages).toBeGreaterThanOrEqual(256n);
+      expect(run.report.bound.compressionNs!).toBeGreaterThan(0n);
+      const plain = await runMigration(pairBoard(), [migrate(50n * MS, 'stop-copy', AFFORDABLE)], { durationNs: 360n * MS });
+      expect(run.report.downtimeNs!).toBeGreaterThan(plain.report.downtimeNs!); // the codec's cycles were spent
+    });
+
+    it('cancelled in its blackout: the VM runs on at the source', async () => {
+      const events: ScenarioEvent[] = [migrate(50n * MS, 'stop-copy', { ...AFFORDABLE, compress: true }), { kind: 'cancel', vm: 'g', inState: 'blackout' }];
+      const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+      expect(run.report.outcome).toBe('cancelled');
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+
+    it('under every link fault at once, two seeds: pre-copy and warm complete within their bounds', async () => {
+      for (const strategy of ['pre-copy', 'warm'] as const) {
+        for (const seed of [5, 6]) {
+          const rates = { drop: 0.01, corrupt: 0.01, duplicate: 0.02, reorder: 0.01 };
+          const board = pairBoard({ image: 'cpu-small.elf' });
+          const run = await runMigration(board, [migrate(10n * MS, strategy, { ...AFFORDABLE, compress: true })], { limitNs: 1_000n * MS, linkFaults: rates, seed });
+          expectCompleted(run);
+          expect(run.vm.console).toMatch(/checksum: 0x[0-9a-f]+/);
+        }
+      }
+    });
+  });
+
+  describe('working-set ordering: coldest pages first, the predicted-hot set left for the blackout', () => {
+    for (const strategy of ROUND_STRATEGIES) {
+      it(`${strategy}: memcheck moves in working-set order and verifies every page; its bound holds`, async () => {
+        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, { ...AFFORDABLE, workingSet: true })], { durationNs: 360n * MS });
+        expectCompleted(run);
+        expectMemoryIntact(run);
+        expect(run.report.params.workingSet).toBe(true);
+        expect(run.report.heldPages).toBeDefined();
+        expect(formatMigrationReport(run.report)).toMatch(/^ {2}working set {5}rounds in working-set order; \d+ predicted-hot pages/m);
+      });
+    }
+
+    it('cpu-small gives the checksum and instret of an uninterrupted run', async () => {
+      const board = pairBoard({ image: 'cpu-small.elf' });
+      const plain = await runBoard({ board, limitNs: 1_000n * MS });
+      const run = await runMigration(board, [migrate(10n * MS, 'pre-copy', { ...AFFORDABLE, workingSet: true, compress: true })], { limitNs: 1_000n * MS });
+      expectCompleted(run);
+      expect(run.vm.instret).toBe(plain.vms[0]!.instret);
+      expect(run.vm.console).toBe(plain.vms[0]!.console);
+    });
+
+    it('cancelled in transfer: the VM runs on at the source', async () => {
+      const events: ScenarioEvent[] = [migrate(50n * MS, 'pre-copy', { ...AFFORDABLE, workingSet: true }), { kind: 'cancel', vm: 'g', inState: 'transfer' }];
+      const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+      expect(run.report.outcome).toBe('cancelled');
+      expectStayedOnSource(run);
+      expectMemoryIntact(run);
+    });
+
+    it('under every link fault at once: completes within its bound, every page verified', async () => {
+      const rates = { drop: 0.005, corrupt: 0.005, duplicate: 0.02, reorder: 0.005 };
+      const run = await runMigration(pairBoard(), [migrate(50n * MS, 'pre-copy', { ...AFFORDABLE, workingSet: true })], { durationNs: 360n * MS, linkFaults: rates, seed: 7 });
+      expectCompleted(run);
+      expectMemoryIntact(run);
+    });
+  });
+
+  describe('cancel in every state a technique has', () => {
+    const cases: { name: string; strategy: MigrationStrategy; params: MigrationParams; states: CancelState[] }[] = [
+      { name: 'cold', strategy: 'cold', params: {}, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'warm', strategy: 'warm', params: {}, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'compressed warm', strategy: 'warm', params: { compress: true }, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'compressed stop-copy', strategy: 'stop-copy', params: { compress: true }, states: ['preparing', 'blackout', 'committing'] },
+      { name: 'compressed pre-copy', strategy: 'pre-copy', params: { compress: true }, states: ['preparing', 'transfer'] },
+      { name: 'working-set pre-copy', strategy: 'pre-copy', params: { workingSet: true }, states: ['preparing', 'transfer', 'blackout', 'committing'] },
+    ];
+    for (const { name, strategy, params, states } of cases) {
+      for (const state of states) {
+        it(`${name}, in ${state}: ${state === 'committing' ? 'too late, it completes' : 'the VM runs on at the source'}`, async () => {
+          const events: ScenarioEvent[] = [migrate(50n * MS, strategy, { ...AFFORDABLE, ...params }), { kind: 'cancel', vm: 'g', inState: state }];
+          const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+          expect(run.report.violations).toEqual([]);
+          if (state === 'committing') {
+            expect(run.report.cancel).toMatchObject({ state, result: 'too-late' });
+            expectCompleted(run);
+          } else {
+            expect(run.report.cancel).toMatchObject({ state, result: 'cancelled' });
+            expectStayedOnSource(run);
+          }
+          // A cold move restarts the VM at its blackout: from then on its rounds start again.
+          if (strategy === 'cold' && state !== 'preparing') expect(run.vm.console.match(/rounds forever/g)).toHaveLength(2);
+          else expectMemoryIntact(run);
+          expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
+        });
+      }
     }
   });
 
@@ -120,6 +343,8 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       { state: 'preparing', strategy: 'pre-copy' },
       { state: 'transfer', strategy: 'pre-copy' },
       { state: 'blackout', strategy: 'stop-copy' },
+      { state: 'preparing', strategy: 'cold' },
+      { state: 'blackout', strategy: 'warm' },
     ];
     for (const { state, strategy } of cases) {
       it(`in ${state}: the VM runs on at the source, and a later migration still succeeds`, async () => {
@@ -197,7 +422,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       { kind: 'reorder', rates: { reorder: 0.005 }, counter: 'framesReordered' },
     ] as const;
     for (const { kind, rates, counter } of kinds) {
-      for (const strategy of ['stop-copy', 'pre-copy', 'post-copy'] as const) {
+      for (const strategy of ['stop-copy', 'pre-copy', 'post-copy', 'warm'] as const) {
         it(`${kind}, ${strategy}: completes within its bound, every page verified`, async () => {
           const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS, linkFaults: rates, seed: 2 });
           expectCompleted(run);
@@ -325,6 +550,16 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
       expect(self!.message).toMatch(/g already runs on processor 0/);
       expect(unknown!.message).toMatch(/no VM named nobody/);
       expectStayedOnSource(run);
+    });
+
+    it('a start the core turns down drops the parameters set for it: the next migration runs with the defaults', async () => {
+      const events = [migrate(20n * MS, 'pre-copy', { ...AFFORDABLE, compress: true, workingSet: true, maxRounds: 3 }, 'g', 0), migrate(30n * MS, 'stop-copy', AFFORDABLE)];
+      const run = await runMigration(pairBoard(), events, { durationNs: 360n * MS });
+      const [self, next] = run.result.migrations;
+      expect(self).toMatchObject({ outcome: 'refused', startStatus: -3 });
+      expect(next!.outcome).toBe('completed');
+      expect(next!.params).toMatchObject({ compress: false, workingSet: false, maxRounds: 30 });
+      expect(next!.compression).toBeUndefined();
     });
   });
 

@@ -77,6 +77,28 @@ describe('scenario files', () => {
     ]);
   });
 
+  it('cold and warm moves as events; a strategy it does not know refused at its JSON pointer', () => {
+    const scenario = parseScenario({
+      board: 'quad.json',
+      events: [{ at: '20ms', migrate: { vm: 'ctl0', to: 3, strategy: 'cold' } }, { at: '1s', migrate: { vm: 'ctl0', to: 2, strategy: 'warm', affordableNs: 9_000_000 } }],
+    }, 'x.json', board);
+    expect(scenario.events).toEqual([
+      { kind: 'migrate', atNs: 20_000_000n, vm: 'ctl0', to: 3, strategy: 'cold', params: {} },
+      { kind: 'migrate', atNs: 1_000_000_000n, vm: 'ctl0', to: 2, strategy: 'warm', params: { affordableNs: 9_000_000n } },
+    ]);
+    expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'lukewarm' } }] }, 'x.json', board))
+      .toThrow(/\/events\/0\/migrate\/strategy: must be one of .*"cold", "warm", not "lukewarm"/);
+  });
+
+  it('compress on a migration; on a cold move refused at its JSON pointer', () => {
+    const scenario = parseScenario({ board: 'quad.json', events: [{ at: '20ms', migrate: { vm: 'ctl0', to: 3, strategy: 'warm', compress: true } }] }, 'x.json', board);
+    expect(scenario.events).toEqual([{ kind: 'migrate', atNs: 20_000_000n, vm: 'ctl0', to: 3, strategy: 'warm', params: { compress: true } }]);
+    expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'cold', compress: true } }] }, 'x.json', board))
+      .toThrow(/\/events\/0\/migrate\/compress: does not apply to cold: compress with stop-copy, pre-copy, throttled, warm/);
+    expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'warm', workingSet: true } }] }, 'x.json', board))
+      .toThrow(/\/events\/0\/migrate\/workingSet: does not apply to warm: it has no rounds/);
+  });
+
   it('names each problem by its JSON pointer', () => {
     expect(problems({ events: [] })).toBe('scenario x.json: /board: is required');
     expect(problems({ board: 'b', extra: 1 })).toMatch(/\/extra: unknown property \(expected one of \$schema, name, description, board, duration, seed, linkFaults, events, campaign\)/);

@@ -13,6 +13,11 @@
  * wakes on the pending bit, no handler needed); with period_ticks = 0 it
  * writes without pause.
  *
+ * With `hot_pages` > 0 the first hot_pages pages of the working set are also
+ * a hot region: each period additionally writes `hot_writes` of them, cycling
+ * through it, so they are rewritten far more often than the rest (a working
+ * set for the migration's working-set ordering, bench/migration.ts figure 5).
+ *
  * The parameters are a .data struct the host patches before boot (symbol
  * memwriter_params); the defaults below make a small standalone demo.
  */
@@ -35,10 +40,12 @@ struct memwriter_params {
     uint32_t periods;          /* periods before shutdown; 0 = until stopped */
     uint32_t fill;             /* non-zero: write every page of the working set once first */
     uint32_t stride;           /* pages between successive writes; 0 or 1 = in address order */
+    uint32_t hot_pages;        /* pages of the hot region at the start of the working set; 0 = none */
+    uint32_t hot_writes;       /* hot pages written in each period besides the others */
 };
 
 volatile struct memwriter_params memwriter_params = {
-    MEMWRITER_MAGIC, 1024 * 1024, 16, 1, 10000, 10, 1, 1,
+    MEMWRITER_MAGIC, 1024 * 1024, 16, 1, 10000, 10, 1, 1, 0, 0,
 };
 
 extern char _end[];
@@ -79,7 +86,8 @@ int main(void)
     }
 
     csr_set(sie, SIP_STIP); /* wfi wakes on the timer; sstatus.SIE stays clear: no trap */
-    uint32_t cursor = 0;
+    uint32_t hot = p.hot_pages < pages ? p.hot_pages : pages;
+    uint32_t cursor = 0, hot_cursor = 0;
     uint64_t deadline = rdtime64() + p.period_ticks;
     for (uint32_t period = 1; p.periods == 0 || period <= p.periods; period++) {
         for (uint32_t i = 0; i < p.pages_per_period; i++) {
@@ -87,6 +95,11 @@ int main(void)
             cursor += stride;
             if (cursor >= pages)
                 cursor -= pages;
+        }
+        for (uint32_t i = 0; hot != 0 && i < p.hot_writes; i++) {
+            write_page((volatile uint32_t *)(base + hot_cursor * PAGE_BYTES), p.words_per_page, (period << 16) | 0x8000u);
+            if (++hot_cursor == hot)
+                hot_cursor = 0;
         }
         if (p.period_ticks) {
             sleep_until(deadline);

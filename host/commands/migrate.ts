@@ -15,7 +15,7 @@ import { ConsoleLines } from '../console-lines.js';
 import type { CoreRuntimeName } from '../core-runtime.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkFaults } from '../link-faults.js';
-import { MIGRATION_STRATEGIES, formatMigrationReport } from '../migration.js';
+import { COMPRESSING_STRATEGIES, MIGRATION_STRATEGIES, ROUND_STRATEGIES, formatMigrationReport } from '../migration.js';
 import type { MigrationParams, MigrationReport, MigrationStrategy } from '../migration.js';
 import { jsonText } from '../format.js';
 import { coreFactoryFor } from '../runner.js';
@@ -57,6 +57,8 @@ interface MigrateFlags {
   prepage?: bigint;
   prepageNs?: bigint;
   giveUpTimeouts?: number;
+  compress?: boolean;
+  workingSet?: boolean;
   duration?: bigint;
   seed?: number;
   linkFaults?: string;
@@ -97,6 +99,8 @@ export function addMigrateCommand(program: Command, io: Io, setExitStatus: SetEx
     .option('--prepage <time>', 'post-copy: how long writes are watched for the prepaged set (default 10ms)', parseDuration)
     .addOption(new Option('--prepage-ns <ns>', 'the older spelling of --prepage, in ns').argParser(parseNsCount).hideHelp())
     .option('--give-up-timeouts <n>', 'before the commit, give up after n retransmission timeouts in a row (default 16)', parseWhole('a number of timeouts', 0xffff_ffff, 1))
+    .option('--compress', 'compress the pages it sends: zero, strongly and weakly regular pages each with their codec (stop-copy, pre-copy, throttled, warm)')
+    .option('--working-set', 'pre-copy, throttled: send each round coldest pages first and leave the predicted-hot ones for the blackout')
     .option('--duration <time>', 'run this long (virtual time with a unit), or until every VM has stopped', parseDuration)
     .option('--seed <n>', 'seed of the link error model (default 0)', parseSeed)
     .option('--link-faults <spec>', 'inject link faults, e.g. drop=0.01,corrupt=0.001 (kinds: drop, corrupt, duplicate, reorder)')
@@ -138,6 +142,18 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
   const prepageNs = oneOf(flags.prepage, flags.prepageNs, '--prepage');
   if (prepageNs !== undefined) params.prepageNs = prepageNs;
   if (flags.giveUpTimeouts !== undefined) params.giveUpTimeouts = flags.giveUpTimeouts;
+  if (flags.compress === true) {
+    if (!COMPRESSING_STRATEGIES.includes(flags.strategy)) {
+      throw new ConfigError(`--compress: ${flags.strategy} sends its pages as they are; compress with ${COMPRESSING_STRATEGIES.join(', ')}`);
+    }
+    params.compress = true;
+  }
+  if (flags.workingSet === true) {
+    if (!ROUND_STRATEGIES.includes(flags.strategy)) {
+      throw new ConfigError(`--working-set: ${flags.strategy} has no rounds to order; use it with ${ROUND_STRATEGIES.join(', ')}`);
+    }
+    params.workingSet = true;
+  }
 
   const json = flags.json === true;
   const consoleLines = new ConsoleLines((chunk) => (json ? io.stderr : io.stdout).write(chunk), board.vms.length > 1);

@@ -15,7 +15,8 @@ import { runBoard } from '../../host/board-runner.js';
 import type { BoardRunResult } from '../../host/board-runner.js';
 import type { Board } from '../../host/board.js';
 import type { LinkFaultRates } from '../../host/link-faults.js';
-import type { CancelState, MigrationReport, MigrationStrategy, ScenarioEvent } from '../../host/migration.js';
+import type { CancelState, MigrationParams, MigrationReport, MigrationStrategy, ScenarioEvent } from '../../host/migration.js';
+import { COMPRESSING_STRATEGIES, ROUND_STRATEGIES } from '../../host/migration.js';
 import { Prng } from '../../host/prng.js';
 import { guaranteeBoard, probeGaps, probesHealthy } from './guarantee-board.js';
 import type { VmSpec } from './guarantee-board.js';
@@ -23,7 +24,7 @@ import type { VmSpec } from './guarantee-board.js';
 const MS = 1_000_000n;
 const CLOCKS = [50_000_000, 75_000_000, 100_000_000, 150_000_000];
 const FRAMES_NS = [undefined, 10_000_000, 20_000_000, 30_000_000];
-const STRATEGIES: MigrationStrategy[] = ['stop-copy', 'pre-copy', 'throttled', 'post-copy'];
+const STRATEGIES: MigrationStrategy[] = ['stop-copy', 'pre-copy', 'throttled', 'post-copy', 'warm'];
 const CANCEL_STATES: CancelState[] = ['preparing', 'transfer', 'blackout'];
 /** The napping probe's step and nap (guests/build.sh NAP): how far its reads of the clock lie apart at most. */
 const NAP_STEP_NS = 260_000n;
@@ -79,7 +80,14 @@ export function propertyCase(seed: number): PropertyCase {
     const vm = burst ? 'm' : pick(prng, vmNames);
     const to = burst ? (i + 1) % 2 : prng.nextBelow(processors);
     const strategy = burst ? 'stop-copy' : pick(prng, STRATEGIES);
-    events.push({ kind: 'migrate', atNs, vm, to, strategy, params: { affordableNs: 80n * MS, thresholdBytes: 16_384 } });
+    // The techniques that are options: compression where the strategy sends pages, working-set order where it has rounds.
+    const techniques = burst ? 0 : prng.nextBelow(4);
+    const params: MigrationParams = {
+      affordableNs: 80n * MS, thresholdBytes: 16_384,
+      ...((techniques & 1) !== 0 && COMPRESSING_STRATEGIES.includes(strategy) ? { compress: true } : {}),
+      ...((techniques & 2) !== 0 && ROUND_STRATEGIES.includes(strategy) ? { workingSet: true } : {}),
+    };
+    events.push({ kind: 'migrate', atNs, vm, to, strategy, params });
     if (!burst && prng.nextBelow(5) === 0) events.push({ kind: 'cancel', vm, inState: pick(prng, CANCEL_STATES) });
     atNs += burst ? 40n * MS : BigInt(40 + prng.nextBelow(40)) * MS;
   }
