@@ -51,6 +51,21 @@ export async function runTrial(spec: TrialSpec): Promise<string> {
   return line;
 }
 
+/**
+ * The crash record of a trial whose worker died running it (it ran out of memory: a
+ * runaway the core or the host did not stop). Built where the campaign runs, from what
+ * the trial's seed says; the trial's own run cannot report anything.
+ */
+export async function workerCrashLine(spec: TrialSpec, why: string): Promise<string> {
+  const { scenario, section } = await prepare(spec);
+  const seed = trialSeed(spec.campaign.seed, spec.trial);
+  const base = {
+    trial: spec.trial, seed, campaign: spec.campaign, horizonNs: Number(section.horizonNs),
+    rates: { processors: processorRates(section, scenario.board) },
+  };
+  return recordLine(crashRecord(base, new Error(`its worker died: ${why}`), 0, 0n));
+}
+
 /** The trial's record; `onTrace` receives its trace (ferry replay --trace). */
 export async function runTrialRecord(spec: TrialSpec, onTrace?: (records: TraceRecord[]) => void): Promise<CampaignRecord> {
   if (!Number.isInteger(spec.trial) || spec.trial < 0 || spec.trial >= spec.campaign.trials) {
