@@ -659,15 +659,20 @@ function measureDelivery(p: Port, flags: u32, sentNs: u64, boundNs: u64): void {
  */
 function takeAck(p: Port, expected: u32, consumed: u32, received: u32): void {
   if (p.kind != CHANNEL_QUEUING) return;
-  const sent = p.nextSeq - p.consumedSeq;
+  // Only what this copy put on the wire can be acknowledged: a destination that counts
+  // messages it never released heard them from another copy of the VM (one that ran on
+  // while this one was stopped), and taking that word would put the resend window past
+  // its end.
+  const end = sendable(p);
+  const sent = end - p.consumedSeq;
   if (expected - p.consumedSeq > sent || consumed - p.consumedSeq > expected - p.consumedSeq) return; // stale or bogus
   // The newest word on what it took, also backwards: a destination that took over from an
   // epoch has taken less than before, and the source resends from there.
-  if (received - expected <= p.nextSeq - expected) {
+  if (received - expected <= end - expected) {
     if (received != p.receivedSeq) p.timerCycles = now();
     p.receivedSeq = received;
   }
-  const progress = expected - p.ackedSeq <= p.nextSeq - p.ackedSeq && expected != p.ackedSeq;
+  const progress = expected - p.ackedSeq <= end - p.ackedSeq && expected != p.ackedSeq;
   if (progress) {
     count(p, CHANNEL_STAT_ACKNOWLEDGED, <u64>(expected - p.ackedSeq));
     p.ackedSeq = expected;

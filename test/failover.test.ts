@@ -210,6 +210,22 @@ describe('failover (docs/health.md)', () => {
     expectOneHolderAtATime(result, 'tx');
   });
 
+  it('the backup hangs right after it took over (scenarios/pair-double-hang.json): the copy that wakes first takes no word on messages it never sent', async () => {
+    // tx's copy on 2 takes over from the hung 0, then 2 hangs too. 0 wakes with messages
+    // it held for an epoch that was never applied, and rx acknowledges the numbers the copy
+    // on 2 sent. Taking that word once put 0's resend window past its end: its core sent
+    // frames without end in one quantum (a fault campaign's runaway trial).
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'pair-double-hang.json'));
+    const result = await runBoard({ board: scenario.board, durationNs: scenario.durationNs!, faults: scenario.faults, seed: 0 });
+    expect(result.end).toBe('duration');
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2]);
+    expect(result.health!.events.fenced.map((f) => f.processor)).toEqual([0]);
+    expectOneHolderAtATime(result, 'tx');
+    expect(noProbeErrors(result)).toEqual([]);
+    const q = result.channels.find((channel) => channel.name === 'q')!;
+    expect(q.delivered).toBe(q.sent);
+  });
+
   it('links that lose frames: suspicions may come and go, but no lease moves and nothing pauses', async () => {
     const result = await runBoard({ board: pairBoard(['checkpoint']), durationNs: 400n * MS, linkFaults: { drop: 0.02 }, seed: 7 });
     expect(probesHealthy(result)).toEqual([]);
