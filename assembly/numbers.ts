@@ -481,6 +481,10 @@ export const EVENT_WARNING_RECEIVED: u32 = 25;
 export const EVENT_WARNING_MIGRATION: u32 = 26;
 /** id = protection, source of a move: the VM left for processor a; the members move its lease there. */
 export const EVENT_HANDOVER: u32 = 27;
+/** id = protection, a backup: it holds a new copy of the VM (vm = its handle here) for processor a's epochs. */
+export const EVENT_COPY_HELD: u32 = 28;
+/** id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it). */
+export const EVENT_COPY_DROPPED: u32 = 29;
 
 // Protection: healthProtect's policies, a bit each.
 /** cold restart of the image on a spare processor. */

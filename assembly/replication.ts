@@ -10,7 +10,7 @@
 // protection << 24 | serial. Messages: BEGIN, BEGIN_REPLY, DATA, END, APPLIED.
 import { getClockHz, now, nowNs } from "./clock";
 import {
-  CHANNEL_GIVE_UP_TIMEOUTS, DROP_NO_PORT, EVENT_BACKUP_CHOSEN, EVENT_EPOCH_COMMITTED, EVENT_PROTECTION_LOST,
+  CHANNEL_GIVE_UP_TIMEOUTS, DROP_NO_PORT, EVENT_BACKUP_CHOSEN, EVENT_COPY_DROPPED, EVENT_COPY_HELD, EVENT_EPOCH_COMMITTED, EVENT_PROTECTION_LOST,
   FRAME_REPLICA_ACK, FRAME_REPLICA_MESSAGE, MAX_MEMBERS, MAX_PROTECTIONS, MAX_STREAM_BYTES, SBI_SUCCESS,
 } from "./config";
 import { commitEpoch, holdOutputOf, markEpoch } from "./channel";
@@ -111,7 +111,7 @@ export function replicate(p: Protection, vm: Vm): void {
   if (o.link.open) {
     o.link.service();
     if (!alive(p.backup)) lose(p, o, LOST_BACKUP_SUSPECTED);
-    else if (o.link.timeoutsInARow >= CHANNEL_GIVE_UP_TIMEOUTS) { avoid(o, p.backup); lose(p, o, LOST_SESSION_SILENT); }
+    else if (o.link.timeoutsInARow >= CHANNEL_GIVE_UP_TIMEOUTS) { avoid(o, p.backup, AVOID_LEASES_SILENT_OR_FULL); lose(p, o, LOST_SESSION_SILENT); }
   }
   if (o.state == OUT_IDLE) chooseBackup(p, o, vm);
   if (o.state == OUT_READY && nowNs() >= o.nextCaptureNs) capture(p, o, vm);
@@ -177,8 +177,18 @@ function name(p: Protection, o: Outbound, backup: u32, session: u32): void {
   heartbeatSoon();
 }
 
-function avoid(o: Outbound, m: u32): void {
-  if (m != NO_MEMBER) unchecked(o.avoidUntilNs[m] = nowNs() + 16 * leaseTimeNs());
+/** Why a backup is passed over, and for how many lease times. */
+const AVOID_LEASES_SILENT_OR_FULL: u64 = 16;
+/**
+ * A backup that still holds the VM itself (a copy that ran on while this one was stopped,
+ * paused now, not yet fenced) refuses only until it hears this holder's newer term: a
+ * heartbeat later. Passing it over for long would leave the VM unprotected with a live
+ * candidate (a campaign lost tx that way when its holder failed in that time).
+ */
+const AVOID_LEASES_STILL_HOLDING: u64 = 1;
+
+function avoid(o: Outbound, m: u32, leases: u64): void {
+  if (m != NO_MEMBER) unchecked(o.avoidUntilNs[m] = nowNs() + leases * leaseTimeNs());
 }
 
 function lose(p: Protection, o: Outbound, reason: u64): void {
@@ -247,7 +257,12 @@ function release(p: Protection, o: Outbound, vm: Vm): void {
 /** A message from the backup of `p`'s session. */
 function onHolderMessage(p: Protection, o: Outbound, type: u32, at: usize, bytes: u32): void {
   if (type == MSG_BEGIN_REPLY && o.state == OUT_BEGINNING && bytes >= 8) {
-    if (load<u32>(at) != BEGIN_READY) { avoid(o, p.backup); lose(p, o, LOST_BACKUP_REFUSED); return; }
+    const status = load<u32>(at);
+    if (status != BEGIN_READY) {
+      avoid(o, p.backup, status == BEGIN_NOT_OURS ? AVOID_LEASES_STILL_HOLDING : AVOID_LEASES_SILENT_OR_FULL);
+      lose(p, o, LOST_BACKUP_REFUSED);
+      return;
+    }
     o.state = OUT_READY;
     o.nextCaptureNs = nowNs();
   } else if (type == MSG_APPLIED && o.state == OUT_WAITING && bytes >= 8 && load<u32>(at) == o.epoch) {
@@ -356,6 +371,7 @@ function onBegin(p: Protection, i: Inbound, at: usize, bytes: u32): void {
     p.vm = vm.id;
     p.role = ROLE_NO_COPY;
     p.hasImage = false;
+    report(EVENT_COPY_HELD, p.id, vm.id, i.link.peer, 0); // the host's directory keeps the run going while a copy is up
   }
   i.copy.begin(vm);
   reply(i, MSG_BEGIN_REPLY, BEGIN_READY, vm.id);
@@ -402,7 +418,10 @@ export function copyOf(p: Protection): Vm | null {
 /** Gives `p`'s copy here back (a move replaces it; a newer term made it stale). */
 export function dropCopy(p: Protection): void {
   const vm = copyOf(p);
-  if (vm != null) releaseVm(vm);
+  if (vm != null) {
+    report(EVENT_COPY_DROPPED, p.id, vm.id, 0, 0);
+    releaseVm(vm);
+  }
   const i = unchecked(inbound[p.id]);
   i.link.close();
   i.copy.vm = null;

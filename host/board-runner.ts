@@ -258,6 +258,8 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
         onEvent: (kind, id, vm, atNs, a, b) => {
           directory.onEvent(processor.id, kind, id, vm);
           if (kind === CoreEvent.failoverActivated && plans[id] !== undefined) directory.takeOver(plans[id]!.vm.name, processor.id, vm);
+          if (kind === CoreEvent.copyHeld && plans[id] !== undefined) directory.copyHeld(plans[id]!.vm.name, processor.id, vm);
+          if (kind === CoreEvent.copyDropped) directory.copyDropped(processor.id, vm);
           migrations?.onCoreEvent(processor.id, kind, id, vm, atNs, a, b);
           recordHealthEvent(healthLog, plans, processor.id, kind, id, atNs, a, b);
         },

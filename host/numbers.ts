@@ -984,6 +984,10 @@ export const CoreEvent = {
   warningMigration: 26,
   /** id = protection, source of a move: the VM left for processor a; the members move its lease there. */
   handover: 27,
+  /** id = protection, a backup: it holds a new copy of the VM (vm = its handle here) for processor a's epochs. */
+  copyHeld: 28,
+  /** id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it). */
+  copyDropped: 29,
 } as const;
 export type CoreEventKey = keyof typeof CoreEvent;
 /** CoreEvent: the short name of each value (JSON, reports). */
@@ -1015,6 +1019,8 @@ export const CORE_EVENT_LABELS: Readonly<Record<number, string>> = {
   [25]: "warning-received",
   [26]: "warning-migration",
   [27]: "handover",
+  [28]: "copy-held",
+  [29]: "copy-dropped",
 };
 /** CoreEvent: what each value means, for people. */
 export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
@@ -1045,6 +1051,8 @@ export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
   [25]: "this processor announced it will fail in a ns (hardware warning)",
   [26]: "id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = MigrationReason)",
   [27]: "id = protection, source of a move: the VM left for processor a; the members move its lease there",
+  [28]: "id = protection, a backup: it holds a new copy of the VM (vm = its handle here) for processor a's epochs",
+  [29]: "id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it)",
 };
 
 /** Protection: healthProtect's policies, a bit each. */

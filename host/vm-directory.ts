@@ -56,6 +56,20 @@ export class VmDirectory<T> {
     this.entries.set(key(processor, handle), { ...home, processor, handle, status: 'lives' });
   }
 
+  /**
+   * A backup's core made a new copy of VM `name` as handle `handle` (copyHeld: a holder
+   * began replicating to it after a takeover); copyDropped gives it back. The copies the
+   * board placed at the start are placeCopy's.
+   */
+  copyHeld(name: string, processor: number, handle: number): void {
+    const any = [...this.entries.values()].find((entry) => entry.name === name);
+    if (any !== undefined) this.entries.set(key(processor, handle), { ...any, processor, handle, status: 'copy' });
+  }
+
+  copyDropped(processor: number, handle: number): void {
+    if (this.at(processor, handle)?.status === 'copy') this.entries.delete(key(processor, handle));
+  }
+
   /** The VM with handle `handle` on `processor` (any status), for consoles and trace records. */
   at(processor: number, handle: number): DirectoryEntry<T> | undefined {
     return this.entries.get(key(processor, handle));

@@ -94,6 +94,12 @@ describe('outcomes only a broken core could make', () => {
     const verdict = judgeTrial(input);
     expect(verdict.outcome).toBe('vm-lost');
     expect(verdict.failovers).toEqual([expect.objectContaining({ vm: 'rx', from: 1, to: null, covered: false, reason: 'not-restored' })]);
+    // A hang of processor 1 it woke from before is not the stop that lost rx: the fail is.
+    const rehung = await pairRun();
+    rehung.result.faults.push({ atNs: 10n * MS, kind: 'hang', processor: 1, detail: 'for 5000000 ns' }, { atNs: 15n * MS, kind: 'hang-end', processor: 1 }, { atNs: 50n * MS, kind: 'fail', processor: 1 });
+    rehung.result.failedProcessors.push(1);
+    rehung.result.vms.find((vm) => vm.name === 'rx')!.state = 'lost';
+    expect(judgeTrial(rehung).failovers.find((f) => f.to === null)).toEqual(expect.objectContaining({ vm: 'rx', fault: 'fail-stop', faultAtNs: 50_000_000 }));
     // Its backup gone too: no complete copy survived, the board's redundancy is exhausted — degraded, not vm-lost.
     input.result.faults.push({ atNs: 20n * MS, kind: 'fail', processor: 3 });
     input.result.failedProcessors.push(3);

@@ -226,6 +226,48 @@ describe('failover (docs/health.md)', () => {
     expect(q.delivered).toBe(q.sent);
   });
 
+  it('copies made after a takeover keep the run going: both holders fail, the old holders (their backups now) take over', async () => {
+    // Each VM moves to its copy when its first processor hangs; the woken processor becomes
+    // its backup with a copy its core makes then (copyHeld). When both holders fail at once,
+    // every VM where it lives is on a failed processor: the host once ended the run there
+    // ('stopped'), before the new copies could take over.
+    const result = await run(pairBoard(['checkpoint']), [
+      { kind: 'hang', atNs: 300n * MS, processor: 0, forNs: 20n * MS },
+      { kind: 'hang', atNs: 330n * MS, processor: 1, forNs: 20n * MS },
+      { kind: 'fail', atNs: 450n * MS, processor: 2 },
+      { kind: 'fail', atNs: 450n * MS, processor: 3 },
+    ]);
+    expect(result.end).toBe('duration');
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2, 0]);
+    expect(failovers(result, 'rx').map((f) => f.processor)).toEqual([3, 1]);
+    for (const vm of ['tx', 'rx']) {
+      const second = failovers(result, vm)[1]!;
+      const bounds = boundsOf(result, vm);
+      expect(second.firstRunNs! - 450n * MS, `${vm}'s second interruption`).toBeLessThanOrEqual(bounds.interruptionBoundNs);
+      expect(450n * MS - second.resumedFromNs!, `${vm}'s lost work`).toBeLessThanOrEqual(bounds.lostWorkBoundNs!);
+      expectOneHolderAtATime(result, vm);
+    }
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
+  it('a backup that still holds the VM when asked is asked again a lease later, not passed over: tx survives its holder failing soon after', async () => {
+    // 0 hangs (tx to 2), 2 hangs (tx back to 0), 2 wakes: 0 asks it to be the backup before
+    // 2 has heard of the newer term, and 2 refuses (it still holds tx, paused). Passing it
+    // over for 16 lease times left tx unprotected with a live candidate; a campaign lost it
+    // when 0 failed in that time.
+    const result = await run(pairBoard(['checkpoint']), [
+      { kind: 'hang', atNs: 300n * MS, processor: 0, forNs: 20n * MS },
+      { kind: 'hang', atNs: 340n * MS + 100_000n, processor: 2, forNs: 20n * MS }, // wakes off a heartbeat: it hears 0's newer term only after 0 asked
+      { kind: 'fail', atNs: 390n * MS, processor: 0 },
+    ]);
+    expect(result.health!.events.protectionLost.map((lost) => lost.reason)).toEqual([2]); // 2 refused once: it still held tx
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2, 0, 2]);
+    const last = failovers(result, 'tx')[2]!;
+    expect(last.firstRunNs! - 390n * MS).toBeLessThanOrEqual(boundsOf(result, 'tx').interruptionBoundNs);
+    expectOneHolderAtATime(result, 'tx');
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
   it('links that lose frames: suspicions may come and go, but no lease moves and nothing pauses', async () => {
     const result = await runBoard({ board: pairBoard(['checkpoint']), durationNs: 400n * MS, linkFaults: { drop: 0.02 }, seed: 7 });
     expect(probesHealthy(result)).toEqual([]);

@@ -208,9 +208,13 @@ function outOfService(result: BoardRunResult, applied: readonly InjectedFault[])
   return out;
 }
 
-/** The fault that took processor `processor` out of service. */
+/**
+ * The stop that took `processor` out with the VM on it: its last. An earlier hang it woke
+ * from may have moved the VM away and a takeover brought it back (a campaign's trial
+ * judged such a VM against the first hang and called it lost with a complete copy).
+ */
 function stopOf(applied: readonly InjectedFault[], processor: number): InjectedFault | undefined {
-  return applied.find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === processor);
+  return applied.filter((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === processor).pop();
 }
 
 function policyOf(measure: FailoverMeasure): FailoverPolicy {
