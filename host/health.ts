@@ -172,12 +172,15 @@ export interface HealthEventLog {
   /** Backups a holder chose (its epochs go there from then on), and the epochs they applied, in time order. */
   backupsChosen: { protection: number; processor: number; atNs: bigint; backup: number; session: bigint }[];
   epochs: { protection: number; processor: number; atNs: bigint; epoch: number; capturedNs: bigint }[];
+  /** Every migration's blackout at its source (its downtime bound then), and its first run at its destination (the downtime measured there): a move on a warning's interruption. */
+  blackouts: { processor: number; migration: number; boundNs: bigint }[];
+  migrationFirstRuns: { processor: number; migration: number; downtimeNs: bigint }[];
 }
 
 export function newHealthEventLog(): HealthEventLog {
   return {
     failovers: [], suspicions: [], trusts: [], fenced: [], paused: [], resumed: [], handovers: [], warningMoves: [],
-    epochsCommitted: {}, protectionLost: [], backupsChosen: [], epochs: [],
+    epochsCommitted: {}, protectionLost: [], backupsChosen: [], epochs: [], blackouts: [], migrationFirstRuns: [],
   };
 }
 
@@ -209,6 +212,8 @@ export function recordHealthEvent(log: HealthEventLog, plans: readonly Protectio
       return;
     case CoreEvent.backupChosen: log.backupsChosen.push({ protection: id, processor, atNs, backup: Number(a), session: b }); return;
     case CoreEvent.protectionLost: log.protectionLost.push({ protection: id, processor, atNs, reason: Number(a) }); return;
+    case CoreEvent.migrationBlackout: log.blackouts.push({ processor, migration: id, boundNs: b }); return;
+    case CoreEvent.migrationFirstRun: log.migrationFirstRuns.push({ processor, migration: id, downtimeNs: a }); return;
   }
 }
 
@@ -220,8 +225,10 @@ export interface FailoverMeasure {
   /** 'handover' for a move on a warning (the migration's downtime is its interruption). */
   cause: string;
   causeNs?: bigint;
-  /** From the fault to the copy's first instruction. */
+  /** From the fault to the copy's first instruction; for a handover, the migration's downtime. */
   interruptionNs?: bigint;
+  /** A handover's: the downtime bound its migration had when the VM stopped. */
+  moveBoundNs?: bigint;
   /** From the state it resumed to the fault: what the VM does again. */
   lostWorkNs?: bigint;
 }
@@ -236,7 +243,7 @@ export function measureFailovers(
     const earlier = log.failovers.slice(0, index).filter((f) => f.protection === failover.protection).pop();
     const from = earlier?.processor ?? setup.protections.find((p) => p.id === failover.protection)!.order[0]!;
     const handover = log.handovers.find((h) => h.protection === failover.protection && h.from === from && h.to === failover.processor && h.atNs <= failover.activatedNs);
-    if (handover !== undefined && failover.resumedFromNs === undefined) return { failover, from, cause: 'handover', causeNs: handover.atNs };
+    if (handover !== undefined && failover.resumedFromNs === undefined) return { failover, from, cause: 'handover', causeNs: handover.atNs, ...moveDowntime(log, failover, from) };
     const fault = [...faults].reverse().find((f) => STOPPING_FAULTS.has(f.kind) && f.atNs <= failover.activatedNs && (f.processor === from || f.kind === 'partition'));
     const measure: FailoverMeasure = { failover, from, cause: fault?.kind ?? 'unknown' };
     if (fault === undefined) return measure;
@@ -245,4 +252,13 @@ export function measureFailovers(
     if (failover.resumedFromNs !== undefined) measure.lostWorkNs = fault.atNs - failover.resumedFromNs;
     return measure;
   });
+}
+
+/** A move on a warning's downtime and bound: its migration (warningMigration names it) from `from` to the failover's processor. */
+function moveDowntime(log: HealthEventLog, failover: FailoverRecord, from: number): Pick<FailoverMeasure, 'interruptionNs' | 'moveBoundNs'> {
+  const move = [...log.warningMoves].reverse().find((m) => m.protection === failover.protection && m.processor === from && m.migration !== 0 && m.atNs <= failover.activatedNs);
+  if (move === undefined) return {};
+  const blackout = log.blackouts.find((b) => b.processor === from && b.migration === move.migration);
+  const firstRun = log.migrationFirstRuns.find((r) => r.processor === failover.processor && r.migration === move.migration);
+  return { ...(firstRun === undefined ? {} : { interruptionNs: firstRun.downtimeNs }), ...(blackout === undefined ? {} : { moveBoundNs: blackout.boundNs }) };
 }

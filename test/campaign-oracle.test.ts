@@ -45,6 +45,20 @@ describe('outcomes of real trials', () => {
     for (const failover of covered) expect(failover.interruptionNs!).toBeLessThanOrEqual(failover.interruptionBoundNs!);
   }, 120_000);
 
+  it('warnings: every move away is measured, its downtime within the bound its migration had, and no work lost', async () => {
+    const records = await trials(join(ROOT, 'scenarios', 'pair-warning.json'), 40);
+    const LEAD_NS = 60_000_000; // the scenario's warning lead: a move warned later may still be under way at the horizon
+    const moves = records.flatMap((record) => record.failovers.filter((failover) => failover.policy === 'migrate-on-warning' && failover.faultAtNs + LEAD_NS <= record.horizonNs));
+    expect(moves.length).toBeGreaterThan(2);
+    for (const move of moves) {
+      expect(move.interruptionNs, `${move.vm} moved at ${move.faultAtNs}`).not.toBeNull();
+      expect(move.interruptionNs!).toBeGreaterThan(0);
+      expect(move.interruptionNs!).toBeLessThanOrEqual(move.interruptionBoundNs!);
+      expect(move.lostWorkNs).toBe(0);
+      expect(move.covered).toBe(true);
+    }
+  }, 120_000);
+
   it('bit flips: memcheck catching a flipped byte is silent corruption; a frame\'s CRC catching one is detected', async () => {
     const records = await trials(join(ROOT, 'scenarios', 'memcheck-flips.json'), 30);
     const silent = records.filter((record) => record.outcome === 'silent-corruption');

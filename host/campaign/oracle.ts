@@ -39,6 +39,7 @@ export interface TrialVerdict {
 const MAX_TIMELINE = 1000;
 
 const n = (value: bigint): number => Number(value);
+const nOrNull = (value: bigint | undefined): number | null => (value === undefined ? null : Number(value));
 
 /** Complete console lines of each VM (a last line without its newline is left out: it may be cut by the horizon). */
 export function consoleLines(text: string): string[] {
@@ -349,12 +350,12 @@ function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, 
 function measuredFailover(measure: FailoverMeasure, cause: Cause, protection: ProtectionBounds, horizonNs: bigint): Failover {
   const { failover } = measure;
   const policy = policyOf(measure);
-  // A move on a warning is a live migration: its downtime has the migration's own bound, which the
-  // host does not see here; it loses no work. Both interruption figures are left null for it.
+  // A move on a warning is a live migration: its interruption is the downtime the destination
+  // measured, against the bound the migration had when the VM stopped; it loses no work.
   const handover = policy === 'migrate-on-warning';
   // From the fault that stopped it: its processor's own stop when it had one (causeOf), not a later partition.
-  const interruptionNs = handover || failover.firstRunNs === undefined ? null : n(failover.firstRunNs - cause.stopNs);
-  const interruptionBoundNs = handover ? null : n(protection.interruptionBoundNs);
+  const interruptionNs = handover ? nOrNull(measure.interruptionNs) : failover.firstRunNs === undefined ? null : n(failover.firstRunNs - cause.stopNs);
+  const interruptionBoundNs = handover ? nOrNull(measure.moveBoundNs) : n(protection.interruptionBoundNs);
   const lostWorkNs = handover ? 0 : failover.resumedFromNs === undefined ? null : n(cause.stopNs - failover.resumedFromNs);
   const lostWorkBoundNs = handover ? 0 : protection.lostWorkBoundNs === undefined ? null : n(protection.lostWorkBoundNs);
   let reason: UncoveredReason | undefined;
