@@ -127,7 +127,7 @@ function chooseBackup(p: Protection, o: Outbound, vm: Vm): void {
   for (let step: u32 = 1; step < p.orderLength; step++) {
     const m = p.memberAfter(from, step);
     if (m == self || !alive(m) || nowAt < unchecked(o.avoidUntilNs[m]) || !canReach(memberId(m), BEGIN_HEADER_BYTES)) continue;
-    if (!o.link.start(memberId(m), sessionId(p, o.serial + 1), FRAME_REPLICA_MESSAGE, FRAME_REPLICA_ACK)) continue;
+    if (!o.link.start(memberId(m), sessionId(p, o.serial + 1), FRAME_REPLICA_MESSAGE, FRAME_REPLICA_ACK, REPLICATION_BACKOFF_LIMIT)) continue;
     o.serial++;
     beginSession(p, o, vm, m);
     return;
@@ -176,6 +176,9 @@ function name(p: Protection, o: Outbound, backup: u32, session: u32): void {
   o.namedNs = nowNs();
   heartbeatSoon();
 }
+
+/** How far a replication session backs its retransmission timeout off (transport.ts, Endpoint.start). */
+const REPLICATION_BACKOFF_LIMIT: u32 = 16;
 
 /** Why a backup is passed over, and for how many lease times. */
 const AVOID_LEASES_SILENT_OR_FULL: u64 = 16;
@@ -333,7 +336,7 @@ export function receiveReplicaFrame(peer: u32, type: u32, session: u32, payload:
     const first = bytes >= MESSAGE_HEADER_BYTES && load<u32>(payload) == 0 && load<u8>(payload, 4) == MSG_BEGIN;
     if (!first || p.positionOf(memberOf(peer)) < 0 || p.positionOf(selfMember()) < 0) { dropFrame(peer, DROP_NO_PORT); return; }
     i.link.close();
-    if (!i.link.start(peer, session, FRAME_REPLICA_MESSAGE, FRAME_REPLICA_ACK)) return;
+    if (!i.link.start(peer, session, FRAME_REPLICA_MESSAGE, FRAME_REPLICA_ACK, REPLICATION_BACKOFF_LIMIT)) return;
     i.session = session;
   }
   const message = i.link.receive(payload, bytes);

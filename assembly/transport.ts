@@ -47,6 +47,11 @@ export class Endpoint {
   /** When the oldest unacknowledged message was (re)sent. */
   baseSentCycles: u64 = 0;
   timeoutCycles: u64 = 0;
+  /** The timeout on a healthy link; each timeout in a row doubles it up to `backoffLimit` times this. */
+  baseTimeoutCycles: u64 = 0;
+  backoffLimit: u32 = 1;
+  /** The window went out again and nothing new was acknowledged since. */
+  resentWithoutProgress: bool = false;
   retransmissions: u64 = 0;
   /** Timeouts since the other side last acknowledged anything: how silent it has gone. */
   timeoutsInARow: u32 = 0;
@@ -56,8 +61,16 @@ export class Endpoint {
   /** Why the last receive returned 0 (DROP_*). */
   rejected: u64 = 0;
 
-  /** Opens the endpoint towards `peer` for `session`; false if the link cannot carry it. */
-  start(peer: u32, session: u32, messageFrame: u32 = FRAME_MIGRATION_MESSAGE, ackFrame: u32 = FRAME_MIGRATION_ACK): bool {
+  /**
+   * Opens the endpoint towards `peer` for `session`; false if the link cannot carry it.
+   * `backoffLimit` > 1: a session that lives as long as its VM (replication) backs its
+   * timeout off, doubling per timeout in a row up to that factor. Resending a whole window
+   * every base timeout on a link slowed below what the timeout assumes queues more on the
+   * wire than it carries, and the queue outlives the slowdown (a campaign's replication
+   * stalled for good after a 30 ms slowdown). A migration keeps the base timeout its
+   * downtime bound budgets for, and gives up after its timeouts in a row.
+   */
+  start(peer: u32, session: u32, messageFrame: u32 = FRAME_MIGRATION_MESSAGE, ackFrame: u32 = FRAME_MIGRATION_ACK, backoffLimit: u32 = 1): bool {
     const mtu = linkMtu(peer);
     if (mtu <= FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES || linkBandwidth(peer) == 0) return false;
     this.peer = peer;
@@ -74,7 +87,10 @@ export class Endpoint {
     this.retransmissions = 0;
     this.timeoutsInARow = 0;
     this.bytesSent = 0;
-    this.timeoutCycles = nsToCycles(retransmitTimeoutNs(peer, this.window, mtu));
+    this.baseTimeoutCycles = nsToCycles(retransmitTimeoutNs(peer, this.window, mtu));
+    this.timeoutCycles = this.baseTimeoutCycles;
+    this.backoffLimit = backoffLimit;
+    this.resentWithoutProgress = false;
     this.open = true;
     return true;
   }
@@ -117,17 +133,28 @@ export class Endpoint {
     if (nextExpected != this.base) {
       this.base = nextExpected;
       this.baseSentCycles = now();
+      this.timeoutCycles = this.baseTimeoutCycles; // progress: the link carries again
+      this.resentWithoutProgress = false;
     }
     this.timeoutsInARow = 0;
   }
 
-  /** Retransmits everything unacknowledged once the oldest message has waited a timeout. */
+  /**
+   * Retransmits everything unacknowledged once the oldest message has waited a timeout. A
+   * backing-off endpoint whose last window resend brought nothing back resends only the
+   * oldest: the receiver takes nothing after it before it has it, and a slowed link keeps
+   * the rest of the window queued, not lost.
+   */
   service(): void {
     if (!this.open || this.idle() || now() - this.baseSentCycles < this.timeoutCycles) return;
-    for (let seq = this.base; seq != this.next; seq++) this.transmit(seq);
+    if (this.backoffLimit > 1 && this.resentWithoutProgress) this.transmit(this.base);
+    else for (let seq = this.base; seq != this.next; seq++) this.transmit(seq);
+    this.resentWithoutProgress = true;
     this.retransmissions++;
     this.timeoutsInARow++;
     this.baseSentCycles = now();
+    const limit = this.baseTimeoutCycles * this.backoffLimit;
+    this.timeoutCycles = this.timeoutCycles * 2 < limit ? this.timeoutCycles * 2 : limit;
   }
 
   /**

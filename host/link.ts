@@ -138,7 +138,9 @@ export class LinkNetwork {
       return { frames: [], dropped: true };
     }
     const startNs = sentNs > direction.busyUntilNs ? sentNs : direction.busyUntilNs;
-    const wireNs = serialisation(direction, bytes.length) * BigInt(sentNs < direction.slowUntilNs ? direction.slowBy : 1);
+    // A slowdown slows what goes on the wire while it lasts: a frame queued behind others
+    // that starts after it ended goes at the link's own rate.
+    const wireNs = serialisation(direction, bytes.length) * BigInt(startNs < direction.slowUntilNs ? direction.slowBy : 1);
     direction.busyUntilNs = startNs + wireNs;
     stats.framesSent++;
     stats.bytesSent += bytes.length;

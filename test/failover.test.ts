@@ -268,6 +268,19 @@ describe('failover (docs/health.md)', () => {
     expect(noProbeErrors(result)).toEqual([]);
   });
 
+  it('replication picks up again right after its link was slowed 20 times for 30 ms', async () => {
+    // The window of epoch frames sent in the slowdown once kept its link busy long after
+    // it (each frame charged the slow rate) while the holder resent the window every base
+    // timeout: rx's replication stopped for good (a campaign's trial lost 100 ms of work).
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'slow', atNs: 305n * MS, between: [1, 3], by: 20, forNs: 30n * MS }]);
+    const rx = boundsOf(result, 'rx').id;
+    const epochsAfter = result.health!.events.epochs.filter((epoch) => epoch.protection === rx && epoch.atNs > 335n * MS);
+    expect(epochsAfter.length).toBeGreaterThan(0);
+    expect(epochsAfter[0]!.atNs - 335n * MS).toBeLessThanOrEqual(10n * MS); // within a checkpoint interval of the slowdown's end
+    const gaps = epochsAfter.slice(1).map((epoch, i) => epoch.atNs - epochsAfter[i]!.atNs);
+    expect(gaps.every((gap) => gap <= 15n * MS)).toBe(true); // and every interval after
+  });
+
   it('links that lose frames: suspicions may come and go, but no lease moves and nothing pauses', async () => {
     const result = await runBoard({ board: pairBoard(['checkpoint']), durationNs: 400n * MS, linkFaults: { drop: 0.02 }, seed: 7 });
     expect(probesHealthy(result)).toEqual([]);

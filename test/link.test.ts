@@ -37,6 +37,16 @@ describe('link timing', () => {
     expect(later.arrivalNs).toBe(500_000n + 10_000n + 10_000n);
   });
 
+  it('a slowdown slows what starts on the wire while it lasts; a frame queued past its end goes at the link\'s rate', () => {
+    const network = new LinkNetwork([link()]);
+    network.slow(0, 1, 10, 500_000n);
+    const slowed = network.send(0, 1, frame(100), 0n).frames[0]!;
+    expect(slowed.arrivalNs).toBe(1_000_000n + 10_000n); // 100 bytes at 100 kB/s
+    // Sent at 200 µs, inside the slowdown, but it starts at 1 ms, after it: 50 µs on the wire.
+    const queued = network.send(0, 1, frame(50), 200_000n).frames[0]!;
+    expect(queued.arrivalNs).toBe(1_000_000n + 50_000n + 10_000n);
+  });
+
   it('the two directions of a bidirectional link are independent wires', () => {
     const network = new LinkNetwork([link()]);
     network.send(0, 1, frame(200), 0n);
