@@ -471,7 +471,7 @@ export const EVENT_VM_RESUMED: u32 = 20;
 export const EVENT_VM_FENCED: u32 = 21;
 /** id = protection, holder: the backup applied epoch a, captured at board time b (the output it contains is released). */
 export const EVENT_EPOCH_COMMITTED: u32 = 22;
-/** id = protection, holder: no backup holds its epochs now; a = why (1 backup suspected, 2 backup refused, 3 session silent, 4 no candidate left). */
+/** id = protection, holder: no backup holds its epochs now; a = why (ProtectionLostReason). */
 export const EVENT_PROTECTION_LOST: u32 = 23;
 /** id = protection, holder: epochs go to processor a from now on (session b). */
 export const EVENT_BACKUP_CHOSEN: u32 = 24;
@@ -485,6 +485,16 @@ export const EVENT_HANDOVER: u32 = 27;
 export const EVENT_COPY_HELD: u32 = 28;
 /** id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it). */
 export const EVENT_COPY_DROPPED: u32 = 29;
+
+// ProtectionLostReason: protectionLost's a: why a holder's VM has no backup holding its epochs now.
+/** the backup is suspected. */
+export const LOST_BACKUP_SUSPECTED: u64 = 1;
+/** the backup refused BEGIN: no room (passed over for 16 lease times), or it still holds the VM (asked again a lease time later). */
+export const LOST_BACKUP_REFUSED: u64 = 2;
+/** the session's timeouts in a row reached CHANNEL_GIVE_UP_TIMEOUTS. */
+export const LOST_SESSION_SILENT: u64 = 3;
+/** no member after the holder in the order is alive, reachable and not passed over. */
+export const LOST_NO_CANDIDATE: u64 = 4;
 
 // Protection: healthProtect's policies, a bit each.
 /** cold restart of the image on a spare processor. */

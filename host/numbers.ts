@@ -974,7 +974,7 @@ export const CoreEvent = {
   vmFenced: 21,
   /** id = protection, holder: the backup applied epoch a, captured at board time b (the output it contains is released). */
   epochCommitted: 22,
-  /** id = protection, holder: no backup holds its epochs now; a = why (1 backup suspected, 2 backup refused, 3 session silent, 4 no candidate left). */
+  /** id = protection, holder: no backup holds its epochs now; a = why (ProtectionLostReason). */
   protectionLost: 23,
   /** id = protection, holder: epochs go to processor a from now on (session b). */
   backupChosen: 24,
@@ -1046,13 +1046,40 @@ export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
   [20]: "id = protection: the lease of the same term is back: the VM runs on; vm, a = the term",
   [21]: "id = protection: another processor holds it under a newer term, the copy here stopped for good; vm, a = that term",
   [22]: "id = protection, holder: the backup applied epoch a, captured at board time b (the output it contains is released)",
-  [23]: "id = protection, holder: no backup holds its epochs now; a = why (1 backup suspected, 2 backup refused, 3 session silent, 4 no candidate left)",
+  [23]: "id = protection, holder: no backup holds its epochs now; a = why (ProtectionLostReason)",
   [24]: "id = protection, holder: epochs go to processor a from now on (session b)",
   [25]: "this processor announced it will fail in a ns (hardware warning)",
   [26]: "id = protection: moved away on a warning (a = migration id), or could not (a = 0, b = MigrationReason)",
   [27]: "id = protection, source of a move: the VM left for processor a; the members move its lease there",
   [28]: "id = protection, a backup: it holds a new copy of the VM (vm = its handle here) for processor a's epochs",
   [29]: "id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it)",
+};
+
+/** ProtectionLostReason: protectionLost's a: why a holder's VM has no backup holding its epochs now. */
+export const ProtectionLostReason = {
+  /** the backup is suspected. */
+  backupSuspected: 1,
+  /** the backup refused BEGIN: no room (passed over for 16 lease times), or it still holds the VM (asked again a lease time later). */
+  backupRefused: 2,
+  /** the session's timeouts in a row reached CHANNEL_GIVE_UP_TIMEOUTS. */
+  sessionSilent: 3,
+  /** no member after the holder in the order is alive, reachable and not passed over. */
+  noCandidate: 4,
+} as const;
+export type ProtectionLostReasonKey = keyof typeof ProtectionLostReason;
+/** ProtectionLostReason: the short name of each value (JSON, reports). */
+export const PROTECTION_LOST_REASON_LABELS: Readonly<Record<number, string>> = {
+  [1]: "backup-suspected",
+  [2]: "backup-refused",
+  [3]: "session-silent",
+  [4]: "no-candidate",
+};
+/** ProtectionLostReason: what each value means, for people. */
+export const PROTECTION_LOST_REASON_TEXT: Readonly<Record<number, string>> = {
+  [1]: "the backup is suspected",
+  [2]: "the backup refused BEGIN: no room (passed over for 16 lease times), or it still holds the VM (asked again a lease time later)",
+  [3]: "the session's timeouts in a row reached CHANNEL_GIVE_UP_TIMEOUTS",
+  [4]: "no member after the holder in the order is alive, reachable and not passed over",
 };
 
 /** Protection: healthProtect's policies, a bit each. */

@@ -16,6 +16,7 @@ import type { PlacedProcessor, PlacedVm } from '../host/board-runner.js';
 import type { CoreRuntime } from '../host/core-runtime.js';
 import type { ProtectionPlan } from '../host/health.js';
 import { VmDirectory } from '../host/vm-directory.js';
+import { ProtectionLostReason } from '../host/numbers.js';
 import type { BoardRunResult } from '../host/board-runner.js';
 import type { FaultEvent } from '../host/faults.js';
 import type { Board } from '../host/board.js';
@@ -260,7 +261,7 @@ describe('failover (docs/health.md)', () => {
       { kind: 'hang', atNs: 340n * MS + 100_000n, processor: 2, forNs: 20n * MS }, // wakes off a heartbeat: it hears 0's newer term only after 0 asked
       { kind: 'fail', atNs: 390n * MS, processor: 0 },
     ]);
-    expect(result.health!.events.protectionLost.map((lost) => lost.reason)).toEqual([2]); // 2 refused once: it still held tx
+    expect(result.health!.events.protectionLost.map((lost) => lost.reason)).toEqual([ProtectionLostReason.backupRefused]); // 2 refused once: it still held tx
     expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2, 0, 2]);
     const last = failovers(result, 'tx')[2]!;
     expect(last.firstRunNs! - 390n * MS).toBeLessThanOrEqual(boundsOf(result, 'tx').interruptionBoundNs);
