@@ -28,7 +28,7 @@ import { flushConsole } from "./console";
 import { Bound, computeBound, DestinationFacts } from "./downtime";
 import { report } from "./events";
 import {
-  alive, allName, configureHealth, HEALTH_NOT_MEMBERS, ownWorstTripNs, refuseConfiguration, entryCopyTerm, grantedTerm, grantersAt, healthRunning, heartbeatSoon,
+  alive, configureHealth, HEALTH_NOT_MEMBERS, ownWorstTripNs, refuseConfiguration, entryCopyTerm, grantedTerm, grantersAt, healthRunning, heartbeatSoon, noneNamesNewer,
   highestPrevGrantTerm, leaseEndNs, leaseTimeNs, memberId, memberOf, membersKnown, otherHolderTerm, quantumTimeNs,
   selfMember, serviceHealth, suspectTimeNs, worstTripTimeNs,
 } from "./health-monitor";
@@ -233,8 +233,9 @@ function fence(p: Protection, vm: Vm, term: u32): void {
 
 /**
  * A copy here takes over once a quorum grants it the lease under one term — a replica
- * only if its state is not older than what any of them granted before, and every one of
- * them names it as the backup (so no output it has not seen was released).
+ * only if its state is not older than what any of them granted before, and none of them
+ * names a backup newer than the copy's session (so no output it has not seen was released:
+ * health-monitor.ts, noneNamesNewer).
  */
 function maybeTakeOver(p: Protection): void {
   const term = grantedTerm(p);
@@ -242,7 +243,7 @@ function maybeTakeOver(p: Protection): void {
   const granters = grantersAt(p, selfMember(), <u32>term, nowNs());
   if (p.role == ROLE_REPLICA) {
     if (p.term < highestPrevGrantTerm(p, granters)) return;
-    if (!allName(p, granters, selfMember(), p.copySession)) return;
+    if (!noneNamesNewer(p, granters, p.term, p.copySession)) return;
   }
   activate(p, <u32>term);
 }

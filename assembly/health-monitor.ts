@@ -245,6 +245,19 @@ export function entrySession(m: u32, id: u32): u32 {
   return load<u32>(entryAt(m, id), 16);
 }
 
+/** The term of the holder that named member `m`'s backup and session. */
+export function entryNamingTerm(m: u32, id: u32): u32 {
+  return load<u32>(entryAt(m, id), 20);
+}
+
+/**
+ * Namings are ordered by the namer's term, then by its session serial (a holder's sessions
+ * count up, "no backup" included: replication.ts): is (termA, sessionA) newer than (termB, sessionB)?
+ */
+export function namingNewer(termA: u32, sessionA: u32, termB: u32, sessionB: u32): bool {
+  return termA > termB || (termA == termB && (sessionA & 0xFF_FFFF) > (sessionB & 0xFF_FFFF));
+}
+
 /** This processor's entry for `p`, from what it holds now. */
 function ownFlags(p: Protection): u32 {
   if (p.role == ROLE_HOLDER) return ENTRY_HOLDING;
@@ -259,15 +272,16 @@ function writeOwnEntry(p: Protection): void {
   const at = entryAt(self, p.id);
   store<u8>(at, <u8>ownFlags(p));
   store<u8>(at, <u8>(p.renewing ? p.grantee : NO_MEMBER), 1);
-  let backup = p.knownBackup, session = p.knownSession;
-  if (p.role == ROLE_HOLDER) { backup = p.backup; session = p.session; }
-  else if (p.role == ROLE_REPLICA) { backup = self; session = p.copySession; }
+  let backup = p.knownBackup, session = p.knownSession, namingTerm = p.knownBackupTerm;
+  if (p.role == ROLE_HOLDER) { backup = p.backup; session = p.session; namingTerm = p.term; }
+  else if (p.role == ROLE_REPLICA) { backup = self; session = p.copySession; namingTerm = p.term; }
   store<u8>(at, <u8>backup, 2);
   store<u8>(at, <u8>p.handoverTo, 3);
   store<u32>(at, p.grantTerm, 4);
   store<u32>(at, p.prevGrantTerm, 8);
   store<u32>(at, p.term, 12);
   store<u32>(at, session, 16);
+  store<u32>(at, namingTerm, 20);
 }
 
 /** Something in this processor's part changed: the next service sends a heartbeat at once. */
@@ -325,20 +339,21 @@ export function receiveHeartbeat(from: u32, payload: usize, bytes: u32): void {
   }
 }
 
-/** What member `m`'s entry teaches about `p`: terms in use, and the backup its holder names. */
+/**
+ * What member `m`'s entry teaches about `p`: terms in use, and the newest backup naming —
+ * a holder's own, or one another member echoes (a member cut off when the holder named its
+ * backup learns it from the others after the holder is gone; a naming only moves forward).
+ */
 function learn(p: Protection, m: u32): void {
   const id = p.id;
   if (entryGrantTerm(m, id) > p.highestTerm) p.highestTerm = entryGrantTerm(m, id);
-  const flags = entryFlags(m, id);
-  if ((flags & ENTRY_HOLDING) == 0) return;
-  const term = entryCopyTerm(m, id);
-  if (term > p.highestTerm) p.highestTerm = term;
-  if (term >= p.knownBackupTerm) {
-    if (entryBackup(m, id) != p.knownBackup || entrySession(m, id) != p.knownSession) urgent = true; // echo it soon
-    p.knownBackupTerm = term;
-    p.knownBackup = entryBackup(m, id);
-    p.knownSession = entrySession(m, id);
-  }
+  if ((entryFlags(m, id) & ENTRY_HOLDING) != 0 && entryCopyTerm(m, id) > p.highestTerm) p.highestTerm = entryCopyTerm(m, id);
+  const term = entryNamingTerm(m, id), session = entrySession(m, id);
+  if (!namingNewer(term, session, p.knownBackupTerm, p.knownSession)) return;
+  p.knownBackupTerm = term;
+  p.knownBackup = entryBackup(m, id);
+  p.knownSession = session;
+  urgent = true; // echo it soon
 }
 
 // ---- suspicion ----------------------------------------------------------------------------
@@ -553,21 +568,27 @@ export function highestPrevGrantTerm(p: Protection, mask: u64): u32 {
   return highest;
 }
 
-/** Do all members in `mask` name `backup` and `session` as `p`'s backup (in their newest heartbeats)? */
-export function allName(p: Protection, mask: u64, backup: u32, session: u32): bool {
+/**
+ * Does none of the members in `mask` (in its newest heartbeat; this processor: what it
+ * echoes too) name a backup newer than `term` and `session`? Output released under a naming
+ * had a quorum echo it, and an echo only moves forward; so if a quorum shows nothing newer
+ * than the copy's own session, nothing was released that the copy has not seen.
+ */
+export function noneNamesNewer(p: Protection, mask: u64, term: u32, session: u32): bool {
+  if ((mask & (<u64>1 << self)) != 0 && namingNewer(p.knownBackupTerm, p.knownSession, term, session)) return false;
   for (let m: u32 = 0; m < memberCount; m++) {
     if ((mask & (<u64>1 << m)) == 0) continue;
-    if (entryBackup(m, p.id) != backup || entrySession(m, p.id) != session) return false;
+    if (namingNewer(entryNamingTerm(m, p.id), entrySession(m, p.id), term, session)) return false;
   }
   return true;
 }
 
-/** Does a quorum of members, in heartbeats sent after `sinceNs`, name `backup` and `session` for `p`? */
+/** Does a quorum of members, in heartbeats sent after `sinceNs`, name `backup` and `session` (of this holder's term) for `p`? */
 export function quorumNames(p: Protection, backup: u32, session: u32, sinceNs: u64): bool {
   let mask: u64 = 0;
   for (let m: u32 = 0; m < memberCount; m++) {
     if (m != self && (!unchecked(heard[m]) || unchecked(lastSentNs[m]) < sinceNs)) continue;
-    if (m == self || (entryBackup(m, p.id) == backup && entrySession(m, p.id) == session)) mask |= <u64>1 << m;
+    if (m == self || (entryBackup(m, p.id) == backup && entrySession(m, p.id) == session && entryNamingTerm(m, p.id) == p.term)) mask |= <u64>1 << m;
   }
   return isQuorum(mask);
 }

@@ -620,4 +620,4 @@ export const MAX_PROTECTIONS: i32 = 32;
 /** bytes of a heartbeat before its per-protection entries. */
 export const HEARTBEAT_HEADER_BYTES: u32 = 32;
 /** bytes of one protection's entry in a heartbeat. */
-export const HEARTBEAT_ENTRY_BYTES: u32 = 20;
+export const HEARTBEAT_ENTRY_BYTES: u32 = 24;

@@ -131,7 +131,7 @@ function chooseBackup(p: Protection, o: Outbound, vm: Vm): void {
     if (o.protecting) report(EVENT_PROTECTION_LOST, p.id, vm.id, LOST_NO_CANDIDATE, 0);
     o.protecting = false;
   }
-  name(p, o, NO_MEMBER, 0);
+  nameNoBackup(p, o);
 }
 
 function sessionId(p: Protection, serial: u32): u32 {
@@ -172,6 +172,17 @@ function name(p: Protection, o: Outbound, backup: u32, session: u32): void {
   heartbeatSoon();
 }
 
+/**
+ * "No backup" is a naming of its own, with the next session serial: once a quorum echoes it
+ * the VM's output goes unheld, so it must be newer than every session before it (a replica
+ * of an earlier session may not take over after it: health-monitor.ts, noneNamesNewer).
+ */
+function nameNoBackup(p: Protection, o: Outbound): void {
+  if (p.backup == NO_MEMBER && p.session != 0) return;
+  o.serial++;
+  name(p, o, NO_MEMBER, sessionId(p, o.serial));
+}
+
 /** How far a replication session backs its retransmission timeout off (transport.ts, Endpoint.start). */
 const REPLICATION_BACKOFF_LIMIT: u32 = 16;
 
@@ -194,7 +205,7 @@ function lose(p: Protection, o: Outbound, reason: u64): void {
   o.state = OUT_IDLE;
   report(EVENT_PROTECTION_LOST, p.id, p.vm, reason, 0);
   o.protecting = false;
-  name(p, o, NO_MEMBER, 0);
+  nameNoBackup(p, o);
 }
 
 function capture(p: Protection, o: Outbound, vm: Vm): void {

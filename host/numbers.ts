@@ -1294,4 +1294,4 @@ export const MAX_PROTECTIONS = 32;
 /** bytes of a heartbeat before its per-protection entries. */
 export const HEARTBEAT_HEADER_BYTES = 32;
 /** bytes of one protection's entry in a heartbeat. */
-export const HEARTBEAT_ENTRY_BYTES = 20;
+export const HEARTBEAT_ENTRY_BYTES = 24;

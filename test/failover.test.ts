@@ -227,6 +227,24 @@ describe('failover (docs/health.md)', () => {
     expect(q.delivered).toBe(q.sent);
   });
 
+  it('a granter cut off when the holder named its backup (scenarios/pair-cut-off-granter.json): the replica with everything takes over', async () => {
+    // rx moves to 3; 0 is cut off while 3 names 1 its backup and 1 applies an epoch; 3 fails.
+    // After the heal 0 had never heard the naming: it granted rx to nobody and the replica
+    // waited for every granter to name it, so rx was lost (a campaign's vm-lost trial).
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'pair-cut-off-granter.json'));
+    const result = await runBoard({ board: scenario.board, durationNs: scenario.durationNs!, faults: scenario.faults, seed: 0 });
+    expect(result.end).toBe('duration');
+    const chosen = result.health!.events.backupsChosen.filter((b) => b.protection === 1 && b.processor === 3);
+    expect(chosen.at(-1)?.backup, '3 names 1 while 0 is cut off').toBe(1);
+    const takeovers = failovers(result, 'rx');
+    expect(takeovers.map((f) => f.processor)).toEqual([3, 1]);
+    const last = takeovers[1]!;
+    expect(last.activatedNs, 'after the heal at 61.09 ms').toBeGreaterThan(61_090_417n);
+    expect(last.resumedFromNs, 'from the epoch 1 applied, taken after 3 chose it').toBeGreaterThan(chosen.at(-1)!.atNs);
+    expectOneHolderAtATime(result, 'rx');
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
   it('copies made after a takeover keep the run going: both holders fail, the old holders (their backups now) take over', async () => {
     // Each VM moves to its copy when its first processor hangs; the woken processor becomes
     // its backup with a copy its core makes then (copyHeld). When both holders fail at once,
