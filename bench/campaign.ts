@@ -10,7 +10,7 @@
  * 2. Failover interruption and lost work against their bounds, and the detection latency,
  *    over N trials (default 10,000) of scenarios/pair-partitions.json on 2 workers.
  * 3. The outcome table of every example scenario: quad-failover (the 2-worker run of 1.),
- *    pair-partitions (2.), pair-warning, memcheck-flips and pair-hostile (N / 20 trials each, at least 100).
+ *    pair-partitions (2.), pair-warning, memcheck-flips, pair-hostile and pair-repairs (N / 20 trials each, at least 100).
  *
  * Results files go to a temporary folder; nothing in them depends on wall time.
  */
@@ -86,7 +86,11 @@ async function main(): Promise<void> {
   const warning = await timedCampaign('pair-warning', extra, 2);
   const flips = await timedCampaign('memcheck-flips', extra, 2);
   const hostile = await timedCampaign('pair-hostile', extra, 2);
-  const tables: [string, CampaignSummary][] = [['quad-failover', two.summary], ['pair-partitions', big.summary], ['pair-warning', warning.summary], ['memcheck-flips', flips.summary], ['pair-hostile', hostile.summary]];
+  const repairs = await timedCampaign('pair-repairs', extra, 2);
+  const tables: [string, CampaignSummary][] = [
+    ['quad-failover', two.summary], ['pair-partitions', big.summary], ['pair-warning', warning.summary], ['memcheck-flips', flips.summary],
+    ['pair-hostile', hostile.summary], ['pair-repairs', repairs.summary],
+  ];
   log('3. outcomes of the example scenarios\n\n');
   for (const [name, summary] of tables) log(`${name}:\n${formatSummary(summary).split('\n').map((line) => `   ${line}`).join('\n')}\n`);
 

@@ -5,7 +5,7 @@
  * frames carried by the board's wires (link.ts). This is `ferry run --board`
  * as a function: the CLI, tests and benchmarks come through here.
  */
-import type { Board, BoardChannel, BoardVm } from './board.js';
+import type { Board, BoardChannel, BoardProcessor, BoardVm } from './board.js';
 import { moduleCoreFactory } from './core.js';
 import { coreFactoryFor } from './runtimes/core-factory.js';
 import { VmKind } from './core-runtime.js';
@@ -19,19 +19,20 @@ import { seededLinkFaults } from './link-faults.js';
 import type { LinkFaultModel, LinkFaultRates } from './link-faults.js';
 import { LinkNetwork } from './link.js';
 import type { LinkDirectionStats } from './link.js';
-import { Lockstep, cyclesToNs } from './lockstep.js';
+import { Lockstep, cyclesToNs, nsToCycles } from './lockstep.js';
 import { loadImage } from './loader.js';
 import { MigrationController } from './migration.js';
 import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
 import { ChannelStat, CoreEvent, ProcessorStat, VmStat } from './numbers.js';
 import { VmDirectory } from './vm-directory.js';
+import type { DirectoryEntry } from './vm-directory.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
 import { outcomeOf } from './run-loop.js';
 import { FaultInjector } from './faults.js';
 import { INTERRUPTED_EXIT_STATUS } from './interrupt.js';
 import type { FaultEvent, InjectedFault } from './faults.js';
-import { declareProtections, newHealthEventLog, protectionPlans, recordHealthEvent, startHealth } from './health.js';
+import { declareProtections, newHealthEventLog, protectionPlans, recordHealthEvent, rejoinHealth, startHealth } from './health.js';
 import type { HealthEventLog, HealthSetup, ProtectionPlan } from './health.js';
 import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
 import type { VmOutcome } from './vm-exit.js';
@@ -199,20 +200,25 @@ export interface PlacedVm {
 export interface PlacedProcessor {
   id: number;
   clockHz: number;
+  /** The core of its current life. */
   core: CoreRuntime;
+  /** The cores of its earlier lives, each ended by a fail-stop and a repair (docs/scenarios.md, "Repair"). */
+  earlier: CoreRuntime[];
 }
 
 export async function runBoard(options: BoardRunOptions): Promise<BoardRunResult> {
-  const placed: PlacedProcessor[] = [];
+  const made: CoreRuntime[] = [];
   try {
-    return await runPlacedBoard(options, placed);
+    return await runPlacedBoard(options, made);
   } finally {
     // Processors in other processes end with the run.
-    for (const slot of placed) slot.core.close?.();
+    for (const core of made) core.close?.();
   }
 }
 
-async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[]): Promise<BoardRunResult> {
+/** Runs the board; every core it makes goes into `made` (runBoard closes them). */
+async function runPlacedBoard(options: BoardRunOptions, made: CoreRuntime[]): Promise<BoardRunResult> {
+  const placed: PlacedProcessor[] = [];
   const { board } = options;
   const seed = options.seed ?? 0;
   const linkFaults = options.linkFaultModel ?? (options.linkFaults === undefined ? undefined : seededLinkFaults(seed, options.linkFaults));
@@ -238,7 +244,7 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
   const factories = new Map(board.processors.filter((p) => p.runtime !== undefined).map((p) => [p.runtime!, coreFactoryFor(p.runtime)]));
   const directory = new VmDirectory<PlacedVm>();
   let migrations: MigrationController | undefined;
-  for (const processor of board.processors) {
+  const makeCore = async (processor: BoardProcessor): Promise<CoreRuntime> => {
     const name = (vmId: number): string => directory.at(processor.id, vmId)?.name ?? `vm${vmId}`;
     const core = await (processor.runtime === undefined ? factory : factories.get(processor.runtime)!)(
       (vmId, bytes) => {
@@ -265,9 +271,21 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
         },
       },
     );
-    const slot: PlacedProcessor = { id: processor.id, clockHz: processor.clockHz, core };
+    made.push(core);
+    return core;
+  };
+  for (const processor of board.processors) {
+    const slot: PlacedProcessor = { id: processor.id, clockHz: processor.clockHz, core: await makeCore(processor), earlier: [] };
     placed.push(slot);
     setUpProcessor(board, slot, images, network, trace, quantumNs, directory, plans);
+  }
+  // A repaired processor boots a fresh core: made now, so that the run itself never waits for one.
+  const spares = new Map<number, CoreRuntime[]>();
+  for (const fault of options.faults ?? []) {
+    if (fault.kind !== 'repair') continue;
+    const processor = board.processors.find((candidate) => candidate.id === fault.processor);
+    if (processor === undefined) continue;
+    spares.set(processor.id, [...(spares.get(processor.id) ?? []), await makeCore(processor)]);
   }
   setUpChannels(board, placed, directory, plans);
   const healthSetup = board.health === undefined ? undefined : startHealth(board, placed, plans);
@@ -307,7 +325,18 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
     core: (id) => placed.find((slot) => slot.id === id)?.core,
     locate: (name) => {
       const entry = directory.locate(name);
-      return entry === undefined || stepper.healthOf(entry.processor) === 'failed' ? undefined : { processor: entry.processor, vmId: entry.handle };
+      return entry === undefined || entry.status === 'lost' || stepper.healthOf(entry.processor) === 'failed' ? undefined : { processor: entry.processor, vmId: entry.handle };
+    },
+    repair: (id, atNs) => {
+      const slot = placed.find((candidate) => candidate.id === id)!;
+      const spare = spares.get(id)?.shift();
+      if (spare === undefined) throw new BoardError(`processor ${id} has no core made for its repair at ${atNs} ns`);
+      slot.earlier.push(slot.core);
+      slot.core = spare;
+      directory.repaired(id);
+      setUpProcessor(board, slot, images, network, trace, quantumNs, directory, plans, atNs);
+      if (healthSetup !== undefined && board.health!.members.includes(id)) rejoinHealth(board, slot, placed, healthSetup);
+      stepper.repair(id);
     },
   }, (fault) => trace?.add({ ns: fault.atNs, event: 'fault', fault: fault.kind, ...(fault.processor === undefined ? {} : { cpu: fault.processor }), ...(fault.detail === undefined ? {} : { detail: fault.detail }), ...(fault.skipped === undefined ? {} : { skipped: fault.skipped }) }));
   injector.atBoundary(0n);
@@ -374,28 +403,38 @@ async function readImages(board: Board): Promise<Map<string, ElfImage>> {
   return images;
 }
 
+/**
+ * Configures a processor's core from the board: its schedule, protections, VMs, copies and
+ * links. A repaired one (`repairedAtNs`) boots with no VM and no copy — what ran there was
+ * lost with its state; holders make it a backup again by replicating to it — and its clock
+ * starts at the repair: the board's time went on while it was down.
+ */
 function setUpProcessor(
   board: Board, slot: PlacedProcessor, images: Map<string, ElfImage>, network: LinkNetwork, trace: BoardTrace | undefined, quantumNs: bigint,
-  directory: VmDirectory<PlacedVm>, plans: readonly ProtectionPlan[],
+  directory: VmDirectory<PlacedVm>, plans: readonly ProtectionPlan[], repairedAtNs?: bigint,
 ): void {
   const { core } = slot;
   const processor = board.processors.find((candidate) => candidate.id === slot.id)!;
   const at = `board ${board.path}: /processors/${board.processors.indexOf(processor)}`;
   core.configure(processor.clockHz, processor.id);
+  if (repairedAtNs !== undefined) core.processorStall(nsToCycles(repairedAtNs, processor.clockHz));
   core.traceEnable(trace !== undefined ? 1 : 0);
   core.scheduleClear();
   if (processor.majorFrameNs !== undefined) {
     refuseUnless(core.scheduleSetMajorFrame(BigInt(processor.majorFrameNs)), `${at}/majorFrameNs`, `scheduleSetMajorFrame(${processor.majorFrameNs})`);
   }
   if (board.health?.members.includes(processor.id) === true) declareProtections(core, plans, processor.id, board.path);
-  for (const vm of board.vms.filter((candidate) => candidate.processor === processor.id)) {
+  // A repaired processor boots empty.
+  const vms = repairedAtNs === undefined ? board.vms.filter((candidate) => candidate.processor === processor.id) : [];
+  const copies = repairedAtNs === undefined ? plans.filter((candidate) => candidate.order.indexOf(processor.id) > 0) : [];
+  for (const vm of vms) {
     const { vmId, kind } = createBoardVm(board, core, processor.id, vm, images, trace);
     directory.place(vm.name, processor.id, vmId, { vm, kind, collected: [] });
     const plan = plans.find((candidate) => candidate.vm === vm);
     if (plan !== undefined) refuseUnless(core.healthHold(plan.id, vmId), `board ${board.path}: /vms/${vm.index}/protection`, `healthHold(${plan.id}, ${vmId})`);
   }
   // A protected VM has a copy of its image on every other processor of its protection, held (docs/health.md).
-  for (const plan of plans.filter((candidate) => candidate.order.indexOf(processor.id) > 0)) {
+  for (const plan of copies) {
     const { vmId, kind } = createBoardVm(board, core, processor.id, plan.vm, images, trace);
     directory.placeCopy(plan.vm.name, processor.id, vmId, { vm: plan.vm, kind, collected: [] });
     refuseUnless(core.healthAddCopy(plan.id, vmId), `board ${board.path}: /vms/${plan.vm.index}/protection`, `healthAddCopy(${plan.id}, ${vmId}) on processor ${processor.id}`);
@@ -428,8 +467,8 @@ export class DoubleActiveWatch {
     for (const plan of this.plans) {
       const running = new Set<number>();
       for (const entry of this.directory.everyEntryOf(plan.vm.name)) {
-        const key = `${entry.processor}/${entry.handle}`;
-        const now = coreOf(this.placed, entry.processor).vmInstret(entry.handle);
+        const key = `${entry.processor}/${entry.incarnation}/${entry.handle}`;
+        const now = coreOf(this.placed, entry).vmInstret(entry.handle);
         if (now > (this.instret.get(key) ?? now)) running.add(entry.processor);
         this.instret.set(key, now);
       }
@@ -476,13 +515,20 @@ function createBoardVm(
  */
 function allStopped(placed: readonly PlacedProcessor[], directory: VmDirectory<PlacedVm>, lockstep: Lockstep): boolean {
   return directory.living().every((entry) => {
-    if (lockstep.healthOf(entry.processor) !== 'failed') return outcomeOf(coreOf(placed, entry.processor), entry.handle) !== undefined;
+    if (!gone(entry, lockstep)) return outcomeOf(coreOf(placed, entry), entry.handle) !== undefined;
     return !directory.copiesOf(entry.name).some((copy) => lockstep.healthOf(copy.processor) !== 'failed');
   });
 }
 
-function coreOf(placed: readonly PlacedProcessor[], id: number): CoreRuntime {
-  return placed.find((slot) => slot.id === id)!.core;
+/** The VM was lost with its processor: that processor failed, and is down or was repaired since. */
+function gone(entry: DirectoryEntry<PlacedVm>, lockstep: Lockstep): boolean {
+  return entry.status === 'lost' || lockstep.healthOf(entry.processor) === 'failed';
+}
+
+/** The core that holds `entry`: its processor's, in the life the entry belongs to. */
+function coreOf(placed: readonly PlacedProcessor[], entry: { processor: number; incarnation: number }): CoreRuntime {
+  const slot = placed.find((candidate) => candidate.id === entry.processor)!;
+  return slot.earlier[entry.incarnation] ?? slot.core;
 }
 
 /** Finds a VM where it lives now, for onBoundary. */
@@ -490,7 +536,7 @@ function boardProbe(placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>)
   return {
     locate: (name) => {
       const entry = directory.locate(name);
-      if (entry === undefined) return undefined;
+      if (entry === undefined || entry.status === 'lost') return undefined;
       const slot = placed.find((candidate) => candidate.id === entry.processor)!;
       return { core: slot.core, vmId: entry.handle, processor: slot.id, clockHz: slot.clockHz };
     },
@@ -503,7 +549,7 @@ function migrationBoard(placed: PlacedProcessor[], directory: VmDirectory<Placed
     core: (id) => placed.find((slot) => slot.id === id)?.core,
     locate: (name) => {
       const entry = directory.locate(name);
-      return entry === undefined ? undefined : { processor: entry.processor, vmId: entry.handle };
+      return entry === undefined || entry.status === 'lost' ? undefined : { processor: entry.processor, vmId: entry.handle };
     },
     trace: trace === undefined ? undefined : (record) => trace.add(record),
   };
@@ -553,7 +599,7 @@ function refuseUnless(result: number, at: string, call: string): void {
 function channelResult(channel: BoardChannel, placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>): BoardChannelResult {
   const at = (vm: string) => (key: number): bigint => {
     const entry = directory.locate(vm);
-    return entry === undefined ? 0n : coreOf(placed, entry.processor).channelStat(channel.index, key);
+    return entry === undefined ? 0n : coreOf(placed, entry).channelStat(channel.index, key);
   };
   const source = at(channel.source.vm);
   const destination = at(channel.destination.vm);
@@ -587,9 +633,9 @@ function collectResult(
   const byBoardOrder: BoardVmResult[] = [];
   const messages: string[] = [];
   for (const entry of directory.living()) {
-    const core = coreOf(placed, entry.processor);
+    const core = coreOf(placed, entry);
     const { vm, kind, collected } = entry.data;
-    const lost = lockstep.healthOf(entry.processor) === 'failed';
+    const lost = gone(entry, lockstep);
     const outcome = lost ? undefined : outcomeOf(core, entry.handle);
     const result: BoardVmResult = {
       name: vm.name,

@@ -13,6 +13,8 @@ import type { Lockstep } from './lockstep.js';
 export type FaultEvent =
   /** Fail-stop: the processor stops for good, its state is lost. */
   | { kind: 'fail'; atNs: bigint; processor: number }
+  /** A failed processor is back (replaced or rebooted): a fresh core, no VM, a new life as a member. */
+  | { kind: 'repair'; atNs: bigint; processor: number }
   /** It stops answering but keeps its state; for `forNs`, or for good. */
   | { kind: 'hang'; atNs: bigint; processor: number; forNs?: bigint }
   /** Its hardware announces it will fail in `leadNs`, then it fails. */
@@ -45,6 +47,8 @@ export interface FaultTargets {
   core(processor: number): CoreRuntime | undefined;
   /** Where VM `name` runs now. */
   locate(name: string): { processor: number; vmId: number } | undefined;
+  /** Boots failed processor `processor` again at `atNs` with a fresh core. */
+  repair(processor: number, atNs: bigint): void;
   processors: readonly number[];
 }
 
@@ -92,6 +96,13 @@ export class FaultInjector {
     switch (event.kind) {
       case 'fail':
         this.at(event.atNs, () => this.fail(event.atNs, event.processor, 'fail'));
+        return;
+      case 'repair':
+        this.at(event.atNs, () => {
+          if (lockstep.healthOf(event.processor) !== 'failed') return { atNs: event.atNs, kind: 'repair', processor: event.processor, skipped: 'it had not failed' };
+          this.targets.repair(event.processor, event.atNs);
+          return { atNs: event.atNs, kind: 'repair', processor: event.processor };
+        });
         return;
       case 'hang':
         this.at(event.atNs, () => {

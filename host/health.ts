@@ -104,6 +104,21 @@ export function startHealth(board: Board, cores: readonly HealthCore[], plans: r
   };
 }
 
+/**
+ * A repaired member joins again: it learns every member's worst heartbeat trip (its own
+ * from its new core, the others' from theirs) and starts with the timing the board runs
+ * with. Its core starts a new incarnation (docs/health.md): it grants nothing for a lease
+ * time and holds no copy until a holder replicates to it.
+ */
+export function rejoinHealth(board: Board, repaired: HealthCore, cores: readonly HealthCore[], setup: HealthSetup): void {
+  const health = board.health!;
+  for (const slot of cores.filter((candidate) => health.members.includes(candidate.id))) {
+    const tripNs = slot.core.healthWorstTrip();
+    refuseUnless(repaired.core.healthAddMember(slot.id, tripNs), `board ${board.path}: /health/members`, `healthAddMember(${slot.id}) on repaired processor ${repaired.id}`);
+  }
+  if (repaired.core.healthConfigure(setup.heartbeatNs, setup.suspectNs) !== 0) throw configureRefusal(board, repaired);
+}
+
 function configureRefusal(board: Board, slot: HealthCore): BoardError {
   const core = slot.core;
   const why = Number(core.healthStat(HealthStat.refusal));

@@ -96,6 +96,13 @@ export class Lockstep {
     this.health.set(id, 'failed');
   }
 
+  /** Processor `id`, failed, is back: the board put a fresh core in its slot (board-runner.ts); it runs from the next quantum. */
+  repair(id: number): void {
+    this.processor(id);
+    this.health.delete(id);
+    this.stopped.delete(id);
+  }
+
   /** Processor `id` hangs (`on`) or goes on: while hung, time passes and nothing runs, is sent or taken. */
   hang(id: number, on: boolean): void {
     this.processor(id);

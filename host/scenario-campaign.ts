@@ -27,6 +27,8 @@ export interface CampaignSection {
   failStop: Map<number, FailStopDistribution>;
   hang?: { perS: number; forNs?: bigint };
   warning?: { perS: number; leadNs: bigint };
+  /** A failed processor is repaired after a time drawn from this (its mean is the record's repairNs), then may fail again. */
+  repair?: { distribution: 'exponential' | 'fixed'; timeNs: bigint };
   links?: LinkFaultRates;
   partitions?: { perS: number; forNs: bigint };
   slowdowns?: { perS: number; by: number; forNs: bigint };
@@ -42,15 +44,12 @@ export interface CampaignJson {
   failStop?: { distribution: 'exponential' | 'weibull'; perS?: number; acceleration?: number; shape?: number; scale?: string };
   hang?: { perS: number; for?: string };
   warning?: { perS: number; lead: string };
-  repair?: unknown;
+  repair?: { time: string; distribution?: 'exponential' | 'fixed' };
   links?: LinkFaultRates;
   partitions?: { perS: number; for: string };
   slowdowns?: { perS: number; by: number; for: string };
   flips?: { ramPerS?: number; registerPerS?: number; framePerS?: number; vms?: string[] };
 }
-
-/** Why a repair time is refused: the host cannot bring a processor back. */
-export const NO_REPAIR_MESSAGE = 'processors are never repaired in a Ferry run (a failed processor stays failed): remove "repair" (docs/campaigns.md)';
 
 /** Checks the section against the board; problems go to `problems`, undefined if any. */
 export function parseCampaignSection(json: CampaignJson, board: Board, durationNs: bigint | undefined, problems: BoardProblem[]): CampaignSection | undefined {
@@ -63,7 +62,6 @@ export function parseCampaignSection(json: CampaignJson, board: Board, durationN
     else return ns;
     return 1n;
   };
-  if (json.repair !== undefined) problems.push({ pointer: '/campaign/repair', message: NO_REPAIR_MESSAGE });
   let horizonNs = durationNs;
   if (json.horizon !== undefined) horizonNs = time(json.horizon, '/campaign/horizon');
   if (horizonNs === undefined) problems.push({ pointer: '/campaign', message: 'needs "horizon" (or the scenario a "duration"): how long each trial runs' });
@@ -80,6 +78,10 @@ export function parseCampaignSection(json: CampaignJson, board: Board, durationN
     section.hang = { perS: json.hang.perS, ...(json.hang.for === undefined ? {} : { forNs: time(json.hang.for, '/campaign/hang/for') }) };
   }
   if (json.warning !== undefined) section.warning = { perS: json.warning.perS, leadNs: time(json.warning.lead, '/campaign/warning/lead') };
+  if (json.repair !== undefined) {
+    if (json.failStop === undefined) problems.push({ pointer: '/campaign/repair', message: 'repairs what fails: it needs "failStop"' });
+    section.repair = { distribution: json.repair.distribution ?? 'exponential', timeNs: time(json.repair.time, '/campaign/repair/time') };
+  }
   if (json.links !== undefined) section.links = json.links;
   if (json.partitions !== undefined) {
     if (board.processors.length < 2) problems.push({ pointer: '/campaign/partitions', message: 'a partition needs two processors at least' });

@@ -92,6 +92,7 @@ interface EventJson {
   };
   cancel?: { vm: string; inState?: CancelState };
   fail?: { processor: number };
+  repair?: { processor: number };
   hang?: { processor: number; for?: string };
   warning?: { processor: number; lead: string };
   partition?: { groups: number[][]; for: string };
@@ -125,7 +126,7 @@ export function scenarioSchemaProblems(value: unknown): BoardProblem[] {
     if (error.keyword === 'oneOf' || error.keyword === 'not') {
       const problem = /\/flip$/.test(error.instancePath)
         ? { pointer: error.instancePath, message: 'a flip names a VM and an address, a VM and a register, or a link ("between"), and one of them only' }
-        : { pointer: error.instancePath, message: 'an event has "at" and one of migrate, fail, hang, warning, partition, slow, flip; or "cancel" (with "at" or "inState")' };
+        : { pointer: error.instancePath, message: 'an event has "at" and one of migrate, fail, repair, hang, warning, partition, slow, flip; or "cancel" (with "at" or "inState")' };
       if (!seen.has(problem.pointer)) { seen.add(problem.pointer); problems.push(problem); }
       continue;
     }
@@ -270,6 +271,7 @@ function faultOf(event: EventJson, at: string, atNs: bigint, board: Board, probl
     return name;
   };
   if (event.fail !== undefined) return { kind: 'fail', atNs, processor: processor(event.fail.processor, `${at}/fail/processor`) };
+  if (event.repair !== undefined) return { kind: 'repair', atNs, processor: processor(event.repair.processor, `${at}/repair/processor`) };
   if (event.hang !== undefined) {
     const hang = event.hang;
     return { kind: 'hang', atNs, processor: processor(hang.processor, `${at}/hang/processor`), ...(hang.for === undefined ? {} : { forNs: time(hang.for, `${at}/hang/for`) }) };

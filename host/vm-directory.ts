@@ -18,13 +18,17 @@ export type VmStatus =
   /** A protection's copy, held until it takes over (docs/health.md). */
   | 'copy'
   /** Another copy took over (its processor failed, or it was fenced). */
-  | 'superseded';
+  | 'superseded'
+  /** It lived here when this processor failed, and the processor was repaired since: the VM is gone with that incarnation's state. */
+  | 'lost';
 
 export interface DirectoryEntry<T> {
   name: string;
   processor: number;
   /** The VM's handle in its processor's core. */
   handle: number;
+  /** Which life of its processor holds it: 0 from the board's start, one more per repair. */
+  incarnation: number;
   status: VmStatus;
   /** What the board runner keeps about the VM (shared by its copies: the console is one). */
   data: T;
@@ -34,15 +38,17 @@ export class VmDirectory<T> {
   private readonly entries = new Map<string, DirectoryEntry<T>>();
   /** Migration id → the name of the VM it moves. */
   private readonly moving = new Map<number, string>();
+  /** Each repaired processor's current incarnation (absent: 0). */
+  private readonly incarnations = new Map<number, number>();
 
   /** A VM placed by the board file. */
   place(name: string, processor: number, handle: number, data: T): void {
-    this.entries.set(key(processor, handle), { name, processor, handle, status: 'lives', data });
+    this.add({ name, processor, handle, status: 'lives', data });
   }
 
   /** A protected VM's copy, placed by the board runner (held until it takes over). */
   placeCopy(name: string, processor: number, handle: number, data: T): void {
-    this.entries.set(key(processor, handle), { name, processor, handle, status: 'copy', data });
+    this.add({ name, processor, handle, status: 'copy', data });
   }
 
   /**
@@ -53,7 +59,7 @@ export class VmDirectory<T> {
     const home = this.locate(name) ?? [...this.entries.values()].find((entry) => entry.name === name);
     if (home === undefined) return;
     for (const entry of this.entries.values()) if (entry.name === name && entry.status === 'lives') entry.status = 'superseded';
-    this.entries.set(key(processor, handle), { ...home, processor, handle, status: 'lives' });
+    this.add({ ...home, processor, handle, status: 'lives' });
   }
 
   /**
@@ -63,22 +69,41 @@ export class VmDirectory<T> {
    */
   copyHeld(name: string, processor: number, handle: number): void {
     const any = [...this.entries.values()].find((entry) => entry.name === name);
-    if (any !== undefined) this.entries.set(key(processor, handle), { ...any, processor, handle, status: 'copy' });
+    if (any !== undefined) this.add({ ...any, processor, handle, status: 'copy' });
   }
 
   copyDropped(processor: number, handle: number): void {
-    if (this.at(processor, handle)?.status === 'copy') this.entries.delete(key(processor, handle));
+    if (this.at(processor, handle)?.status === 'copy') this.entries.delete(this.key(processor, handle));
   }
 
-  /** The VM with handle `handle` on `processor` (any status), for consoles and trace records. */
+  /**
+   * Processor `processor` was repaired: it starts a new life with a fresh core. A VM that
+   * lived there when it failed is lost with that life's state (and stays, for the run's
+   * result); its copies, reservations and departed VMs there are gone.
+   */
+  repaired(processor: number): void {
+    for (const [at, entry] of this.entries) {
+      if (entry.processor !== processor || entry.status === 'lost') continue;
+      if (entry.status === 'lives') entry.status = 'lost';
+      else this.entries.delete(at);
+    }
+    this.incarnations.set(processor, this.incarnationOf(processor) + 1);
+  }
+
+  /** The VM with handle `handle` on `processor`'s current core (any status), for consoles and trace records. */
   at(processor: number, handle: number): DirectoryEntry<T> | undefined {
-    return this.entries.get(key(processor, handle));
+    return this.entries.get(this.key(processor, handle));
   }
 
-  /** Where the VM named `name` lives now. */
+  /** Where the VM named `name` lives now, or was lost with its processor's earlier life. */
   locate(name: string): DirectoryEntry<T> | undefined {
-    for (const entry of this.entries.values()) if (entry.name === name && entry.status === 'lives') return entry;
-    return undefined;
+    let lost: DirectoryEntry<T> | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.name !== name) continue;
+      if (entry.status === 'lives') return entry;
+      if (entry.status === 'lost') lost = entry;
+    }
+    return lost;
   }
 
   /** The handle of VM `name`'s copy on `processor`, if it has one there. */
@@ -97,9 +122,11 @@ export class VmDirectory<T> {
     return [...this.entries.values()].filter((entry) => entry.name === name && entry.status === 'copy');
   }
 
-  /** Every VM where it lives now. */
+  /** Every VM where it lives now (or was lost with its processor's earlier life). */
   living(): DirectoryEntry<T>[] {
-    return [...this.entries.values()].filter((entry) => entry.status === 'lives');
+    const names = new Set<string>();
+    for (const entry of this.entries.values()) names.add(entry.name);
+    return [...names].flatMap((name) => this.locate(name) ?? []);
   }
 
   /** The name of the VM migration `id` moves (known from its start). */
@@ -117,7 +144,7 @@ export class VmDirectory<T> {
       }
       case CoreEvent.migrationReserved: {
         const home = this.locateMoving(id);
-        if (home !== undefined) this.entries.set(key(processor, vm), { ...home, processor, handle: vm, status: 'incoming' });
+        if (home !== undefined) this.add({ ...home, processor, handle: vm, status: 'incoming' });
         return;
       }
       case CoreEvent.migrationArrived: {
@@ -129,12 +156,12 @@ export class VmDirectory<T> {
       }
       case CoreEvent.migrationReleased: {
         const entry = this.at(processor, vm);
-        if (entry !== undefined && entry.status === 'departed') this.entries.delete(key(processor, vm));
+        if (entry !== undefined && entry.status === 'departed') this.entries.delete(this.key(processor, vm));
         return;
       }
       case CoreEvent.migrationDropped: {
         const entry = this.at(processor, vm);
-        if (entry !== undefined && entry.status === 'incoming') this.entries.delete(key(processor, vm));
+        if (entry !== undefined && entry.status === 'incoming') this.entries.delete(this.key(processor, vm));
         return;
       }
     }
@@ -142,10 +169,21 @@ export class VmDirectory<T> {
 
   private locateMoving(id: number): DirectoryEntry<T> | undefined {
     const name = this.moving.get(id);
-    return name === undefined ? undefined : this.locate(name);
+    const entry = name === undefined ? undefined : this.locate(name);
+    return entry?.status === 'lives' ? entry : undefined;
   }
-}
 
-function key(processor: number, handle: number): string {
-  return `${processor}/${handle}`;
+  private incarnationOf(processor: number): number {
+    return this.incarnations.get(processor) ?? 0;
+  }
+
+  /** Adds an entry on its processor's current core. */
+  private add(entry: Omit<DirectoryEntry<T>, 'incarnation'>): void {
+    const incarnation = this.incarnationOf(entry.processor);
+    this.entries.set(this.key(entry.processor, entry.handle), { ...entry, incarnation });
+  }
+
+  private key(processor: number, handle: number, incarnation = this.incarnationOf(processor)): string {
+    return `${processor}/${incarnation}/${handle}`;
+  }
 }

@@ -171,7 +171,9 @@ describe('hostile campaign sections', () => {
   }
 
   it.each([
-    [{ repair: '10ms' }, /\/campaign\/repair: processors are never repaired in a Ferry run/],
+    [{ repair: { time: '10ms' } }, /\/campaign\/repair: repairs what fails: it needs "failStop"/],
+    [{ failStop: { distribution: 'exponential', perS: 1 }, repair: { time: '10ms', distribution: 'normal' } }, /\/campaign\/repair\/distribution: must be one of "exponential", "fixed"/],
+    [{ failStop: { distribution: 'exponential', perS: 1 }, repair: { time: '0ms' } }, /\/campaign\/repair\/time: must be longer than 0/],
     [{ failStop: { distribution: 'weibull', perS: 1 } }, /\/campaign\/failStop\/perS: does not go with distribution "weibull"/],
     [{ failStop: { distribution: 'exponential' } }, /\/campaign\/failStop: an exponential distribution needs "perS"/],
     [{ failStop: { distribution: 'gamma' } }, /\/campaign\/failStop\/distribution: must be one of "exponential", "weibull"/],

@@ -55,6 +55,28 @@ describe('campaigns with partitions and crashes', () => {
     expect(count(records, 'vm-lost')).toBe(0);
   }, 300_000);
 
+  it('scenarios/pair-repairs.json, 400 trials: repaired processors serve as backups again; 0 double-active, 0 vm-lost, 0 crash', async () => {
+    const records = await campaign(join(ROOT, 'scenarios', 'pair-repairs.json'), 400, 3);
+    expect(records.every((record) => record.rates.processors.every((rate) => rate.repairNs === 30_000_000))).toBe(true);
+    const repairs = records.flatMap((record) => record.timeline.filter((entry) => entry.event === 'repair').map((entry) => ({ record, entry })));
+    expect(repairs.length).toBeGreaterThan(200);
+    // A fail-stop that was repaired carries its repair as its end.
+    for (const { record, entry } of repairs) {
+      expect(record.faults.some((fault) => fault.kind === 'fail-stop' && fault.processor === entry.processor && fault.untilNs === entry.atNs)).toBe(true);
+    }
+    // Redundancy came back: a VM restored onto a processor after that processor's repair.
+    const ontoRepaired = records.filter((record) => record.failovers.some((failover) => failover.to !== null && failover.interruptionNs !== null
+      && record.timeline.some((entry) => entry.event === 'repair' && entry.processor === failover.to && entry.atNs < failover.faultAtNs)));
+    expect(ontoRepaired.length).toBeGreaterThan(20);
+    // The newcomer's suspicions count from its own start: no detection is slower than the suspect time and a quantum.
+    expect(Math.max(...records.flatMap((record) => record.detections.map((d) => d.latencyNs ?? 0)))).toBeLessThan(5_000_000);
+    expect(records.flatMap((record) => record.failovers).every((f) => f.lostWorkNs === null || f.lostWorkNs >= 0)).toBe(true);
+    expect(count(records, 'double-active')).toBe(0);
+    expect(count(records, 'crash')).toBe(0);
+    expect(count(records, 'timeout')).toBe(0);
+    expect(count(records, 'vm-lost')).toBe(0);
+  }, 300_000);
+
   it('single crashes without partitions: every VM with a surviving copy restored within its bounds', async () => {
     const scenario = join(dir, 'crashes.json');
     writeFileSync(scenario, JSON.stringify({

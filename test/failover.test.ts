@@ -245,6 +245,50 @@ describe('failover (docs/health.md)', () => {
     expect(noProbeErrors(result)).toEqual([]);
   });
 
+  it('a repaired backup is a backup again (scenarios/pair-repair.json): rx survives its holder\'s failure after its backup failed', async () => {
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'pair-repair.json'));
+    const result = await runBoard({ board: scenario.board, durationNs: scenario.durationNs!, faults: scenario.faults, seed: 0 });
+    expect(result.end).toBe('duration');
+    expect(result.faults.map((fault) => [fault.kind, fault.processor, fault.skipped])).toEqual([['fail', 3, undefined], ['repair', 3, undefined], ['fail', 1, undefined]]);
+    const chosen = result.health!.events.backupsChosen.filter((b) => b.protection === 1 && b.processor === 1);
+    expect(chosen.map((b) => b.backup)).toEqual([3, 3]);
+    expect(chosen[1]!.atNs, 'chosen again once 3 is back').toBeGreaterThanOrEqual(80n * MS);
+    const takeover = failovers(result, 'rx');
+    expect(takeover.map((f) => f.processor)).toEqual([3]);
+    expect(takeover[0]!.resumedFromNs, 'from an epoch taken after the repair').toBeGreaterThan(80n * MS);
+    expectWithinBounds(result, 'rx', 150n * MS);
+    expect(result.vms.find((vm) => vm.name === 'rx')).toMatchObject({ processor: 3, state: 'running' });
+    expectOneHolderAtATime(result, 'rx');
+    expect(noProbeErrors(result)).toEqual([]);
+    const q = result.channels.find((channel) => channel.name === 'q')!;
+    expect(q.delivered, 'rx on 3 goes on receiving').toBeGreaterThan(0n);
+  });
+
+  it('a repaired holder comes back empty: its VM stays with the copy that took over, which makes it its backup and can return', async () => {
+    // tx's holder 0 fails and is repaired; 2 took tx over and replicates to 0; when 2 fails, tx goes back to 0.
+    const result = await run(pairBoard(['checkpoint']), [
+      { kind: 'fail', atNs: 100n * MS, processor: 0 },
+      { kind: 'repair', atNs: 200n * MS, processor: 0 },
+      { kind: 'fail', atNs: 400n * MS, processor: 2 },
+    ]);
+    expect(result.end).toBe('duration');
+    expect(failovers(result, 'tx').map((f) => f.processor)).toEqual([2, 0]);
+    const back = failovers(result, 'tx')[1]!;
+    const bounds = boundsOf(result, 'tx');
+    expect(back.resumedFromNs, 'from an epoch 2 sent to the repaired 0').toBeGreaterThan(200n * MS);
+    expect(back.firstRunNs! - 400n * MS).toBeLessThanOrEqual(bounds.interruptionBoundNs);
+    expect(400n * MS - back.resumedFromNs!).toBeLessThanOrEqual(bounds.lostWorkBoundNs!);
+    expectOneHolderAtATime(result, 'tx');
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
+  it('a repair of a processor that did not fail changes nothing, and says so', async () => {
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'repair', atNs: 50n * MS, processor: 1 }], 200n);
+    expect(result.faults).toEqual([{ atNs: 50n * MS, kind: 'repair', processor: 1, skipped: 'it had not failed' }]);
+    expect(failovers(result, 'rx')).toEqual([]);
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
   it('copies made after a takeover keep the run going: both holders fail, the old holders (their backups now) take over', async () => {
     // Each VM moves to its copy when its first processor hangs; the woken processor becomes
     // its backup with a copy its core makes then (copyHeld). When both holders fail at once,
@@ -364,7 +408,7 @@ describe('failover (docs/health.md)', () => {
   it('the host\'s double-active check sees two copies that retire instructions in one quantum', () => {
     const instret = new Map<string, bigint>([['0/1', 0n], ['1/2', 0n]]);
     const core = (processor: number) => ({ vmInstret: (handle: number) => instret.get(`${processor}/${handle}`) ?? 0n }) as unknown as CoreRuntime;
-    const placed = [0, 1].map((id) => ({ id, clockHz: 1, core: core(id) })) as PlacedProcessor[];
+    const placed = [0, 1].map((id) => ({ id, clockHz: 1, core: core(id), earlier: [] })) as PlacedProcessor[];
     const directory = new VmDirectory<PlacedVm>();
     const data = {} as PlacedVm;
     directory.place('v', 0, 1, data);

@@ -104,7 +104,7 @@ describe('scenario files', () => {
     expect(problems({ board: 'b', extra: 1 })).toMatch(/\/extra: unknown property \(expected one of \$schema, name, description, board, duration, seed, linkFaults, events, campaign\)/);
     expect(problems({ board: 'b', duration: '5' })).toMatch(/\/duration: must be a virtual time with a unit such as 100ms, 2s/);
     expect(problems({ board: 'b', linkFaults: { drop: 2 } })).toMatch(/\/linkFaults\/drop: must be at most 1, not 2/);
-    expect(problems({ board: 'b', events: [{ migrate: { vm: 'ctl0', to: 3 } }] })).toMatch(/\/events\/0: an event has "at" and one of migrate, fail, hang, warning, partition, slow, flip; or "cancel"/);
+    expect(problems({ board: 'b', events: [{ migrate: { vm: 'ctl0', to: 3 } }] })).toMatch(/\/events\/0: an event has "at" and one of migrate, fail, repair, hang, warning, partition, slow, flip; or "cancel"/);
     expect(problems({ board: 'b', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, throttleTarget: 0 } }] })).toMatch(/\/events\/0\/migrate\/throttleTarget: /);
     expect(problems({ board: 'b', events: [{ at: '1s', migrate: { vm: 'ctl0' } }] })).toMatch(/\/events\/0\/migrate\/to: is required/);
     expect(problems({ board: 'b', events: [{ at: '1s', cancel: { vm: 'ctl0', inState: 'done' } }] })).toMatch(/\/events\/0\/cancel\/inState: must be one of "preparing", "transfer", "blackout", "committing", "post-copy"/);
@@ -150,6 +150,8 @@ describe('scenario files', () => {
     expect(problems({ board: 'b', events: [{ at: '1s', fail: { processor: 9 } }] })).toMatch(/\/events\/0\/fail\/processor: is no processor of board quad/);
     expect(problems({ board: 'b', events: [{ fail: { processor: 0 } }] })).toMatch(/\/events\/0: an event has "at" and one of migrate, fail/);
     expect(problems({ board: 'b', events: [{ at: '1s', fail: { processor: 0 }, hang: { processor: 1 } }] })).toMatch(/\/events\/0: an event has/);
+    expect(problems({ board: 'b', events: [{ at: '1s', repair: { processor: 7 } }] })).toMatch(/\/events\/0\/repair\/processor: is no processor of board quad/);
+    expect(problems({ board: 'b', events: [{ at: '1s', repair: { processor: 0, after: '5ms' } }] })).toMatch(/\/events\/0\/repair\/after: unknown property/);
     expect(problems({ board: 'b', events: [{ at: '1s', warning: { processor: 0, lead: '0ms' } }] })).toMatch(/\/events\/0\/warning\/lead: must be longer than 0/);
     expect(problems({ board: 'b', events: [{ at: '1s', partition: { groups: [[0, 1], [1, 2]], for: '1s' } }] })).toMatch(/\/events\/0\/partition\/groups\/1\/0: processor 1 is in group 0 already/);
     expect(problems({ board: 'b', events: [{ at: '1s', flip: { vm: 'ctl0', bit: 1 } }] })).toMatch(/\/events\/0\/flip: a flip names a VM and an address/);

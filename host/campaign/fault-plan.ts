@@ -15,7 +15,7 @@ import type { CampaignSection, FailStopDistribution } from '../scenario-campaign
 const NS_PER_S = 1e9;
 
 /** Stream numbers, far from the link model's (from << 16 | to), so the draws never coincide. */
-const STREAM = { processors: 0x7000_0001, partitions: 0x7000_0002, slowdowns: 0x7000_0003, flips: 0x7000_0004 } as const;
+const STREAM = { processors: 0x7000_0001, partitions: 0x7000_0002, slowdowns: 0x7000_0003, flips: 0x7000_0004, repairs: 0x7000_0005 } as const;
 
 /** The first 32 bytes of a frame are its header (type, session, lengths): a flip there is the likeliest caught by the CRC. */
 const FRAME_FLIP_BITS = 32 * 8;
@@ -27,7 +27,7 @@ export function drawFaultPlan(section: CampaignSection, board: Board, seed: numb
   drawPartitions(section, board, seed, faults);
   drawSlowdowns(section, board, seed, faults);
   drawFlips(section, board, seed, faults);
-  return faults.sort((a, b) => (a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0));
+  return faults.sort(byTime);
 }
 
 /** The rates a trial draws processor faults from, per virtual second (the record's `rates`). */
@@ -40,8 +40,7 @@ export function processorRates(section: CampaignSection, board: Board): Processo
       failStopPerS: eligible && failStop !== undefined ? equivalentRatePerS(failStop) : 0,
       hangPerS: eligible ? section.hang?.perS ?? 0 : 0,
       warningPerS: eligible ? section.warning?.perS ?? 0 : 0,
-      // The host cannot bring a processor back (docs/campaigns.md).
-      repairNs: null,
+      repairNs: eligible && failStop !== undefined && section.repair !== undefined ? Number(section.repair.timeNs) : null,
     };
   });
 }
@@ -83,22 +82,45 @@ function within(ns: number, horizonNs: bigint): bigint | undefined {
 /** Every processor draws the same three values whatever its rates, so one rate does not shift another's draws. */
 function drawProcessorFaults(section: CampaignSection, seed: number, out: FaultEvent[]): void {
   const prng = new Prng(seed, STREAM.processors);
+  const repairs = new Prng(seed, STREAM.repairs);
   const faults: FaultEvent[] = [];
+  /** Each repair, and the fail-stop it repairs. */
+  const repaired = new Map<FaultEvent, FaultEvent>();
   for (const processor of [...section.processors].sort((a, b) => a - b)) {
     const failStop = section.failStop.get(processor);
     const failDraw = failStop === undefined ? Infinity : timeToFailStopNs(prng, failStop);
     const hangDraw = exponentialNs(prng, section.hang?.perS ?? 0);
     const warningDraw = exponentialNs(prng, section.warning?.perS ?? 0);
-    const failNs = within(failDraw, section.horizonNs);
-    if (failNs !== undefined) faults.push({ kind: 'fail', atNs: failNs, processor });
+    let failNs = within(failDraw, section.horizonNs);
+    // With repair a processor's life is a renewal process: fail, repair, as good as new, fail again.
+    while (failNs !== undefined) {
+      const fail: FaultEvent = { kind: 'fail', atNs: failNs, processor };
+      faults.push(fail);
+      if (section.repair === undefined) break;
+      const repairNs = within(Number(failNs) + timeToRepairNs(repairs, section.repair), section.horizonNs);
+      if (repairNs === undefined) break;
+      repaired.set({ kind: 'repair', atNs: repairNs, processor }, fail);
+      failNs = within(Number(repairNs) + timeToFailStopNs(repairs, failStop!), section.horizonNs);
+    }
     const hangNs = within(hangDraw, section.horizonNs);
     if (hangNs !== undefined) faults.push({ kind: 'hang', atNs: hangNs, processor, ...(section.hang?.forNs === undefined ? {} : { forNs: section.hang.forNs }) });
     const warningNs = within(warningDraw, section.horizonNs);
     if (warningNs !== undefined) faults.push({ kind: 'warning', atNs: warningNs, processor, leadNs: section.warning!.leadNs });
   }
-  // The fault hypothesis: the first N by time (the draws above stay the same whatever N is).
-  faults.sort((a, b) => (a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0));
-  out.push(...faults.slice(0, section.maxProcessorFaults ?? faults.length));
+  // The fault hypothesis: the first N by time (the draws above stay the same whatever N is);
+  // a repair goes with the fail-stop it repairs.
+  faults.sort(byTime);
+  const kept = faults.slice(0, section.maxProcessorFaults ?? faults.length);
+  out.push(...kept, ...[...repaired].filter(([, fail]) => kept.includes(fail)).map(([repair]) => repair));
+}
+
+function byTime(a: FaultEvent, b: FaultEvent): number {
+  return a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0;
+}
+
+function timeToRepairNs(prng: Prng, repair: NonNullable<CampaignSection['repair']>): number {
+  const meanNs = Number(repair.timeNs);
+  return repair.distribution === 'fixed' ? meanNs : -Math.log(1 - prng.nextFloat()) * meanNs;
 }
 
 /** Times of a Poisson process at `perS` over the horizon. */

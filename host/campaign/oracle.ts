@@ -101,6 +101,7 @@ export function judgeTrial(input: OracleInput): TrialVerdict {
   const channels = channelTotals(result);
   const timeline: TimelineEntry[] = [];
   for (const fault of faults) timeline.push({ atNs: fault.atNs, event: 'fault', detail: `${fault.kind}${fault.processor === undefined ? '' : ` processor ${fault.processor}`}${typeof fault.detail === 'string' ? ` (${fault.detail})` : ''}`.slice(0, 200), ...(fault.processor === undefined ? {} : { processor: fault.processor }) });
+  for (const repair of applied.filter((fault) => fault.kind === 'repair')) timeline.push({ atNs: n(repair.atNs), event: 'repair', detail: `processor ${repair.processor!} repaired`, processor: repair.processor! });
   for (const detection of detections) timeline.push({ atNs: detection.atNs, event: 'detection', detail: `processor ${detection.by} suspects ${detection.processor}${detection.false ? ' (false)' : ''}`, processor: detection.processor });
   for (const failover of failovers) {
     const atNs = failover.faultAtNs + (failover.interruptionNs ?? 0);
@@ -166,6 +167,9 @@ function recordFaults(applied: readonly InjectedFault[], input: OracleInput): Fa
     // A transient fault's detail says how long it lasts ("for N ns"); its end is a fault record of its own in the run.
     const lasting = /for (\d+) ns/.exec(fault.detail ?? '');
     if (lasting !== null && (fault.kind === 'hang' || fault.kind === 'partition' || fault.kind === 'slow')) recorded.untilNs = Math.min(horizon, at(fault) + Number(lasting[1]));
+    // A fail-stop lasts until its processor's repair.
+    const repair = fault.kind === 'fail' || fault.kind === 'fail-after-warning' ? repairAfter(applied, fault.processor!, fault.atNs) : undefined;
+    if (repair !== undefined) recorded.untilNs = at(repair);
     faults.push(recorded);
   }
   for (const [kind, probability] of Object.entries(input.linkRates)) {
@@ -183,11 +187,24 @@ function recordDetections(result: BoardRunResult, applied: readonly InjectedFaul
   return suspicions.map((suspicion) => {
     const cause = [...applied].reverse().find((fault) => SILENCING.has(fault.kind) && fault.atNs <= suspicion.atNs
       && (fault.kind === 'partition' ? partitionSeparates(fault, suspicion.by, suspicion.processor) : fault.processor === suspicion.processor));
+    // A repaired processor detects from its new life's start what failed before it.
+    const watchingSince = [...applied].reverse().find((fault) => fault.kind === 'repair' && fault.processor === suspicion.by && fault.atNs <= suspicion.atNs)?.atNs ?? 0n;
+    const fromNs = cause === undefined ? undefined : cause.atNs > watchingSince ? cause.atNs : watchingSince;
     return {
       processor: suspicion.processor, by: suspicion.by, atNs: n(suspicion.atNs),
-      latencyNs: cause === undefined ? null : n(suspicion.atNs - cause.atNs), false: cause === undefined,
+      latencyNs: fromNs === undefined ? null : n(suspicion.atNs - fromNs), false: cause === undefined,
     };
   });
+}
+
+/** The repair of `processor` that ended its fail-stop at `failNs`, if it came. */
+function repairAfter(applied: readonly InjectedFault[], processor: number, failNs: bigint): InjectedFault | undefined {
+  return applied.find((fault) => fault.kind === 'repair' && fault.processor === processor && fault.atNs >= failNs);
+}
+
+/** Did `processor` fail-stop at or after `sinceNs` (its state, copies included, gone, even if it was repaired)? */
+function failedSince(applied: readonly InjectedFault[], processor: number, sinceNs: bigint): boolean {
+  return applied.some((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning') && fault.processor === processor && fault.atNs >= sinceNs);
 }
 
 /** The partition's groups are in its detail "{0,1} | {2,3}: …"; it separates a and b if they sit in different groups. */
@@ -210,12 +227,16 @@ function outOfService(result: BoardRunResult, applied: readonly InjectedFault[])
 }
 
 /**
- * The stop that took `processor` out with the VM on it: its last. An earlier hang it woke
- * from may have moved the VM away and a takeover brought it back (a campaign's trial
- * judged such a VM against the first hang and called it lost with a complete copy).
+ * The stop that took `processor` out with the VM on it, which it held from `sinceNs`: its
+ * last — before the first repair after `sinceNs`, if it was repaired (the VM was lost with
+ * that life). An earlier hang it woke from may have moved the VM away and a takeover
+ * brought it back (a campaign's trial judged such a VM against the first hang and called
+ * it lost with a complete copy).
  */
-function stopOf(applied: readonly InjectedFault[], processor: number): InjectedFault | undefined {
-  return applied.filter((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === processor).pop();
+function stopOf(applied: readonly InjectedFault[], processor: number, sinceNs: bigint): InjectedFault | undefined {
+  const repairNs = applied.find((fault) => fault.kind === 'repair' && fault.processor === processor && fault.atNs > sinceNs)?.atNs;
+  return applied.filter((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === processor
+    && (repairNs === undefined || fault.atNs <= repairNs)).pop();
 }
 
 function policyOf(measure: FailoverMeasure): FailoverPolicy {
@@ -236,7 +257,8 @@ function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): C
     const warning = warningBefore(measure.from, measure.causeNs ?? before);
     return warning === undefined ? undefined : { fault: 'warning', atNs: warning.atNs, stopNs: measure.causeNs ?? before };
   }
-  const stop = applied.find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from && fault.atNs <= before
+  // Its latest stop before the takeover: a processor repaired since an earlier fail-stop may have held the VM again.
+  const stop = [...applied].reverse().find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from && fault.atNs <= before
     && !applied.some((end) => end.kind === 'hang-end' && end.processor === fault.processor && end.atNs > fault.atNs && end.atNs <= before && fault.kind === 'hang'));
   if (stop !== undefined) {
     if (stop.kind === 'fail-after-warning') {
@@ -275,9 +297,9 @@ function recordFailovers(input: OracleInput, applied: readonly InjectedFault[]):
   const lost: Loss[] = [];
   for (const vm of result.vms) {
     if (vm.state !== 'lost' && !out.has(vm.processor)) continue;
-    const stop = stopOf(applied, vm.processor);
-    const atNs = n(stop?.atNs ?? result.endNs);
     const protection = bounds(vm.name);
+    const stop = stopOf(applied, vm.processor, protection === undefined ? 0n : holdingSince(input, protection, vm.processor, result.endNs));
+    const atNs = n(stop?.atNs ?? result.endNs);
     if (protection === undefined) { lost.push({ vm: vm.name, atNs, processor: vm.processor, copySurvived: false }); continue; }
     // A paused copy elsewhere that ran on when its lease came back (vmResumed) holds the VM, wherever the host last saw it.
     const holder = finalHolder(input, protection);
@@ -328,23 +350,58 @@ function holdingSince(input: OracleInput, protection: ProtectionBounds, holder: 
  */
 function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, holder: number, stopNs: bigint, out: ReadonlySet<number>): boolean {
   const events = input.result.health?.events;
-  const members = input.board.health?.members ?? [];
-  const alive = members.filter((id) => !out.has(id));
-  const quorum = alive.length * 2 > members.length || (alive.length * 2 === members.length && alive.includes(Math.min(...members)));
+  const regainedNs = quorumUpNs(input, stopNs, protection.interruptionBoundNs);
+  const quorum = regainedNs !== undefined && regainedNs + protection.interruptionBoundNs <= input.horizonNs;
   const latestCut = input.result.faults.filter((fault) => fault.kind === 'partition' && fault.skipped === undefined)
     .map((fault) => fault.atNs + BigInt(/for (\d+) ns/.exec(fault.detail ?? '')?.[1] ?? '0'))
     .reduce((latest, endNs) => (endNs > latest ? endNs : latest), 0n);
   const partitionLate = latestCut + protection.interruptionBoundNs > input.horizonNs;
   if (!quorum || partitionLate || events === undefined) return false;
-  const copies = protection.order.filter((id) => id !== holder && !out.has(id));
+  // A fail-stop wipes a processor's copy for good: a repaired one holds none until a holder replicates to it again.
+  const applied = input.result.faults.filter((fault) => fault.skipped === undefined);
+  const copies = protection.order.filter((id) => id !== holder && !out.has(id) && !failedSince(applied, id, 0n));
   if (protection.policies.includes('restart')) return copies.length > 0;
   if (!protection.policies.includes('checkpoint')) return false;
   const sinceNs = holdingSince(input, protection, holder, stopNs);
   const mine = (entry: { protection: number; processor: number; atNs: bigint }): boolean => entry.protection === protection.id && entry.processor === holder && entry.atNs <= stopNs && entry.atNs >= sinceNs;
   const chosen = events.backupsChosen.filter(mine).pop();
   const lost = events.protectionLost.filter(mine).pop();
-  if (chosen === undefined || (lost !== undefined && lost.atNs >= chosen.atNs) || out.has(chosen.backup)) return false;
+  if (chosen === undefined || (lost !== undefined && lost.atNs >= chosen.atNs) || out.has(chosen.backup) || failedSince(applied, chosen.backup, chosen.atNs)) return false;
   return events.epochs.some((epoch) => mine(epoch) && epoch.atNs >= chosen.atNs);
+}
+
+/**
+ * The first time from `fromNs` on from which a quorum of members stays up for `forNs` (a
+ * takeover's bound): members not failed nor hung, a repaired one only a lease time after
+ * its repair (its new life grants nothing before: docs/health.md). Undefined if none
+ * comes before the end.
+ */
+function quorumUpNs(input: OracleInput, fromNs: bigint, forNs: bigint): bigint | undefined {
+  const members = input.board.health?.members ?? [];
+  const leaseNs = input.result.health?.setup.suspectNs ?? 0n;
+  const applied = input.result.faults.filter((fault) => fault.skipped === undefined);
+  const down: { processor: number; fromNs: bigint; untilNs: bigint }[] = [];
+  const never = input.horizonNs + 1n;
+  for (const fault of applied) {
+    if (fault.kind === 'fail' || fault.kind === 'fail-after-warning') {
+      const repair = repairAfter(applied, fault.processor!, fault.atNs);
+      down.push({ processor: fault.processor!, fromNs: fault.atNs, untilNs: repair === undefined ? never : repair.atNs + leaseNs });
+    } else if (fault.kind === 'hang') {
+      const end = applied.find((later) => later.kind === 'hang-end' && later.processor === fault.processor && later.atNs >= fault.atNs);
+      down.push({ processor: fault.processor!, fromNs: fault.atNs, untilNs: end?.atNs ?? never });
+    }
+  }
+  const upAt = (atNs: bigint): number[] => members.filter((id) => !down.some((d) => d.processor === id && d.fromNs <= atNs && atNs < d.untilNs));
+  const candidates = [fromNs, ...down.map((d) => d.untilNs).filter((atNs) => atNs > fromNs && atNs <= input.horizonNs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // The up set changes only where a member goes down: check the start and every such moment in the window.
+  const holds = (startNs: bigint): boolean => [startNs, ...down.map((d) => d.fromNs).filter((atNs) => atNs > startNs && atNs <= startNs + forNs)]
+    .every((atNs) => isQuorumOf(upAt(atNs), members));
+  return candidates.find(holds);
+}
+
+/** The health monitor's rule (health-monitor.ts isQuorum): more than half, or half with the member of the smallest id. */
+function isQuorumOf(up: readonly number[], members: readonly number[]): boolean {
+  return up.length * 2 > members.length || (up.length * 2 === members.length && up.includes(Math.min(...members)));
 }
 
 function measuredFailover(measure: FailoverMeasure, cause: Cause, protection: ProtectionBounds, horizonNs: bigint): Failover {
