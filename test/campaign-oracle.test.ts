@@ -121,4 +121,47 @@ describe('outcomes only a broken core could make', () => {
     expect(exhausted.outcome).toBe('degraded');
     expect(exhausted.failovers.find((f) => f.vm === 'rx')!.reason).toBe('no-survivor');
   });
+
+  it('repairs: a repaired backup holds no copy, and a quorum must last the bound — no-survivor, not vm-lost', async () => {
+    // rx's backup 3 fails at 20 ms and is back at 30 ms; its holder 1 fails at 50 ms before choosing it again.
+    const backupBack = await pairRun();
+    backupBack.result.faults.push({ atNs: 20n * MS, kind: 'fail', processor: 3 }, { atNs: 30n * MS, kind: 'repair', processor: 3 }, { atNs: 50n * MS, kind: 'fail', processor: 1 });
+    backupBack.result.failedProcessors.push(1);
+    backupBack.result.vms.find((vm) => vm.name === 'rx')!.state = 'lost';
+    const verdict = judgeTrial(backupBack);
+    expect(verdict.outcome).toBe('degraded');
+    expect(verdict.failovers.find((f) => f.vm === 'rx')).toEqual(expect.objectContaining({ fault: 'fail-stop', faultAtNs: 50_000_000, reason: 'no-survivor' }));
+    expect(verdict.faults.find((f) => f.processor === 3)).toEqual(expect.objectContaining({ kind: 'fail-stop', atNs: 20_000_000, untilNs: 30_000_000 }));
+    expect(verdict.timeline).toContainEqual(expect.objectContaining({ event: 'repair', atNs: 30_000_000, processor: 3 }));
+    // 0 and 2 fail around rx's holder: 2 of 4 up is a quorum only with 0, and 0 is repaired
+    // just before the horizon (its new life grants nothing for a lease time): no quorum in time.
+    const lateQuorum = await pairRun();
+    lateQuorum.result.faults.push({ atNs: 40n * MS, kind: 'fail', processor: 0 }, { atNs: 50n * MS, kind: 'fail', processor: 1 }, { atNs: 195n * MS, kind: 'repair', processor: 0 });
+    lateQuorum.result.failedProcessors.push(1);
+    lateQuorum.result.vms.find((vm) => vm.name === 'rx')!.state = 'lost';
+    expect(judgeTrial(lateQuorum).failovers.find((f) => f.vm === 'rx')!.reason).toBe('no-survivor');
+  });
+});
+
+describe('campaign records across repairs', () => {
+  it('a hostile campaign with repairs and partitions: a failover\'s cause is a stop while its processor held the VM, its lost work never negative', async () => {
+    // Trial 52 of this campaign once measured a takeover from a processor repaired since its
+    // first fail-stop against that fail-stop (and a partition's against the partition's
+    // start although the holder ran on to its pause): negative lost work, a record refused.
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-oracle-'));
+    const hostile = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(ROOT, 'scenarios', 'pair-hostile.json'), 'utf8')));
+    delete hostile.$schema;
+    const path = join(dir, 'hostile-repair.json');
+    writeFileSync(path, JSON.stringify({ ...hostile, board: join(ROOT, 'boards', 'pair-protected.json'), campaign: { ...hostile.campaign, repair: { time: '20ms' }, partitions: { perS: 3, for: '20ms' } } }));
+    const campaign = await campaignIdentity(path, 1, 1000);
+    const [record] = parseCampaignRecords(await runTrial({ scenarioPath: path, campaign, trial: 52 }), path);
+    expect(record!.timeline.some((entry) => entry.event === 'repair' && entry.processor === 1)).toBe(true);
+    // 1 fails at 30.2 ms (rx to 3), is repaired at 69.1 ms, takes rx back in a partition and
+    // holds it when the next partition (104.5 ms) leaves its side without a quorum: it pauses
+    // at 108.5 ms, after an epoch of 106.0 ms — the lost work counts to the pause.
+    const fromOne = record!.failovers.filter((f) => f.from === 1);
+    expect(fromOne.map((f) => [f.fault, f.faultAtNs])).toEqual([['fail-stop', 30_151_069], ['partition', 104_496_012]]);
+    expect(fromOne[1]!.lostWorkNs).toBe(2_500_000);
+    for (const failover of record!.failovers) if (failover.lostWorkNs !== null) expect(failover.lostWorkNs).toBeGreaterThanOrEqual(0);
+  });
 });

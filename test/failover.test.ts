@@ -331,6 +331,17 @@ describe('failover (docs/health.md)', () => {
     expect(noProbeErrors(result)).toEqual([]);
   });
 
+  it('a slow link is not taken for a dead processor: rx\'s replication link 5 times slower for 200 ms, nobody suspected', async () => {
+    // The suspect time has 2 heartbeat periods of slack over the slowest trip at the link's own
+    // rate (docs/health.md); a link 5 times slower, full of epochs, still carries a heartbeat in it.
+    const result = await run(pairBoard(['checkpoint']), [{ kind: 'slow', atNs: 50n * MS, between: [1, 3], by: 5, forNs: 200n * MS }], 300n);
+    expect(result.health!.events.suspicions).toEqual([]);
+    expect(failovers(result, 'rx')).toEqual([]);
+    const during = result.health!.events.epochs.filter((e) => e.protection === 1 && e.atNs > 50n * MS && e.atNs < 250n * MS);
+    expect(during.length, 'rx\'s epochs go on over the slow link').toBeGreaterThan(3);
+    expect(noProbeErrors(result)).toEqual([]);
+  });
+
   it('replication picks up again right after its link was slowed 20 times for 30 ms', async () => {
     // The window of epoch frames sent in the slowdown once kept its link busy long after
     // it (each frame charged the slow rate) while the holder resent the window every base

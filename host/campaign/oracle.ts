@@ -10,7 +10,7 @@ import type { Board } from '../board.js';
 import type { BoardRunResult } from '../board-runner.js';
 import type { InjectedFault } from '../faults.js';
 import { measureFailovers } from '../health.js';
-import type { FailoverMeasure, ProtectionBounds } from '../health.js';
+import type { FailoverMeasure, HealthEventLog, ProtectionBounds } from '../health.js';
 import type {
   Detection, Failover, FailoverPolicy, Fault, FaultKind, Outcome, SystemFailureCause, TimelineEntry, UncoveredReason,
 } from '../reliability/campaign-records.js';
@@ -250,15 +250,16 @@ function policyOf(measure: FailoverMeasure): FailoverPolicy {
  * partition only delayed the takeover); else a partition that cut it off. A fail-stop
  * after a warning is the warning's (the contract).
  */
-function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): Cause | undefined {
+function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[], heldSinceNs: bigint, paused: HealthEventLog['paused']): Cause | undefined {
   const before = measure.failover.activatedNs;
   const warningBefore = (processor: number, atNs: bigint): InjectedFault | undefined => [...applied].reverse().find((fault) => fault.kind === 'warning' && fault.processor === processor && fault.atNs <= atNs);
   if (measure.cause === 'handover') {
     const warning = warningBefore(measure.from, measure.causeNs ?? before);
     return warning === undefined ? undefined : { fault: 'warning', atNs: warning.atNs, stopNs: measure.causeNs ?? before };
   }
-  // Its latest stop before the takeover: a processor repaired since an earlier fail-stop may have held the VM again.
-  const stop = [...applied].reverse().find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from && fault.atNs <= before
+  // Its latest stop while it held the VM: a processor repaired since an earlier fail-stop may have held it again.
+  const stop = [...applied].reverse().find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from
+    && fault.atNs <= before && fault.atNs >= heldSinceNs
     && !applied.some((end) => end.kind === 'hang-end' && end.processor === fault.processor && end.atNs > fault.atNs && end.atNs <= before && fault.kind === 'hang'));
   if (stop !== undefined) {
     if (stop.kind === 'fail-after-warning') {
@@ -268,7 +269,10 @@ function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[]): C
     return { fault: stop.kind === 'hang' ? 'hang' : 'fail-stop', atNs: stop.atNs, stopNs: stop.atNs };
   }
   const partition = [...applied].reverse().find((fault) => fault.kind === 'partition' && fault.atNs <= before);
-  return partition === undefined ? undefined : { fault: 'partition', atNs: partition.atNs, stopNs: partition.atNs };
+  if (partition === undefined) return undefined;
+  // Cut off, the holder ran on (its backup may have been on its side) until its lease ran out and it paused.
+  const pause = paused.find((p) => p.protection === measure.failover.protection && p.processor === measure.from && p.atNs >= partition.atNs && p.atNs <= before);
+  return { fault: 'partition', atNs: partition.atNs, stopNs: pause?.atNs ?? partition.atNs };
 }
 
 /** A failover's cause: the fault (kind, time) as the record names it, and when the VM stopped running because of it. */
@@ -287,9 +291,9 @@ function recordFailovers(input: OracleInput, applied: readonly InjectedFault[]):
   const bounds = (vm: string): ProtectionBounds | undefined => health?.setup.protections.find((p) => p.vm === vm);
   if (health !== undefined) {
     for (const measure of measureFailovers(health.setup, health.events, applied)) {
-      const cause = causeOf(measure, applied);
-      if (cause === undefined) continue; // a takeover with no fault behind it: the timeline shows it
       const protection = bounds(measure.failover.vm)!;
+      const cause = causeOf(measure, applied, holdingSince(input, protection, measure.from, measure.failover.activatedNs - 1n), health.events.paused);
+      if (cause === undefined) continue; // a takeover with no fault behind it: the timeline shows it
       failovers.push(measuredFailover(measure, cause, protection, horizonNs));
     }
   }
