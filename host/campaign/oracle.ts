@@ -272,7 +272,7 @@ function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[], he
   if (partition === undefined) return undefined;
   // Cut off, the holder ran on (its backup may have been on its side) until its lease ran out and it paused.
   const pause = paused.find((p) => p.protection === measure.failover.protection && p.processor === measure.from && p.atNs >= partition.atNs && p.atNs <= before);
-  return { fault: 'partition', atNs: partition.atNs, stopNs: pause?.atNs ?? partition.atNs };
+  return { fault: 'partition', atNs: partition.atNs, stopNs: partition.atNs, lastRunNs: pause?.atNs ?? partition.atNs };
 }
 
 /** A failover's cause: the fault (kind, time) as the record names it, and when the VM stopped running because of it. */
@@ -281,6 +281,8 @@ interface Cause {
   atNs: bigint;
   /** The failure itself: for a warning, the fail-stop `lead` later — the VM ran until then. */
   stopNs: bigint;
+  /** When the VM last ran there (the work it did until then can be lost): the stop, or — cut off by a partition — the holder's pause. */
+  lastRunNs?: bigint;
 }
 
 /** Every failover the cores reported, measured against its bounds, and every VM lost. */
@@ -417,7 +419,7 @@ function measuredFailover(measure: FailoverMeasure, cause: Cause, protection: Pr
   // From the fault that stopped it: its processor's own stop when it had one (causeOf), not a later partition.
   const interruptionNs = handover ? nOrNull(measure.interruptionNs) : failover.firstRunNs === undefined ? null : n(failover.firstRunNs - cause.stopNs);
   const interruptionBoundNs = handover ? nOrNull(measure.moveBoundNs) : n(protection.interruptionBoundNs);
-  const lostWorkNs = handover ? 0 : failover.resumedFromNs === undefined ? null : n(cause.stopNs - failover.resumedFromNs);
+  const lostWorkNs = handover ? 0 : failover.resumedFromNs === undefined ? null : n((cause.lastRunNs ?? cause.stopNs) - failover.resumedFromNs);
   const lostWorkBoundNs = handover ? 0 : protection.lostWorkBoundNs === undefined ? null : n(protection.lostWorkBoundNs);
   let reason: UncoveredReason | undefined;
   if (failover.firstRunNs === undefined) {
