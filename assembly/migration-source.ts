@@ -62,6 +62,8 @@ import { Vm, vmById } from "./vm";
 import { hasImage, imagePages, restartFromImage } from "./vm-image";
 
 const MAX_REQUESTS: u32 = 16;
+/** Trace-replay: the blackout may begin with at least this many instructions still to replay (a VM that hardly runs). */
+const MIN_LAG_INSTRUCTIONS: u64 = 10_000;
 const windowStarts = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
 const windowEnds = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
 /** One message body at a time is built here (every outgoing migration shares it). */
@@ -252,8 +254,9 @@ function admitTraceReplay(out: Outgoing, vm: Vm): bool {
   if (tail < PAGE_BYTES) tail = PAGE_BYTES;
   if (tail > out.param(PARAM_THRESHOLD_BYTES)) tail = out.param(PARAM_THRESHOLD_BYTES);
   out.tailCapBytes = tail;
-  // And at most two log batches of the VM's instructions still to replay.
-  out.lagCapInstructions = nsToCycles(2 * LOG_BATCH_NS);
+  // And at most what the VM executes in two log batches (at its rate here) still to replay.
+  const lag = (out.sourceInstructionsPerS * 2 * LOG_BATCH_NS) / 1_000_000_000;
+  out.lagCapInstructions = lag < MIN_LAG_INSTRUCTIONS ? MIN_LAG_INSTRUCTIONS : lag;
   out.boundLag = out.lagCapInstructions;
   return out.logRateBytesPerS < linkShare;
 }
