@@ -164,7 +164,7 @@ describe.skipIf(!hasCore())(`ferry run --scenario${coreNote}`, () => {
     }));
     const result = runFerry(['run', '--scenario', path]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", not "teleport"; \/events\/1: an event has "at" and one of/);
+    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", "trace-replay", not "teleport"; \/events\/1: an event has "at" and one of/);
   });
 
   it('a scenario naming a VM or processor its board lacks', () => {
