@@ -51,6 +51,9 @@ export function touchedBytes(vm: Vm): u64 {
  * instret's offset. Not the cycle count (it counts idle time) nor the wfi flag: those the
  * state records at the switch carry.
  */
+const DIGEST_FIELD_BYTES: u32 = 88;
+const digestFields = heap.alloc(DIGEST_FIELD_BYTES);
+
 export function stateDigest(vm: Vm): u32 {
   let crc: u32 = 0;
   const count = vm.ramBytes >> PAGE_SHIFT;
@@ -60,28 +63,27 @@ export function stateDigest(vm: Vm): u32 {
     crc = crc32cUpdate(crc, vm.ram + (<usize>page << PAGE_SHIFT), PAGE_BYTES);
   }
   crc = crc32cUpdate(crc, vm.regs + 4, 31 * 4);
-  crc = crc32cWord(crc, vm.pc);
-  crc = crc32cWord(crc, vm.mode);
-  crc = crc32cWord(crc, vm.mstatus);
-  crc = crc32cWord(crc, vm.medeleg);
-  crc = crc32cWord(crc, vm.mideleg);
-  crc = crc32cWord(crc, vm.mie);
-  crc = crc32cWord(crc, vm.mtvec);
-  crc = crc32cWord(crc, vm.mscratch);
-  crc = crc32cWord(crc, vm.mepc);
-  crc = crc32cWord(crc, vm.mcause);
-  crc = crc32cWord(crc, vm.mtval);
-  crc = crc32cWord(crc, vm.stvec);
-  crc = crc32cWord(crc, vm.sscratch);
-  crc = crc32cWord(crc, vm.sepc);
-  crc = crc32cWord(crc, vm.scause);
-  crc = crc32cWord(crc, vm.stval);
-  crc = crc32cWord(crc, <u32>vm.executed);
-  crc = crc32cWord(crc, <u32>(vm.executed >> 32));
-  crc = crc32cWord(crc, <u32>vm.trapped);
-  crc = crc32cWord(crc, <u32>(vm.trapped >> 32));
-  crc = crc32cWord(crc, <u32>vm.instretDelta);
-  return crc32cWord(crc, <u32>(vm.instretDelta >> 32));
+  const at = digestFields;
+  store<u32>(at, vm.pc);
+  store<u32>(at, vm.mode, 4);
+  store<u32>(at, vm.mstatus, 8);
+  store<u32>(at, vm.medeleg, 12);
+  store<u32>(at, vm.mideleg, 16);
+  store<u32>(at, vm.mie, 20);
+  store<u32>(at, vm.mtvec, 24);
+  store<u32>(at, vm.mscratch, 28);
+  store<u32>(at, vm.mepc, 32);
+  store<u32>(at, vm.mcause, 36);
+  store<u32>(at, vm.mtval, 40);
+  store<u32>(at, vm.stvec, 44);
+  store<u32>(at, vm.sscratch, 48);
+  store<u32>(at, vm.sepc, 52);
+  store<u32>(at, vm.scause, 56);
+  store<u32>(at, vm.stval, 60);
+  store<u64>(at, vm.executed, 64);
+  store<u64>(at, vm.trapped, 72);
+  store<u64>(at, vm.instretDelta, 80);
+  return crc32cUpdate(crc, at, DIGEST_FIELD_BYTES);
 }
 
 // =====================================================================================
