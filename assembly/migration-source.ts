@@ -404,7 +404,9 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   store<u32>(body, windows, 8);
   // Silences the destination must not take for a dead source: post-copy's watch, and the
   // wait for one of the VM's windows before its blackout may begin (readyToStop).
-  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS) : 0;
+  // Trace-replay's source is quiet between two log batches, and while it digests the stopped VM.
+  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS)
+    : out.strategy == STRATEGY_TRACE_REPLAY ? 2 * LOG_BATCH_NS + cyclesToNs(digestCycles(vm.ramBytes)) : 0;
   store<u32>(body, <u32>((watchNs + longestWaitNs(vm.id)) / 1000), 12);
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
