@@ -73,7 +73,7 @@ export function formatMigrationReport(report: MigrationReport): string {
   row('total time', formatNs(report.totalNs));
   row('bytes sent', `${report.bytesSent} (blackout stream ${report.blackoutBytes})`
     + (report.destinationHeldBytes === undefined ? '' : `; the destination held at most ${report.destinationHeldBytes} at once`));
-  row('rounds', String(report.rounds));
+  row('rounds', report.strategy === 'trace-replay' ? `${report.rounds} (INPUT_LOG records)` : String(report.rounds));
   row('retransmissions', String(report.retransmissions));
   if (report.strategy === 'throttled') row('cpu share', `${(report.sharePermille / 10).toFixed(1)} % at the end`);
   if (report.imagePages !== undefined && report.stopNs !== undefined) {

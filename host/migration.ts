@@ -635,7 +635,8 @@ export class MigrationController {
     report.pushedPages = stat(MigrationStat.pushedPages);
     report.pagesSent = stat(MigrationStat.pagesSent);
     report.roundStats = [];
-    for (let round = 1; round <= Math.min(report.rounds, 64); round++) {
+    // Trace-replay's rounds are INPUT_LOG records: no pages, no dirty rate.
+    for (let round = 1; round <= Math.min(report.rounds, 64) && report.strategy !== 'trace-replay'; round++) {
       report.roundStats.push({
         round,
         dirtyBytesPerS: stat(MigrationStat.roundDirtyRate + round - 1),
