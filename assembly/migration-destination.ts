@@ -17,7 +17,7 @@ import {
 import { report } from "./events";
 import { decompressCycles, digestCycles, restoreCycles } from "./downtime";
 import { endReplay, TRACE_REPLAYING } from "./input-log";
-import { finishReplay, LOG_BATCH_NS, replayCaughtUp, replayDigest, replayedInstructions, resetReplayCounters, touchedBytes } from "./trace-replay";
+import { finishReplay, LOG_BATCH_NS, replayCaughtUp, replayDigest, replayDigestWorkBytes, replayedInstructions, resetReplayCounters } from "./trace-replay";
 import { frameLengthCycles, windowsOf } from "./schedule";
 import { vmCount } from "./vm";
 import {
@@ -251,7 +251,7 @@ function onCommit(into: Incoming, body: usize, bytes: u32): void {
       return;
     }
     into.replayTail = <u64>tail;
-    replayCycles = <u64>tail + digestCycles(touchedBytes(vm));
+    replayCycles = <u64>tail + digestCycles(replayDigestWorkBytes());
   }
   if (!into.stream.finish()) {
     drop(into);

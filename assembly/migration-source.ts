@@ -38,7 +38,7 @@ import {
   STAT_STOP_POSITION, STAT_STATE_DIGEST,
 } from "./config";
 import { addReplayTerm, digestCycles } from "./downtime";
-import { LOG_BATCH_NS, stateDigest, touchedBytes, TraceSource } from "./trace-replay";
+import { digestWorkBytes, LOG_BATCH_NS, TraceSource } from "./trace-replay";
 import { END_RECORD_BYTES } from "./collector";
 import { INPUT_LOG_HEADER_BYTES, recordBytes } from "./stream";
 import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
@@ -224,7 +224,7 @@ function traceReplayBound(out: Outgoing, streamBytes: u64): u64 {
     out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
   out.bound.prepareNs = 0;
   out.bound.compressionNs = 0;
-  addReplayTerm(out.bound, out.boundLag, touchedBytes(out.vm!), out.destination);
+  addReplayTerm(out.bound, out.boundLag, digestWorkBytes(out.vm!), out.destination);
   return out.bound.totalNs();
 }
 
@@ -590,13 +590,13 @@ function enterReplayBlackout(out: Outgoing, vm: Vm): void {
   stopForBlackout(out, vm, bytes);
   out.trace.lagAtStop = lag;
   out.trace.stopPosition = vm.executed;
-  out.trace.digest = stateDigest(vm);
+  out.trace.digest = out.trace.crcs.digest(vm);
   out.trace.cut(vm, out.stream, true, out.trace.digest);
   out.rounds++;
   out.stream.statesOnly = true;
   out.stream.beginCheckpoint(vm, false, false);
   // The digest is the source's work in the blackout: what follows it waits for it.
-  out.codecReadyCycles = now() + digestCycles(touchedBytes(vm));
+  out.codecReadyCycles = now() + digestCycles(out.trace.crcs.workBytes);
 }
 
 /**

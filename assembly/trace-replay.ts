@@ -15,7 +15,7 @@
 import { now } from "./clock";
 import { EXIT_RUNNING, PAGE_BYTES, PAGE_SHIFT } from "./config";
 import { crc32cUpdate, crc32cWord } from "./crc32c";
-import { DIRTY_TOUCHED } from "./dirty-tracking";
+import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
 import { raiseInterrupt } from "./dispatcher";
 import { executeSlice } from "./hart";
 import {
@@ -37,31 +37,96 @@ const MAX_REPLAY_SLICE: u64 = 1 << 20;
 // The digest at the switch
 // =====================================================================================
 
-/** Bytes of the VM's touched pages (what the digest reads). */
-export function touchedBytes(vm: Vm): u64 {
-  let pages: u64 = 0;
-  const count = vm.ramBytes >> PAGE_SHIFT;
-  for (let page: u32 = 0; page < count; page++) if ((load<u8>(vm.dirty + page) & DIRTY_TOUCHED) != 0) pages++;
-  return pages * PAGE_BYTES;
+/**
+ * The digest at the switch, computed on both processors: a CRC32C over, for every touched
+ * page in ascending order, its page number and the CRC32C of its bytes; then the vCPU state
+ * execution decides (x1–x31, pc, mode, the CSRs, instructions executed and trapped,
+ * instret's offset) — not the cycle count nor the wfi flag, which count idle time and come
+ * with the state records. Each side keeps its pages' CRCs from the checkpoint on
+ * (PageCrcs) and at the switch recomputes only those of the pages written since (dirty
+ * bit 2, the migration's: the source's scan cleared it as the checkpoint took each page;
+ * the destination clears it when the replay starts), so the blackout digests what the VM
+ * wrote while it was logged, not its whole memory.
+ */
+export class PageCrcs {
+  crcs: usize = 0;
+  pages: u32 = 0;
+  taken: bool = false;
+  /** Bytes the last refresh read (the digest's work in the blackout). */
+  workBytes: u64 = 0;
+
+  /** Every touched page's CRC now; from here on bit 2 marks the pages written since. */
+  take(vm: Vm): void {
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    if (this.pages < pages) {
+      if (this.crcs != 0) heap.free(this.crcs);
+      this.crcs = heap.alloc(<usize>pages << 2);
+      this.pages = pages;
+    }
+    for (let page: u32 = 0; page < pages; page++) {
+      const dirty = load<u8>(vm.dirty + page);
+      store<u8>(vm.dirty + page, dirty & ~DIRTY_MIGRATION);
+      store<u32>(this.crcs + (<usize>page << 2), (dirty & DIRTY_TOUCHED) != 0 ? pageCrc(vm, page) : 0);
+    }
+    this.taken = true;
+  }
+
+  /** Recomputes the CRCs of the pages written since take, then the digest. */
+  digest(vm: Vm): u32 {
+    const pages = vm.ramBytes >> PAGE_SHIFT;
+    let crc: u32 = 0;
+    let work: u64 = 0;
+    for (let page: u32 = 0; page < pages; page++) {
+      const dirty = load<u8>(vm.dirty + page);
+      if ((dirty & DIRTY_TOUCHED) == 0) continue;
+      const fresh = !this.taken || (dirty & DIRTY_MIGRATION) != 0;
+      const pageSum = fresh ? pageCrc(vm, page) : load<u32>(this.crcs + (<usize>page << 2));
+      if (fresh) work += PAGE_BYTES;
+      crc = crc32cWord(crc32cWord(crc, page), pageSum);
+      work += 8;
+    }
+    this.workBytes = work;
+    return vcpuDigest(vm, crc);
+  }
+
+  release(): void {
+    if (this.crcs != 0) heap.free(this.crcs);
+    this.crcs = 0;
+    this.pages = 0;
+    this.taken = false;
+  }
+}
+
+function pageCrc(vm: Vm, page: u32): u32 {
+  return crc32cUpdate(0, vm.ram + (<usize>page << PAGE_SHIFT), PAGE_BYTES);
 }
 
 /**
- * CRC32C over the VM's touched pages (each page number, then its bytes) and the vCPU state
- * that execution decides: x1–x31, pc, mode, the CSRs, instructions executed and trapped,
- * instret's offset. Not the cycle count (it counts idle time) nor the wfi flag: those the
- * state records at the switch carry.
+ * The bytes the digest at the switch reads: the pages written since the checkpoint
+ * (bit 2) whole, and 8 bytes for every other touched page.
  */
+export function digestWorkBytes(vm: Vm): u64 {
+  let bytes: u64 = 0;
+  const count = vm.ramBytes >> PAGE_SHIFT;
+  for (let page: u32 = 0; page < count; page++) {
+    const dirty = load<u8>(vm.dirty + page);
+    if ((dirty & DIRTY_TOUCHED) == 0) continue;
+    bytes += (dirty & DIRTY_MIGRATION) != 0 ? PAGE_BYTES + 8 : 8;
+  }
+  return bytes;
+}
+
+/** The digest computed from scratch (every page's CRC now): what PageCrcs.digest gives with fresh CRCs. */
+export function stateDigest(vm: Vm): u32 {
+  const scratch = new PageCrcs();
+  return scratch.digest(vm);
+}
+
 const DIGEST_FIELD_BYTES: u32 = 88;
 const digestFields = heap.alloc(DIGEST_FIELD_BYTES);
 
-export function stateDigest(vm: Vm): u32 {
-  let crc: u32 = 0;
-  const count = vm.ramBytes >> PAGE_SHIFT;
-  for (let page: u32 = 0; page < count; page++) {
-    if ((load<u8>(vm.dirty + page) & DIRTY_TOUCHED) == 0) continue;
-    crc = crc32cWord(crc, page);
-    crc = crc32cUpdate(crc, vm.ram + (<usize>page << PAGE_SHIFT), PAGE_BYTES);
-  }
+function vcpuDigest(vm: Vm, pages: u32): u32 {
+  let crc = pages;
   crc = crc32cUpdate(crc, vm.regs + 4, 31 * 4);
   const at = digestFields;
   store<u32>(at, vm.pc);
@@ -112,6 +177,8 @@ export class TraceSource {
   stopPosition: u64 = 0;
   digest: u32 = 0;
   lagAtStop: u64 = 0;
+  /** The pages' CRCs from the checkpoint on: the digest at the stop reads only what was written since. */
+  crcs: PageCrcs = new PageCrcs();
 
   reset(): void {
     this.size = 0;
@@ -163,11 +230,13 @@ export class TraceSource {
     this.fromPosition = vm.executed;
     this.checkpointCycles = now();
     this.lastCutCycles = now();
+    this.crcs.take(vm);
     startLogging(vm);
   }
 
   release(vm: Vm | null): void {
     if (vm != null) stopLogging(vm);
+    this.crcs.release();
     if (this.snapshot != 0) heap.free(this.snapshot);
     this.snapshot = 0;
     this.capacity = 0;
@@ -254,10 +323,18 @@ export class TraceSource {
 /** Instructions replayed on this processor (the incoming migration's). */
 let replayed: u64 = 0;
 let lastDigest: u32 = 0;
+/** The replayed VM's pages' CRCs from the replay's start on. */
+const replayCrcs = new PageCrcs();
 
 export function resetReplayCounters(): void {
   replayed = 0;
   lastDigest = 0;
+  replayCrcs.release();
+}
+
+/** Bytes the destination's digest at the switch read. */
+export function replayDigestWorkBytes(): u64 {
+  return replayCrcs.workBytes;
 }
 
 export function replayedInstructions(): u64 {
@@ -275,6 +352,7 @@ export function replayDigest(): u32 {
  * when the replay went wrong (replayDiverged).
  */
 export function replaySlice(vm: Vm, maxInstructions: u64): u64 {
+  if (!replayCrcs.taken) replayCrcs.take(vm); // the checkpoint's pages, before the replay writes any
   let done: u64 = 0;
   while (done < maxInstructions && vm.exit == EXIT_RUNNING && !replayDiverged()) {
     const at = vm.executed;
@@ -315,7 +393,7 @@ export function replayCaughtUp(vm: Vm): bool {
 export function finishReplay(vm: Vm, expectedDigest: u32): i64 {
   const tail = replaySlice(vm, u64.MAX_VALUE);
   const ended = replayIsFinal() && !replayDiverged() && vm.executed == replayLimit() && !replayPending();
-  lastDigest = stateDigest(vm);
+  lastDigest = replayCrcs.digest(vm);
   endReplay(vm);
   return ended && lastDigest == expectedDigest ? <i64>tail : -1;
 }
