@@ -14,6 +14,7 @@ import { runBoard } from '../host/board-runner.js';
 import { formatMigrationReport } from '../host/migration.js';
 import type { CancelState, ScenarioEvent } from '../host/migration.js';
 import type { LinkFaultRates } from '../host/link-faults.js';
+import { guaranteeBoard, probesHealthy } from './helpers/guarantee-board.js';
 import { MIB, migrate, pairBoard, runMigration, verifiedRounds } from './helpers/migration-board.js';
 import type { MigrationRun } from './helpers/migration-board.js';
 import { hasCore, ROOT } from './helpers/paths.js';
@@ -128,6 +129,37 @@ describe.skipIf(!hasCore())(`trace-replay migration${coreNote}`, () => {
       // The same lines (a tick's time may show the downtime): the replay printed nothing twice.
       const shape = (console: string): string[] => console.split('\n').map((line) => line.replace(/=\d+.*$/, ''));
       expect(shape(run.vm.console)).toEqual(shape(plain.vms[0]!.console));
+    }
+  });
+
+  it('probes across a queuing channel, under link faults: the receiver and then the sender move by trace-replay, every message seen once and in order', async () => {
+    // probe-rx checks every message's sequence number; both probes never idle and read their
+    // clock all the time: they move to processors twice as fast.
+    const board = guaranteeBoard({
+      processors: [{}, {}, { clockHz: 200_000_000 }, { clockHz: 200_000_000 }],
+      vms: [{ name: 'tx', image: 'probe-tx.elf', processor: 0 }, { name: 'rx', image: 'probe-rx.elf', processor: 1 }],
+      channels: [{ name: 'seq', kind: 'queuing', from: 'tx', to: 'rx' }],
+    });
+    for (const seed of [1, 2]) {
+      const result = await runBoard({
+        board, durationNs: 600n * MS, seed, linkFaults: { drop: 0.01, corrupt: 0.01 },
+        events: [
+          { kind: 'migrate', atNs: 100n * MS, vm: 'rx', to: 2, strategy: 'trace-replay', params: { affordableNs: 100n * MS } },
+          { kind: 'migrate', atNs: 300n * MS, vm: 'tx', to: 3, strategy: 'trace-replay', params: { affordableNs: 100n * MS } },
+        ],
+      });
+      expect(probesHealthy(result), `seed ${seed}`).toEqual([]);
+      for (const report of result.migrations) {
+        expect(report.outcome, report.message).toBe('completed');
+        expect(report.violations).toEqual([]);
+        expect(report.downtimeNs!).toBeLessThanOrEqual(report.boundNs);
+        expect(report.replay!.logEntries).toBeGreaterThan(100n);
+        expect(report.replay!.destinationDigest).toBe(report.replay!.sourceDigest);
+      }
+      const seq = result.channels.find((c) => c.name === 'seq')!;
+      expect(seq.sent).toBeGreaterThan(300n);
+      expect(seq.delivered + 4n).toBeGreaterThanOrEqual(seq.sent);
+      expect(result.vms.map((vm) => vm.processor)).toEqual([3, 2]);
     }
   });
 
