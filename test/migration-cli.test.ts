@@ -64,6 +64,19 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     expect(json.migration.downtimeNs).toBeLessThanOrEqual(json.migration.boundNs);
   });
 
+  it('--strategy trace-replay: a control VM moves (exit 0, the digests in the report); memcheck, as fast as its destination, is refused with the rates (exit 4)', () => {
+    const moved = runFerry(['migrate', QUAD, '--vm', 'ctl0', '--to', '3', '--at', '2s', '--strategy', 'trace-replay']);
+    expect(moved.status).toBe(0);
+    expect(moved.stdout).toMatch(/^migration of ctl0 from processor 0 to 3 \(trace-replay\) completed: downtime /m);
+    expect(moved.stdout).toMatch(/^ {2}trace-replay {4}log \d+ bytes \(\d+ inputs\) .*digest (0x[0-9a-f]{8}) here, \1 there \(identical\)$/m);
+    expect(moved.stdout).toMatch(/\+ replay [\d.]+ us/);
+    const refused = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'trace-replay', '--affordable', '200ms']);
+    expect(refused.status).toBe(4);
+    expect(refused.stdout).toMatch(/refused: the input log grows at [\d.]+ MB\/s .*faster than the destination can replay it .*100000000 instructions\/s where the VM executes 100000000\/s\)$/m);
+    const packed = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'trace-replay', '--compress']);
+    expect(packed.status).toBe(2);
+  });
+
   it('--compress: the report gives each page class; with a strategy that sends its pages as they are, refused (exit 2, one line)', () => {
     const packed = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'stop-copy', '--compress', '--affordable', '200ms']);
     expect(packed.status).toBe(0);
