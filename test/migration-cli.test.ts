@@ -100,6 +100,16 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     expect(migration(component)).toEqual(migration(module));
   });
 
+  it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component moves by trace-replay exactly as the plain module does (the same log, the same digests)', () => {
+    const args = ['migrate', QUAD, '--vm', 'ctl0', '--to', '3', '--at', '500ms', '--strategy', 'trace-replay', '--json'];
+    const module = runFerry(args);
+    const component = runFerry([...args, '--runtime', 'component']);
+    expect(module.status).toBe(0);
+    expect(component.status).toBe(0);
+    const migration = (result: { stdout: string }): unknown => (JSON.parse(result.stdout) as { migration: unknown }).migration;
+    expect(migration(component)).toEqual(migration(module));
+  });
+
   it('a refusal by admission prints the bound and the affordable downtime: exit 4, the VM stays', () => {
     const result = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '20ms', '--strategy', 'stop-copy', '--affordable-ns', '1000000']);
     expect(result.status).toBe(4);
