@@ -163,6 +163,23 @@ describe.skipIf(!hasCore())(`trace-replay migration${coreNote}`, () => {
     }
   });
 
+  it('back and forth four times, equal clocks: a control VM that sleeps between its periods replays faster than it runs', async () => {
+    const board = pairBoard({ image: 'control.elf', memoryBytes: MIB });
+    const events = [100n, 250n, 400n, 550n].map((at, i) => migrate(at * MS, 'trace-replay', { affordableNs: 50n * MS }, 'g', (i + 1) % 2));
+    const result = await runBoard({ board, durationNs: 700n * MS, events });
+    expect(result.migrations).toHaveLength(4);
+    for (const report of result.migrations) {
+      expect(report.outcome, report.message).toBe('completed');
+      expect(report.violations).toEqual([]);
+      expect(report.downtimeNs!).toBeLessThanOrEqual(report.boundNs);
+      expect(report.replay!.destinationDigest).toBe(report.replay!.sourceDigest);
+      expect(report.replay!.sourceInstructionsPerS).toBeLessThan(report.replay!.replayInstructionsPerS);
+    }
+    const vm = result.vms.find((v) => v.name === 'g')!;
+    expect(vm.processor).toBe(0);
+    expect(vm.state).toBe('running');
+  });
+
   it('refused when the VM runs as fast as the destination can replay it: the reason gives the rates', async () => {
     const run = await runMigration(pairBoard(), [migrate(50n * MS, 'trace-replay', AFFORDABLE)], { durationNs: 360n * MS });
     expect(run.report.outcome).toBe('refused');
