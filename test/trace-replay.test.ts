@@ -12,6 +12,7 @@ import { readBoard } from '../host/board.js';
 import type { Board } from '../host/board.js';
 import { runBoard } from '../host/board-runner.js';
 import { formatMigrationReport } from '../host/migration.js';
+import { readScenario } from '../host/scenario.js';
 import type { CancelState, ScenarioEvent } from '../host/migration.js';
 import type { LinkFaultRates } from '../host/link-faults.js';
 import { guaranteeBoard, probesHealthy } from './helpers/guarantee-board.js';
@@ -98,6 +99,21 @@ describe.skipIf(!hasCore())(`trace-replay migration${coreNote}`, () => {
         expect(channel.duplicates, channel.name).toBe(0n);
       }
     }
+  });
+
+  it('scenarios/quad-trace-replay.json: ctl0 and the channel source tx2 move by trace-replay within their slack, no deadline missed, speed2 intact', async () => {
+    const scenario = await readScenario(join(ROOT, 'scenarios', 'quad-trace-replay.json'));
+    const result = await runBoard({ board: scenario.board, events: scenario.events, durationNs: 3_300n * MS });
+    expect(result.migrations.map((report) => [report.vm, report.outcome])).toEqual([['ctl0', 'completed'], ['tx2', 'completed']]);
+    for (const report of result.migrations) {
+      expect(report.boundNs).toBeLessThanOrEqual(report.affordableNs!); // the task set's slack
+      expect(report.downtimeNs!).toBeLessThanOrEqual(report.boundNs);
+      expect(report.replay!.destinationDigest).toBe(report.replay!.sourceDigest);
+    }
+    for (const vm of result.vms) expect(vm.stats.deadlineMisses, vm.name).toBe(0n);
+    const speed2 = result.channels.find((c) => c.name === 'speed2')!;
+    expect(speed2.duplicates).toBe(0n);
+    expect(speed2.delivered + 1n).toBeGreaterThanOrEqual(speed2.sent);
   });
 
   it('a receiving VM on a slow link: the messages it took while its checkpoint crossed come from the log, byte for byte', async () => {
