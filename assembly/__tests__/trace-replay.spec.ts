@@ -8,7 +8,9 @@ import {
   appendReplay, csrInput, endReplay, ENTRY_BYTES, loggedBytes, loggedEntries, loggedPtr, replayDiverged, startLogging, startReplay,
   stopLogging, TRACE_OFF,
 } from "../input-log";
-import { replaySlice, stateDigest } from "../trace-replay";
+import { MigrationStream } from "../migration-stream";
+import { drainOut, REC_INPUT_LOG, useWriter } from "../stream";
+import { replaySlice, stateDigest, TraceSource } from "../trace-replay";
 import { encodeI, encodeS } from "./helpers/encode";
 import { cleanVm, CODE, DATA, paravirtualVm, peek, program, setRegister, step } from "./helpers/vm";
 
@@ -58,6 +60,39 @@ describe("trace-replay", () => {
     replaySlice(vm, 100);
     expect(replayDiverged()).toBe(true);
     endReplay(vm);
+  });
+
+  test("a batch longer than a record goes in several, each ending where its last input's instruction did", () => {
+    const vm = cleanVm(paravirtualVm());
+    const source = new TraceSource();
+    const stream = new MigrationStream();
+    startLogging(vm);
+    const inputs: u32 = 10_000; // 320 000 bytes of entries: more than one record's 256 KiB
+    for (let i: u32 = 0; i < inputs; i++) {
+      vm.executed = <u64>i * 3;
+      csrInput(vm, 0xC01, i);
+    }
+    vm.executed = 40_000;
+    useWriter(stream.writer);
+    source.cut(vm, stream, true, 0x1234_5678);
+    const out = heap.alloc(1 << 20);
+    const bytes = drainOut(out, 1 << 20);
+    expect(load<u32>(out)).toBe(REC_INPUT_LOG);
+    const first = out + 8;
+    const firstCount = load<u32>(first, 4);
+    expect(load<u32>(first)).toBe(0); // not final: the batch goes on
+    expect(load<u64>(first, 8)).toBe(0);
+    expect(load<u64>(first, 16)).toBe(<u64>(firstCount - 1) * 3 + 1); // just past its last input's instruction
+    const next = out + 8 + ((load<u32>(out, 4) + 4 + 7) & ~7);
+    expect(load<u32>(next)).toBe(REC_INPUT_LOG);
+    const second = next + 8;
+    expect(load<u32>(second)).toBe(1); // final
+    expect(load<u64>(second, 8)).toBe(load<u64>(first, 16));
+    expect(load<u64>(second, 16)).toBe(40_000);
+    expect(load<u32>(second, 24)).toBe(0x1234_5678);
+    expect(firstCount + load<u32>(second, 4)).toBe(inputs);
+    expect(<usize>bytes).toBe(next - out + 8 + ((load<u32>(next, 4) + 4 + 7) & ~7));
+    stopLogging(vm);
   });
 
   test("reads of CSRs execution decides are no inputs", () => {
