@@ -260,9 +260,6 @@ function onCommit(into: Incoming, body: usize, bytes: u32): void {
   }
   // The blackout's compressed pages cost their decoding too (COMMIT says how many).
   vm.notBeforeCycles = now() + restoreCycles(blackoutBytes) + decompressCycles(load<u32>(body, 20)) + replayCycles;
-  vm.meterCycles = now(); // its rates (trace-replay's admission) are measured here from now on
-  vm.meterExecuted = vm.executed;
-  vm.inputLogBytes = 0;
   vm.awaitingFirstRun = true;
   into.requested = 0;
   into.demandFaults = 0;
