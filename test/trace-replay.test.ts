@@ -6,6 +6,8 @@
  * bound, and a VM whose log outruns the replay is refused with the numbers. Virtual time
  * only: no wall-clock assertion.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBoard } from '../host/board.js';
@@ -15,7 +17,10 @@ import { formatMigrationReport } from '../host/migration.js';
 import { readScenario } from '../host/scenario.js';
 import type { CancelState, ScenarioEvent } from '../host/migration.js';
 import type { LinkFaultRates } from '../host/link-faults.js';
+import { bootGuest, runTo, takeStream } from './helpers/collector-guest.js';
+import { runFerry } from './helpers/ferry-cli.js';
 import { guaranteeBoard, probesHealthy } from './helpers/guarantee-board.js';
+import { replayStream } from './helpers/replay-stream.js';
 import { MIB, migrate, pairBoard, runMigration, verifiedRounds } from './helpers/migration-board.js';
 import type { MigrationRun } from './helpers/migration-board.js';
 import { hasCore, ROOT } from './helpers/paths.js';
@@ -293,5 +298,20 @@ describe.skipIf(!hasCore())(`trace-replay migration${coreNote}`, () => {
       }
       expect(run.vm.console).not.toMatch(/MISMATCH|FAILED/);
     }
+  });
+
+  it('ferry inspect reads a version-4 stream: each INPUT_LOG with its inputs and instructions; ferry restore refuses it whole', async () => {
+    const source = await bootGuest('cpu-small.elf', { ramBytes: 256 * 1024 });
+    runTo(source.core, 150_000n);
+    const file = join(mkdtempSync(join(tmpdir(), 'ferry-replay-')), 'replay.ferry');
+    writeFileSync(file, replayStream(takeStream(source.core, source.vm)));
+    const inspected = runFerry(['inspect', file]);
+    expect(inspected.status).toBe(0);
+    expect(inspected.stdout).toMatch(/header +24 +Ferry stream version 4, little-endian/);
+    expect(inspected.stdout).toMatch(/INPUT_LOG \(0x00000030\) +144 +3 inputs, instructions 150000 to 150100$/m);
+    expect(inspected.stdout).toMatch(/INPUT_LOG \(0x00000030\) +128 +final, 3 inputs, instructions 150100 to 150200, state digest 0xdeadbeef$/m);
+    const restored = runFerry(['restore', file]);
+    expect(restored.status).not.toBe(0);
+    expect(restored.stderr).toMatch(/a trace-replay stream \(INPUT_LOG records\)/);
   });
 });
