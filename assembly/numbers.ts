@@ -409,7 +409,7 @@ export const STAT_BOUND_REPLAY_NS: u32 = 40;
 export const STAT_LOG_BYTES: u32 = 41;
 /** trace-replay: inputs logged (time and interrupt-state reads, interrupts taken, hypercall results, sc.w outcomes, device loads). */
 export const STAT_LOG_ENTRIES: u32 = 42;
-/** trace-replay: the rate the VM's input log grows, bytes/s (at admission: over the VM's life so far; later: since the checkpoint). */
+/** trace-replay: the rate the VM's input log grows, bytes/s as admission measured it: the bytes its inputs would have cost as log entries since it started on this processor, per second. */
 export const STAT_LOG_RATE: u32 = 43;
 /** trace-replay: the rate of log the destination can take in, bytes/s: the link's share (the throttle target C of its bandwidth), or less when the destination executes the VM's instructions slower than the source. */
 export const STAT_REPLAY_RATE: u32 = 44;

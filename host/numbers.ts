@@ -806,7 +806,7 @@ export const MigrationStat = {
   logBytes: 41,
   /** trace-replay: inputs logged (time and interrupt-state reads, interrupts taken, hypercall results, sc.w outcomes, device loads). */
   logEntries: 42,
-  /** trace-replay: the rate the VM's input log grows, bytes/s (at admission: over the VM's life so far; later: since the checkpoint). */
+  /** trace-replay: the rate the VM's input log grows, bytes/s as admission measured it: the bytes its inputs would have cost as log entries since it started on this processor, per second. */
   logRate: 43,
   /** trace-replay: the rate of log the destination can take in, bytes/s: the link's share (the throttle target C of its bandwidth), or less when the destination executes the VM's instructions slower than the source. */
   replayRate: 44,
@@ -919,7 +919,7 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [40]: "bound term: trace-replay, replaying the log's tail on the destination and digesting the VM on both processors",
   [41]: "trace-replay: bytes of INPUT_LOG records sent",
   [42]: "trace-replay: inputs logged (time and interrupt-state reads, interrupts taken, hypercall results, sc.w outcomes, device loads)",
-  [43]: "trace-replay: the rate the VM's input log grows, bytes/s (at admission: over the VM's life so far; later: since the checkpoint)",
+  [43]: "trace-replay: the rate the VM's input log grows, bytes/s as admission measured it: the bytes its inputs would have cost as log entries since it started on this processor, per second",
   [44]: "trace-replay: the rate of log the destination can take in, bytes/s: the link's share (the throttle target C of its bandwidth), or less when the destination executes the VM's instructions slower than the source",
   [45]: "trace-replay: instructions per second the VM executes on the source",
   [46]: "trace-replay: instructions per second the destination can replay (its clock times the VM's share of it)",
