@@ -1,6 +1,7 @@
 // Each VM's console: bytes are buffered per VM and handed to the board, which forwards
 // them unchanged (the host prints them on stdout).
 import { CONSOLE_BUFFER_BYTES } from "./config";
+import { TRACE_REPLAYING } from "./input-log";
 import { Vm } from "./vm";
 
 @external("ferry:core/board", "console-write")
@@ -13,6 +14,7 @@ export function flushConsole(vm: Vm): void {
 }
 
 export function consolePutByte(vm: Vm, byte: u32): void {
+  if (vm.traceMode == TRACE_REPLAYING) return; // a replay's output: the source printed it
   store<u8>(vm.consoleBuffer + vm.consoleBytes, <u8>byte);
   vm.consoleBytes++;
   if (byte == 0x0A || vm.consoleBytes == CONSOLE_BUFFER_BYTES) flushConsole(vm);

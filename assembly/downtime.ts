@@ -39,6 +39,15 @@ export class DestinationFacts {
   known: bool = false;
   clockHz: u64 = 0;
   scheduleGapNs: u64 = 0;
+  /** Trace-replay: the VM's share of the destination's processor, per mille (PREPARE_REPLY). */
+  sharePermille: u64 = 0;
+}
+
+/** Trace-replay's digest of the VM at the switch: CRC32C over its touched pages, bytes per cycle on each processor. */
+export const DIGEST_BYTES_PER_CYCLE: u64 = 8;
+
+export function digestCycles(bytes: u64): u64 {
+  return bytes / DIGEST_BYTES_PER_CYCLE + 1;
 }
 
 export class Bound {
@@ -52,11 +61,13 @@ export class Bound {
   compressionNs: u64 = 0;
   /** Warm moves: the PREPARE exchange the suspended VM waits out (0 for every other strategy). */
   prepareNs: u64 = 0;
+  /** Trace-replay: the log's tail replayed on the destination, and the digest of the VM on both processors. */
+  replayNs: u64 = 0;
   /** What comes after COMMIT leaves the source: its trip, one retransmission of it, restore, schedule. */
   afterCommitNs: u64 = 0;
 
   totalNs(): u64 {
-    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs + this.prepareNs + this.compressionNs;
+    return this.transferNs + this.handshakeNs + this.retransmitNs + this.restoreNs + this.scheduleNs + this.agreementNs + this.prepareNs + this.compressionNs + this.replayNs;
   }
 
   /** The latest a blackout may send COMMIT, as an offset from its start, and still keep the bound. */
@@ -128,4 +139,17 @@ export function computeBound(out: Bound, peer: u32, streamBytes: u64, window: u3
   out.scheduleNs = destination.known ? destination.scheduleGapNs : 0;
   out.agreementNs = handoverNs == 0 ? 0 : tripNs(peer, FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES + COMMIT_REPLY_BYTES) + handoverNs;
   out.afterCommitNs = commitTripNs + commitRetryNs + out.restoreNs + out.scheduleNs + out.agreementNs;
+}
+
+/**
+ * The replay term (trace-replay): the source digests the stopped VM's `digestBytes` before
+ * its last records go (its clock); the destination replays the `lagInstructions` it had
+ * not replayed yet (one cycle each) and digests the VM (its clock) before it runs it. The
+ * destination's part comes after COMMIT.
+ */
+export function addReplayTerm(out: Bound, lagInstructions: u64, digestBytes: u64, destination: DestinationFacts): void {
+  const sourceNs = workNsAt(digestCycles(digestBytes), getClockHz());
+  const destinationNs = destination.known ? workNsAt(lagInstructions + digestCycles(digestBytes), destination.clockHz) : 0;
+  out.replayNs = sourceNs + destinationNs;
+  out.afterCommitNs += destinationNs;
 }

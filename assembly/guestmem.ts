@@ -8,6 +8,7 @@ import { EXIT_TOHOST, KIND_MACHINE, PAGE_SHIFT, RAM_BASE } from "./config";
 import { holdsDecoded, overlapsDecoded, watchLines } from "./decode-cache";
 import { DIRTY_ALL, DIRTY_TRACKING, DIRTY_WATCHED } from "./dirty-tracking";
 import { deviceLoad, deviceStore, NO_DEVICE } from "./platform";
+import { deviceLoadInput } from "./input-log";
 import { flushDecodeCache, Vm } from "./vm";
 
 /** Done in RAM, nothing else to know. */
@@ -141,7 +142,7 @@ export function loadSlow(vm: Vm, addr: u32, bytes: u32): u32 {
   if (vm.kind == KIND_MACHINE) {
     const value = deviceLoad(vm, addr, bytes);
     if (value != NO_DEVICE) {
-      loadedValue = <u32>value;
+      loadedValue = <u32>deviceLoadInput(vm, value); // an input (trace-replay logs or replays it)
       return ACCESS_DEVICE;
     }
   }

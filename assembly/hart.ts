@@ -15,15 +15,16 @@ import { CAUSE_BREAKPOINT, CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_LOAD_MIS
   CAUSE_STORE_ACCESS, CAUSE_STORE_MISALIGNED, PAGE_SHIFT, RAM_BASE } from "./config";
 import { ACCESS_MISALIGNED, atomicResult, executeAtomic } from "./atomic";
 import {
-  AMO_LR, BLOCK_COUNT, BLOCK_HEADER_BYTES, buildBlock, ENTRY_BYTES, ENTRY_PC, ENTRY_RAW, fetchFaultAddress, FUSED_FIRST,
+  AMO_LR, AMO_SC, BLOCK_COUNT, BLOCK_HEADER_BYTES, buildBlock, ENTRY_BYTES, ENTRY_PC, ENTRY_RAW, fetchFaultAddress, FUSED_FIRST,
   FUSED_LAST, FUSED_PLAIN, instructionBytes, LAST_END_PC, LAST_LINK_NEXT, LAST_LINK_TAKEN, Op,
 } from "./decode";
 import { blockAt, decodeGeneration, lineWatched } from "./decode-cache";
 import { DIRTY_ALL, DIRTY_TRACKING, DIRTY_WATCHED } from "./dirty-tracking";
 import { raiseException } from "./dispatcher";
 import {
-  ACCESS_ABSENT, ACCESS_CODE_CHANGED, ACCESS_FAULT, ACCESS_RAM, loadedValue, loadSlow, storeSlow, watchTohost,
+  ACCESS_ABSENT, ACCESS_CODE_CHANGED, ACCESS_FAULT, ACCESS_RAM, loadedValue, loadSlow, ramOffset, storeSlow, watchTohost,
 } from "./guestmem";
+import { scInput, scReplay, TRACE_REPLAYING } from "./input-log";
 import { executeSystem, illegalInstruction } from "./system";
 import { REG_SLOTS, RUNNING_REGS, Vm } from "./vm";
 
@@ -132,8 +133,12 @@ function accessSlow(vm: Vm, word: u32, imm: i32, pc: u32, next: u32): u32 {
   let access: u32;
   let value: u32 = 0;
   if (isAtomic) {
+    const sc = <u32>imm == AMO_SC;
+    // An sc.w's outcome is an input: a context switch breaks the reservation (trace-replay).
+    if (sc && vm.traceMode == TRACE_REPLAYING && (addr & 3) == 0 && ramOffset(vm, addr, 4) >= 0) scReplay(vm, addr);
     access = executeAtomic(vm, <u32>imm, addr, rs2(word));
     value = atomicResult;
+    if (sc && access != ACCESS_FAULT && access != ACCESS_MISALIGNED && access != ACCESS_ABSENT) scInput(vm, value);
   } else {
     const bytes: u32 = ACCESS_BYTES[op - Op.LB];
     access = isLoad ? loadSlow(vm, addr, bytes) : storeSlow(vm, addr, bytes, rs2(word));

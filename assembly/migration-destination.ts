@@ -11,13 +11,18 @@ import {
   EVENT_POST_COPY_DONE, INCOMING_STAT_DEMAND_FAULTS, INCOMING_STAT_DOWNTIME_NS, INCOMING_STAT_FIRST_RUN_NS,
   INCOMING_STAT_HELD_BYTES_MAX, INCOMING_STAT_POST_COPY_END_NS, INCOMING_STAT_SOURCE_PROCESSOR, INCOMING_STAT_STATE,
   INCOMING_STAT_DUPLICATE_PAGES, INCOMING_STAT_PAGE_WAIT_NS, INCOMING_STAT_DECOMPRESSED_PAGES, INCOMING_STAT_VM, MIGRATION_HISTORY, REASON_DEST_BUSY, REASON_DEST_MEMORY,
+  INCOMING_STAT_REPLAYED_INSTRUCTIONS, INCOMING_STAT_REPLAY_DIGEST, INCOMING_STAT_REPLAY_TAIL_INSTRUCTIONS, REASON_REPLAY_DIVERGED,
   REASON_DEST_PORTS, REASON_DEST_SCHEDULE, REASON_DEST_VM_TABLE, REASON_PROTECTED, REASON_RESTORE_FAILED,
 } from "./config";
 import { report } from "./events";
-import { decompressCycles, restoreCycles } from "./downtime";
+import { decompressCycles, digestCycles, restoreCycles } from "./downtime";
+import { endReplay, TRACE_REPLAYING } from "./input-log";
+import { finishReplay, LOG_BATCH_NS, replayCaughtUp, replayDigest, replayDigestWorkBytes, replayedInstructions, resetReplayCounters } from "./trace-replay";
+import { frameLengthCycles, windowsOf } from "./schedule";
+import { vmCount } from "./vm";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, COMMIT_REPLY_BYTES, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT,
-  MSG_COMMIT_REPLY, MSG_DATA, MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, PREPARE_HEADER_BYTES,
+  MSG_COMMIT_REPLY, MSG_DATA, MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, MSG_REPLAY_PROGRESS, PREPARE_HEADER_BYTES,
   PREPARE_REPLY_BYTES, PREPARE_WINDOW_BYTES,
 } from "./migration-messages";
 import { IncomingStream } from "./restore";
@@ -65,6 +70,12 @@ export class Incoming {
   giveUpTimeouts: u32 = 16;
   /** 1 + the protection whose copy here the VM replaces (0: an unprotected VM). */
   replaces: u32 = 0;
+  /** Trace-replay: the position last reported to the source, and when. */
+  reportedPosition: u64 = 0;
+  reportedCycles: u64 = 0;
+  replayed: u64 = 0;
+  replayDigest: u32 = 0;
+  replayTail: u64 = 0;
 
   /** Busy: a reservation not yet committed, or a post-copy VM still taking pages. */
   busy(): bool {
@@ -116,6 +127,12 @@ export function incomingFor(session: u32, peer: u32, payload: usize, payloadByte
   next.demandFaults = 0;
   next.postCopyEndNs = 0;
   next.pageWaitNs = 0;
+  next.reportedPosition = 0;
+  next.reportedCycles = 0;
+  next.replayed = 0;
+  next.replayDigest = 0;
+  next.replayTail = 0;
+  resetReplayCounters();
   next.lastHeardCycles = now();
   return next;
 }
@@ -182,12 +199,33 @@ function onPrepare(into: Incoming, body: usize, bytes: u32): void {
   // What the source needs for the bound: this processor's clock and the VM's longest wait for a window here.
   memory.fill(reply, 0, PREPARE_REPLY_BYTES);
   store<u32>(reply, <u32>getClockHz(), 8);
+  store<u32>(reply, sharePermille(vm.id), 12);
   store<u64>(reply, longestWaitNs(vm.id), 16);
   replyStatus(into, MSG_PREPARE_REPLY, 0, vm.id, PREPARE_REPLY_BYTES);
 }
 
+/**
+ * The VM's share of this processor, per mille: its windows over the major frame (a default
+ * table: an equal share among the VMs here). Trace-replay's source needs it for the rate
+ * the replay can run at.
+ */
+const shareStarts = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
+const shareEnds = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
+
+function sharePermille(vm: u32): u32 {
+  const starts = shareStarts, ends = shareEnds;
+  const n = windowsOf(vm, starts, ends);
+  const frame = frameLengthCycles();
+  if (!scheduleConfigured()) { const vms = vmCount(); return vms == 0 ? 1000 : 1000 / vms; }
+  if (frame == 0) return 0;
+  let inside: u64 = 0;
+  for (let i = 0; i < n; i++) inside += ends[i] - starts[i];
+  return <u32>(inside * 1000 / frame);
+}
+
 function drop(into: Incoming): void {
   const vm = into.vm;
+  if (vm != null) { endReplay(vm); into.replayed = replayedInstructions(); }
   if (vm != null) releaseVm(vm);
   into.vm = null;
   into.state = INCOMING_DROPPED;
@@ -200,13 +238,28 @@ function onCommit(into: Incoming, body: usize, bytes: u32): void {
   into.stopNs = load<u64>(body);
   const blackoutBytes = load<u64>(body, 8);
   const postCopy = (load<u32>(body, 16) & COMMIT_FLAG_POSTCOPY) != 0;
+  // Trace-replay: the tail replayed, and the VM byte for byte the source's, before any state goes in.
+  let replayCycles: u64 = 0;
+  const applier = into.stream.applier;
+  if (applier.replay && !into.stream.refused && into.stream.check.ended) {
+    const tail = applier.replayStarted ? finishReplay(vm, applier.replayDigest) : -1;
+    into.replayed = replayedInstructions();
+    into.replayDigest = replayDigest();
+    if (tail < 0) {
+      drop(into);
+      replyStatus(into, MSG_COMMIT_REPLY, REASON_REPLAY_DIVERGED, 0, COMMIT_REPLY_BYTES);
+      return;
+    }
+    into.replayTail = <u64>tail;
+    replayCycles = <u64>tail + digestCycles(replayDigestWorkBytes());
+  }
   if (!into.stream.finish()) {
     drop(into);
     replyStatus(into, MSG_COMMIT_REPLY, REASON_RESTORE_FAILED, 0, COMMIT_REPLY_BYTES);
     return;
   }
   // The blackout's compressed pages cost their decoding too (COMMIT says how many).
-  vm.notBeforeCycles = now() + restoreCycles(blackoutBytes) + decompressCycles(load<u32>(body, 20));
+  vm.notBeforeCycles = now() + restoreCycles(blackoutBytes) + decompressCycles(load<u32>(body, 20)) + replayCycles;
   vm.awaitingFirstRun = true;
   into.requested = 0;
   into.demandFaults = 0;
@@ -292,6 +345,19 @@ export function pumpIncoming(): void {
   const into = currentIncoming();
   dropSilentReservation(into);
   requestAwaitedPage(into);
+  reportReplayProgress(into);
+}
+
+/** Trace-replay: tells the source how far the replay has come, every LOG_BATCH_NS, and when it caught up. */
+function reportReplayProgress(into: Incoming): void {
+  const vm = into.vm;
+  if (into.state != INCOMING_RESERVED || vm == null || vm.traceMode != TRACE_REPLAYING) return;
+  if (vm.executed == into.reportedPosition || !into.link.hasRoom()) return;
+  if (now() - into.reportedCycles < nsToCycles(LOG_BATCH_NS) && !replayCaughtUp(vm)) return;
+  store<u64>(reply, vm.executed);
+  into.link.send(MSG_REPLAY_PROGRESS, reply, 8);
+  into.reportedPosition = vm.executed;
+  into.reportedCycles = now();
 }
 
 export function incomingStat(into: Incoming, key: u32): u64 {
@@ -306,6 +372,9 @@ export function incomingStat(into: Incoming, key: u32): u64 {
     case INCOMING_STAT_STATE: return into.state;
     case INCOMING_STAT_DUPLICATE_PAGES: return into.stream.duplicatePages;
     case INCOMING_STAT_DECOMPRESSED_PAGES: return into.stream.applier.compressedPages;
+    case INCOMING_STAT_REPLAYED_INSTRUCTIONS: return into.state == INCOMING_RESERVED ? replayedInstructions() : into.replayed;
+    case INCOMING_STAT_REPLAY_DIGEST: return into.replayDigest;
+    case INCOMING_STAT_REPLAY_TAIL_INSTRUCTIONS: return into.replayTail;
     case INCOMING_STAT_PAGE_WAIT_NS: return into.vm != null ? cyclesToNs(into.vm!.pageWaitCycles) : into.pageWaitNs;
   }
   return 0;

@@ -9,6 +9,8 @@ export const MSG_PREPARE_REPLY: u32 = 5;
 export const MSG_COMMIT_REPLY: u32 = 6;
 export const MSG_POSTCOPY_DONE: u32 = 7;
 export const MSG_PAGE_REQUEST: u32 = 8;
+/** Trace-replay, destination → source: u64 the instruction count the replay has reached. */
+export const MSG_REPLAY_PROGRESS: u32 = 9;
 
 /** PREPARE: u32 kind, u32 ramBytes, u32 windows, u32 quiet us (post-copy's watch), u32 ports, u32 give-up timeouts, u32 replaces (1 + a protection, 0 none), u32 0, then per window u64 offset ns, u64 duration ns. */
 export const PREPARE_HEADER_BYTES: u32 = 32;

@@ -33,7 +33,14 @@ import {
   STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
   REASON_NO_IMAGE, STAT_BOUND_PREPARE_NS, STAT_IMAGE_PAGES, STRATEGY_COLD, STRATEGY_WARM, STAT_PAGES_SENT,
   PARAM_COMPRESS, STAT_BOUND_COMPRESSION_NS, STAT_CLASS_BYTES, STAT_CLASS_PAGES, PARAM_WORKING_SET, STAT_HELD_PAGES, STRATEGY_PRE_COPY,
+  STRATEGY_TRACE_REPLAY, REASON_LOG_RATE, REASON_REPLAY_DIVERGED, STAT_BOUND_REPLAY_NS, STAT_LOG_BYTES, STAT_LOG_ENTRIES, STAT_LOG_RATE,
+  STAT_REPLAY_RATE, STAT_SOURCE_INSTRUCTIONS_PER_S, STAT_REPLAY_INSTRUCTIONS_PER_S, STAT_REPLAY_LAG, STAT_CHECKPOINT_POSITION,
+  STAT_STOP_POSITION, STAT_STATE_DIGEST,
 } from "./config";
+import { addReplayTerm, digestCycles } from "./downtime";
+import { digestWorkBytes, LOG_BATCH_NS, TraceSource } from "./trace-replay";
+import { END_RECORD_BYTES } from "./collector";
+import { INPUT_LOG_HEADER_BYTES, recordBytes } from "./stream";
 import { DIRTY_MIGRATION, DIRTY_TOUCHED } from "./dirty-tracking";
 import { COMPRESS_CYCLES_PER_BYTE, PAGE_CLASSES } from "./page-compression";
 import { linkBandwidth, maxPayloadTo } from "./communication";
@@ -41,7 +48,7 @@ import { addCompressionTerm, Bound, computeBound, DestinationFacts, prepareExcha
 import { report } from "./events";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT, MSG_COMMIT_REPLY, MSG_DATA,
-  MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES,
+  MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, MSG_REPLAY_PROGRESS, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES,
   PREPARE_WINDOW_BYTES,
 } from "./migration-messages";
 import { discardParams, takeParams } from "./migration-params";
@@ -55,6 +62,8 @@ import { Vm, vmById } from "./vm";
 import { hasImage, imagePages, restartFromImage } from "./vm-image";
 
 const MAX_REQUESTS: u32 = 16;
+/** Trace-replay: the blackout may begin with at least this many instructions still to replay (a VM that hardly runs). */
+const MIN_LAG_INSTRUCTIONS: u64 = 10_000;
 const windowStarts = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
 const windowEnds = new StaticArray<u64>(MAX_PREPARE_WINDOWS);
 /** One message body at a time is built here (every outgoing migration shares it). */
@@ -109,6 +118,18 @@ export class Outgoing {
   codecReadyCycles: u64 = 0;
   /** Compressed pages sent before the blackout began (COMMIT names the blackout's own). */
   compressedBeforeBlackout: u64 = 0;
+  /** Trace-replay: the checkpoint, the log, the destination's progress (trace-replay.ts). */
+  trace: TraceSource = new TraceSource();
+  /** Trace-replay: the rates admission compared (bytes/s, instructions/s). */
+  logRateBytesPerS: u64 = 0;
+  replayRateBytesPerS: u64 = 0;
+  sourceInstructionsPerS: u64 = 0;
+  replayInstructionsPerS: u64 = 0;
+  /** Trace-replay: the blackout waits until at most this much log and this many instructions are behind. */
+  tailCapBytes: u64 = 0;
+  lagCapInstructions: u64 = 0;
+  /** Trace-replay: the lag the next bound is computed for. */
+  boundLag: u64 = 0;
 
   param(key: u32): u64 {
     return unchecked(this.params[key]);
@@ -147,6 +168,7 @@ export function outgoingBySession(session: u32, peer: u32): Outgoing | null {
 
 function finish(out: Outgoing, state: u32, reason: u64): void {
   out.stream.workingSet.release();
+  if (out.strategy == STRATEGY_TRACE_REPLAY) out.trace.release(out.vm); // the log stops
   out.state = state;
   out.reason = reason;
   out.endNs = nowNs();
@@ -187,6 +209,7 @@ function sendsEverything(out: Outgoing): bool {
 }
 
 function boundFor(out: Outgoing, streamBytes: u64): u64 {
+  if (out.strategy == STRATEGY_TRACE_REPLAY) return traceReplayBound(out, streamBytes);
   computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination,
     out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
   // A warm move's VM is suspended before PREPARE goes: it waits out the exchange too.
@@ -195,8 +218,67 @@ function boundFor(out: Outgoing, streamBytes: u64): u64 {
   return out.bound.totalNs();
 }
 
+/** Trace-replay's bound: the blackout's records, and the replay term for `out.boundLag` instructions still to replay. */
+function traceReplayBound(out: Outgoing, streamBytes: u64): u64 {
+  computeBound(out.bound, out.peer, streamBytes, out.link.window, <u32>out.param(PARAM_RETRANSMISSIONS), out.destination,
+    out.param(PARAM_REPLACES) != 0 ? protectionHooks.agreementNs(out.vmId) : 0);
+  out.bound.prepareNs = 0;
+  out.bound.compressionNs = 0;
+  addReplayTerm(out.bound, out.boundLag, digestWorkBytes(out.vm!), out.destination);
+  return out.bound.totalNs();
+}
+
+/** Trace-replay's blackout: the log still to send (its tail, `logBytes`), the last INPUT_LOG's framing, a checkpoint of state only, END. */
+function traceBlackoutBytes(out: Outgoing, vm: Vm, logBytes: u64): u64 {
+  return logBytes + recordBytes(INPUT_LOG_HEADER_BYTES) + out.stream.bytesForPages(vm, 0) + END_RECORD_BYTES;
+}
+
+/** Messages sent and not yet acknowledged, as bytes: they may still have to cross in the blackout. */
+function inFlightBytes(out: Outgoing): u64 {
+  return <u64>(out.link.next - out.link.base) * out.link.maxBody();
+}
+
+/**
+ * Trace-replay's admission before PREPARE: the rate the VM's inputs would make its log grow
+ * (measured over its life here) against what the link can carry of it — its throttle-target
+ * share C of the bandwidth. A log that outgrows it could never be caught up with.
+ */
+function admitTraceReplay(out: Outgoing, vm: Vm): bool {
+  const ageNs = cyclesToNs(now() - vm.meterCycles);
+  out.logRateBytesPerS = ageNs == 0 ? 0 : (vm.inputLogBytes * 1_000_000_000) / ageNs;
+  out.sourceInstructionsPerS = ageNs == 0 ? 0 : ((vm.executed - vm.meterExecuted) * 1_000_000_000) / ageNs;
+  const linkShare = (out.param(PARAM_THROTTLE_TARGET_PERMILLE) * linkBandwidth(out.peer)) / 1000;
+  out.replayRateBytesPerS = linkShare;
+  // The blackout's tail: at most two log batches' worth of log (and at least a page's), at most h.
+  let tail = (out.logRateBytesPerS * 2 * LOG_BATCH_NS) / 1_000_000_000;
+  if (tail < PAGE_BYTES) tail = PAGE_BYTES;
+  if (tail > out.param(PARAM_THRESHOLD_BYTES)) tail = out.param(PARAM_THRESHOLD_BYTES);
+  out.tailCapBytes = tail;
+  // And at most what the VM executes in two log batches (at its rate here) still to replay.
+  const lag = (out.sourceInstructionsPerS * 2 * LOG_BATCH_NS) / 1_000_000_000;
+  out.lagCapInstructions = lag < MIN_LAG_INSTRUCTIONS ? MIN_LAG_INSTRUCTIONS : lag;
+  out.boundLag = out.lagCapInstructions;
+  return out.logRateBytesPerS < linkShare;
+}
+
+/**
+ * With the destination's facts: the instructions per second it can replay (its clock times
+ * the VM's share of it) against those the VM executes here. The replay catches up only if
+ * it is faster; then the log rate it can take in is the link's share, or less, in
+ * proportion, when the destination's instructions are the limit.
+ */
+function admitReplayRate(out: Outgoing): bool {
+  out.replayInstructionsPerS = (out.destination.clockHz * out.destination.sharePermille) / 1000;
+  if (out.sourceInstructionsPerS != 0 && out.logRateBytesPerS != 0) {
+    const byInstructions = (out.logRateBytesPerS * out.replayInstructionsPerS) / out.sourceInstructionsPerS;
+    if (byInstructions < out.replayRateBytesPerS) out.replayRateBytesPerS = byInstructions;
+  }
+  return out.sourceInstructionsPerS < out.replayInstructionsPerS && out.logRateBytesPerS < out.replayRateBytesPerS;
+}
+
 /** The largest blackout the strategy can end with: stop-copy every touched page, pre-copy h bytes, post-copy its first instruction's pages. */
 function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
+  if (out.strategy == STRATEGY_TRACE_REPLAY) return traceBlackoutBytes(out, vm, out.tailCapBytes);
   if (sendsEverything(out) || out.strategy == STRATEGY_COLD) return blackoutBytesNow(out, vm);
   if (out.strategy == STRATEGY_POST_COPY) return out.stream.bytesForPages(vm, out.stream.postCopyBlackoutPages(vm, false));
   // Pre-copy: h bytes of pages, sent raw (the worst case), each classified and compressed (the worst time).
@@ -211,7 +293,7 @@ function worstBlackoutBytes(out: Outgoing, vm: Vm): u64 {
 function startError(vmId: u32, peer: u32, strategy: u32): i32 {
   if (!currentOutgoing().over()) return SBI_ERR_INVALID_STATE;
   const vm = vmById(vmId);
-  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_WARM || peer == getProcessorId()) {
+  if (vm == null || vm.exit != EXIT_RUNNING || vm.held || strategy > STRATEGY_TRACE_REPLAY || peer == getProcessorId()) {
     return SBI_ERR_INVALID_PARAM;
   }
   if (vm.awaitingFirstRun || vm.absent != 0) return SBI_ERR_INVALID_STATE; // still arriving from its last move
@@ -238,6 +320,7 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
     if (!hasImage(vm)) return refuse(out, REASON_NO_IMAGE);
     out.imagePages = imagePages(vm);
   }
+  if (strategy == STRATEGY_TRACE_REPLAY && !admitTraceReplay(out, vm)) return refuse(out, REASON_LOG_RATE);
   // Admission, before the destination has said what it is: the terms the link decides alone.
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) return refuse(out, REASON_BOUND);
   // Warm suspends first and asks the destination afterwards (beginDueBlackout).
@@ -272,7 +355,20 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   out.imagePages = 0;
   // Compression suits the strategies that send pages while or after the VM stops; not
   // post-copy's pushes, nor a cold move's image (docs/migration.md, "Page compression").
-  out.stream.compress = out.param(PARAM_COMPRESS) != 0 && strategy != STRATEGY_POST_COPY && strategy != STRATEGY_COLD;
+  out.stream.compress = out.param(PARAM_COMPRESS) != 0 && strategy != STRATEGY_POST_COPY && strategy != STRATEGY_COLD && strategy != STRATEGY_TRACE_REPLAY;
+  out.stream.replay = false;
+  out.stream.statesOnly = false;
+  out.stream.departs = true;
+  out.stream.endsStream = true;
+  out.trace.reset();
+  out.logRateBytesPerS = 0;
+  out.replayRateBytesPerS = 0;
+  out.sourceInstructionsPerS = 0;
+  out.replayInstructionsPerS = 0;
+  out.tailCapBytes = 0;
+  out.lagCapInstructions = 0;
+  out.boundLag = 0;
+  out.bound.replayNs = 0;
   out.stream.stats.clear();
   out.stream.ordered = out.param(PARAM_WORKING_SET) != 0 && (strategy == STRATEGY_PRE_COPY || strategy == STRATEGY_THROTTLED);
   out.stream.workingSet.heldPages = 0;
@@ -308,7 +404,9 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   store<u32>(body, windows, 8);
   // Silences the destination must not take for a dead source: post-copy's watch, and the
   // wait for one of the VM's windows before its blackout may begin (readyToStop).
-  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS) : 0;
+  // Trace-replay's source is quiet between two log batches, and while it digests the stopped VM.
+  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS)
+    : out.strategy == STRATEGY_TRACE_REPLAY ? 2 * LOG_BATCH_NS + cyclesToNs(digestCycles(vm.ramBytes)) : 0;
   store<u32>(body, <u32>((watchNs + longestWaitNs(vm.id)) / 1000), 12);
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
@@ -405,6 +503,7 @@ function beginDueBlackout(out: Outgoing, vm: Vm): void {
   if (out.strategy == STRATEGY_POST_COPY) { enterPostCopyBlackout(out, vm); return; }
   if (out.strategy == STRATEGY_WARM) { suspendForWarm(out, vm); return; }
   if (out.strategy == STRATEGY_COLD) { enterColdBlackout(out, vm); return; }
+  if (out.strategy == STRATEGY_TRACE_REPLAY) { enterReplayBlackout(out, vm); return; }
   const bytes = blackoutBytesNow(out, vm);
   if (boundFor(out, bytes) <= out.affordableNs) { enterBlackout(out, vm, bytes); return; }
   if (out.strategy == STRATEGY_STOP_COPY) { abort(out, REASON_BOUND, STATE_FAILED); return; }
@@ -477,6 +576,55 @@ function enterColdBlackout(out: Outgoing, vm: Vm): void {
   out.stream.beginCheckpoint(vm, true, false);
 }
 
+/**
+ * Trace-replay: the destination is close behind. If the bound for what is behind now (the
+ * log not yet acknowledged, the instructions not yet replayed) fits, the VM stops: the
+ * digest of it, the log's tail with it, and a checkpoint of its state go; else the next
+ * progress report decides again.
+ */
+function enterReplayBlackout(out: Outgoing, vm: Vm): void {
+  const lag = vm.executed - out.trace.replayedPosition;
+  const bytes = traceBlackoutBytes(out, vm, out.trace.pendingLogBytes(out.stream) + out.trace.cutBytes() + inFlightBytes(out));
+  out.boundLag = lag;
+  if (boundFor(out, bytes) > out.affordableNs) return;
+  stopForBlackout(out, vm, bytes);
+  out.trace.lagAtStop = lag;
+  out.trace.stopPosition = vm.executed;
+  out.trace.digest = out.trace.crcs.digest(vm);
+  out.trace.cut(vm, out.stream, true, out.trace.digest);
+  out.rounds++;
+  out.stream.statesOnly = true;
+  out.stream.beginCheckpoint(vm, false, false);
+  // The digest is the source's work in the blackout: what follows it waits for it.
+  out.codecReadyCycles = now() + digestCycles(out.trace.crcs.workBytes);
+}
+
+/**
+ * Trace-replay while the VM runs: the log is cut into an INPUT_LOG record every
+ * LOG_BATCH_NS once the checkpoint is on its way.
+ */
+function traceTransfer(out: Outgoing, vm: Vm): void {
+  if (!out.trace.snapshotHandedOver() || now() - out.trace.lastCutCycles < nsToCycles(LOG_BATCH_NS)) return;
+  out.trace.cut(vm, out.stream, false, 0);
+  out.rounds++;
+}
+
+/**
+ * The destination's replay reached `position`: the lag shrinks if the replay is faster than
+ * the VM. Close enough (lag and log within their caps), the blackout is due; a lag that has
+ * not reached a new low for 10 × max-rounds reports in a row does not converge.
+ */
+function onReplayProgress(out: Outgoing, position: u64): void {
+  const vm = out.vm!;
+  if (position > out.trace.replayedPosition) out.trace.replayedPosition = position;
+  const lag = vm.executed > out.trace.replayedPosition ? vm.executed - out.trace.replayedPosition : 0;
+  if (lag < out.trace.bestLag) { out.trace.bestLag = lag; out.trace.reportsWithoutProgress = 0; }
+  else out.trace.reportsWithoutProgress++;
+  if (out.blackoutDue) return;
+  if (lag <= out.lagCapInstructions && out.trace.pendingLogBytes(out.stream) <= out.tailCapBytes) { out.blackoutDue = true; return; }
+  if (<u64>out.trace.reportsWithoutProgress > 10 * out.param(PARAM_MAX_ROUNDS)) abort(out, REASON_NOT_CONVERGED, STATE_FAILED);
+}
+
 function enterBlackout(out: Outgoing, vm: Vm, streamBytes: u64): void {
   stopForBlackout(out, vm, streamBytes);
   out.stream.beginCheckpoint(vm, out.strategy == STRATEGY_STOP_COPY, false);
@@ -525,8 +673,9 @@ export function pumpOutgoing(out: Outgoing): void {
     if (now() >= out.blackoutDeadlineCycles) abort(out, REASON_BLACKOUT_OVERRUN, STATE_FAILED);
     return;
   }
+  if (out.state == STATE_TRANSFER && out.strategy == STRATEGY_TRACE_REPLAY) traceTransfer(out, vm);
   if (out.state == STATE_TRANSFER || out.state == STATE_BLACKOUT) sendStream(out, vm);
-  if (out.state == STATE_TRANSFER && out.stream.checkpointDone() && out.link.idle() && codecDone(out)) endRound(out, vm);
+  if (out.state == STATE_TRANSFER && out.strategy != STRATEGY_TRACE_REPLAY && out.stream.checkpointDone() && out.link.idle() && codecDone(out)) endRound(out, vm);
   if (out.state == STATE_BLACKOUT) {
     // COMMIT goes only while what follows it still fits the bound; past that, the VM
     // resumes here, down for less than its bound.
@@ -552,7 +701,7 @@ function sendStream(out: Outgoing, vm: Vm): void {
   const maxBody = out.link.maxBody();
   while (out.link.hasRoom() && codecDone(out)) {
     const examinedBefore = out.stream.stats.examined;
-    const bytes = out.stream.take(vm, messageBody, maxBody);
+    const bytes = out.strategy == STRATEGY_TRACE_REPLAY ? out.trace.takeBytes(vm, out.stream, messageBody, maxBody) : out.stream.take(vm, messageBody, maxBody);
     const examined = out.stream.stats.examined - examinedBefore;
     if (examined != 0) out.codecReadyCycles = now() + examined * PAGE_BYTES * COMPRESS_CYCLES_PER_BYTE;
     if (bytes == 0) return;
@@ -613,6 +762,7 @@ export function onSourceMessage(out: Outgoing, type: u32, body: usize, bytes: u3
       out.requestCount++;
     }
   } else if (type == MSG_COMMIT_REPLY && out.state == STATE_COMMITTING) onCommitReply(out, body);
+  else if (type == MSG_REPLAY_PROGRESS && out.state == STATE_TRANSFER && out.strategy == STRATEGY_TRACE_REPLAY && bytes >= 8) onReplayProgress(out, load<u64>(body));
 }
 
 /** The destination reserved (or refused): with its facts, the bound is computed again before anything is sent. */
@@ -623,7 +773,9 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
   out.destination.known = true;
   out.destination.clockHz = <u64>load<u32>(body, 8);
   out.destination.scheduleGapNs = load<u64>(body, 16);
+  out.destination.sharePermille = <u64>load<u32>(body, 12);
   const vm = out.vm!;
+  if (out.strategy == STRATEGY_TRACE_REPLAY && !admitReplayRate(out)) { abort(out, REASON_LOG_RATE, STATE_REFUSED); return; }
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_REFUSED); return; }
   if (out.strategy == STRATEGY_WARM) { sendWarmCheckpoint(out, vm); return; }
   if (out.strategy == STRATEGY_STOP_COPY || out.strategy == STRATEGY_COLD) out.blackoutDue = true;
@@ -631,6 +783,9 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
     out.state = STATE_TRANSFER;
     out.stream.watchWrites(vm);
     out.watchEndCycles = now() + nsToCycles(out.param(PARAM_PREPAGE_NS));
+  } else if (out.strategy == STRATEGY_TRACE_REPLAY) {
+    out.state = STATE_TRANSFER;
+    out.trace.take(vm, out.stream, out.stream.fullStreamBytes(vm, out.stream.touchedPages(vm))); // the checkpoint, at this instruction; the log starts here
   } else { out.state = STATE_TRANSFER; out.stream.beginStream(vm); beginRound(out, vm); }
 }
 
@@ -647,12 +802,13 @@ function sendWarmCheckpoint(out: Outgoing, vm: Vm): void {
 function onCommitReply(out: Outgoing, body: usize): void {
   const vm = out.vm!;
   if (load<u32>(body) != 0) {
+    const reason: u64 = load<u32>(body) == <u32>REASON_REPLAY_DIVERGED ? REASON_REPLAY_DIVERGED : REASON_RESTORE_FAILED;
     resumeVm(vm);
     vmHooks.stay(vm.id);
     if (out.param(PARAM_REPLACES) != 0) protectionHooks.moveEnded(vm.id, false, 0);
-    finish(out, STATE_FAILED, REASON_RESTORE_FAILED);
+    finish(out, STATE_FAILED, reason);
     out.link.close();
-    report(EVENT_MIGRATION_FAILED, out.id, out.vmId, REASON_RESTORE_FAILED, out.bound.totalNs());
+    report(EVENT_MIGRATION_FAILED, out.id, out.vmId, reason, out.bound.totalNs());
     return;
   }
   vmHooks.left(vm.id, out.peer); // the VM runs there now: so do its channel ends
@@ -716,6 +872,17 @@ export function outgoingStat(out: Outgoing, key: u32): u64 {
     case STAT_PAGES_SENT: return out.stream.pagesSent;
     case STAT_BOUND_COMPRESSION_NS: return out.bound.compressionNs;
     case STAT_HELD_PAGES: return out.stream.workingSet.heldPages;
+    case STAT_BOUND_REPLAY_NS: return out.bound.replayNs;
+    case STAT_LOG_BYTES: return out.trace.logBytes;
+    case STAT_LOG_ENTRIES: return out.trace.logEntries;
+    case STAT_LOG_RATE: return out.logRateBytesPerS;
+    case STAT_REPLAY_RATE: return out.replayRateBytesPerS;
+    case STAT_SOURCE_INSTRUCTIONS_PER_S: return out.sourceInstructionsPerS;
+    case STAT_REPLAY_INSTRUCTIONS_PER_S: return out.replayInstructionsPerS;
+    case STAT_REPLAY_LAG: return out.trace.lagAtStop;
+    case STAT_CHECKPOINT_POSITION: return out.trace.checkpointPosition;
+    case STAT_STOP_POSITION: return out.trace.stopPosition;
+    case STAT_STATE_DIGEST: return out.trace.digest;
   }
   return 0;
 }

@@ -14,7 +14,7 @@ import { ORDER_BUCKETS, WorkingSet } from "./working-set";
 import { DIRTY_ROUND, DIRTY_MIGRATION, DIRTY_POSTCOPY_PENDING, DIRTY_TOUCHED } from "./dirty-tracking";
 import {
   beginGroup, beginRecord, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, drainOut, endRecord, groupDigest, outPending, REC_END, streamDigest,
-  StreamWriter, useWriter, writeHeader, STREAM_VERSION, STREAM_VERSION_COMPRESSED,
+  StreamWriter, useWriter, writeHeader, STREAM_VERSION, STREAM_VERSION_COMPRESSED, STREAM_VERSION_REPLAY,
 } from "./stream";
 import { firstAccessPages, firstPage } from "./first-access";
 import { vmHooks } from "./vm-hooks";
@@ -59,10 +59,17 @@ export class MigrationStream {
   pass: u8 = 0;
   /** Page records this stream carried, over every checkpoint and push (MigrationStat pages-sent). */
   pagesSent: u64 = 0;
+  /** Trace-replay: a version-4 stream; its checkpoint at the switch carries state only (memory is the replay's). */
+  replay: bool = false;
+  statesOnly: bool = false;
+  /** Writing the state records hands the VM's ports over (they refuse what arrives); not for trace-replay's first checkpoint, taken while the VM runs on. */
+  departs: bool = true;
+  /** A complete checkpoint ends the stream (END); not trace-replay's first, which the log follows. */
+  endsStream: bool = true;
 
   beginStream(vm: Vm): void {
     useWriter(this.writer);
-    writeHeader(this.compress ? STREAM_VERSION_COMPRESSED : STREAM_VERSION);
+    writeHeader(this.replay ? STREAM_VERSION_REPLAY : this.compress ? STREAM_VERSION_COMPRESSED : STREAM_VERSION);
     this.checkpoints = 0;
     this.sequence = 0;
   }
@@ -115,7 +122,9 @@ export class MigrationStream {
   }
 
   private produce(vm: Vm): void {
-    if (this.phase == PHASE_PAGES && this.orderedRound()) {
+    if (this.phase == PHASE_PAGES && this.statesOnly) {
+      this.phase = PHASE_STATE;
+    } else if (this.phase == PHASE_PAGES && this.orderedRound()) {
       this.produceOrdered(vm);
     } else if (this.phase == PHASE_PAGES) {
       const before = this.nextPage;
@@ -127,7 +136,7 @@ export class MigrationStream {
       if (this.nextPage >= (vm.ramBytes >> PAGE_SHIFT) || this.nextPage == before) this.phase = this.memoryOnly ? PHASE_END : PHASE_STATE;
     } else if (this.phase == PHASE_STATE) {
       writeStateRecords(vm);
-      vmHooks.depart(vm.id); // the CHANNELS record is the ports' state now: what arrives for them is refused
+      if (this.departs) vmHooks.depart(vm.id); // the CHANNELS record is the ports' state now: what arrives for them is refused
       this.phase = PHASE_END;
     } else if (this.phase == PHASE_END) {
       this.endCheckpoint();
@@ -140,7 +149,7 @@ export class MigrationStream {
     if (this.full) { this.sequence = 0; this.chainId = groupDigest(); } else this.sequence++;
     writeCheckpointEnd(flags, this.sequence, now(), <u32>getClockHz(), this.chainId);
     this.checkpoints++;
-    if (!this.memoryOnly) {
+    if (!this.memoryOnly && this.endsStream) {
       const body = beginRecord(REC_END, 8);
       store<u32>(body, this.checkpoints);
       store<u32>(body, streamDigest(), 4);

@@ -225,8 +225,10 @@ export const STRATEGY_POST_COPY: u32 = 3;
 export const STRATEGY_COLD: u32 = 4;
 /** suspend the VM first, then reserve the destination, send its checkpoint and resume it there. */
 export const STRATEGY_WARM: u32 = 5;
+/** send a checkpoint, then the log of the VM's nondeterministic inputs while the destination replays it; the blackout sends the log's tail and the state. */
+export const STRATEGY_TRACE_REPLAY: u32 = 6;
 /** How many Strategy values there are (they run from 0). */
-export const STRATEGY_COUNT: u32 = 6;
+export const STRATEGY_COUNT: u32 = 7;
 
 // MigrationState: the source's migration state (migrationStat state).
 /** no migration. */
@@ -291,8 +293,10 @@ export const REASON_DEST_PORTS: u64 = 16;
 export const REASON_PROTECTED: u64 = 17;
 /** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
 export const REASON_NO_IMAGE: u64 = 18;
-/** How many MigrationReason values there are (they run from 0). */
-export const REASON_COUNT: u32 = 19;
+/** trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up. */
+export const REASON_LOG_RATE: u64 = 24;
+/** trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions). */
+export const REASON_REPLAY_DIVERGED: u64 = 25;
 
 // MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults.
 /** pre-copy: at most this many rounds (N). */
@@ -399,6 +403,28 @@ export const STAT_PARAM: u32 = 300;
 export const STAT_CLASS_PAGES: u32 = 400;
 /** 410 + c: the stream bytes those pages cost (compare pages × 4096). */
 export const STAT_CLASS_BYTES: u32 = 410;
+/** bound term: trace-replay, replaying the log's tail on the destination and digesting the VM on both processors. */
+export const STAT_BOUND_REPLAY_NS: u32 = 40;
+/** trace-replay: bytes of INPUT_LOG records sent. */
+export const STAT_LOG_BYTES: u32 = 41;
+/** trace-replay: inputs logged (time and interrupt-state reads, interrupts taken, hypercall results, sc.w outcomes, device loads). */
+export const STAT_LOG_ENTRIES: u32 = 42;
+/** trace-replay: the rate the VM's input log grows, bytes/s as admission measured it: the bytes its inputs would have cost as log entries since it started on this processor, per second. */
+export const STAT_LOG_RATE: u32 = 43;
+/** trace-replay: the rate of log the destination can take in, bytes/s: the link's share (the throttle target C of its bandwidth), or less when the destination executes the VM's instructions slower than the source. */
+export const STAT_REPLAY_RATE: u32 = 44;
+/** trace-replay: instructions per second the VM executes on the source. */
+export const STAT_SOURCE_INSTRUCTIONS_PER_S: u32 = 45;
+/** trace-replay: instructions per second the destination can replay (its clock times the VM's share of it). */
+export const STAT_REPLAY_INSTRUCTIONS_PER_S: u32 = 46;
+/** trace-replay: instructions the destination had still to replay when the blackout began. */
+export const STAT_REPLAY_LAG: u32 = 47;
+/** trace-replay: the VM's instruction count at the checkpoint (where the log starts). */
+export const STAT_CHECKPOINT_POSITION: u32 = 48;
+/** trace-replay: the VM's instruction count at the stop (where the log ends). */
+export const STAT_STOP_POSITION: u32 = 49;
+/** trace-replay: the digest of the VM's RAM and vCPU at the stop (docs/stream-format.md, INPUT_LOG). */
+export const STAT_STATE_DIGEST: u32 = 50;
 
 // IncomingStat: migrationIncomingStat(id, key): what the destination of a migration reports.
 /** the VM's handle here. */
@@ -423,8 +449,12 @@ export const INCOMING_STAT_DUPLICATE_PAGES: u32 = 8;
 export const INCOMING_STAT_PAGE_WAIT_NS: u32 = 9;
 /** compressed pages decoded here (each checked against its CRC first). */
 export const INCOMING_STAT_DECOMPRESSED_PAGES: u32 = 10;
-/** How many IncomingStat values there are (they run from 0). */
-export const INCOMING_STAT_COUNT: u32 = 11;
+/** trace-replay: instructions replayed here from the log. */
+export const INCOMING_STAT_REPLAYED_INSTRUCTIONS: u32 = 16;
+/** trace-replay: the digest of the replayed VM at the switch (equal to the source's stat state-digest when it matched). */
+export const INCOMING_STAT_REPLAY_DIGEST: u32 = 17;
+/** trace-replay: instructions of the log's tail replayed at the commit (restore work). */
+export const INCOMING_STAT_REPLAY_TAIL_INSTRUCTIONS: u32 = 18;
 
 // CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on.
 /** source: id, vm = source handle, a = destination processor, b = strategy. */
@@ -577,6 +607,8 @@ export const PROTECTION_STAT_COUNT: u32 = 17;
 export const STREAM_VERSION: u32 = 2;
 /** the stream format's version with PAGE_COMPRESSED records (docs/stream-format.md): written only by a migration that compresses its pages; readers take 2 and 3. */
 export const STREAM_VERSION_COMPRESSED: u32 = 3;
+/** the stream format's version with INPUT_LOG records (docs/stream-format.md): a trace-replay migration's stream. */
+export const STREAM_VERSION_REPLAY: u32 = 4;
 /** bytes of a link frame's header. */
 export const FRAME_HEADER_BYTES: u32 = 16;
 /** bytes a channel message frame carries before the message: u32 sequence, u32 flags, u64 send time ns, u64 the sender's delivery bound ns. */

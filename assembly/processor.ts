@@ -8,6 +8,8 @@ import { flushConsole } from "./console";
 import { raiseInterrupt } from "./dispatcher";
 import { executeSlice } from "./hart";
 import { interruptToTake, shouldWake, timerDueCycles } from "./irq";
+import { interruptInput, TRACE_REPLAYING } from "./input-log";
+import { replaySlice } from "./trace-replay";
 import { serviceLinks } from "./link-inbox";
 import { noteFirstRun } from "./failover";
 import { slotAt } from "./schedule";
@@ -42,11 +44,24 @@ function deliverInterrupt(vm: Vm, irq: u32): void {
     }
   }
   trace(TRACE_INTERRUPT, vm.id, now(), 0x8000_0000 | irq, latenessCycles);
+  interruptInput(vm, irq);
   raiseInterrupt(vm, irq);
+}
+
+/**
+ * Trace-replay's destination: the reserved VM replays the log in its windows (its
+ * instructions cost their cycles, as its execution would); with nothing left to replay
+ * the rest of the window idles.
+ */
+function runReplay(vm: Vm, endCycles: u64): void {
+  const executed = replaySlice(vm, endCycles - now());
+  advance(executed);
+  vm.lastRanCycles = now();
 }
 
 /** Runs `vm` until virtual time reaches `endCycles`, or it stops or yields. */
 function runVm(vm: Vm, endCycles: u64): void {
+  if (vm.traceMode == TRACE_REPLAYING) { runReplay(vm, endCycles); return; }
   while (vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && vm.awaitingPage == 0 && now() < endCycles) {
     const at = now();
     const irq = interruptToTake(vm, at);
@@ -102,7 +117,7 @@ function endWindow(vm: Vm): void {
 }
 
 function runnable(vm: Vm | null): bool {
-  return vm != null && vm.exit == EXIT_RUNNING && !vm.yielded && !vm.held && vm.awaitingPage == 0;
+  return vm != null && vm.exit == EXIT_RUNNING && !vm.yielded && (!vm.held || vm.traceMode == TRACE_REPLAYING) && vm.awaitingPage == 0;
 }
 
 /** The processor hangs for `cycles`: time passes, nothing runs, nothing is sent or taken. */

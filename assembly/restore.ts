@@ -15,7 +15,7 @@ import { setChain } from "./checkpoint-chain";
 import { DIRTY_COLLECTOR, DIRTY_TOUCHED } from "./dirty-tracking";
 import { noteWritten } from "./guestmem";
 import {
-  checkHeader, checkRecordFrame, CHECKPOINT_INCREMENTAL, clearError, ERR_ORDER, ERR_PAGE_RANGE, ERR_TARGET, ERR_TRUNCATED, HEADER_BYTES, MAX_RECORD_BODY_BYTES,
+  checkHeader, checkRecordFrame, CHECKPOINT_INCREMENTAL, CHECKPOINT_MEMORY_ONLY, clearError, ERR_ORDER, ERR_PAGE_RANGE, ERR_TARGET, ERR_TRUNCATED, HEADER_BYTES, MAX_RECORD_BODY_BYTES,
   nextRecordOffset, PAGE_RECORD_HEADER_BYTES, REC_CHECKPOINT_END, REC_PAGE_DATA, REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_HEADER_BYTES, PAGE_COMPRESSED_HEADER_BYTES, REC_PAGE_COMPRESSED,
   recordBodyAt, recordBytes, recordLength, recordType, refuse, setCurrentRecord,
 } from "./stream";
@@ -25,6 +25,8 @@ import { flushDecodeCache, Vm } from "./vm";
 import { decompressPage } from "./page-compression";
 import { reserveVm, resumeVm } from "./vm-lifecycle";
 import { applyStateRecord, stateRecordIndex } from "./vm-state-records";
+import { appendReplay, startReplay } from "./input-log";
+import { ERR_NOT_RESUMABLE, INPUT_LOG_FINAL, INPUT_LOG_HEADER_BYTES, REC_CHANNELS, REC_CONSOLE, REC_INPUT_LOG } from "./stream";
 
 /** After a restore wrote a page: touched, clean for the collector, dirty for everyone else. */
 const DIRTY_RESTORED: u8 = 0xFF & ~DIRTY_COLLECTOR;
@@ -50,6 +52,11 @@ class Applier {
   stagedBytes: u32 = 0;
   /** The next state record starts a new complete checkpoint's set: drop the older one. */
   stagedStale: bool = false;
+  /** A trace-replay stream (version 4): its first complete checkpoint starts the replay. */
+  replay: bool = false;
+  replayStarted: bool = false;
+  /** The final INPUT_LOG's digest of the source's VM at the stop. */
+  replayDigest: u32 = 0;
 
   begin(vm: Vm, stageState: bool): void {
     this.vm = vm;
@@ -57,6 +64,9 @@ class Applier {
     this.stageState = stageState;
     this.stagedBytes = 0;
     this.stagedStale = false;
+    this.replay = false;
+    this.replayStarted = false;
+    this.replayDigest = 0;
     const pages = vm.ramBytes >> PAGE_SHIFT;
     if (this.listedBytes < pages) {
       if (this.listed != 0) heap.free(this.listed);
@@ -75,6 +85,7 @@ class Applier {
     else if (type == REC_ZERO_PAGES) this.zeroPages(vm, body);
     else if (type == REC_PAGE_COMPRESSED) this.compressedPage(vm, body);
     else if (type == REC_CHECKPOINT_END) this.endCheckpoint(vm, body);
+    else if (type == REC_INPUT_LOG) this.inputLog(body, recordLength(base, offset));
     else if (stateRecordIndex(type) >= 0) {
       if (this.stageState) this.stage(base, offset);
       else applyStateRecord(type, vm, body);
@@ -141,6 +152,30 @@ class Applier {
       }
     }
     setChain(vm, load<u32>(body, 24), load<u32>(body, 4));
+    if (this.replay && !this.replayStarted && (load<u32>(body) & CHECKPOINT_MEMORY_ONLY) == 0) this.beginReplay(vm);
+  }
+
+  /**
+   * Trace-replay: the checkpoint is in; its vCPU and devices go in now and the VM starts
+   * replaying the log (trace-replay.ts). Its channel ports and its console's buffered bytes
+   * do not: they are the source's until the switch (the checkpoint there brings them).
+   */
+  private beginReplay(vm: Vm): void {
+    for (let offset: u32 = 0; offset < this.stagedBytes; offset = nextRecordOffset(this.staged, offset)) {
+      const type = recordType(this.staged, offset);
+      if (type != REC_CHANNELS && type != REC_CONSOLE) applyStateRecord(type, vm, recordBodyAt(this.staged, offset));
+    }
+    this.stagedBytes = 0;
+    flushDecodeCache(vm);
+    startReplay(vm);
+    this.replayStarted = true;
+  }
+
+  /** A checked INPUT_LOG: its entries join the replay log. */
+  private inputLog(body: usize, length: u32): void {
+    const final = (load<u32>(body) & INPUT_LOG_FINAL) != 0;
+    if (final) this.replayDigest = load<u32>(body, 24);
+    appendReplay(body + INPUT_LOG_HEADER_BYTES, length - INPUT_LOG_HEADER_BYTES, load<u64>(body, 16), final);
   }
 
   private stage(base: usize, offset: u32): void {
@@ -197,6 +232,11 @@ export function validatedInfo(field: u32): u64 {
  */
 export function restoreStream(base: usize, size: u32, target: Vm | null): i32 {
   if (!validateStream(base, size, target)) return SBI_ERR_INVALID_PARAM;
+  if (wholeCheck.logsSeen != 0) { // a trace-replay stream: its memory at the end is the replay's, which only a migration's destination does
+    setCurrentRecord(HEADER_BYTES, 0, REC_INPUT_LOG);
+    refuse(ERR_NOT_RESUMABLE, wholeCheck.checkpointsSeen);
+    return SBI_ERR_INVALID_PARAM;
+  }
   const vm = target != null ? target : reserveVm(<u32>wholeCheck.kind, wholeCheck.ramBytes);
   if (vm == null) {
     setCurrentRecord(HEADER_BYTES, 0, REC_VM_CONFIG);
@@ -296,6 +336,7 @@ export class IncomingStream {
       if (size < HEADER_BYTES) return true;
       if (!checkHeader(this.input, HEADER_BYTES)) return this.refuse();
       this.check.header(this.input);
+      this.applier.replay = this.check.logAllowed;
       this.headerSeen = true;
       offset = HEADER_BYTES;
     }

@@ -14,7 +14,9 @@ import {
   PAGE_RECORD_HEADER_BYTES, pageDataBytes, PRODUCER_MAX_BYTES, REC_CHANNELS, REC_CHECKPOINT_END, REC_END, REC_PAGE_DATA, REC_PRODUCER,
   REC_VM_CONFIG, REC_ZERO_PAGES, RECORD_OPTIONAL, recordBodyAt, recordLength, recordType, refuse, setCurrentRecord,
   VM_CONFIG_BYTES, ERR_DECOMPRESS, PAGE_COMPRESSED_HEADER_BYTES, REC_PAGE_COMPRESSED, STREAM_VERSION_COMPRESSED,
+  INPUT_LOG_FINAL, INPUT_LOG_HEADER_BYTES, REC_INPUT_LOG, REC_VCPU, STREAM_VERSION_REPLAY,
 } from "./stream";
+import { csrIsInput, ENTRY_BYTES, entryBytes, INPUT_CSR, INPUT_DEVICE_LOAD, INPUT_HYPERCALL, INPUT_INTERRUPT, INPUT_KINDS, INPUT_SC, MAX_ENTRY_DATA_BYTES } from "./input-log";
 import { channelsFit } from "./channel-record";
 import { chainIdOf, chainSequenceOf, hasChain } from "./checkpoint-chain";
 import { Vm } from "./vm";
@@ -89,10 +91,21 @@ export class StreamCheck {
   lastFlags: u32 = 0;
   /** END was seen and accepted: the stream is whole. */
   ended: bool = false;
+  /** The header said version 4: INPUT_LOG records may come between checkpoints (trace-replay). */
+  logAllowed: bool = false;
+  logsSeen: u32 = 0;
+  finalLogSeen: bool = false;
+  /** A complete checkpoint ended after the final INPUT_LOG (the state at the switch). */
+  checkpointAfterFinal: bool = false;
+  /** Where the next INPUT_LOG must start: the last complete checkpoint's instruction count, then the last log's end. */
+  logPosition: u64 = 0;
+  /** The VCPU record's instruction count in the checkpoint being walked. */
+  vcpuExecuted: u64 = 0;
 
-  /** After the header was accepted: a version-3 stream may carry PAGE_COMPRESSED records. */
+  /** After the header was accepted: a version-3 stream may carry PAGE_COMPRESSED records, a version-4 one INPUT_LOG records. */
   header(base: usize): void {
     this.compressedAllowed = load<u32>(base, 12) == STREAM_VERSION_COMPRESSED;
+    this.logAllowed = load<u32>(base, 12) == STREAM_VERSION_REPLAY;
   }
 
   /** Starts a walk of a new stream meant for `target` (an existing VM), or null (a new VM). */
@@ -111,6 +124,12 @@ export class StreamCheck {
     this.lastClockHz = 0;
     this.lastFlags = 0;
     this.ended = false;
+    this.logAllowed = false;
+    this.logsSeen = 0;
+    this.finalLogSeen = false;
+    this.checkpointAfterFinal = false;
+    this.logPosition = 0;
+    this.vcpuExecuted = 0;
   }
 
   /**
@@ -154,8 +173,11 @@ export class StreamCheck {
 
   private meaning(type: u32, body: usize, length: u32): bool {
     if (type == REC_VM_CONFIG) return this.vmConfig(body, length);
+    if (type == REC_INPUT_LOG && this.logAllowed) return this.inputLog(body, length);
     if (!this.inCheckpoint) return refuse(ERR_ORDER, REC_VM_CONFIG);
     if (type == REC_CHECKPOINT_END) return this.checkpointEnd(body, length);
+    // After the log began, memory is the replay's: the checkpoint at the switch carries state only.
+    if (this.logsSeen != 0 && (type == REC_PAGE_DATA || type == REC_ZERO_PAGES || type == REC_PAGE_COMPRESSED)) return refuse(ERR_ORDER, REC_CHECKPOINT_END);
     if (type == REC_PAGE_DATA || type == REC_ZERO_PAGES) return this.pageRecord(type, body, length);
     if (type == REC_PAGE_COMPRESSED && this.compressedAllowed) {
       return checkCompressedPage(body, length) && this.listPage(load<u32>(body));
@@ -166,6 +188,7 @@ export class StreamCheck {
       if ((this.stateSeen & (1 << state)) != 0) return refuse(ERR_DUPLICATE_RECORD, type);
       this.stateSeen |= 1 << state;
       if (!checkStateRecord(type, body, length, this.kind)) return false;
+      if (type == REC_VCPU) this.vcpuExecuted = load<u64>(body, 216);
       return type == REC_CHANNELS ? this.portsFit(body) : true;
     }
     if ((type & RECORD_OPTIONAL) != 0) return true; // unknown optional: skipped
@@ -179,8 +202,62 @@ export class StreamCheck {
     return channelsFit(target != null ? target.id : u32.MAX_VALUE, count) ? true : refuse(ERR_TARGET, 0xFFFF_FFFD, count);
   }
 
+  /**
+   * An INPUT_LOG record (version 4, between checkpoints): it continues the log where the
+   * last one ended (the first: at the checkpoint's instruction count), and every entry is
+   * well formed, in order, and within [fromPosition, untilPosition].
+   */
+  private inputLog(body: usize, length: u32): bool {
+    if (this.inCheckpoint) return refuse(ERR_ORDER, REC_CHECKPOINT_END);
+    if (this.checkpointsSeen == 0 || (this.lastFlags & CHECKPOINT_MEMORY_ONLY) != 0 && this.logsSeen == 0) return refuse(ERR_ORDER, REC_VM_CONFIG);
+    if (this.finalLogSeen) return refuse(ERR_ORDER, REC_VM_CONFIG);
+    if (length < INPUT_LOG_HEADER_BYTES) return refuse(ERR_BAD_LENGTH, length, INPUT_LOG_HEADER_BYTES);
+    const flags = load<u32>(body);
+    if ((flags & ~INPUT_LOG_FINAL) != 0) return refuse(ERR_BAD_VALUE, 0, flags);
+    const final = (flags & INPUT_LOG_FINAL) != 0;
+    if (!final && load<u32>(body, 24) != 0) return refuse(ERR_BAD_VALUE, 24, load<u32>(body, 24));
+    if (load<u32>(body, 28) != 0) return refuse(ERR_BAD_VALUE, 28, load<u32>(body, 28));
+    const from = load<u64>(body, 8);
+    const until = load<u64>(body, 16);
+    if (from != this.logPosition) return refuse(ERR_BAD_VALUE, 8, from);
+    if (until < from) return refuse(ERR_BAD_VALUE, 16, until);
+    const count = load<u32>(body, 4);
+    let at: u32 = INPUT_LOG_HEADER_BYTES;
+    let last = from;
+    for (let i: u32 = 0; i < count; i++) {
+      if (length - at < ENTRY_BYTES) return refuse(ERR_BAD_LENGTH, length, <u64>at + ENTRY_BYTES);
+      const entry = body + at;
+      const position = load<u64>(entry);
+      const kind = load<u32>(entry, 8);
+      const a = load<u32>(entry, 12), b = load<u32>(entry, 16), offset = load<u32>(entry, 20), dataBytes = load<u32>(entry, 24);
+      if (kind == 0 || kind > INPUT_KINDS) return refuse(ERR_BAD_VALUE, at + 8, kind);
+      if (load<u32>(entry, 28) != 0) return refuse(ERR_BAD_VALUE, at + 28, load<u32>(entry, 28));
+      // Positions never go back; an interrupt is taken before the instruction at its position, every other input at it.
+      if (position < last || position > until || (position == until && kind != INPUT_INTERRUPT)) return refuse(ERR_BAD_VALUE, at, position);
+      if (kind != INPUT_HYPERCALL && (offset != 0 || dataBytes != 0)) return refuse(ERR_BAD_VALUE, at + 20, offset | dataBytes);
+      if (kind == INPUT_CSR && !csrIsInput(b)) return refuse(ERR_BAD_VALUE, at + 16, b);
+      if (kind == INPUT_INTERRUPT && (a > 11 || b != 0)) return refuse(ERR_BAD_VALUE, at + 12, a);
+      if ((kind == INPUT_SC && (a > 1 || b != 0)) || (kind == INPUT_DEVICE_LOAD && b != 0)) return refuse(ERR_BAD_VALUE, at + 12, a);
+      if (kind == INPUT_HYPERCALL) {
+        if (dataBytes > MAX_ENTRY_DATA_BYTES || <u64>offset + dataBytes > <u64>this.ramBytes) return refuse(ERR_BAD_VALUE, at + 24, dataBytes);
+        if (<u64>length - at < <u64>entryBytes(dataBytes)) return refuse(ERR_BAD_LENGTH, length, <u64>at + entryBytes(dataBytes));
+        for (let pad = ENTRY_BYTES + dataBytes; pad < entryBytes(dataBytes); pad++) {
+          if (load<u8>(entry + pad) != 0) return refuse(ERR_BAD_VALUE, at + pad, load<u8>(entry + pad));
+        }
+      }
+      at += entryBytes(dataBytes);
+      last = position;
+    }
+    if (at != length) return refuse(ERR_BAD_LENGTH, length, at);
+    this.logsSeen++;
+    this.logPosition = until;
+    this.finalLogSeen = final;
+    return true;
+  }
+
   private vmConfig(body: usize, length: u32): bool {
     if (this.inCheckpoint) return refuse(ERR_ORDER, REC_CHECKPOINT_END);
+    if (this.logsSeen != 0 && !this.finalLogSeen) return refuse(ERR_ORDER, REC_INPUT_LOG);
     if (length != VM_CONFIG_BYTES) return refuse(ERR_BAD_LENGTH, length, VM_CONFIG_BYTES);
     if (this.configSeen) {
       if (memory.compare(body, this.config, VM_CONFIG_BYTES) != 0) return refuse(ERR_CONFIG_MISMATCH);
@@ -252,6 +329,8 @@ export class StreamCheck {
     if (!this.chain(flags, load<u32>(body, 4), load<u32>(body, 24))) return false;
     this.inCheckpoint = false;
     this.checkpointsSeen++;
+    if ((flags & CHECKPOINT_MEMORY_ONLY) == 0 && this.logsSeen == 0) this.logPosition = this.vcpuExecuted;
+    if (this.finalLogSeen && (flags & CHECKPOINT_MEMORY_ONLY) == 0) this.checkpointAfterFinal = true;
     this.lastCaptureCycles = captureCycles;
     this.lastClockHz = clockHz;
     this.lastFlags = flags;
@@ -303,6 +382,7 @@ export class StreamCheck {
   private end(body: usize, length: u32, index: u32, endOffset: u32, size: u32): bool {
     if (this.inCheckpoint) return refuse(ERR_ORDER, REC_CHECKPOINT_END);
     if (length != END_BYTES) return refuse(ERR_BAD_LENGTH, length, END_BYTES);
+    if (this.logsSeen != 0 && !this.checkpointAfterFinal) return refuse(ERR_ORDER, this.finalLogSeen ? REC_VM_CONFIG : REC_INPUT_LOG);
     if (load<u32>(body) != this.checkpointsSeen) return refuse(ERR_RECORD_COUNT, load<u32>(body), this.checkpointsSeen);
     if (load<u32>(body, 4) != this.streamDigest) return refuse(ERR_DIGEST, load<u32>(body, 4), this.streamDigest);
     if (endOffset != size) {

@@ -6,8 +6,8 @@
 import { PAGE_SHIFT } from "./config";
 import { crc32c, crc32cWord } from "./crc32c";
 
-import { STREAM_VERSION, STREAM_VERSION_COMPRESSED } from "./numbers";
-export { STREAM_VERSION, STREAM_VERSION_COMPRESSED };
+import { STREAM_VERSION, STREAM_VERSION_COMPRESSED, STREAM_VERSION_REPLAY } from "./numbers";
+export { STREAM_VERSION, STREAM_VERSION_COMPRESSED, STREAM_VERSION_REPLAY };
 export const HEADER_BYTES: u32 = 24;
 /** Record type, length; the body follows. */
 export const RECORD_HEADER_BYTES: u32 = 8;
@@ -40,6 +40,10 @@ export const REC_PAGE_COMPRESSED: u32 = 0x12;
 /** PAGE_COMPRESSED's body before the encoding: page, codec and 3 reserved bytes, encoded bytes, the page's CRC. */
 export const PAGE_COMPRESSED_HEADER_BYTES: u32 = 16;
 export const REC_CHECKPOINT_END: u32 = 0x20;
+/** Trace-replay's log of a VM's inputs between two checkpoints (version 4; docs/stream-format.md, INPUT_LOG). */
+export const REC_INPUT_LOG: u32 = 0x30;
+export const INPUT_LOG_HEADER_BYTES: u32 = 32;
+export const INPUT_LOG_FINAL: u32 = 1;
 export const REC_PRODUCER: u32 = RECORD_OPTIONAL | 0x100;
 /** Optional: the PMP CSRs, written only when one of them is not zero (vm-state-records.ts). */
 export const REC_PMP: u32 = RECORD_OPTIONAL | 0x101;
@@ -288,7 +292,7 @@ export function checkHeader(base: usize, size: u32): bool {
   if (size < HEADER_BYTES) return refuse(ERR_TRUNCATED, size, HEADER_BYTES);
   if (load<u32>(base, 8) != BYTE_ORDER_MARK) return refuse(ERR_BYTE_ORDER, load<u32>(base, 8));
   const version = load<u32>(base, 12);
-  if (version != STREAM_VERSION && version != STREAM_VERSION_COMPRESSED) return refuse(ERR_VERSION, version, STREAM_VERSION_COMPRESSED);
+  if (version != STREAM_VERSION && version != STREAM_VERSION_COMPRESSED && version != STREAM_VERSION_REPLAY) return refuse(ERR_VERSION, version, STREAM_VERSION_REPLAY);
   if (load<u32>(base, 16) != 0) return refuse(ERR_HEADER_FLAGS, load<u32>(base, 16));
   const crc = crc32c(base, 20);
   if (load<u32>(base, 20) != crc) return refuse(ERR_HEADER_CRC, load<u32>(base, 20), crc);

@@ -5,6 +5,7 @@ import { CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ILLEGAL_INSTRUCTION, MODE_M, MOD
 import { CSR_ILLEGAL, csrAccessAllowed, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, readCsr, writeCsr } from "./csr";
 import { raiseException } from "./dispatcher";
 import { returnFromMachineTrap, returnFromSupervisorTrap } from "./trap";
+import { csrInput } from "./input-log";
 import { getReg, setReg, Vm } from "./vm";
 
 const ECALL: u32 = 0x0000_0073;
@@ -58,8 +59,9 @@ function csrInstruction(vm: Vm, inst: u32, funct3: u32): void {
   const source = (funct3 & 4) != 0 ? field : getReg(vm, field);
   const writes = operation == 1 || field != 0;
   if (!csrAccessAllowed(vm, csr, writes)) { illegalInstruction(vm, inst); return; }
-  const old = readCsr(vm, csr);
-  if (old == CSR_ILLEGAL) { illegalInstruction(vm, inst); return; }
+  const read = readCsr(vm, csr);
+  if (read == CSR_ILLEGAL) { illegalInstruction(vm, inst); return; }
+  const old = csrInput(vm, csr, read); // time and interrupt state are inputs (trace-replay logs or replays them)
   if (writes) {
     const value = operation == 1 ? source : operation == 2 ? <u32>old | source : <u32>old & ~source;
     if (!writeCsr(vm, csr, value)) { illegalInstruction(vm, inst); return; }

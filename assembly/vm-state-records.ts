@@ -8,6 +8,7 @@
 // an entry in STATE_RECORDS, and a case in each of stateRecordBodyBytes, saveStateRecord,
 // checkStateRecord and applyStateRecord. A record in STATE_RECORDS is mandatory in every complete checkpoint.
 import { CONSOLE_BUFFER_BYTES, EXIT_FAULT, KIND_PARAVIRTUAL, MODE_M, MODE_S, MODE_U } from "./config";
+import { now } from "./clock";
 import {
   beginRecord, endRecord, ERR_BAD_LENGTH, ERR_BAD_VALUE, REC_CONSOLE, REC_IRQ, REC_PMP, REC_SCHEDULE, REC_TASK_SET, REC_CHANNELS, REC_TIMER,
   REC_VCPU, refuse,
@@ -255,6 +256,10 @@ function applyVcpu(vm: Vm, body: usize): void {
   vm.stval = load<u32>(body + VCPU_STVAL);
   vm.scounteren = load<u32>(body + VCPU_SCOUNTEREN);
   vm.executed = load<u64>(body + VCPU_EXECUTED);
+  // The rates trace-replay's admission measures (instructions, inputs) start again here.
+  vm.meterCycles = now();
+  vm.meterExecuted = vm.executed;
+  vm.inputLogBytes = 0;
   vm.trapped = load<u64>(body + VCPU_TRAPPED);
   vm.cycles = load<u64>(body + VCPU_CYCLES);
   vm.instretDelta = load<u64>(body + VCPU_INSTRET_DELTA);

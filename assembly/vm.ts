@@ -7,6 +7,7 @@ import {
   PAGE_SHIFT, IRQ_S_SOFT, IRQ_S_TIMER, IRQ_S_EXT,
 } from "./config";
 import { newDecodeCache, resetDecodeCache } from "./decode-cache";
+import { now } from "./clock";
 
 /** Register file: x0..x31, then a sink (index 32) that decoded writes to x0 go to. */
 export const REG_SLOTS: u32 = 33;
@@ -137,6 +138,14 @@ export class Vm {
   image: usize;
   imageBytes: u32;
   imageCapacity: u32;
+  // Trace-replay (input-log.ts, trace-replay.ts).
+  /** TRACE_OFF, TRACE_LOGGING (its inputs go into the log) or TRACE_REPLAYING (they come from it). */
+  traceMode: u32;
+  /** Bytes the VM's inputs would have cost as log entries since meterCycles (the log rate at admission). */
+  inputLogBytes: u64;
+  /** Where the rate meter of the VM's inputs and instructions starts: the cycle, and vm.executed then. */
+  meterCycles: u64;
+  meterExecuted: u64;
   /** The image grew past the VM's RAM (loads written over loads): it cannot be replayed. */
   imageOverflow: bool;
   bootPc: u32;
@@ -246,6 +255,7 @@ export function createVm(kind: u32, ramBytes: u32): Vm | null {
   vm.slackNs = u64.MAX_VALUE;
   vm.leaseEndCycles = u64.MAX_VALUE;
   vm.cpuSharePermille = 1000;
+  vm.meterCycles = now();
   resetVcpu(vm);
   store<usize>(vmTable + (<usize>slot << 2), changetype<usize>(vm));
   noteVmSetChanged();
@@ -308,4 +318,11 @@ export function flushDecodeCache(vm: Vm): void {
 
 @inline export function setReg(vm: Vm, r: u32, value: u32): void {
   if (r != 0) store<u32>(vm.regs + (<usize>r << 2), value);
+}
+
+/** VMs in the table (running, stopped, held or reserved). */
+export function vmCount(): u32 {
+  let count: u32 = 0;
+  for (let slot = 0; slot < MAX_VMS; slot++) if (vmAtSlot(slot) != null) count++;
+  return count;
 }

@@ -82,7 +82,7 @@ const AFFORDABLE_NS = 600_000n * MS;
 const START_NS = 500n * MS;
 
 /** The techniques figure 4 sets beside plain pre-copy. */
-const TECHNIQUES = ['cold', 'warm', 'compressed-pre-copy', 'working-set'] as const;
+const TECHNIQUES = ['cold', 'warm', 'compressed-pre-copy', 'working-set', 'trace-replay'] as const;
 type Technique = (typeof TECHNIQUES)[number];
 
 /** A technique as a strategy and its parameters: compression is pre-copy with `compress`. */
@@ -90,6 +90,14 @@ function techniqueRun(technique: Technique): { strategy: MigrationStrategy; para
   if (technique === 'compressed-pre-copy') return { strategy: 'pre-copy', params: { compress: true } };
   if (technique === 'working-set') return { strategy: 'pre-copy', params: { workingSet: true } };
   return { strategy: technique, params: {} };
+}
+
+/**
+ * Trace-replay replays memwriter, which is busy in its whole window, only on a destination
+ * that runs faster than the source (docs/migration.md, "Trace-replay"): twice, in figure 4.
+ */
+function destinationClockFor(technique: string): number | undefined {
+  return technique === 'trace-replay' ? 2 * CLOCK_HZ : undefined;
 }
 
 interface Options { scale: number; quick: boolean; json: boolean; figures: Set<string>; ps?: number[]; cs?: number[]; techniques: Technique[] }
@@ -240,6 +248,8 @@ interface RunSpec {
   seed?: number;
   /** Figure 5: memwriter's hot region (pages) and the hot pages it writes per period besides the 64 others. */
   hot?: { pages: number; writes: number };
+  /** The destination's clock (default CLOCK_HZ, the source's). */
+  destinationClockHz?: number;
 }
 
 interface RunResult {
@@ -308,7 +318,7 @@ async function runInThisThread(spec: RunSpec): Promise<RunResult> {
     name: `bench-${spec.figure}`,
     processors: [
       { id: 0, clockHz: CLOCK_HZ, ramBytes: processorRam, majorFrameNs: FRAME_NS },
-      { id: 1, clockHz: CLOCK_HZ, ramBytes: processorRam, majorFrameNs: FRAME_NS },
+      { id: 1, clockHz: spec.destinationClockHz ?? CLOCK_HZ, ramBytes: processorRam, majorFrameNs: FRAME_NS },
     ],
     links: [{ from: 0, to: 1, bandwidthBytesPerS: BANDWIDTH, latencyNs: LATENCY_NS, mtuBytes: MTU }],
     vms: [{ name: 'writer', image, memoryBytes: spec.ramBytes, processor: 0, windows: [{ offsetNs: 0, durationNs: windowNs }] }],
@@ -475,7 +485,9 @@ function figure4Table(rows: RunResult[], memoryBytes: number): string[] {
     out.push(`  ${(row.label ?? row.strategy).padEnd(19)}  ${fmt(row.nominalMbitPerS, 0, 9)}  ${row.outcome.padEnd(10)}  ${fmt(row.downtimeMs, 2, 11)}  ${fmt(row.boundMs, 2, 9)}  ${fmt(row.totalMs, 1, 9)}  ${String(row.rounds).padStart(6)}  ${fmt(row.bytesSent / 1e6, 2, 8)}  ${String(row.pagesSent).padStart(10)}${versus}`);
   }
   out.push('  cold restarts the guest from its image (its state is lost: only the image crosses); warm suspends it before PREPARE and sends');
-  out.push('  one checkpoint. "vs pre-copy": the technique\'s bytes sent and downtime over plain pre-copy\'s at the same p. Times are virtual.');
+  out.push('  one checkpoint. trace-replay sends one checkpoint and the log of memwriter\'s inputs, to a destination at twice the clock (memwriter is');
+  out.push('  busy in its whole window: an equal destination could not replay it faster than it runs, and admission refuses that); its rounds');
+  out.push('  are INPUT_LOG records. "vs pre-copy": the technique\'s bytes sent and downtime over plain pre-copy\'s at the same p. Times are virtual.');
   const compressed = rows.filter((row) => row.compression !== undefined);
   if (compressed.length > 0) {
     out.push('', '  compressed-pre-copy, per page class: pages (ratio = their bytes as pages / the stream bytes they cost)');
@@ -633,7 +645,9 @@ async function main(): Promise<void> {
   for (const technique of options.figures.has('4') ? ['plain', ...options.techniques] : []) {
     const { strategy, params } = technique === 'plain' ? { strategy: 'pre-copy' as MigrationStrategy, params: {} } : techniqueRun(technique as Technique);
     const label = technique === 'plain' || technique === strategy ? {} : { label: technique };
-    for (const p of ps4) specs4.push({ figure: '4', strategy, ...label, pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params });
+    const clock = destinationClockFor(technique);
+    const destination = clock === undefined ? {} : { destinationClockHz: clock };
+    for (const p of ps4) specs4.push({ figure: '4', strategy, ...label, ...destination, pBytesPerS: (p * 1e6) / 8, ramBytes: figure1Memory, params });
   }
   const figure4 = await runAll(specs4, (row) => log(`figure 4: ${describeRun(row)}`));
   if (figure4.length > 0) lines.push(...figure4Table(figure4, figure1Memory));

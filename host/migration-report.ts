@@ -15,6 +15,11 @@ export function describeOutcome(report: MigrationReport): string {
       if (report.reason === 'bound-exceeds-affordable') {
         return `${head} refused: the downtime bound ${formatNs(report.boundNs)} exceeds the affordable downtime ${formatNs(report.affordableNs ?? 0n)}`;
       }
+      if (report.reason === 'log-rate-exceeds-replay-rate' && report.replay !== undefined) {
+        const r = report.replay;
+        return `${head} refused: the input log grows at ${formatRate(r.logRateBytesPerS)}, faster than the destination can replay it (${formatRate(r.replayRateBytesPerS)}; `
+          + `it replays ${r.replayInstructionsPerS === 0n ? 'at an unknown rate' : `${r.replayInstructionsPerS} instructions/s`} where the VM executes ${r.sourceInstructionsPerS}/s)`;
+      }
       return `${head} refused: ${report.reasonText}`;
     case 'failed':
       return `${head} failed: ${report.reasonText}; the VM runs on the source`;
@@ -58,6 +63,7 @@ export function formatMigrationReport(report: MigrationReport): string {
     + ` + retransmissions ${formatNs(report.bound.retransmitNs)} + restore ${formatNs(report.bound.restoreNs)} + schedule ${formatNs(report.bound.scheduleNs)}`
     + (report.bound.prepareNs === undefined ? '' : ` + prepare ${formatNs(report.bound.prepareNs)}`)
     + (report.bound.compressionNs === undefined ? '' : ` + compression ${formatNs(report.bound.compressionNs)}`)
+    + (report.bound.replayNs === undefined ? '' : ` + replay ${formatNs(report.bound.replayNs)}`)
     + (report.destinationClockHz === undefined ? '' : ` (destination at ${report.destinationClockHz / 1e6} MHz)`));
   row('affordable', report.affordableNs === undefined ? 'unknown' : `${formatNs(report.affordableNs)} (${report.params.affordableNs === undefined ? "the task set's slack" : 'configured'})`);
   if (report.downtimeNs !== undefined) {
@@ -67,7 +73,7 @@ export function formatMigrationReport(report: MigrationReport): string {
   row('total time', formatNs(report.totalNs));
   row('bytes sent', `${report.bytesSent} (blackout stream ${report.blackoutBytes})`
     + (report.destinationHeldBytes === undefined ? '' : `; the destination held at most ${report.destinationHeldBytes} at once`));
-  row('rounds', String(report.rounds));
+  row('rounds', report.strategy === 'trace-replay' ? `${report.rounds} (INPUT_LOG records)` : String(report.rounds));
   row('retransmissions', String(report.retransmissions));
   if (report.strategy === 'throttled') row('cpu share', `${(report.sharePermille / 10).toFixed(1)} % at the end`);
   if (report.imagePages !== undefined && report.stopNs !== undefined) {
@@ -79,6 +85,13 @@ export function formatMigrationReport(report: MigrationReport): string {
     const ratio = (r: { ratio?: number }): string => (r.ratio === undefined ? '-' : `${r.ratio.toFixed(1)}x`);
     row('compression', `${c.all.pages} pages in ${c.all.sentBytes} bytes, ${c.all.savedBytes} saved (${ratio(c.all)}): `
       + `zero ${c.zero.pages} (${ratio(c.zero)}), strongly regular ${c.strong.pages} (${ratio(c.strong)}), weakly regular ${c.weak.pages} (${ratio(c.weak)}), raw ${c.raw.pages}`);
+  }
+  if (report.replay !== undefined && !refused) {
+    const r = report.replay;
+    row('trace-replay', `log ${r.logBytes} bytes (${r.logEntries} inputs) from instruction ${r.checkpointPosition} to ${r.stopPosition}; `
+      + `log rate ${formatRate(r.logRateBytesPerS)} of ${formatRate(r.replayRateBytesPerS)}; ${r.lagInstructions} instructions behind at the stop`
+      + (r.replayedInstructions === undefined ? '' : `; ${r.replayedInstructions} replayed (${r.tailInstructions ?? 0n} at the commit)`)
+      + (r.destinationDigest === undefined ? '' : `; digest ${hex(r.sourceDigest)} here, ${hex(r.destinationDigest)} there${r.sourceDigest === r.destinationDigest ? ' (identical)' : ' (DIFFERENT)'}`));
   }
   if (report.heldPages !== undefined) row('working set', `rounds in working-set order; ${report.heldPages} predicted-hot pages left for the blackout by the last round`);
   if (report.strategy === 'post-copy') {
@@ -93,4 +106,8 @@ export function formatMigrationReport(report: MigrationReport): string {
   }
   for (const violation of report.violations) lines.push(`  INVARIANT VIOLATED: ${violation}`);
   return `${lines.join('\n')}\n`;
+}
+
+function hex(value: number): string {
+  return `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -26,7 +26,7 @@ export { describeOutcome, formatMigrationReport, formatNs, formatRate } from './
 
 // ---------------------------------------------------------------- names of the core's numbers
 
-export const MIGRATION_STRATEGIES = ['stop-copy', 'pre-copy', 'throttled', 'post-copy', 'cold', 'warm'] as const;
+export const MIGRATION_STRATEGIES = ['stop-copy', 'pre-copy', 'throttled', 'post-copy', 'cold', 'warm', 'trace-replay'] as const;
 export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
 
 /** migrationStart's strategy argument, by name (Strategy in wit/numbers.json). */
@@ -175,6 +175,8 @@ export interface MigrationBoundTerms {
   prepareNs?: bigint;
   /** A compressing migration: the codecs' work on the blackout's pages, both clocks. */
   compressionNs?: bigint;
+  /** Trace-replay: replaying the log's tail on the destination and digesting the VM on both processors. */
+  replayNs?: bigint;
 }
 
 export const PAGE_CLASSES = ['zero', 'strong', 'weak', 'raw'] as const;
@@ -287,6 +289,8 @@ export interface MigrationReport {
   duplicatePages?: bigint;
   /** Post-copy: how long the VM waited for absent pages on the destination after its downtime (the strategy's degradation). */
   pageWaitNs?: bigint;
+  /** Trace-replay: the log, the rates admission compared, the replay (docs/migration.md, "Trace-replay"). */
+  replay?: TraceReplayReport;
   /** The states the core reported, each at the board time it entered it. */
   timeline: { state: MigrationStateName; ns: bigint }[];
   /** When the report was final (the run's virtual time). */
@@ -294,6 +298,29 @@ export interface MigrationReport {
   cancel?: CancelRecord;
   /** Broken guarantees: a measured downtime above the bound, or what the host's own check saw (empty unless the core is wrong). */
   violations: string[];
+}
+
+/** What a trace-replay migration logged and replayed. */
+export interface TraceReplayReport {
+  /** INPUT_LOG bytes sent, and the inputs they carried. */
+  logBytes: bigint;
+  logEntries: bigint;
+  /** The rate the log grows (bytes/s) and the rate the destination can take it in (bytes/s): admission's comparison. */
+  logRateBytesPerS: bigint;
+  replayRateBytesPerS: bigint;
+  /** Instructions per second the VM executes on the source, and the destination can replay. */
+  sourceInstructionsPerS: bigint;
+  replayInstructionsPerS: bigint;
+  /** The VM's instruction count at the checkpoint and at the stop; the lag behind at the stop. */
+  checkpointPosition: bigint;
+  stopPosition: bigint;
+  lagInstructions: bigint;
+  /** The digest of the VM at the stop (source) and of the replayed VM at the switch (destination; equal when it matched). */
+  sourceDigest: number;
+  destinationDigest?: number;
+  /** Instructions the destination replayed, and of them the tail replayed at the commit. */
+  replayedInstructions?: bigint;
+  tailInstructions?: bigint;
 }
 
 // ---------------------------------------------------------------- the controller
@@ -510,7 +537,10 @@ export class MigrationController {
       destinationNow = destination.vmInstret(report.destinationVmId);
       // A restore carries the source's count: progress is what was retired beyond it.
       const base = migration.destinationInstret === 0n ? sourceNow : migration.destinationInstret;
-      destinationRan = destinationNow > base;
+      // Trace-replay's destination replays the log before the commit: it reproduces what the
+      // source already did (its output suppressed), it is not a second active copy.
+      const replaying = report.strategy === 'trace-replay' && !migration.arrived;
+      destinationRan = destinationNow > base && !replaying;
     }
     // Held since before the last boundary (a stop within this quantum leaves the instructions before it).
     const stopped = migration.stoppedAtNs !== undefined && migration.stoppedAtNs <= migration.lastBoundaryNs;
@@ -558,6 +588,28 @@ export class MigrationController {
     };
     const prepareNs = stat(MigrationStat.boundPrepareNs);
     if (prepareNs !== 0n) report.bound.prepareNs = prepareNs;
+    if (report.strategy === 'trace-replay') {
+      report.bound.replayNs = stat(MigrationStat.boundReplayNs);
+      report.replay = {
+        logBytes: stat(MigrationStat.logBytes),
+        logEntries: stat(MigrationStat.logEntries),
+        logRateBytesPerS: stat(MigrationStat.logRate),
+        replayRateBytesPerS: stat(MigrationStat.replayRate),
+        sourceInstructionsPerS: stat(MigrationStat.sourceInstructionsPerS),
+        replayInstructionsPerS: stat(MigrationStat.replayInstructionsPerS),
+        checkpointPosition: stat(MigrationStat.checkpointPosition),
+        stopPosition: stat(MigrationStat.stopPosition),
+        lagInstructions: stat(MigrationStat.replayLag),
+        sourceDigest: Number(stat(MigrationStat.stateDigest)),
+      };
+      if (report.destinationVmId !== undefined || migration.committed) {
+        const incoming = (key: number): bigint => destination.migrationIncomingStat(report.id, key);
+        report.replay.replayedInstructions = incoming(IncomingStat.replayedInstructions);
+        report.replay.tailInstructions = incoming(IncomingStat.replayTailInstructions);
+        const digest = Number(incoming(IncomingStat.replayDigest));
+        if (report.stopNs !== undefined || stat(MigrationStat.stopNs) !== 0n) report.replay.destinationDigest = digest;
+      }
+    }
     if (report.strategy === 'cold') report.imagePages = stat(MigrationStat.imagePages);
     const compressionNs = stat(MigrationStat.boundCompressionNs);
     if (compressionNs !== 0n) report.bound.compressionNs = compressionNs;
@@ -583,7 +635,8 @@ export class MigrationController {
     report.pushedPages = stat(MigrationStat.pushedPages);
     report.pagesSent = stat(MigrationStat.pagesSent);
     report.roundStats = [];
-    for (let round = 1; round <= Math.min(report.rounds, 64); round++) {
+    // Trace-replay's rounds are INPUT_LOG records: no pages, no dirty rate.
+    for (let round = 1; round <= Math.min(report.rounds, 64) && report.strategy !== 'trace-replay'; round++) {
       report.roundStats.push({
         round,
         dirtyBytesPerS: stat(MigrationStat.roundDirtyRate + round - 1),

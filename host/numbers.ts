@@ -482,6 +482,8 @@ export const Strategy = {
   cold: 4,
   /** suspend the VM first, then reserve the destination, send its checkpoint and resume it there. */
   warm: 5,
+  /** send a checkpoint, then the log of the VM's nondeterministic inputs while the destination replays it; the blackout sends the log's tail and the state. */
+  traceReplay: 6,
 } as const;
 export type StrategyKey = keyof typeof Strategy;
 /** Strategy: the short name of each value (JSON, reports). */
@@ -492,6 +494,7 @@ export const STRATEGY_LABELS: Readonly<Record<number, string>> = {
   [3]: "post-copy",
   [4]: "cold",
   [5]: "warm",
+  [6]: "trace-replay",
 };
 /** Strategy: what each value means, for people. */
 export const STRATEGY_TEXT: Readonly<Record<number, string>> = {
@@ -501,6 +504,7 @@ export const STRATEGY_TEXT: Readonly<Record<number, string>> = {
   [3]: "resume on the destination first, fetch the remaining pages on demand",
   [4]: "stop the VM, move its boot image and restart it from its entry point on the destination: its state is lost",
   [5]: "suspend the VM first, then reserve the destination, send its checkpoint and resume it there",
+  [6]: "send a checkpoint, then the log of the VM's nondeterministic inputs while the destination replays it; the blackout sends the log's tail and the state",
 };
 
 /** MigrationState: the source's migration state (migrationStat state). */
@@ -594,6 +598,10 @@ export const MigrationReason = {
   protected: 17,
   /** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
   noImage: 18,
+  /** trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up. */
+  logRate: 24,
+  /** trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions). */
+  replayDiverged: 25,
 } as const;
 export type MigrationReasonKey = keyof typeof MigrationReason;
 /** MigrationReason: the short name of each value (JSON, reports). */
@@ -617,6 +625,8 @@ export const MIGRATION_REASON_LABELS: Readonly<Record<number, string>> = {
   [16]: "destination-port-table-full",
   [17]: "protected",
   [18]: "no-image",
+  [24]: "log-rate-exceeds-replay-rate",
+  [25]: "replay-diverged",
 };
 /** MigrationReason: what each value means, for people. */
 export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -639,6 +649,8 @@ export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
   [16]: "the destination has no room for the VM's channel ports",
   [17]: "the VM is protected: it may only move to the next processor of its protection that can take it",
   [18]: "cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere",
+  [24]: "trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up",
+  [25]: "trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions)",
 };
 
 /** MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults. */
@@ -788,6 +800,28 @@ export const MigrationStat = {
   classPages: 400,
   /** 410 + c: the stream bytes those pages cost (compare pages × 4096). */
   classBytes: 410,
+  /** bound term: trace-replay, replaying the log's tail on the destination and digesting the VM on both processors. */
+  boundReplayNs: 40,
+  /** trace-replay: bytes of INPUT_LOG records sent. */
+  logBytes: 41,
+  /** trace-replay: inputs logged (time and interrupt-state reads, interrupts taken, hypercall results, sc.w outcomes, device loads). */
+  logEntries: 42,
+  /** trace-replay: the rate the VM's input log grows, bytes/s as admission measured it: the bytes its inputs would have cost as log entries since it started on this processor, per second. */
+  logRate: 43,
+  /** trace-replay: the rate of log the destination can take in, bytes/s: the link's share (the throttle target C of its bandwidth), or less when the destination executes the VM's instructions slower than the source. */
+  replayRate: 44,
+  /** trace-replay: instructions per second the VM executes on the source. */
+  sourceInstructionsPerS: 45,
+  /** trace-replay: instructions per second the destination can replay (its clock times the VM's share of it). */
+  replayInstructionsPerS: 46,
+  /** trace-replay: instructions the destination had still to replay when the blackout began. */
+  replayLag: 47,
+  /** trace-replay: the VM's instruction count at the checkpoint (where the log starts). */
+  checkpointPosition: 48,
+  /** trace-replay: the VM's instruction count at the stop (where the log ends). */
+  stopPosition: 49,
+  /** trace-replay: the digest of the VM's RAM and vCPU at the stop (docs/stream-format.md, INPUT_LOG). */
+  stateDigest: 50,
 } as const;
 export type MigrationStatKey = keyof typeof MigrationStat;
 /** MigrationStat: the short name of each value (JSON, reports). */
@@ -830,6 +864,17 @@ export const MIGRATION_STAT_LABELS: Readonly<Record<number, string>> = {
   [300]: "param",
   [400]: "class-pages",
   [410]: "class-bytes",
+  [40]: "bound-replay-ns",
+  [41]: "log-bytes",
+  [42]: "log-entries",
+  [43]: "log-rate",
+  [44]: "replay-rate",
+  [45]: "source-instructions-per-s",
+  [46]: "replay-instructions-per-s",
+  [47]: "replay-lag",
+  [48]: "checkpoint-position",
+  [49]: "stop-position",
+  [50]: "state-digest",
 };
 /** MigrationStat: what each value means, for people. */
 export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -871,6 +916,17 @@ export const MIGRATION_STAT_TEXT: Readonly<Record<number, string>> = {
   [300]: "300 + k: the value MigrationParam k had for this migration",
   [400]: "400 + c: pages of class c (0 zero, 1 strongly regular, 2 weakly regular, 3 raw) a compressing migration sent",
   [410]: "410 + c: the stream bytes those pages cost (compare pages × 4096)",
+  [40]: "bound term: trace-replay, replaying the log's tail on the destination and digesting the VM on both processors",
+  [41]: "trace-replay: bytes of INPUT_LOG records sent",
+  [42]: "trace-replay: inputs logged (time and interrupt-state reads, interrupts taken, hypercall results, sc.w outcomes, device loads)",
+  [43]: "trace-replay: the rate the VM's input log grows, bytes/s as admission measured it: the bytes its inputs would have cost as log entries since it started on this processor, per second",
+  [44]: "trace-replay: the rate of log the destination can take in, bytes/s: the link's share (the throttle target C of its bandwidth), or less when the destination executes the VM's instructions slower than the source",
+  [45]: "trace-replay: instructions per second the VM executes on the source",
+  [46]: "trace-replay: instructions per second the destination can replay (its clock times the VM's share of it)",
+  [47]: "trace-replay: instructions the destination had still to replay when the blackout began",
+  [48]: "trace-replay: the VM's instruction count at the checkpoint (where the log starts)",
+  [49]: "trace-replay: the VM's instruction count at the stop (where the log ends)",
+  [50]: "trace-replay: the digest of the VM's RAM and vCPU at the stop (docs/stream-format.md, INPUT_LOG)",
 };
 
 /** IncomingStat: migrationIncomingStat(id, key): what the destination of a migration reports. */
@@ -897,6 +953,12 @@ export const IncomingStat = {
   pageWaitNs: 9,
   /** compressed pages decoded here (each checked against its CRC first). */
   decompressedPages: 10,
+  /** trace-replay: instructions replayed here from the log. */
+  replayedInstructions: 16,
+  /** trace-replay: the digest of the replayed VM at the switch (equal to the source's stat state-digest when it matched). */
+  replayDigest: 17,
+  /** trace-replay: instructions of the log's tail replayed at the commit (restore work). */
+  replayTailInstructions: 18,
 } as const;
 export type IncomingStatKey = keyof typeof IncomingStat;
 /** IncomingStat: the short name of each value (JSON, reports). */
@@ -912,6 +974,9 @@ export const INCOMING_STAT_LABELS: Readonly<Record<number, string>> = {
   [8]: "duplicate-pages",
   [9]: "page-wait-ns",
   [10]: "decompressed-pages",
+  [16]: "replayed-instructions",
+  [17]: "replay-digest",
+  [18]: "replay-tail-instructions",
 };
 /** IncomingStat: what each value means, for people. */
 export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
@@ -926,6 +991,9 @@ export const INCOMING_STAT_TEXT: Readonly<Record<number, string>> = {
   [8]: "post-copy: page records for pages already here (each page should come once)",
   [9]: "post-copy: the time the VM spent waiting for absent pages here (its degradation after the downtime)",
   [10]: "compressed pages decoded here (each checked against its CRC first)",
+  [16]: "trace-replay: instructions replayed here from the log",
+  [17]: "trace-replay: the digest of the replayed VM at the switch (equal to the source's stat state-digest when it matched)",
+  [18]: "trace-replay: instructions of the log's tail replayed at the commit (restore work)",
 };
 
 /** CoreEvent: the event import: what the core reports as it happens, whether or not tracing is on. */
@@ -1251,6 +1319,8 @@ export const PROTECTION_STAT_TEXT: Readonly<Record<number, string>> = {
 export const STREAM_VERSION = 2;
 /** the stream format's version with PAGE_COMPRESSED records (docs/stream-format.md): written only by a migration that compresses its pages; readers take 2 and 3. */
 export const STREAM_VERSION_COMPRESSED = 3;
+/** the stream format's version with INPUT_LOG records (docs/stream-format.md): a trace-replay migration's stream. */
+export const STREAM_VERSION_REPLAY = 4;
 /** bytes of a link frame's header. */
 export const FRAME_HEADER_BYTES = 16;
 /** bytes a channel message frame carries before the message: u32 sequence, u32 flags, u64 send time ns, u64 the sender's delivery bound ns. */

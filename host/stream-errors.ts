@@ -85,7 +85,7 @@ export function describeRefusalCause(r: StreamRefusal): string {
       : `truncated: ${a} bytes left where ${b} are needed`;
     case 2: return 'not a Ferry stream (bad magic)';
     case 3: return `byte order mark ${hex32(Number(a))} is not the little-endian 0x0a0b0c0d this reader reads`;
-    case 4: return `unsupported stream version ${a} (this ferry reads versions ${STREAM_VERSION} and ${b})`;
+    case 4: return `unsupported stream version ${a} (this ferry reads versions ${STREAM_VERSION} to ${b})`;
     case 5: return `header flags ${hex32(Number(a))} are reserved and must be 0`;
     case 6: return `header CRC mismatch (header says ${hex32(Number(a))}, contents give ${hex32(Number(b))})`;
     case 7: return `bad length: ${a} bytes is over the ${b}-byte record limit`;
@@ -105,7 +105,9 @@ export function describeRefusalCause(r: StreamRefusal): string {
     case 21: return `checkpoint ${b} of chain ${hex32(Number(a))} does not continue the target VM's checkpoints `
       + '(restore the full checkpoint and the increments before it first, and do not run the VM in between)';
     case 22: return `${a} bytes follow the END record`;
-    case 23: return 'the stream has no complete checkpoint to resume from';
+    case 23: return r.type === 0x30
+      ? 'a trace-replay stream (INPUT_LOG records): its memory at the end is what replaying the log makes, which only a migration\'s destination does'
+      : 'the stream has no complete checkpoint to resume from';
     case 24: if (a === 0xffff_fffen) return `there is no VM ${b} on this processor`;
       if (a === 0xffff_fffdn) return `no room for its ${b} channel ports on this processor (64 at most)`;
       return a === 0xffff_ffffn ? `no room for the VM on this processor (its VM table or its RAM is full)` : `the target VM differs: its ${fieldName(0x01, Number(a))} is ${b}`;

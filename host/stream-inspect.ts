@@ -27,6 +27,7 @@ export const RecordType = {
   ZERO_PAGES: 0x11,
   PAGE_COMPRESSED: 0x12,
   CHECKPOINT_END: 0x20,
+  INPUT_LOG: 0x30,
   PRODUCER: 0x8000_0100,
   PMP: 0x8000_0101,
 } as const;
@@ -194,6 +195,8 @@ function summarize(type: number, body: Uint8Array): string {
     case RecordType.PAGE_COMPRESSED: return `page ${u32(0)}, ${['', 'word dictionary', 'LZ'][u32(4) & 0xff] ?? `codec ${u32(4) & 0xff}`}, ${u32(8)} bytes for 4096`;
     case RecordType.ZERO_PAGES: return pageListSummary(u32(0), (i) => u32(8 + 4 * i), body.length) + ', all zero';
     case RecordType.CHECKPOINT_END: return checkpointEndSummary(u32, u64);
+    case RecordType.INPUT_LOG: return `${(u32(0) & 1) !== 0 ? 'final, ' : ''}${u32(4)} input${u32(4) === 1 ? '' : 's'}, instructions ${u64(8)} to ${u64(16)}`
+      + ((u32(0) & 1) !== 0 ? `, state digest ${hex32(u32(24))}` : '');
     case RecordType.END: return `${u32(0)} checkpoint${u32(0) === 1 ? '' : 's'}`;
     case RecordType.PRODUCER: return JSON.stringify(new TextDecoder().decode(body));
     case RecordType.PMP: return `pmpcfg0-3 ${[0, 4, 8, 12].map((at) => hex32(u32(at))).join(' ')}, pmpaddr0 ${hex32(u32(16))}`;

@@ -252,7 +252,7 @@ describe.skipIf(!hasCore())('bad streams are refused by record and offset, and c
     expect(await refusal(magic)).toMatch(/^x\.ferry: stream refused: header: not a Ferry stream \(bad magic\)$/);
     const version = sample.stream.slice();
     setU32(version, 12, 1);
-    expect(await refusal(version)).toMatch(/header: unsupported stream version 1 \(this ferry reads versions 2 and 3\)/);
+    expect(await refusal(version)).toMatch(/header: unsupported stream version 1 \(this ferry reads versions 2 to 4\)/);
     const order = sample.stream.slice();
     order.set([0x0a, 0x0b, 0x0c, 0x0d], 8);
     expect(await refusal(order)).toMatch(/header: byte order mark/);

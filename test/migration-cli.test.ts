@@ -64,6 +64,19 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
     expect(json.migration.downtimeNs).toBeLessThanOrEqual(json.migration.boundNs);
   });
 
+  it('--strategy trace-replay: a control VM moves (exit 0, the digests in the report); memcheck, as fast as its destination, is refused with the rates (exit 4)', () => {
+    const moved = runFerry(['migrate', QUAD, '--vm', 'ctl0', '--to', '3', '--at', '2s', '--strategy', 'trace-replay']);
+    expect(moved.status).toBe(0);
+    expect(moved.stdout).toMatch(/^migration of ctl0 from processor 0 to 3 \(trace-replay\) completed: downtime /m);
+    expect(moved.stdout).toMatch(/^ {2}trace-replay {4}log \d+ bytes \(\d+ inputs\) .*digest (0x[0-9a-f]{8}) here, \1 there \(identical\)$/m);
+    expect(moved.stdout).toMatch(/\+ replay [\d.]+ us/);
+    const refused = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'trace-replay', '--affordable', '200ms']);
+    expect(refused.status).toBe(4);
+    expect(refused.stdout).toMatch(/refused: the input log grows at [\d.]+ MB\/s .*faster than the destination can replay it .*100000000 instructions\/s where the VM executes 100000000\/s\)$/m);
+    const packed = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'trace-replay', '--compress']);
+    expect(packed.status).toBe(2);
+  });
+
   it('--compress: the report gives each page class; with a strategy that sends its pages as they are, refused (exit 2, one line)', () => {
     const packed = runFerry(['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'stop-copy', '--compress', '--affordable', '200ms']);
     expect(packed.status).toBe(0);
@@ -79,6 +92,16 @@ describe.skipIf(!hasCore())(`ferry migrate${coreNote}`, () => {
 
   it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component migrates exactly as the plain module does', () => {
     const args = ['migrate', PAIR, '--vm', 'g', '--to', '1', '--at', '50ms', '--strategy', 'pre-copy', '--affordable-ns', '100000000', '--json'];
+    const module = runFerry(args);
+    const component = runFerry([...args, '--runtime', 'component']);
+    expect(module.status).toBe(0);
+    expect(component.status).toBe(0);
+    const migration = (result: { stdout: string }): unknown => (JSON.parse(result.stdout) as { migration: unknown }).migration;
+    expect(migration(component)).toEqual(migration(module));
+  });
+
+  it.skipIf(!existsSync(join(ROOT, 'build', 'component', 'js', 'ferry-core.js')))('--runtime component moves by trace-replay exactly as the plain module does (the same log, the same digests)', () => {
+    const args = ['migrate', QUAD, '--vm', 'ctl0', '--to', '3', '--at', '500ms', '--strategy', 'trace-replay', '--json'];
     const module = runFerry(args);
     const component = runFerry([...args, '--runtime', 'component']);
     expect(module.status).toBe(0);
@@ -164,7 +187,7 @@ describe.skipIf(!hasCore())(`ferry run --scenario${coreNote}`, () => {
     }));
     const result = runFerry(['run', '--scenario', path]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", not "teleport"; \/events\/1: an event has "at" and one of/);
+    expect(result.stderr).toMatch(/^ferry: error: scenario .*bad\.json: \/duration: must be a virtual time with a unit such as 100ms, 2s, 5000us, 1\.5ms or 250ns, not "5 seconds"; \/events\/0\/migrate\/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", "trace-replay", not "teleport"; \/events\/1: an event has "at" and one of/);
   });
 
   it('a scenario naming a VM or processor its board lacks', () => {

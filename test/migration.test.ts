@@ -55,13 +55,18 @@ function expectStayedOnSource(run: MigrationRun): void {
   expect(run.report.downtimeNs).toBeUndefined();
 }
 
+/** A CPU-bound guest moves by trace-replay only to a destination that replays faster than it runs (docs/migration.md, "Trace-replay"). */
+function fasterDestinationFor(strategy: MigrationStrategy): { destinationClockHz?: number } {
+  return strategy === 'trace-replay' ? { destinationClockHz: 200_000_000 } : {};
+}
+
 const coreNote = hasCore() ? '' : ' — SKIPPED: build/core.wasm not built (npm run build:core)';
 
 describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
   describe('every strategy', () => {
     for (const strategy of MIGRATION_STRATEGIES.filter((name) => name !== 'cold')) {
       it(`${strategy}: memcheck moves at 50 ms and verifies every page on the destination`, async () => {
-        const run = await runMigration(pairBoard(), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
+        const run = await runMigration(pairBoard(fasterDestinationFor(strategy)), [migrate(50n * MS, strategy, AFFORDABLE)], { durationNs: 360n * MS });
         expectCompleted(run);
         expectMemoryIntact(run);
         const { report } = run;
@@ -89,7 +94,7 @@ describe.skipIf(!hasCore())(`migration on build/core.wasm${coreNote}`, () => {
 
     for (const strategy of MIGRATION_STRATEGIES.filter((name) => name !== 'cold')) {
       it(`${strategy}: cpu-small gives the checksum and instret of an uninterrupted run`, async () => {
-        const board = pairBoard({ image: 'cpu-small.elf' });
+        const board = pairBoard({ image: 'cpu-small.elf', ...fasterDestinationFor(strategy) });
         const plain = await runBoard({ board, limitNs: 1_000n * MS });
         const run = await runMigration(board, [migrate(10n * MS, strategy, AFFORDABLE)], { limitNs: 1_000n * MS });
         expectCompleted(run);

@@ -87,7 +87,7 @@ describe('scenario files', () => {
       { kind: 'migrate', atNs: 1_000_000_000n, vm: 'ctl0', to: 2, strategy: 'warm', params: { affordableNs: 9_000_000n } },
     ]);
     expect(() => parseScenario({ board: 'quad.json', events: [{ at: '1s', migrate: { vm: 'ctl0', to: 3, strategy: 'lukewarm' } }] }, 'x.json', board))
-      .toThrow(/\/events\/0\/migrate\/strategy: must be one of .*"cold", "warm", not "lukewarm"/);
+      .toThrow(/\/events\/0\/migrate\/strategy: must be one of .*"cold", "warm", "trace-replay", not "lukewarm"/);
   });
 
   it('compress on a migration; on a cold move refused at its JSON pointer', () => {

@@ -18,6 +18,7 @@ import { bootGuest, freshCore, runTo, takeStream } from './helpers/collector-gue
 import { hasCore } from './helpers/paths.js';
 import { mutate } from './helpers/stream-mutator.js';
 import { compressStream } from './helpers/compressed-stream.js';
+import { INPUT_LOG, replayStream } from './helpers/replay-stream.js';
 
 const CASES = Number(process.env['FERRY_FUZZ_CASES'] ?? 10000);
 const SEED = Number(process.env['FERRY_FUZZ_SEED'] ?? 1);
@@ -68,6 +69,21 @@ describe.skipIf(!hasCore())(`restore of ${CASES} mutated streams (seed ${SEED})`
     });
     // Compressed or not, it is the same VM.
     expect(Buffer.from(bases[2]!.state).equals(Buffer.from(bases[0]!.state))).toBe(true);
+    // The fourth: the first as version 4, with INPUT_LOG records (docs/stream-format.md), so
+    // their checks are fuzzed too. A whole-stream restore refuses even the valid one (its
+    // memory at the end is the replay's): every mutation of it must be refused, cleanly.
+    bases.push({ name: 'replay', stream: replayStream(single), state: bases[0]!.state });
+  });
+
+  it('the valid trace-replay stream passes every check; applied whole, it is refused as needing a replay', () => {
+    const replay = bases[3]!;
+    target.restoreBegin();
+    restoreWriteAll(target, replay.stream);
+    expect(target.restoreCheck(-1)).toBe(0);
+    expect(target.restoreApply(0)).toBeLessThan(0);
+    const refusal = readRefusal(target);
+    expect(refusal).toMatchObject({ code: 23, type: INPUT_LOG });
+    applyStream(target, bases[1]!.stream, 0);
   });
 
   it('refuses each cleanly or accepts it, and never half-applies', () => {
@@ -85,6 +101,7 @@ describe.skipIf(!hasCore())(`restore of ${CASES} mutated streams (seed ${SEED})`
       restoreWriteAll(target, mutation.bytes);
       target.restoreCheck(-1);
       const result = target.restoreApply(0);
+      if (base.name === 'replay') expect(result, `${context}: a trace-replay stream restored whole`).toBeLessThan(0);
       if (result < 0) {
         counts.refused++;
         const refusal = readRefusal(target);

@@ -29,6 +29,8 @@ export interface PairOptions {
   windows?: { offsetNs: number; durationNs: number }[];
   /** The major frame when there are windows (default 10 ms). */
   majorFrameNs?: number;
+  /** The destination's clock (default 100 MHz, as the source's). */
+  destinationClockHz?: number;
 }
 
 /** Two processors at 100 MHz, one link (100 MB/s, 50 us, MTU 1500 by default), the VM `g` on processor 0. */
@@ -39,7 +41,7 @@ export function pairBoard(options: PairOptions = {}): Board {
     name: 'pair',
     processors: [
       { id: 0, clockHz: 100_000_000, ramBytes: 16 * MIB, ...frame },
-      { id: 1, clockHz: 100_000_000, ramBytes: options.destinationRamBytes ?? 16 * MIB, ...frame },
+      { id: 1, clockHz: options.destinationClockHz ?? 100_000_000, ramBytes: options.destinationRamBytes ?? 16 * MIB, ...frame },
     ],
     links: [{
       from: 0, to: 1,
