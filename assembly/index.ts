@@ -27,6 +27,7 @@ import {
   addCopy, addProcessor, configure as configureFailover, holdAtStart, protect, protectionStat, warning, worstTripHere,
 } from "./failover";
 import { addMember, healthStat as readHealthStat } from "./health-monitor";
+import { loadStat as readLoadStat, setLoadParam } from "./load-monitor";
 import { inStaging, stagingBuffer as stagingAddress } from "./staging";
 import { createVm, flushDecodeCache, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters, vmsInUse } from "./vm";
 import { recordImageBoot, recordImageLoad } from "./vm-image";
@@ -301,6 +302,23 @@ export function healthStat(key: u32): u64 {
 
 export function healthProtectionStat(id: u32, key: u32): u64 {
   return protectionStat(id, key);
+}
+
+// Load policies: hotspot relief and consolidation (docs/load-policies.md).
+
+export function loadSetParam(key: u32, value: u64): i32 {
+  return setLoadParam(key, value) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function loadStat(key: u32): u64 {
+  return readLoadStat(key);
+}
+
+export function vmSetAffordable(id: u32, ns: u64): i32 {
+  const vm = vmById(id);
+  if (vm == null) return SBI_ERR_INVALID_PARAM;
+  vm.affordableNs = ns;
+  return 0;
 }
 
 export function processorStall(cycles: u64): u64 {

@@ -174,6 +174,7 @@ function onPrepare(into: Incoming, body: usize, bytes: u32): void {
     refusePrepare(into, REASON_DEST_SCHEDULE);
     return;
   }
+  vm.affordableNs = <u64>load<u32>(body, 28) * 1000;
   into.vm = vm;
   into.vmId = vm.id;
   into.state = INCOMING_RESERVED;

@@ -232,7 +232,7 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   const replaces = protectionHooks.replacing(vm.id, peer);
   if (replaces < 0) return refuse(out, REASON_PROTECTED);
   unchecked(out.params[PARAM_REPLACES] = <u64>replaces);
-  out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.slackNs;
+  out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.affordableNs != 0 ? vm.affordableNs : vm.slackNs;
   if (out.affordableNs == u64.MAX_VALUE) return refuse(out, REASON_NO_AFFORDABLE);
   if (strategy == STRATEGY_COLD) {
     if (!hasImage(vm)) return refuse(out, REASON_NO_IMAGE);
@@ -313,7 +313,8 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
   store<u32>(body, <u32>out.param(PARAM_REPLACES), 24);
-  store<u32>(body, 0, 28);
+  // The VM's configured affordable downtime goes with it, in us (0: none; its task set's slack is computed there anew).
+  store<u32>(body, <u32>(vm.affordableNs / 1000 > <u64>u32.MAX_VALUE ? u32.MAX_VALUE : vm.affordableNs / 1000), 28);
   for (let i: u32 = 0; i < windows; i++) {
     const at = body + PREPARE_HEADER_BYTES + <usize>i * PREPARE_WINDOW_BYTES;
     store<u64>(at, cyclesToNs(starts[i]));

@@ -34,6 +34,8 @@ import type { FaultEvent, InjectedFault } from './faults.js';
 import { declareProtections, newHealthEventLog, protectionPlans, recordHealthEvent, startHealth } from './health.js';
 import type { HealthEventLog, HealthSetup, ProtectionPlan } from './health.js';
 import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
+import { LoadLog, loadParamSettings } from './load-policies.js';
+import type { LoadResult } from './load-policies.js';
 import type { VmOutcome } from './vm-exit.js';
 
 /** The longest lockstep quantum, for boards whose links are slow or absent: 1 ms of virtual time. */
@@ -181,6 +183,8 @@ export interface BoardRunResult {
   health?: { setup: HealthSetup; events: HealthEventLog };
   /** Processors that failed (fail-stop) during the run. */
   failedProcessors: number[];
+  /** The load policies: each move with its bound and measured downtime, sleep, the energy proxy (boards with a load section). */
+  load?: LoadResult;
   /**
    * Quanta in which a protected VM retired instructions on two processors at once, as the
    * host saw it from every copy's instruction count (it must never happen: docs/health.md).
@@ -219,6 +223,7 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
   const network = new LinkNetwork(board.links, linkFaults);
   const plans = board.health === undefined ? [] : protectionPlans(board);
   const healthLog = newHealthEventLog();
+  const loadLog = board.load === undefined ? undefined : new LoadLog(board.load);
   const quantumNs = chooseQuantum(network, options.quantumNs);
   const trace = options.onTrace === undefined ? undefined : new BoardTrace(options.onTrace);
   const images = await readImages(board);
@@ -256,6 +261,7 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
           trace.add(coreTraceRecord(processor.id, cyclesToNs(atCycles, processor.clockHz), event, vm, atCycles, a, b, name));
         },
         onEvent: (kind, id, vm, atNs, a, b) => {
+          loadLog?.onEvent(processor.id, kind, id, name(vm), atNs, a, b);
           directory.onEvent(processor.id, kind, id, vm);
           if (kind === CoreEvent.failoverActivated && plans[id] !== undefined) directory.takeOver(plans[id]!.vm.name, processor.id, vm);
           if (kind === CoreEvent.copyHeld && plans[id] !== undefined) directory.copyHeld(plans[id]!.vm.name, processor.id, vm);
@@ -324,6 +330,10 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
   result.faults = injector.faults();
   result.doubleActive = watcher.found;
   if (healthSetup !== undefined) result.health = { setup: healthSetup, events: healthLog };
+  if (loadLog !== undefined) {
+    const placedVms = new Set(board.vms.map((vm) => vm.processor));
+    result.load = loadLog.result(placed.map((slot) => ({ id: slot.id, core: slot.core, placedVms: placedVms.has(slot.id) })), endNs);
+  }
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
   return result;
@@ -410,6 +420,11 @@ function setUpProcessor(
     );
   }
   core.processorSetRam(BigInt(processor.ramBytes));
+  if (board.load !== undefined) {
+    for (const [key, value] of loadParamSettings(board.load)) {
+      refuseUnless(core.loadSetParam(key, value), `board ${board.path}: /load`, `loadSetParam(${key}, ${value}) on processor ${processor.id}`);
+    }
+  }
 }
 
 /**
@@ -460,6 +475,9 @@ function createBoardVm(
     ns: 0n, cycles: core.now(), cpu: processor, event: 'vm-load', vm: vm.name, vmId, kind,
     memoryBytes: vm.memoryBytes, image: vm.image, entry: image.entry, ...(copy === '' ? {} : { copy: true }),
   });
+  if (vm.affordableDowntimeNs !== undefined) {
+    refuseUnless(core.vmSetAffordable(vmId, BigInt(vm.affordableDowntimeNs)), `${vmAt}/affordableDowntime${copy}`, `vmSetAffordable(${vmId}, ${vm.affordableDowntimeNs})`);
+  }
   vm.windows.forEach((window, index) => {
     refuseUnless(
       core.scheduleAddWindow(vmId, BigInt(window.offsetNs), BigInt(window.durationNs)),
