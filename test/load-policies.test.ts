@@ -1,0 +1,223 @@
+/**
+ * The load policies (docs/load-policies.md): hotspot relief and consolidation, decided
+ * by the cores from their own measurements, each move admitted by the migration manager
+ * against the VM's affordable downtime. On the boards built for them (boards/hotspot.json,
+ * boards/consolidation.json): the overloaded processor is relieved within the sustained
+ * window and no deadline is missed; consolidation frees the processors it should and
+ * never moves a VM back; the same board gives the same moves. And the refusals: a move
+ * admission turns down, a bad load section at its JSON pointer, a bad parameter in the core.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BoardFileError, parseBoard, readBoard } from '../host/board.js';
+import type { Board } from '../host/board.js';
+import { runBoard } from '../host/board-runner.js';
+import type { BoardRunResult } from '../host/board-runner.js';
+import { moduleCoreFactory } from '../host/core.js';
+import { LoadParam, LoadStat, SbiError } from '../host/numbers.js';
+import { formatSummary } from '../host/summary.js';
+import { runFerry } from './helpers/ferry-cli.js';
+import { ROOT } from './helpers/paths.js';
+
+const MS = 1_000_000n;
+
+async function shipped(name: string): Promise<Board> {
+  return readBoard(join(ROOT, 'boards', `${name}.json`));
+}
+
+function noDeadlineMissed(result: BoardRunResult): void {
+  for (const vm of result.vms) expect(vm.stats.deadlineMisses, vm.name).toBe(0n);
+}
+
+function noViolations(result: BoardRunResult): void {
+  for (const migration of result.migrations) expect(migration.violations).toEqual([]);
+}
+
+describe('hotspot relief (boards/hotspot.json)', async () => {
+  const board = await shipped('hotspot');
+  const result = await runBoard({ board, durationNs: 1500n * MS });
+  const load = result.load!;
+
+  it('relieves processor 0 within the sustained window: one move of m0 to processor 1, admitted, downtime within its bound', () => {
+    const hot = board.load!.hotspot!;
+    expect(load.moves).toHaveLength(1);
+    const [move] = load.moves;
+    expect(move).toMatchObject({ cause: 'hot-utilisation', vm: 'm0', from: 0, to: 1, outcome: 'completed' });
+    // Hot from its first period (0 ms): relieved at the first decision once the sustained time is over.
+    expect(move!.atNs).toBeGreaterThanOrEqual(BigInt(hot.sustainedNs));
+    expect(move!.atNs).toBeLessThanOrEqual(BigInt(hot.sustainedNs + board.load!.periodNs));
+    expect(move!.downtimeNs).toBeDefined();
+    expect(move!.downtimeNs!).toBeLessThanOrEqual(move!.boundNs!);
+    expect(move!.boundNs!).toBeLessThanOrEqual(BigInt(board.vms.find((vm) => vm.name === 'm0')!.affordableDowntimeNs!));
+    expect(result.vms.find((vm) => vm.name === 'm0')).toMatchObject({ processor: 1, state: 'running', migratedFrom: 0 });
+  });
+
+  it('leaves every processor below the hot threshold, misses no deadline, and the checkers find their memory whole', () => {
+    const threshold = board.load!.hotspot!.utilisationPermille!;
+    for (const processor of load.processors) expect(processor.utilisationPermille, `processor ${processor.id}`).toBeLessThan(threshold);
+    expect(load.processors.find((p) => p.id === 0)!.hotNs).toBe(BigInt(board.load!.hotspot!.sustainedNs));
+    noDeadlineMissed(result);
+    for (const vm of result.vms.filter((candidate) => candidate.name.startsWith('c'))) expect(vm.stats.jobsCompleted).toBeGreaterThan(100n);
+    for (const vm of result.vms) expect(vm.state, vm.name).toBe('running'); // memcheck stops itself on a byte it did not write
+    expect(load.processors.every((p) => p.sleeps === 0)).toBe(true); // no consolidation on this board
+  });
+
+  it('says what it did in the summary: the move with its bound and measured downtime', () => {
+    const text = formatSummary(result);
+    expect(text).toMatch(/^load policies: hotspot relief \(utilisation >= 75 % for 50 ms\); period 10 ms, hold 1 s, fill 70 %, stop-copy$/m);
+    expect(text).toMatch(/^ {2}relief at 50\.000 ms: m0 0 -> 1 \(hot-utilisation\): completed, bound [\d.]+ ms, downtime [\d.]+ ms$/m);
+  });
+
+  it('is deterministic: the same board gives the same moves, bounds and downtimes', async () => {
+    const again = await runBoard({ board, durationNs: 1500n * MS });
+    expect(again.load!.moves).toEqual(load.moves);
+    expect(again.load!.processors).toEqual(load.processors);
+  });
+});
+
+describe('consolidation (boards/consolidation.json)', async () => {
+  const board = await shipped('consolidation');
+  // Three hold times: long enough for a loop to show if there were one.
+  const result = await runBoard({ board, durationNs: 3000n * MS });
+  const load = result.load!;
+
+  it('packs the four checkers onto processor 3 and frees processors 0, 1 and 2', () => {
+    expect(load.freed).toEqual([0, 1, 2]);
+    expect(load.moves.map((move) => [move.vm, move.from, move.to, move.outcome])).toEqual([
+      ['m0', 0, 3, 'completed'], ['m1', 1, 3, 'completed'], ['m2', 2, 3, 'completed'],
+    ]);
+    for (const vm of result.vms) expect(vm).toMatchObject({ processor: 3, state: 'running' });
+    for (const move of load.moves) {
+      expect(move.cause).toBe('consolidation');
+      expect(move.downtimeNs!).toBeLessThanOrEqual(move.boundNs!);
+    }
+    noViolations(result);
+  });
+
+  it('never oscillates: every VM moves once, a freed processor never wakes, nothing moves after the packing', () => {
+    const moved = load.moves.map((move) => move.vm);
+    expect(new Set(moved).size).toBe(moved.length);
+    for (const id of load.freed) expect(load.processors.find((p) => p.id === id)!.transitions.map((t) => t.asleep)).toEqual([true]);
+    const lastMove = load.moves.at(-1)!.atNs;
+    expect(lastMove).toBeLessThan(1000n * MS); // and then 2 s of quiet
+    expect(load.processors.find((p) => p.id === 3)).toMatchObject({ asleep: false, sleeps: 0 });
+  });
+
+  it('reports the energy proxy against the static placement', () => {
+    expect(load.staticAwakeNs).toBe(4n * result.endNs);
+    const awake = load.processors.reduce((sum, p) => sum + p.awakeNs, 0n);
+    expect(load.awakeNs).toBe(awake);
+    expect(load.processors.find((p) => p.id === 3)!.awakeNs).toBe(result.endNs);
+    // Each freed processor was awake until its checker left (the sustained 200 ms, then one move at a time).
+    for (const id of load.freed) expect(load.processors.find((p) => p.id === id)!.awakeNs).toBeLessThan(600n * MS);
+    expect(Number(load.awakeNs) / Number(load.staticAwakeNs)).toBeLessThan(0.4);
+    expect(formatSummary(result)).toMatch(/^ {2}processors freed: 0, 1, 2; processor-seconds awake [\d.]+ against 12\.000 for the static placement \(-\d+\.\d %\)$/m);
+  });
+});
+
+describe('moves the migration manager does not admit', () => {
+  it('a VM with no affordable downtime is never moved, and is not asked again within the hold time', async () => {
+    const board = await shipped('consolidation');
+    for (const vm of board.vms) delete vm.affordableDowntimeNs; // memcheck reports no task set: nothing to admit against
+    const result = await runBoard({ board, durationNs: 2500n * MS });
+    const load = result.load!;
+    expect(load.freed).toEqual([]);
+    expect(load.moves.length).toBeGreaterThan(0);
+    for (const move of load.moves) expect(move).toMatchObject({ outcome: 'refused', reason: 'no-affordable-downtime' });
+    for (const vm of result.vms) expect(vm.migratedFrom).toBeUndefined();
+    // Each VM is asked at most once per hold time (1 s) over 2.5 s.
+    for (const name of ['m0', 'm1', 'm2']) expect(load.moves.filter((move) => move.vm === name).length).toBeLessThanOrEqual(3);
+    expect(load.processors.reduce((sum, p) => sum + p.refusedMoves, 0)).toBe(load.moves.length);
+  });
+
+  it('a bound that exceeds the affordable downtime is refused (bound-exceeds-affordable): the VM stays', async () => {
+    const board = await shipped('hotspot');
+    for (const vm of board.vms) if (vm.affordableDowntimeNs !== undefined) vm.affordableDowntimeNs = 5_000_000;
+    const result = await runBoard({ board, durationNs: 400n * MS });
+    expect(result.load!.moves.length).toBeGreaterThan(0);
+    for (const move of result.load!.moves) expect(move).toMatchObject({ outcome: 'refused', reason: 'bound-exceeds-affordable' });
+    expect(result.vms.every((vm) => vm.migratedFrom === undefined)).toBe(true);
+    noDeadlineMissed(result);
+  });
+});
+
+describe('a load section the board file gets wrong is refused at its JSON pointer', () => {
+  function base(): Record<string, any> {
+    return {
+      processors: [0, 1].map((id) => ({ id, clockHz: 100_000_000, ramBytes: 16 * 1024 * 1024, majorFrameNs: 10_000_000 })),
+      links: [{ from: 0, to: 1, bandwidthBytesPerS: 12_500_000, latencyNs: 10_000, mtuBytes: 1024 }],
+      vms: [{ name: 'a', image: 'a.elf', memoryBytes: 1024 * 1024, processor: 0, windows: [{ offsetNs: 0, durationNs: 1_000_000 }], affordableDowntime: '100ms' }],
+      load: { hotspot: { utilisation: 0.9 }, consolidation: { below: 0.2 } },
+    };
+  }
+
+  function problems(change: (board: Record<string, any>) => void): string[] {
+    const board = base();
+    change(board);
+    try {
+      parseBoard(board, 'boards/x.json');
+    } catch (error) {
+      if (error instanceof BoardFileError) return error.problems.map((p) => `${p.pointer}: ${p.message}`);
+      throw error;
+    }
+    return [];
+  }
+
+  it('accepts the base board', () => {
+    expect(problems(() => {})).toEqual([]);
+    const board = parseBoard(base(), 'boards/x.json');
+    expect(board.load).toMatchObject({ periodNs: 10_000_000, holdNs: 1_000_000_000, strategy: 'stop-copy', fillPermille: 700, hotspot: { utilisationPermille: 900, sustainedNs: 50_000_000 }, consolidation: { belowPermille: 200, sustainedNs: 200_000_000, sleep: true } });
+    expect(board.vms[0]!.affordableDowntimeNs).toBe(100_000_000);
+  });
+
+  it.each([
+    ['a threshold above 1', (b: any) => { b.load.hotspot.utilisation = 1.5; }, '/load/hotspot/utilisation: must be at most 1, not 1.5'],
+    ['a threshold of 0', (b: any) => { b.load.consolidation.below = 0; }, '/load/consolidation/below: must be at least 0.001, not 0'],
+    ['a period without a unit', (b: any) => { b.load.period = '10'; }, '/load/period: must be a duration such as 10h, 30min or 20ms, not "10"'],
+    ['an unknown strategy', (b: any) => { b.load.strategy = 'teleport'; }, '/load/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", not "teleport"'],
+    ['an unknown property', (b: any) => { b.load.hotspot.cpu = 0.5; }, '/load/hotspot/cpu: unknown property (expected one of utilisation, overruns, deadlineMisses, sustained)'],
+    ['consolidation without its threshold', (b: any) => { delete b.load.consolidation.below; }, '/load/consolidation/below: is required'],
+    ['deadline misses of 0', (b: any) => { b.load.hotspot.deadlineMisses = 0; }, '/load/hotspot/deadlineMisses: must be at least 1, not 0'],
+    ['a hotspot policy without a trigger', (b: any) => { b.load.hotspot = { sustained: '50ms' }; }, '/load/hotspot: needs a trigger: one or more of utilisation, overruns, deadlineMisses'],
+    ['no policy at all', (b: any) => { b.load = { period: '10ms' }; }, '/load: needs a policy: hotspot, consolidation or both'],
+    ['consolidation at or above the hot threshold', (b: any) => { b.load.consolidation.below = 0.9; }, '/load/consolidation/below: must be below /load/hotspot/utilisation (0.9): the two policies would undo each other'],
+    ['a fill at or above the hot threshold', (b: any) => { b.load.fill = 0.95; }, '/load/fill: must be below /load/hotspot/utilisation (0.9): a processor filled to it would be hot at once'],
+    ['a hold shorter than a sustained time', (b: any) => { b.load.hold = '100ms'; }, '/load/hold: must be at least the longest sustained time (200 ms): a VM is not moved again before a policy has measured its move'],
+    ['a sustained time shorter than the period', (b: any) => { b.load.period = '100ms'; b.load.hotspot.sustained = '50ms'; }, '/load/hotspot/sustained: must be at least the period (100 ms)'],
+    ['a board without links', (b: any) => { b.links = []; }, '/load: the load policies move VMs between processors: the board needs links'],
+    ['an affordable downtime without a unit', (b: any) => { b.vms[0].affordableDowntime = 100; }, '/vms/0/affordableDowntime: must be a string, not 100'],
+    ['an affordable downtime below 1 us', (b: any) => { b.vms[0].affordableDowntime = '10ns'; }, '/vms/0/affordableDowntime: must be at least 1 us and at most 4294.967295 s'],
+  ])('%s', (_what, change, expected) => {
+    expect(problems(change)).toContain(expected);
+  });
+
+  it('ferry run says so on one line, exit status 2, no stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-load-'));
+    const board = base();
+    board.load.hotspot.utilisation = 2;
+    board.vms[0].image = join(ROOT, 'guests', 'build', 'hello.elf');
+    const path = join(dir, 'bad.json');
+    writeFileSync(path, JSON.stringify(board, null, 2));
+    const run = runFerry(['run', '--board', path, '--duration', '10ms']);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^ferry: error: board .*bad\.json: \/load\/hotspot\/utilisation: must be at most 1, not 2 \(line \d+\)\n$/);
+    expect(run.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
+
+describe('the core refuses a load parameter it cannot take', () => {
+  it('an unknown key, a period of 0, a threshold above 1000 per mille, a strategy beyond the last', async () => {
+    const core = await moduleCoreFactory()(() => {});
+    expect(core.loadSetParam(999, 1n)).toBe(SbiError.invalidParam);
+    expect(core.loadSetParam(LoadParam.periodNs, 0n)).toBe(SbiError.invalidParam);
+    expect(core.loadSetParam(LoadParam.hotUtilisationPermille, 1001n)).toBe(SbiError.invalidParam);
+    expect(core.loadSetParam(LoadParam.strategy, 99n)).toBe(SbiError.invalidParam);
+    expect(core.loadSetParam(LoadParam.hotUtilisationPermille, 800n)).toBe(0);
+    expect(core.vmSetAffordable(5, 1n)).toBe(SbiError.invalidParam); // no such VM
+    expect(core.loadStat(LoadStat.periods)).toBe(0n);
+    expect(core.loadStat(999)).toBe(0n);
+  });
+});
