@@ -133,7 +133,12 @@ export function measureLoad(): bool {
       unchecked(lastWindows[slot] = vm.windowsUsed);
       unchecked(lastOverruns[slot] = vm.overruns);
       unchecked(lastMisses[slot] = vm.deadlineMisses);
-      unchecked(busyCycles[slot] = 0);
+      // Not measured yet: counted at the most its windows let it run, so that a processor that
+      // has just taken a VM does not look emptier than it is (a protection's copy never runs).
+      // One this processor's own migration has stopped is leaving: it runs no more here.
+      const estimate = vm.copy || outgoingHolds(vm.id) ? 0 : windowShareCycles(vm.id, cycles);
+      unchecked(busyCycles[slot] = estimate);
+      busy += estimate;
       continue;
     }
     const executed = vm.executed - unchecked(lastExecuted[slot]);
@@ -166,6 +171,16 @@ export function measureLoad(): bool {
   const first = !measuredOnce;
   measuredOnce = true;
   return !first; // the first call only starts the first period
+}
+
+/** The most of `cycles` the VM's windows give it: its share of the major frame. */
+function windowShareCycles(vmId: u32, cycles: u64): u64 {
+  const frame = frameLengthCycles();
+  if (frame == 0) return 0;
+  const n = windowsOf(vmId, windowStarts, windowEnds);
+  let supply: u64 = 0;
+  for (let i = 0; i < n; i++) supply += unchecked(windowEnds[i]) - unchecked(windowStarts[i]);
+  return cycles / frame * supply + (cycles % frame) * supply / frame;
 }
 
 /** A migration is under way here: one of this processor's going, or one arriving (a reservation, a VM not run yet). */
