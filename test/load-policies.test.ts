@@ -16,6 +16,7 @@ import type { Board } from '../host/board.js';
 import { runBoard } from '../host/board-runner.js';
 import type { BoardRunResult } from '../host/board-runner.js';
 import { moduleCoreFactory } from '../host/core.js';
+import { coreFactoryFor } from '../host/runtimes/core-factory.js';
 import { LoadParam, LoadStat, SbiError } from '../host/numbers.js';
 import { formatSummary } from '../host/summary.js';
 import { Prng } from '../host/prng.js';
@@ -82,6 +83,26 @@ describe('hotspot relief (boards/hotspot.json)', async () => {
   });
 });
 
+describe('hotspot relief on overruns (boards/hotspot.json, its trigger the windows that overran)', async () => {
+  const board = await shipped('hotspot');
+  board.load = { ...board.load!, hotspot: { overrunPermille: 500, sustainedNs: 50_000_000 } };
+  const result = await runBoard({ board, durationNs: 1200n * MS });
+  const load = result.load!;
+
+  it('moves m0 for its overruns, and never onto a processor that is hot itself', () => {
+    // m0 and m1 overrun every window, c0 none: two thirds of processor 0's windows; m2 all of processor 2's.
+    expect(load.moves[0]).toMatchObject({ cause: 'hot-overruns', vm: 'm0', from: 0, to: 1, outcome: 'completed' });
+    // Processor 2 (m2 overruns every window) is hot too and asks processor 1 in the same period: one
+    // migration arrives at a time, so the destination turns the second down (destination busy).
+    expect(load.moves.slice(1)).toEqual([expect.objectContaining({ vm: 'm2', from: 2, to: 1, outcome: 'refused', reason: 'destination-busy' })]);
+    // Then processor 1 (m0 and c1) is hot as well: nowhere is left to go; nothing moves again.
+    expect(load.moves.filter((move) => move.outcome === 'completed')).toHaveLength(1);
+    expect(load.processors.find((p) => p.id === 0)!.hotNs).toBeGreaterThan(1000n * MS);
+    noDeadlineMissed(result);
+    noViolations(result);
+  });
+});
+
 describe('consolidation (boards/consolidation.json)', async () => {
   const board = await shipped('consolidation');
   // Three hold times: long enough for a loop to show if there were one.
@@ -108,6 +129,14 @@ describe('consolidation (boards/consolidation.json)', async () => {
     const lastMove = load.moves.at(-1)!.atNs;
     expect(lastMove).toBeLessThan(1000n * MS); // and then 2 s of quiet
     expect(load.processors.find((p) => p.id === 3)).toMatchObject({ asleep: false, sleeps: 0 });
+  });
+
+  it('does the same under the component runtime', async () => {
+    const component = await runBoard({ board, durationNs: 600n * MS, core: coreFactoryFor('component') });
+    const module = await runBoard({ board, durationNs: 600n * MS });
+    expect(component.load!.moves).toEqual(module.load!.moves);
+    expect(component.load!.processors).toEqual(module.load!.processors);
+    expect(module.load!.moves).toEqual(load.moves);
   });
 
   it('reports the energy proxy against the static placement', () => {
