@@ -16,7 +16,7 @@
 // Once it holds no VM the processor sleeps (load-monitor.ts), until a VM comes to it.
 import { getProcessorId, nowNs } from "./clock";
 import {
-  LOAD_CAUSE_CONSOLIDATION, LOAD_PARAM_CONSOLIDATE_BELOW_PERMILLE, LOAD_PARAM_CONSOLIDATE_SUSTAINED_NS,
+  EXIT_RUNNING, LOAD_CAUSE_CONSOLIDATION, LOAD_PARAM_CONSOLIDATE_BELOW_PERMILLE, LOAD_PARAM_CONSOLIDATE_SUSTAINED_NS,
   LOAD_PARAM_FILL_PERMILLE, LOAD_STAT_CONSOLIDATION_MOVES, MAX_PEERS, MAX_VMS,
 } from "./config";
 import { isHot } from "./hotspot";
@@ -83,8 +83,8 @@ function plan(below: u64): bool {
   }
   for (let slot = 0; slot < MAX_VMS; slot++) {
     const vm = vmAtSlot(slot);
-    unchecked(placed[slot] = vm == null);
-    if (vm != null && !movable(vm, slot)) return false; // it cannot leave now: the processor cannot empty
+    unchecked(placed[slot] = vm == null || vm.exit != EXIT_RUNNING); // a VM that stopped stays: it needs no processor
+    if (!unchecked(placed[slot]) && !movable(vm!, slot)) return false; // it cannot leave now: the processor cannot empty
   }
   firstSlot = -1;
   firstPeer = NO_PEER;

@@ -268,10 +268,17 @@ export const peerSlices = new StaticArray<u64>(MAX_PEERS * SLICE_WORDS);
 const reportBody = new StaticArray<u8>(LOAD_REPORT_BYTES);
 const ownSlices = new StaticArray<u64>(SLICE_WORDS);
 
-/** Live VMs here, held ones (reservations, copies) too. */
+/**
+ * VMs that need this processor: running ones, held ones (reservations, a protection's
+ * copies) too; not those that have stopped (their windows and RAM stay until released,
+ * but they never run again).
+ */
 export function vmsHere(): u32 {
   let n: u32 = 0;
-  for (let slot = 0; slot < MAX_VMS; slot++) if (vmAtSlot(slot) != null) n++;
+  for (let slot = 0; slot < MAX_VMS; slot++) {
+    const vm = vmAtSlot(slot);
+    if (vm != null && vm.exit == EXIT_RUNNING) n++;
+  }
   return n;
 }
 

@@ -23,7 +23,7 @@ import { Lockstep, cyclesToNs } from './lockstep.js';
 import { loadImage } from './loader.js';
 import { MigrationController } from './migration.js';
 import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
-import { ChannelStat, CoreEvent, ProcessorStat, VmStat } from './numbers.js';
+import { ChannelStat, CoreEvent, LOAD_CAUSE_LABELS, ProcessorStat, VmStat } from './numbers.js';
 import { VmDirectory } from './vm-directory.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
 import type { TraceRecord } from './trace.js';
@@ -262,6 +262,11 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
         },
         onEvent: (kind, id, vm, atNs, a, b) => {
           loadLog?.onEvent(processor.id, kind, id, name(vm), atNs, a, b);
+          if (kind === CoreEvent.loadMove) {
+            trace?.add({ ns: atNs, cpu: processor.id, event: 'load-move', vm: name(vm), cause: LOAD_CAUSE_LABELS[Number(a)] ?? String(a), from: processor.id, to: Number(b), id });
+          } else if (kind === CoreEvent.processorAsleep || kind === CoreEvent.processorAwake) {
+            trace?.add({ ns: atNs, cpu: processor.id, event: kind === CoreEvent.processorAsleep ? 'processor-asleep' : 'processor-awake' });
+          }
           directory.onEvent(processor.id, kind, id, vm);
           if (kind === CoreEvent.failoverActivated && plans[id] !== undefined) directory.takeOver(plans[id]!.vm.name, processor.id, vm);
           if (kind === CoreEvent.copyHeld && plans[id] !== undefined) directory.copyHeld(plans[id]!.vm.name, processor.id, vm);

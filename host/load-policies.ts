@@ -78,6 +78,7 @@ export function normaliseLoadPolicies(raw: RawLoadPolicies): BoardLoadPolicies {
 export function checkLoadPolicies(load: BoardLoadPolicies, hasLinks: boolean, report: (pointer: string, message: string) => void): void {
   if (!hasLinks) report('/load', 'the load policies move VMs between processors: the board needs links');
   if (!(load.periodNs >= 1000)) report('/load/period', 'must be at least 1 us');
+  if (load.strategy === 'cold') report('/load/strategy', 'a cold move restarts the VM from its image: a load policy does not throw a VM\'s state away');
   const hot = load.hotspot;
   if (hot !== undefined) {
     if (hot.utilisationPermille === undefined && hot.overrunPermille === undefined && hot.deadlineMisses === undefined) {

@@ -139,6 +139,26 @@ describe('consolidation (boards/consolidation.json)', async () => {
     expect(module.load!.moves).toEqual(load.moves);
   });
 
+  it('traces each move and each processor going to sleep', async () => {
+    const records: { event: string; [key: string]: unknown }[] = [];
+    await runBoard({ board, durationNs: 600n * MS, onTrace: (batch) => records.push(...(batch as typeof records)) });
+    expect(records.filter((r) => r.event === 'load-move').map((r) => [r['vm'], r['from'], r['to'], r['cause']])).toEqual([
+      ['m0', 0, 3, 'consolidation'], ['m1', 1, 3, 'consolidation'], ['m2', 2, 3, 'consolidation'],
+    ]);
+    expect(records.filter((r) => r.event === 'processor-asleep').map((r) => r['cpu'])).toEqual([0, 1, 2]);
+  });
+
+  it('a processor whose VMs have all stopped sleeps without moving anything', async () => {
+    const small = await shipped('consolidation');
+    small.vms[0]!.image = 'hello.elf';
+    small.vms[0]!.imagePath = join(ROOT, 'guests', 'build', 'hello.elf');
+    const result = await runBoard({ board: small, durationNs: 100n * MS });
+    expect(result.vms.find((vm) => vm.name === 'm0')).toMatchObject({ processor: 0, state: 'stopped' });
+    expect(result.load!.moves).toEqual([]); // the others' 200 ms below the threshold are not over yet
+    expect(result.load!.processors.find((p) => p.id === 0)).toMatchObject({ asleep: true, sleeps: 1 });
+    expect(result.load!.processors.find((p) => p.id === 0)!.awakeNs).toBeLessThan(20n * MS);
+  });
+
   it('reports the energy proxy against the static placement', () => {
     expect(load.staticAwakeNs).toBe(4n * result.endNs);
     const awake = load.processors.reduce((sum, p) => sum + p.awakeNs, 0n);
@@ -254,6 +274,7 @@ describe('a load section the board file gets wrong is refused at its JSON pointe
     ['a hold shorter than a sustained time', (b: any) => { b.load.hold = '100ms'; }, '/load/hold: must be at least the longest sustained time (200 ms): a VM is not moved again before a policy has measured its move'],
     ['a sustained time shorter than the period', (b: any) => { b.load.period = '100ms'; b.load.hotspot.sustained = '50ms'; }, '/load/hotspot/sustained: must be at least the period (100 ms)'],
     ['a board without links', (b: any) => { b.links = []; }, '/load: the load policies move VMs between processors: the board needs links'],
+    ['cold moves', (b: any) => { b.load.strategy = 'cold'; }, "/load/strategy: a cold move restarts the VM from its image: a load policy does not throw a VM's state away"],
     ['an affordable downtime without a unit', (b: any) => { b.vms[0].affordableDowntime = 100; }, '/vms/0/affordableDowntime: must be a string, not 100'],
     ['an affordable downtime below 1 us', (b: any) => { b.vms[0].affordableDowntime = '10ns'; }, '/vms/0/affordableDowntime: must be at least 1 us and at most 4294.967295 s'],
   ])('%s', (_what, change, expected) => {
