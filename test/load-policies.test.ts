@@ -76,10 +76,18 @@ describe('hotspot relief (boards/hotspot.json)', async () => {
     expect(text).toMatch(/^ {2}relief at 50\.000 ms: m0 0 -> 1 \(hot-utilisation\): completed, bound [\d.]+ ms, downtime [\d.]+ ms$/m);
   });
 
-  it('is deterministic: the same board gives the same moves, bounds and downtimes', async () => {
+  it('is deterministic: the same board gives the same moves, bounds and downtimes, and the same trace', async () => {
     const again = await runBoard({ board, durationNs: 1500n * MS });
     expect(again.load!.moves).toEqual(load.moves);
     expect(again.load!.processors).toEqual(load.processors);
+    const traceOf = async (): Promise<string> => {
+      const lines: string[] = [];
+      await runBoard({ board, durationNs: 200n * MS, onTrace: (records) => { for (const r of records) lines.push(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))); } });
+      return lines.join('\n');
+    };
+    const first = await traceOf();
+    expect(first).toContain('"event":"load-move"');
+    expect(await traceOf()).toBe(first);
   });
 });
 
