@@ -180,7 +180,8 @@ function windowShareCycles(vmId: u32, cycles: u64): u64 {
   const n = windowsOf(vmId, windowStarts, windowEnds);
   let supply: u64 = 0;
   for (let i = 0; i < n; i++) supply += unchecked(windowEnds[i]) - unchecked(windowStarts[i]);
-  return cycles / frame * supply + (cycles % frame) * supply / frame;
+  const sharePerMille = supply * 1000 / frame; // (in per mille first: a frame of 1000 s at 4 GHz squared would overflow)
+  return cycles / 1000 * sharePerMille + (cycles % 1000) * sharePerMille / 1000;
 }
 
 /** A migration is under way here: one of this processor's going, or one arriving (a reservation, a VM not run yet). */
