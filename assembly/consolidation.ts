@@ -22,6 +22,7 @@ import {
 import { isHot } from "./hotspot";
 import {
   consolidationOn, FLAG_ASLEEP, FLAG_EVACUATING, FLAG_HOT, FLAG_RECEIVING, fitsSlices, isAsleep, loadParam, loadStats, movable,
+  peerAllowed,
   peerFlags, peerFrameUs, peerFreePages, peerSlices, peerUsable, peerUtilisation, peerVms, periodStartNs, setOwnFlag,
   settled, SLICE_WORDS, startLoadMove, takeSlices, utilisationPermille, vmsHere, vmUtilisationPermille,
 } from "./load-monitor";
@@ -100,7 +101,7 @@ function plan(below: u64): bool {
     let best = NO_PEER;
     let bestLoad: u64 = 0;
     for (let peer: u32 = 0; peer < MAX_PEERS; peer++) {
-      if (!unchecked(planTaker[peer])) continue;
+      if (!unchecked(planTaker[peer]) || !peerAllowed(pick, peer)) continue;
       const after = unchecked(planUtilisation[peer]) + share;
       if (after > fill) continue;
       if (!fitsSlices(vm, unchecked(peerFrameUs[peer]), unchecked(planFreePages[peer]), unchecked(planVms[peer]), planSlices, <i32>peer * SLICE_WORDS)) continue;

@@ -19,7 +19,7 @@ import {
 } from "./config";
 import {
   FLAG_ASLEEP, FLAG_EVACUATING, FLAG_HOT, FLAG_RECEIVING, fitsSlices, hotspotOn, loadParam, loadStats, missesInPeriod, movable,
-  overrunPermille, peerFlags, peerFrameUs, peerFreePages, peerSlices, peerUsable, peerUtilisation, peerVms, periodStartNs,
+  overrunPermille, peerAllowed, peerFlags, peerFrameUs, peerFreePages, peerSlices, peerUsable, peerUtilisation, peerVms, periodStartNs,
   setOwnFlag, settled, SLICE_WORDS, startLoadMove, utilisationPermille, vmUtilisationPermille,
 } from "./load-monitor";
 import { Vm, vmAtSlot } from "./vm";
@@ -55,13 +55,13 @@ function reliefLimitPermille(): u64 {
   return hotAt != 0 && hotAt - 1 < fill ? hotAt - 1 : fill;
 }
 
-/** The peer where `vm` fits best for a relief, or NO_PEER. */
-function bestPeerFor(vm: Vm, share: u32): u32 {
+/** The peer where `vm` (in `slot`) fits best for a relief, or NO_PEER. */
+function bestPeerFor(vm: Vm, slot: i32, share: u32): u32 {
   const limit = reliefLimitPermille();
   let best = NO_PEER;
   let bestLoad: u64 = u64.MAX_VALUE;
   for (let peer: u32 = 0; peer < MAX_PEERS; peer++) {
-    if (!peerUsable(peer)) continue;
+    if (!peerUsable(peer) || !peerAllowed(slot, peer)) continue;
     const flags = unchecked(peerFlags[peer]);
     if ((flags & (FLAG_HOT | FLAG_EVACUATING | FLAG_RECEIVING)) != 0) continue;
     const after = <u64>unchecked(peerUtilisation[peer]) + <u64>share;
@@ -101,12 +101,15 @@ export function relieveHotspot(): void {
     if (pick < 0) return;
     unchecked(tried[pick] = true);
     const vm = vmAtSlot(pick)!;
-    const peer = bestPeerFor(vm, vmUtilisationPermille(pick));
-    if (peer == NO_PEER || peer == getProcessorId()) continue;
-    if (startLoadMove(vm, pick, peer, cause)) {
-      unchecked(loadStats[LOAD_STAT_RELIEF_MOVES]++);
-      hotSpell = false; // measured afresh once the move is over
-      return;
+    // Its best peer; if the move there is turned down (that peer is held for it), the next best.
+    for (let attempt = 0; attempt < <i32>MAX_PEERS && movable(vm, pick); attempt++) {
+      const peer = bestPeerFor(vm, pick, vmUtilisationPermille(pick));
+      if (peer == NO_PEER || peer == getProcessorId()) break;
+      if (startLoadMove(vm, pick, peer, cause)) {
+        unchecked(loadStats[LOAD_STAT_RELIEF_MOVES]++);
+        hotSpell = false; // measured afresh once the move is over
+        return;
+      }
     }
   }
 }

@@ -17,7 +17,8 @@ import {
   LOAD_PARAM_PERIOD_NS, LOAD_PARAM_SLEEP, LOAD_PARAM_STRATEGY, LOAD_REPORT_BYTES, LOAD_SLICES, LOAD_STAT_ASLEEP,
   LOAD_STAT_AWAKE_NS, LOAD_STAT_COUNT, LOAD_STAT_PEERS, LOAD_STAT_PERIODS, LOAD_STAT_PEAK_UTILISATION_PERMILLE,
   LOAD_STAT_REFUSED_MOVES, LOAD_STAT_SLEEPS, LOAD_STAT_UTILISATION_PERMILLE, MAX_PEERS, MAX_VMS, PAGE_SHIFT, DROP_MALFORMED,
-  REASON_DEST_BUSY, STATE_REFUSED, STRATEGY_WARM,
+  REASON_DEST_BUSY, REASON_NO_AFFORDABLE, REASON_NO_IMAGE, REASON_NONE, REASON_PROTECTED, REASON_RELAY_TABLE, REASON_VM_STOPPED,
+  STATE_DONE, STRATEGY_WARM,
 } from "./config";
 import { canReach, dropFrame, sendFrame } from "./communication";
 import { report } from "./events";
@@ -127,6 +128,7 @@ export function measureLoad(): bool {
     unchecked(arrivingAtLast[slot] = arriving);
     if (fresh || arriving || wasArriving || vm.executed < unchecked(lastExecuted[slot])) {
       // One that arrived is held for the hold time from its arrival (from the end of its move).
+      if (fresh) for (let peer = 0; peer < <i32>MAX_PEERS; peer++) unchecked(pairHoldUntilNs[slot * <i32>MAX_PEERS + peer] = 0);
       if (fresh || arriving) unchecked(holdUntilNs[slot] = measuredOnce ? t + loadParam(LOAD_PARAM_HOLD_NS) : 0);
       unchecked(seenHandle[slot] = vm.id + 1);
       unchecked(lastExecuted[slot] = vm.executed);
@@ -163,7 +165,7 @@ export function measureLoad(): bool {
   periodStartNs = measuredOnce ? nextPeriodNs - period : 0;
   periodStartCycles = now();
   nextPeriodNs = (t / period + 1) * period;
-  retryIfBusy();
+  noteMoveEnded();
   const moving = movingHere();
   if (wasMoving && !moving) settleUntilNs = t + 2 * period; // its effect shows in the next full period
   wasMoving = moving;
@@ -347,44 +349,75 @@ export function takeSlices(vm: Vm, slices: StaticArray<u64>, at: i32): void {
 
 // ---- a policy's move ---------------------------------------------------------------------------
 
+/** Per VM slot and peer: a move there that did not happen is not asked again before this board time. */
+const pairHoldUntilNs = new StaticArray<u64>(MAX_VMS * MAX_PEERS);
+
+/** May a policy ask to move the VM in `slot` to `peer` (no move there was turned down within the hold)? */
+export function peerAllowed(slot: i32, peer: u32): bool {
+  return nowNs() >= unchecked(pairHoldUntilNs[slot * MAX_PEERS + <i32>peer]);
+}
+
+/** Reasons that are the VM's own, whatever the destination: its next move waits the hold time, to any peer. */
+function vmReason(reason: u64): bool {
+  return reason == REASON_NO_AFFORDABLE || reason == REASON_NO_IMAGE || reason == REASON_PROTECTED || reason == REASON_VM_STOPPED
+    || reason == REASON_RELAY_TABLE;
+}
+
+/** A move that did not happen: the VM may go elsewhere, but not to `peer` within `holdNs` (nor anywhere, for a reason of its own). */
+function notMoved(slot: i32, peer: u32, reason: u64, holdNs: u64): void {
+  const until = nowNs() + holdNs;
+  if (vmReason(reason)) unchecked(holdUntilNs[slot] = until);
+  else {
+    unchecked(holdUntilNs[slot] = 0);
+    unchecked(pairHoldUntilNs[slot * MAX_PEERS + <i32>peer] = until);
+  }
+}
+
 /**
  * Starts moving `vm` (in `slot`) to processor `peer` for `cause`, through the migration
  * manager: its admission decides (the downtime bound against the VM's affordable
- * downtime). Whatever the outcome, the VM is held for the hold time: a move turned down
- * is not asked again at once, and a VM that moved is not moved on. True if it started.
+ * downtime). A VM that moves is not moved on within the hold time (where it arrives, it
+ * is held from its arrival); one whose move was turned down is not asked again to that
+ * peer within it — nor to any, if the reason is its own (no affordable downtime, say).
+ * True if it started.
  */
 export function startLoadMove(vm: Vm, slot: i32, peer: u32, cause: u64): bool {
-  unchecked(holdUntilNs[slot] = nowNs() + loadParam(LOAD_PARAM_HOLD_NS));
-  const strategy = <u32>loadParam(LOAD_PARAM_STRATEGY);
-  const result = startMigration(vm.id, peer, strategy);
+  const hold = loadParam(LOAD_PARAM_HOLD_NS);
+  unchecked(holdUntilNs[slot] = nowNs() + hold);
+  const result = startMigration(vm.id, peer, <u32>loadParam(LOAD_PARAM_STRATEGY));
   const out = currentOutgoing();
   const id = out.vmId == vm.id && out.startNs == nowNs() ? out.id : 0;
   report(EVENT_LOAD_MOVE, id, vm.id, cause, peer);
-  lastMoveId = id;
-  lastMoveSlot = slot;
   if (result != 0) {
     unchecked(loadStats[LOAD_STAT_REFUSED_MOVES]++);
+    notMoved(slot, peer, id == 0 ? REASON_NONE : out.reason, hold);
     return false;
   }
+  lastMoveId = id;
+  lastMoveSlot = slot;
+  lastMovePeer = peer;
   wasMoving = true;
   return true;
 }
 
-/** The last move a policy started here: its migration and the VM's slot. */
+/** The last move a policy started here: its migration, the VM's slot and where it was going. */
 let lastMoveId: u32 = 0;
 let lastMoveSlot: i32 = -1;
+let lastMovePeer: u32 = 0;
 
 /**
- * A move the destination turned down because another migration was arriving there
- * (destination busy) did not fail on the VM's account: it may be asked again two periods
- * on, not a hold time later. (Two processors often decide in the same period.)
+ * A move that started but did not complete (refused by the destination, failed,
+ * cancelled) leaves the VM here: it is not held as a VM that moved, only that peer is
+ * for the hold time — for two periods if the destination was only busy with another
+ * arriving migration (two processors often decide in the same period).
  */
-function retryIfBusy(): void {
+function noteMoveEnded(): void {
   if (lastMoveId == 0) return;
   const out = outgoingById(lastMoveId);
-  if (out == null || !out.over()) return;
-  if (out.state == STATE_REFUSED && out.reason == REASON_DEST_BUSY && unchecked(seenHandle[lastMoveSlot]) == out.vmId + 1) {
-    unchecked(holdUntilNs[lastMoveSlot] = nowNs() + 2 * loadParam(LOAD_PARAM_PERIOD_NS));
+  if (out != null && !out.over()) return;
+  if (out != null && out.state != STATE_DONE && unchecked(seenHandle[lastMoveSlot]) == out.vmId + 1) {
+    const hold = out.reason == REASON_DEST_BUSY ? 2 * loadParam(LOAD_PARAM_PERIOD_NS) : loadParam(LOAD_PARAM_HOLD_NS);
+    notMoved(lastMoveSlot, lastMovePeer, out.reason, hold);
   }
   lastMoveId = 0;
 }

@@ -227,6 +227,23 @@ describe('moves the migration manager does not admit', () => {
     expect(load.processors.reduce((sum, p) => sum + p.refusedMoves, 0)).toBe(load.moves.length);
   });
 
+  it('a bound too long over one link: that peer is passed over for the hold time, and the VM goes to the next best at once', async () => {
+    // hotspot.json's processor 0 with two idle peers; the link to processor 1 is ten times slower.
+    const raw = JSON.parse(readFileSync(join(ROOT, 'boards', 'hotspot.json'), 'utf8')) as Record<string, any>;
+    raw.vms = raw.vms.filter((vm: { name: string }) => vm.name !== 'm2');
+    raw.vms.push({ ...raw.vms.find((vm: { name: string }) => vm.name === 'c1'), name: 'c2', processor: 2 });
+    raw.links.find((link: { from: number; to: number }) => link.from === 0 && link.to === 1).bandwidthBytesPerS = 1_250_000;
+    const board = parseBoard(raw, join(ROOT, 'boards', 'slow-link.json'));
+    const result = await runBoard({ board, durationNs: 600n * MS });
+    const moves = result.load!.moves;
+    expect(moves[0]).toMatchObject({ vm: 'm0', to: 1, outcome: 'refused', reason: 'bound-exceeds-affordable' });
+    const completed = moves.filter((move) => move.outcome === 'completed');
+    expect(completed).toEqual([expect.objectContaining({ vm: 'm0', from: 0, to: 2 })]);
+    expect(completed[0]!.atNs).toBe(moves[0]!.atNs); // the next best peer, in the same decision
+    expect(moves.filter((move) => move.to === 1).every((move) => move.outcome === 'refused')).toBe(true);
+    noDeadlineMissed(result);
+  });
+
   it('a bound that exceeds the affordable downtime is refused (bound-exceeds-affordable): the VM stays', async () => {
     const board = await shipped('hotspot');
     for (const vm of board.vms) if (vm.affordableDowntimeNs !== undefined) vm.affordableDowntimeNs = 5_000_000;
