@@ -7,7 +7,8 @@
 // movable (load-monitor.ts: not protected, not held, its hold time over), or nothing
 // moves. One move at a time goes through the migration manager, whose admission (the
 // downtime bound against the VM's affordable downtime) decides; the plan is made afresh
-// each period, and one move turned down ends the evacuation until its VM's hold is over.
+// each period, and a move turned down ends this evacuation: the next plan leaves that peer
+// out for the VM until its hold is over (load-monitor.ts).
 //
 // No loop: a processor empties only onto peers that take part less than it — peers that
 // are not below the threshold themselves, or that are but rank above it (more VMs, then

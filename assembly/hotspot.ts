@@ -8,8 +8,9 @@
 // major frame, and the peer's load with the VM's below both the hot threshold and the
 // fill limit; the least loaded such peer, an awake one before a sleeping one. The move
 // goes through the migration manager, whose admission starts it only if its downtime
-// bound fits the VM's affordable downtime; a VM turned down, and a VM that moved, are
-// held for the hold time (load-monitor.ts). After a move the processor measures afresh:
+// bound fits the VM's affordable downtime; turned down, the VM's next best peer is tried,
+// then the next VM. A VM that moved is held for the hold time, and so is a peer a move of
+// the VM was turned down by (load-monitor.ts). After a move the processor measures afresh:
 // still hot for the sustained time, it moves the next.
 import { getProcessorId, nowNs } from "./clock";
 import {
