@@ -18,12 +18,13 @@ import {
   LOAD_STAT_AWAKE_NS, LOAD_STAT_COUNT, LOAD_STAT_PEERS, LOAD_STAT_PERIODS, LOAD_STAT_PEAK_UTILISATION_PERMILLE,
   LOAD_STAT_REFUSED_MOVES, LOAD_STAT_SLEEPS, LOAD_STAT_UTILISATION_PERMILLE, MAX_PEERS, MAX_VMS, PAGE_SHIFT, DROP_MALFORMED,
   REASON_DEST_BUSY, REASON_NO_AFFORDABLE, REASON_NO_IMAGE, REASON_NONE, REASON_PROTECTED, REASON_RELAY_TABLE, REASON_VM_STOPPED,
-  STATE_DONE, STRATEGY_WARM,
+  STATE_COMMITTING, STATE_DONE, STATE_POST_COPY, STRATEGY_WARM,
 } from "./config";
 import { canReach, dropFrame, sendFrame } from "./communication";
 import { report } from "./events";
 import { currentOutgoing, outgoingById } from "./migration-source";
-import { setNextParam, startMigration } from "./migration";
+import { cancelMigration, startMigration } from "./migration";
+import { warningActive } from "./failover";
 import { protectionOfVm } from "./protection";
 import { frameLengthCycles, scheduleConfigured, windowsOf } from "./schedule";
 import { setPeriodicFrameBytes } from "./transport";
@@ -112,6 +113,7 @@ export function setOwnFlag(flag: u32, on: bool): void {
 export function measureLoad(): bool {
   if (!loadPoliciesOn()) return false;
   noteSleep();
+  if (lastMoveId != 0 && warningActive()) yieldToWarning();
   const t = nowNs();
   if (t < nextPeriodNs) return false;
   const period = loadParam(LOAD_PARAM_PERIOD_NS);
@@ -211,9 +213,9 @@ function outgoingHolds(vmId: u32): bool {
   return !out.over() && out.vmId == vmId;
 }
 
-/** May a policy decide now: nothing moving here, and the last move's effect measured. */
+/** May a policy decide now: nothing moving here, the last move's effect measured, no hardware warning running. */
 export function settled(): bool {
-  return !wasMoving && nowNs() >= settleUntilNs;
+  return !wasMoving && nowNs() >= settleUntilNs && !warningActive();
 }
 
 /** The VM's share of the last period, per mille. */
@@ -404,6 +406,16 @@ export function startLoadMove(vm: Vm, slot: i32, peer: u32, cause: u64): bool {
 let lastMoveId: u32 = 0;
 let lastMoveSlot: i32 = -1;
 let lastMovePeer: u32 = 0;
+
+/**
+ * A hardware warning: its moves of protected VMs come first, and there is one outgoing
+ * migration at a time. A policy's move still before its COMMIT is cancelled (the VM runs on
+ * here); one past it finishes.
+ */
+function yieldToWarning(): void {
+  const out = currentOutgoing();
+  if (out.id == lastMoveId && !out.over() && out.state != STATE_COMMITTING && out.state != STATE_POST_COPY) cancelMigration();
+}
 
 /**
  * A move that started but did not complete (refused by the destination, failed,

@@ -111,6 +111,25 @@ describe('hotspot relief on overruns (boards/hotspot.json, its trigger the windo
   });
 });
 
+describe('a hardware warning comes first', () => {
+  it('a relief still before its commit is cancelled, the protected VM moves on the warning (within its affordable downtime), and no relief starts until the processor fails', async () => {
+    const raw = JSON.parse(readFileSync(join(ROOT, 'boards', 'hotspot.json'), 'utf8')) as Record<string, any>;
+    // m1 is protected: it moves on a warning (to processor 2, free from 4 ms on), never for load.
+    raw.vms.find((vm: { name: string }) => vm.name === 'm1').protection = { policies: ['migrate-on-warning'], backup: 2 };
+    const board = parseBoard(raw, join(ROOT, 'boards', 'warned.json'));
+    // The relief of m0 starts at 50 ms (its stop-copy takes about 70 ms); the warning comes at 55 ms.
+    const result = await runBoard({ board, durationNs: 700n * MS, faults: [{ kind: 'warning', atNs: 55n * MS, processor: 0, leadNs: 400n * MS }] });
+    const moves = result.load!.moves;
+    expect(moves[0]).toMatchObject({ vm: 'm0', from: 0, to: 1, outcome: 'cancelled' });
+    expect(moves.filter((move) => move.from === 0 && move.atNs < 455n * MS)).toHaveLength(1);
+    expect(result.health!.events.warningMoves).toEqual([expect.objectContaining({ processor: 0 })]);
+    expect(result.health!.events.warningMoves[0]!.migration).not.toBe(0);
+    expect(result.vms.find((vm) => vm.name === 'm1')).toMatchObject({ processor: 2, state: 'running' });
+    expect(result.vms.find((vm) => vm.name === 'm0')).toMatchObject({ processor: 0, state: 'lost' }); // not protected: lost with processor 0
+    noDeadlineMissed(result);
+  });
+});
+
 describe('consolidation (boards/consolidation.json)', async () => {
   const board = await shipped('consolidation');
   // Three hold times: long enough for a loop to show if there were one.
