@@ -131,7 +131,7 @@ export function measureLoad(): bool {
     if (fresh || arriving || wasArriving || vm.executed < unchecked(lastExecuted[slot])) {
       // One that arrived is held for the hold time from its arrival (from the end of its move).
       if (fresh) for (let peer = 0; peer < <i32>MAX_PEERS; peer++) unchecked(pairHoldUntilNs[slot * <i32>MAX_PEERS + peer] = 0);
-      if (fresh || arriving) unchecked(holdUntilNs[slot] = measuredOnce ? t + loadParam(LOAD_PARAM_HOLD_NS) : 0);
+      if (fresh || arriving || wasArriving) unchecked(holdUntilNs[slot] = measuredOnce ? t + loadParam(LOAD_PARAM_HOLD_NS) : 0);
       unchecked(seenHandle[slot] = vm.id + 1);
       unchecked(lastExecuted[slot] = vm.executed);
       unchecked(lastWindows[slot] = vm.windowsUsed);

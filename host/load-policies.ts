@@ -146,6 +146,8 @@ export interface LoadMove {
   boundNs?: bigint;
   /** Measured on the destination: first instruction there − the stop. */
   downtimeNs?: bigint;
+  /** Board time of the VM's first instruction on the destination (its arrival). */
+  arrivedNs?: bigint;
 }
 
 export interface LoadProcessor {
@@ -174,6 +176,11 @@ export interface LoadResult {
   /** The energy proxy: processor-time awake, and the same for the static placement. */
   awakeNs: bigint;
   staticAwakeNs: bigint;
+  /**
+   * What the host saw break the policies' promises (empty unless the core is wrong): a
+   * moved VM moved again within the hold time of its arrival, a downtime over its bound.
+   */
+  violations: string[];
 }
 
 interface MigrationFacts {
@@ -181,6 +188,7 @@ interface MigrationFacts {
   reason?: string;
   boundNs?: bigint;
   downtimeNs?: bigint;
+  arrivedNs?: bigint;
 }
 
 /** Records the cores' load events (and the migration events of the moves) as they happen. */
@@ -217,7 +225,7 @@ export class LoadLog {
       case CoreEvent.migrationCancelled: facts().outcome = 'cancelled'; return;
       case CoreEvent.migrationBlackout: facts().boundNs = b; return;
       case CoreEvent.migrationCommitted: facts().outcome = 'completed'; return;
-      case CoreEvent.migrationFirstRun: facts().downtimeNs = a; return;
+      case CoreEvent.migrationFirstRun: facts().downtimeNs = a; facts().arrivedNs = atNs; return;
     }
   }
 
@@ -243,6 +251,7 @@ export class LoadLog {
     }));
     return {
       policies: this.policies,
+      violations: violationsOf(moves, this.policies.holdNs),
       moves,
       processors,
       freed: processors.filter((p) => p.placedVms && p.asleep).map((p) => p.id),
@@ -250,6 +259,23 @@ export class LoadLog {
       staticAwakeNs: BigInt(processors.filter((p) => p.placedVms).length) * endNs,
     };
   }
+}
+
+/** The host's own check of the promises, from the moves as the cores reported them. */
+function violationsOf(moves: readonly LoadMove[], holdNs: number): string[] {
+  const violations: string[] = [];
+  const arrived = new Map<string, bigint>();
+  for (const move of moves) {
+    const since = arrived.get(move.vm);
+    if (since !== undefined && move.atNs < since + BigInt(holdNs)) {
+      violations.push(`${move.vm} was moved again at ${formatNs(move.atNs)}, ${formatNs(move.atNs - since)} after it arrived: within the hold time (${setting(holdNs)})`);
+    }
+    if (move.downtimeNs !== undefined && move.boundNs !== undefined && move.downtimeNs > move.boundNs) {
+      violations.push(`${move.vm}'s move at ${formatNs(move.atNs)}: the measured downtime ${formatNs(move.downtimeNs)} exceeds the bound ${formatNs(move.boundNs)}`);
+    }
+    if (move.outcome === 'completed' && move.arrivedNs !== undefined) arrived.set(move.vm, move.arrivedNs);
+  }
+  return violations;
 }
 
 // ---------------------------------------------------------------- for people
@@ -295,5 +321,6 @@ export function formatLoadLines(load: LoadResult): string[] {
     const saved = load.staticAwakeNs === 0n ? 0 : 100 * (1 - Number(load.awakeNs) / Number(load.staticAwakeNs));
     lines.push(`  processors freed: ${load.freed.length === 0 ? 'none' : load.freed.join(', ')}; processor-seconds awake ${(Number(load.awakeNs) / 1e9).toFixed(3)} against ${(Number(load.staticAwakeNs) / 1e9).toFixed(3)} for the static placement (${saved >= 0 ? '-' : '+'}${Math.abs(saved).toFixed(1)} %)`);
   }
+  for (const violation of load.violations) lines.push(`  LOAD POLICY VIOLATED: ${violation}`);
   return lines;
 }

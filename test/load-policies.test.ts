@@ -37,6 +37,7 @@ function noDeadlineMissed(result: BoardRunResult): void {
 
 function noViolations(result: BoardRunResult): void {
   for (const migration of result.migrations) expect(migration.violations).toEqual([]);
+  expect(result.load?.violations ?? []).toEqual([]);
 }
 
 describe('hotspot relief (boards/hotspot.json)', async () => {
@@ -56,6 +57,7 @@ describe('hotspot relief (boards/hotspot.json)', async () => {
     expect(move!.downtimeNs!).toBeLessThanOrEqual(move!.boundNs!);
     expect(move!.boundNs!).toBeLessThanOrEqual(BigInt(board.vms.find((vm) => vm.name === 'm0')!.affordableDowntimeNs!));
     expect(result.vms.find((vm) => vm.name === 'm0')).toMatchObject({ processor: 1, state: 'running', migratedFrom: 0 });
+    noViolations(result);
   });
 
   it('leaves every processor below the hot threshold, misses no deadline, and the checkers find their memory whole', () => {
@@ -127,6 +129,7 @@ describe('a hardware warning comes first', () => {
     expect(result.vms.find((vm) => vm.name === 'm1')).toMatchObject({ processor: 2, state: 'running' });
     expect(result.vms.find((vm) => vm.name === 'm0')).toMatchObject({ processor: 0, state: 'lost' }); // not protected: lost with processor 0
     noDeadlineMissed(result);
+    noViolations(result);
   });
 });
 
@@ -156,6 +159,7 @@ describe('consolidation (boards/consolidation.json)', async () => {
     const lastMove = load.moves.at(-1)!.atNs;
     expect(lastMove).toBeLessThan(1000n * MS); // and then 2 s of quiet
     expect(load.processors.find((p) => p.id === 3)).toMatchObject({ asleep: false, sleeps: 0 });
+    noViolations(result);
   });
 
   it('does the same under the component runtime', async () => {
@@ -380,6 +384,34 @@ describe('random load sections: refused at a pointer, or run; never a crash or a
     expect(refused).toBeGreaterThan(100);
     expect(accepted).toBeGreaterThan(5);
   }, 60_000);
+});
+
+describe('the host holds the cores to the policies\' promises', () => {
+  it('a VM moved again within the hold of its arrival, and a downtime over its bound, are violations', async () => {
+    const { LoadLog } = await import('../host/load-policies.js');
+    const { CoreEvent } = await import('../host/numbers.js');
+    const policies = parseBoard({
+      processors: [0, 1].map((id) => ({ id, clockHz: 100_000_000, ramBytes: 16 * 1024 * 1024 })),
+      links: [{ from: 0, to: 1, bandwidthBytesPerS: 12_500_000, latencyNs: 10_000, mtuBytes: 1024 }],
+      load: { hold: '1s', consolidation: { below: 0.2 } },
+    }, 'boards/x.json').load!;
+    const log = new LoadLog(policies);
+    const move = (processor: number, id: number, atNs: bigint, to: number, firstRunNs: bigint, downtimeNs: bigint, boundNs: bigint): void => {
+      log.onEvent(processor, CoreEvent.loadMove, id, 'v', atNs, 4n, BigInt(to));
+      log.onEvent(processor, CoreEvent.migrationBlackout, id, '', atNs + MS, 0n, boundNs);
+      log.onEvent(processor, CoreEvent.migrationCommitted, id, '', firstRunNs, BigInt(to), 0n);
+      log.onEvent(to, CoreEvent.migrationFirstRun, id, '', firstRunNs, downtimeNs, atNs + MS);
+    };
+    move(0, 1, 100n * MS, 1, 190n * MS, 80n * MS, 100n * MS);
+    move(1, 2, 900n * MS, 0, 990n * MS, 120n * MS, 100n * MS);
+    const core = { loadStat: () => 0n } as unknown as Parameters<typeof log.result>[0][number]['core'];
+    const result = log.result([{ id: 0, core, placedVms: true }, { id: 1, core, placedVms: false }], 2000n * MS);
+    expect(result.violations).toEqual([
+      'v was moved again at 900.000 ms, 710.000 ms after it arrived: within the hold time (1 s)',
+      "v's move at 900.000 ms: the measured downtime 120.000 ms exceeds the bound 100.000 ms",
+    ]);
+    expect(result.moves.map((m) => m.outcome)).toEqual(['completed', 'completed']);
+  });
 });
 
 describe('the core refuses a load parameter it cannot take', () => {
