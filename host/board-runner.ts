@@ -263,6 +263,7 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
         onEvent: (kind, id, vm, atNs, a, b) => {
           loadLog?.onEvent(processor.id, kind, id, name(vm), atNs, a, b);
           if (kind === CoreEvent.loadMove) {
+            migrations?.watch(id, name(vm), processor.id, vm, Number(b), atNs);
             trace?.add({ ns: atNs, cpu: processor.id, event: 'load-move', vm: name(vm), cause: LOAD_CAUSE_LABELS[Number(a)] ?? String(a), from: processor.id, to: Number(b), id });
           } else if (kind === CoreEvent.processorAsleep || kind === CoreEvent.processorAwake) {
             trace?.add({ ns: atNs, cpu: processor.id, event: kind === CoreEvent.processorAsleep ? 'processor-asleep' : 'processor-awake' });
@@ -337,7 +338,7 @@ async function runPlacedBoard(options: BoardRunOptions, placed: PlacedProcessor[
   if (healthSetup !== undefined) result.health = { setup: healthSetup, events: healthLog };
   if (loadLog !== undefined) {
     const placedVms = new Set(board.vms.map((vm) => vm.processor));
-    result.load = loadLog.result(placed.map((slot) => ({ id: slot.id, core: slot.core, placedVms: placedVms.has(slot.id) })), endNs);
+    result.load = loadLog.result(placed.map((slot) => ({ id: slot.id, core: slot.core, placedVms: placedVms.has(slot.id) })), endNs, (id) => controller.watchedReport(id));
   }
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();

@@ -11,7 +11,7 @@
 import type { CoreRuntime } from './core-runtime.js';
 import { formatNs } from './migration-report.js';
 import { MIGRATION_STRATEGIES, StrategyCode } from './migration.js';
-import type { MigrationStrategy } from './migration.js';
+import type { MigrationReport, MigrationStrategy } from './migration.js';
 import { CoreEvent, LOAD_CAUSE_LABELS, LOAD_PARAM_DEFAULTS, LoadParam, LoadStat, MIGRATION_REASON_LABELS } from './numbers.js';
 import { NS_PER_S, parseDurationS } from './reliability/units.js';
 
@@ -148,6 +148,8 @@ export interface LoadMove {
   downtimeNs?: bigint;
   /** Board time of the VM's first instruction on the destination (its arrival). */
   arrivedNs?: bigint;
+  /** The migration's full report, as the host builds it for a scenario's (host/migration.ts), when it ran. */
+  report?: MigrationReport;
 }
 
 export interface LoadProcessor {
@@ -230,10 +232,11 @@ export class LoadLog {
   }
 
   /** The result at the end of the run, from the log and every core's load counters. */
-  result(cores: readonly { id: number; core: CoreRuntime; placedVms: boolean }[], endNs: bigint): LoadResult {
-    const moves = this.moves.map((move) => {
+  result(cores: readonly { id: number; core: CoreRuntime; placedVms: boolean }[], endNs: bigint, reportOf?: (id: number) => MigrationReport | undefined): LoadResult {
+    const moves = this.moves.map((move): LoadMove => {
       const facts = move.migration === 0 ? { outcome: 'refused' as const } : this.facts.get(move.migration) ?? {};
-      return { ...move, ...facts, outcome: facts.outcome ?? move.outcome };
+      const report = move.migration === 0 ? undefined : reportOf?.(move.migration);
+      return { ...move, ...facts, outcome: facts.outcome ?? move.outcome, ...(report === undefined ? {} : { report }) };
     });
     const processors = cores.map(({ id, core, placedVms }): LoadProcessor => ({
       id,
@@ -270,9 +273,11 @@ function violationsOf(moves: readonly LoadMove[], holdNs: number): string[] {
     if (since !== undefined && move.atNs < since + BigInt(holdNs)) {
       violations.push(`${move.vm} was moved again at ${formatNs(move.atNs)}, ${formatNs(move.atNs - since)} after it arrived: within the hold time (${setting(holdNs)})`);
     }
-    if (move.downtimeNs !== undefined && move.boundNs !== undefined && move.downtimeNs > move.boundNs) {
+    if (move.report === undefined && move.downtimeNs !== undefined && move.boundNs !== undefined && move.downtimeNs > move.boundNs) {
       violations.push(`${move.vm}'s move at ${formatNs(move.atNs)}: the measured downtime ${formatNs(move.downtimeNs)} exceeds the bound ${formatNs(move.boundNs)}`);
     }
+    // The checks the host makes of every migration: never on two processors, on the destination within its bound.
+    for (const violation of move.report?.violations ?? []) violations.push(`${move.vm}'s move at ${formatNs(move.atNs)}: ${violation}`);
     if (move.outcome === 'completed' && move.arrivedNs !== undefined) arrived.set(move.vm, move.arrivedNs);
   }
   return violations;

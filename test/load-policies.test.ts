@@ -148,7 +148,11 @@ describe('consolidation (boards/consolidation.json)', async () => {
     for (const move of load.moves) {
       expect(move.cause).toBe('consolidation');
       expect(move.downtimeNs!).toBeLessThanOrEqual(move.boundNs!);
+      // The host watched it as it watches a scenario's migration: never on two processors, the same figures.
+      expect(move.report).toMatchObject({ id: move.migration, vm: move.vm, from: move.from, to: move.to, strategy: 'stop-copy', outcome: 'completed', downtimeNs: move.downtimeNs, violations: [] });
+      expect(move.report!.timeline.map((entry) => entry.state)).toEqual(['preparing', 'blackout', 'done']);
     }
+    expect(result.migrations).toEqual([]); // those are the scenario's, one per migrate event
     noViolations(result);
   });
 
