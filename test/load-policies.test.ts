@@ -183,6 +183,19 @@ describe('consolidation (boards/consolidation.json)', async () => {
     expect(records.filter((r) => r.event === 'processor-asleep').map((r) => r['cpu'])).toEqual([0, 1, 2]);
   });
 
+  it('the processor with the most VMs is the one the others pack onto; its control loop stays and misses nothing', async () => {
+    const raw = JSON.parse(readFileSync(join(ROOT, 'boards', 'consolidation.json'), 'utf8')) as Record<string, any>;
+    raw.vms.push({ name: 'c1', image: '../guests/build/control.elf', kind: 'paravirtual', memoryBytes: 1048576, processor: 1, windows: [{ offsetNs: 8_000_000, durationNs: 1_000_000 }] });
+    const mixed = await runBoard({ board: parseBoard(raw, join(ROOT, 'boards', 'mixed.json')), durationNs: 1500n * MS });
+    expect(mixed.load!.freed).toEqual([0, 2, 3]);
+    expect(mixed.load!.moves.map((move) => [move.vm, move.from, move.to, move.outcome])).toEqual([
+      ['m0', 0, 1, 'completed'], ['m2', 2, 1, 'completed'], ['m3', 3, 1, 'completed'],
+    ]);
+    expect(mixed.vms.find((vm) => vm.name === 'c1')).toMatchObject({ processor: 1, state: 'running' });
+    noDeadlineMissed(mixed);
+    noViolations(mixed);
+  });
+
   it('a processor whose VMs have all stopped sleeps without moving anything', async () => {
     const small = await shipped('consolidation');
     small.vms[0]!.image = 'hello.elf';
