@@ -316,8 +316,15 @@ export function loadStat(key: u32): u64 {
 
 export function vmSetAffordable(id: u32, ns: u64): i32 {
   const vm = vmById(id);
-  if (vm == null) return SBI_ERR_INVALID_PARAM;
+  if (vm == null || ns / 1000 > <u64>0x7FFF_FFFF) return SBI_ERR_INVALID_PARAM; // a migration carries it in 31 bits of us
   vm.affordableNs = ns;
+  return 0;
+}
+
+export function vmSetPinned(id: u32, pinned: u32): i32 {
+  const vm = vmById(id);
+  if (vm == null || pinned > 1) return SBI_ERR_INVALID_PARAM;
+  vm.pinned = pinned != 0;
   return 0;
 }
 

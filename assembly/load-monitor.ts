@@ -225,11 +225,11 @@ export function vmUtilisationPermille(slot: i32): u32 {
 
 /**
  * May a load policy move this VM: it runs here (not held, not a protection's copy, not
- * arriving), is not protected (a protected VM moves only along its protection:
+ * arriving), the board did not pin it, is not protected (a protected VM moves only along its protection:
  * docs/health.md) and its hold time is over.
  */
 export function movable(vm: Vm, slot: i32): bool {
-  return vm.exit == EXIT_RUNNING && !vm.held && !vm.copy && !vm.awaitingFirstRun && vm.absent == 0
+  return vm.exit == EXIT_RUNNING && !vm.held && !vm.copy && !vm.pinned && !vm.awaitingFirstRun && vm.absent == 0
     && unchecked(seenHandle[slot]) == vm.id + 1 && nowNs() >= unchecked(holdUntilNs[slot])
     && protectionOfVm(vm.id) == null;
 }

@@ -481,6 +481,7 @@ function createBoardVm(
     ns: 0n, cycles: core.now(), cpu: processor, event: 'vm-load', vm: vm.name, vmId, kind,
     memoryBytes: vm.memoryBytes, image: vm.image, entry: image.entry, ...(copy === '' ? {} : { copy: true }),
   });
+  if (vm.pinned === true) refuseUnless(core.vmSetPinned(vmId, 1), `${vmAt}/pinned${copy}`, `vmSetPinned(${vmId}, 1)`);
   if (vm.affordableDowntimeNs !== undefined) {
     refuseUnless(core.vmSetAffordable(vmId, BigInt(vm.affordableDowntimeNs)), `${vmAt}/affordableDowntime${copy}`, `vmSetAffordable(${vmId}, ${vm.affordableDowntimeNs})`);
   }

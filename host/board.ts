@@ -82,6 +82,8 @@ export interface BoardVm {
   protection?: VmProtection;
   /** From `affordableDowntime`: what the VM can afford to be down, ns (its migrations are admitted against it); undefined: its task set's slack. */
   affordableDowntimeNs?: number;
+  /** `pinned`: the load policies never move it. */
+  pinned?: boolean;
 }
 
 export type ProtectionPolicy = 'migrate-on-warning' | 'checkpoint' | 'restart' | 'none';
@@ -295,6 +297,7 @@ function normalise(raw: RawBoard, path: string): Board {
       };
       if (vm.kind !== undefined) normalised.kind = vm.kind;
       if (vm.protection !== undefined) normalised.protection = normaliseProtection(vm.protection);
+      if (vm.pinned === true) normalised.pinned = true;
       if (vm.affordableDowntime !== undefined) normalised.affordableDowntimeNs = Math.round(parseDurationS(vm.affordableDowntime)! * NS_PER_S);
       return normalised;
     }),
@@ -570,12 +573,12 @@ function checkHealth(board: Board, ids: Set<number>, report: Report): void {
   }
 }
 
-/** The load policies' section and each VM's affordable downtime (a migration carries it in whole microseconds, at most 2^32 - 1). */
+/** The load policies' section and each VM's affordable downtime (a migration carries it in whole microseconds, at most 2^31 - 1). */
 function checkLoad(board: Board, report: Report): void {
   for (const vm of board.vms) {
     const limit = vm.affordableDowntimeNs;
-    if (limit !== undefined && !(limit >= 1000 && limit / 1000 <= 0xFFFF_FFFF)) {
-      report(`/vms/${vm.index}/affordableDowntime`, 'must be at least 1 us and at most 4294.967295 s');
+    if (limit !== undefined && !(limit >= 1000 && limit / 1000 <= 0x7FFF_FFFF)) {
+      report(`/vms/${vm.index}/affordableDowntime`, 'must be at least 1 us and at most 2147.483647 s');
     }
   }
   if (board.load !== undefined) checkLoadPolicies(board.load, board.links.length > 0, report);

@@ -258,6 +258,13 @@ static void call_vmSetAffordable(serve_call *call) {
   serve_result_u32(call, Z_ferry_coreZ_vmSetAffordable(call->core, vm, ns));
 }
 
+static void call_vmSetPinned(serve_call *call) {
+  u32 vm = serve_arg_u32(call);
+  u32 pinned = serve_arg_u32(call);
+  if (call->bad) return;
+  serve_result_u32(call, Z_ferry_coreZ_vmSetPinned(call->core, vm, pinned));
+}
+
 static void call_checkpointBegin(serve_call *call) {
   if (call->bad) return;
   Z_ferry_coreZ_checkpointBegin(call->core);
@@ -462,6 +469,7 @@ const serve_export SERVE_EXPORTS[] = {
   call_loadSetParam,
   call_loadStat,
   call_vmSetAffordable,
+  call_vmSetPinned,
   call_checkpointBegin,
   call_checkpointCapture,
   call_checkpointEnd,
@@ -531,6 +539,7 @@ const char SERVE_WORLD_TEXT[] =
   "export load-set-param(u32,u64) -> s32\n"
   "export load-stat(u32) -> u64\n"
   "export vm-set-affordable(u32,u64) -> s32\n"
+  "export vm-set-pinned(u32,u32) -> s32\n"
   "export checkpoint-begin()\n"
   "export checkpoint-capture(u32,u32) -> s32\n"
   "export checkpoint-end() -> s32\n"

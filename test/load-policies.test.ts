@@ -113,6 +113,21 @@ describe('hotspot relief on overruns (boards/hotspot.json, its trigger the windo
   });
 });
 
+describe('a pinned VM stays where it is', () => {
+  it('relief moves the next VM instead (m0 and m1 load processor 0 alike; m0, pinned, would have gone first)', async () => {
+    const raw = JSON.parse(readFileSync(join(ROOT, 'boards', 'hotspot.json'), 'utf8')) as Record<string, any>;
+    raw.vms.find((candidate: { name: string }) => candidate.name === 'm0').pinned = true;
+    const board = parseBoard(raw, join(ROOT, 'boards', 'pinned.json'));
+    expect(board.vms.find((candidate) => candidate.name === 'm0')!.pinned).toBe(true);
+    const result = await runBoard({ board, durationNs: 400n * MS });
+    // m1 (4-8 ms) fits processor 1 (c1 at 8-10 ms) and processor 2 (m2 at 0-4 ms): the least loaded, 1.
+    expect(result.load!.moves.map((move) => [move.vm, move.from, move.to, move.outcome])).toEqual([['m1', 0, 1, 'completed']]);
+    expect(result.vms.find((candidate) => candidate.name === 'm0')).toMatchObject({ processor: 0, state: 'running' });
+    noDeadlineMissed(result);
+    noViolations(result);
+  });
+});
+
 describe('a hardware warning comes first', () => {
   it('a relief still before its commit is cancelled, the protected VM moves on the warning (within its affordable downtime), and no relief starts until the processor fails', async () => {
     const raw = JSON.parse(readFileSync(join(ROOT, 'boards', 'hotspot.json'), 'utf8')) as Record<string, any>;
@@ -341,7 +356,9 @@ describe('a load section the board file gets wrong is refused at its JSON pointe
     ['a board without links', (b: any) => { b.links = []; }, '/load: the load policies move VMs between processors: the board needs links'],
     ['cold moves', (b: any) => { b.load.strategy = 'cold'; }, "/load/strategy: a cold move restarts the VM from its image: a load policy does not throw a VM's state away"],
     ['an affordable downtime without a unit', (b: any) => { b.vms[0].affordableDowntime = 100; }, '/vms/0/affordableDowntime: must be a string, not 100'],
-    ['an affordable downtime below 1 us', (b: any) => { b.vms[0].affordableDowntime = '10ns'; }, '/vms/0/affordableDowntime: must be at least 1 us and at most 4294.967295 s'],
+    ['an affordable downtime below 1 us', (b: any) => { b.vms[0].affordableDowntime = '10ns'; }, '/vms/0/affordableDowntime: must be at least 1 us and at most 2147.483647 s'],
+    ['an affordable downtime a migration cannot carry', (b: any) => { b.vms[0].affordableDowntime = '2148s'; }, '/vms/0/affordableDowntime: must be at least 1 us and at most 2147.483647 s'],
+    ['pinned not a boolean', (b: any) => { b.vms[0].pinned = 'yes'; }, '/vms/0/pinned: must be a boolean, not "yes"'],
   ])('%s', (_what, change, expected) => {
     expect(problems(change)).toContain(expected);
   });
