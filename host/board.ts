@@ -581,7 +581,12 @@ function checkLoad(board: Board, report: Report): void {
       report(`/vms/${vm.index}/affordableDowntime`, 'must be at least 1 us and at most 2147.483647 s');
     }
   }
-  if (board.load !== undefined) checkLoadPolicies(board.load, board.links.length > 0, report);
+  if (board.load !== undefined) checkLoadPolicies(board.load, slowestLink(board), report);
+}
+
+/** The bandwidth of the board's slowest link; undefined without links. */
+export function slowestLink(board: Board): number | undefined {
+  return board.links.length === 0 ? undefined : board.links.reduce((slowest, link) => Math.min(slowest, link.bandwidthBytesPerS), Infinity);
 }
 
 function idList(board: Board): string {

@@ -12,7 +12,9 @@ import type { CoreRuntime } from './core-runtime.js';
 import { formatNs } from './migration-report.js';
 import { MIGRATION_STRATEGIES, StrategyCode } from './migration.js';
 import type { MigrationReport, MigrationStrategy } from './migration.js';
-import { CoreEvent, LOAD_CAUSE_LABELS, LOAD_PARAM_DEFAULTS, LoadParam, LoadStat, MIGRATION_REASON_LABELS } from './numbers.js';
+import {
+  CoreEvent, FRAME_HEADER_BYTES, LOAD_CAUSE_LABELS, LOAD_PARAM_DEFAULTS, LOAD_REPORT_BYTES, LoadParam, LoadStat, MIGRATION_REASON_LABELS,
+} from './numbers.js';
 import { NS_PER_S, parseDurationS } from './reliability/units.js';
 
 /** The board file's `load` section, normalised (docs/boards.md, "load"). */
@@ -75,9 +77,23 @@ export function normaliseLoadPolicies(raw: RawLoadPolicies): BoardLoadPolicies {
 }
 
 /** What a schema cannot say about the section; each problem at its JSON pointer. */
-export function checkLoadPolicies(load: BoardLoadPolicies, hasLinks: boolean, report: (pointer: string, message: string) => void): void {
-  if (!hasLinks) report('/load', 'the load policies move VMs between processors: the board needs links');
+/** The most of a link's time the load reports may take: one frame per period and direction. */
+export const REPORT_LINK_SHARE = 0.01;
+
+/**
+ * What a schema cannot say about the section; each problem at its JSON pointer.
+ * `slowestLinkBytesPerS`: the board's slowest link (undefined: no links).
+ */
+export function checkLoadPolicies(load: BoardLoadPolicies, slowestLinkBytesPerS: number | undefined, report: (pointer: string, message: string) => void): void {
+  if (slowestLinkBytesPerS === undefined) report('/load', 'the load policies move VMs between processors: the board needs links');
   if (!(load.periodNs >= 1000)) report('/load/period', 'must be at least 1 us');
+  else if (slowestLinkBytesPerS !== undefined) {
+    const frameNs = ((FRAME_HEADER_BYTES + LOAD_REPORT_BYTES) * 1e9) / slowestLinkBytesPerS;
+    const shortest = Math.ceil(frameNs / REPORT_LINK_SHARE);
+    if (load.periodNs < shortest) {
+      report('/load/period', `must be at least ${setting(shortest)}: a load report (${FRAME_HEADER_BYTES + LOAD_REPORT_BYTES} bytes) each period takes at most ${REPORT_LINK_SHARE * 100} % of the slowest link (${slowestLinkBytesPerS} bytes/s)`);
+    }
+  }
   if (load.strategy === 'cold') report('/load/strategy', 'a cold move restarts the VM from its image: a load policy does not throw a VM\'s state away');
   const hot = load.hotspot;
   if (hot !== undefined) {

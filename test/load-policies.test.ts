@@ -354,6 +354,7 @@ describe('a load section the board file gets wrong is refused at its JSON pointe
     ['a hold shorter than a sustained time', (b: any) => { b.load.hold = '100ms'; }, '/load/hold: must be at least the longest sustained time (200 ms): a VM is not moved again before a policy has measured its move'],
     ['a sustained time shorter than the period', (b: any) => { b.load.period = '100ms'; b.load.hotspot.sustained = '50ms'; }, '/load/hotspot/sustained: must be at least the period (100 ms)'],
     ['a board without links', (b: any) => { b.links = []; }, '/load: the load policies move VMs between processors: the board needs links'],
+    ['a period whose reports would crowd the slowest link', (b: any) => { b.load.period = '100us'; b.load.hotspot.sustained = '1ms'; b.load.consolidation.sustained = '1ms'; b.load.hold = '1ms'; }, '/load/period: must be at least 512 us: a load report (64 bytes) each period takes at most 1 % of the slowest link (12500000 bytes/s)'],
     ['cold moves', (b: any) => { b.load.strategy = 'cold'; }, "/load/strategy: a cold move restarts the VM from its image: a load policy does not throw a VM's state away"],
     ['an affordable downtime without a unit', (b: any) => { b.vms[0].affordableDowntime = 100; }, '/vms/0/affordableDowntime: must be a string, not 100'],
     ['an affordable downtime below 1 us', (b: any) => { b.vms[0].affordableDowntime = '10ns'; }, '/vms/0/affordableDowntime: must be at least 1 us and at most 2147.483647 s'],
