@@ -300,6 +300,11 @@ export function warning(leadNs: u64): void {
   moveAwayOnWarning();
 }
 
+/** Is a hardware warning's lead time running here (its moves come before any other)? */
+export function warningActive(): bool {
+  return warnedUntilNs != 0 && nowNs() < warnedUntilNs;
+}
+
 /** One migration at a time: each service moves the next protected VM still here, while time is left. */
 function moveAwayOnWarning(): void {
   if (nowNs() >= warnedUntilNs) { warnedUntilNs = 0; return; }
@@ -331,7 +336,8 @@ function tryMove(p: Protection, vm: Vm, leadNs: u64): void {
       if (wholeNs >= leadNs) continue;
       affordable = leadNs - wholeNs;
     }
-    setNextParam(PARAM_AFFORDABLE_NS, vm.slackNs < affordable ? vm.slackNs : affordable);
+    const own = vm.affordableNs != 0 ? vm.affordableNs : vm.slackNs; // its configured limit, or its task set's slack
+    setNextParam(PARAM_AFFORDABLE_NS, own < affordable ? own : affordable);
     if (startMigration(vm.id, memberId(dest), stage == STAGE_STOP_COPY ? STRATEGY_STOP_COPY : STRATEGY_PRE_COPY) == 0) {
       report(EVENT_WARNING_MIGRATION, p.id, vm.id, currentOutgoing().id, 0);
       return;

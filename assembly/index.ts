@@ -27,6 +27,7 @@ import {
   addCopy, addProcessor, configure as configureFailover, holdAtStart, protect, protectionStat, warning, worstTripHere,
 } from "./failover";
 import { addMember, healthStat as readHealthStat } from "./health-monitor";
+import { loadStat as readLoadStat, setLoadParam } from "./load-monitor";
 import { inStaging, stagingBuffer as stagingAddress } from "./staging";
 import { createVm, flushDecodeCache, getReg, setReg, Vm, vmById, VM_COUNTERS, vmCounters, vmsInUse } from "./vm";
 import { recordImageBoot, recordImageLoad } from "./vm-image";
@@ -301,6 +302,30 @@ export function healthStat(key: u32): u64 {
 
 export function healthProtectionStat(id: u32, key: u32): u64 {
   return protectionStat(id, key);
+}
+
+// Load policies: hotspot relief and consolidation (docs/load-policies.md).
+
+export function loadSetParam(key: u32, value: u64): i32 {
+  return setLoadParam(key, value) ? 0 : SBI_ERR_INVALID_PARAM;
+}
+
+export function loadStat(key: u32): u64 {
+  return readLoadStat(key);
+}
+
+export function vmSetAffordable(id: u32, ns: u64): i32 {
+  const vm = vmById(id);
+  if (vm == null || ns / 1000 > <u64>0x7FFF_FFFF) return SBI_ERR_INVALID_PARAM; // a migration carries it in 31 bits of us
+  vm.affordableNs = ns;
+  return 0;
+}
+
+export function vmSetPinned(id: u32, pinned: u32): i32 {
+  const vm = vmById(id);
+  if (vm == null || pinned > 1) return SBI_ERR_INVALID_PARAM;
+  vm.pinned = pinned != 0;
+  return 0;
 }
 
 export function processorStall(cycles: u64): u64 {

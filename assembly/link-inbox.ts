@@ -2,12 +2,16 @@
 // linkReceive), is checked (communication.ts) and goes to the protocol it belongs to —
 // channel messages, acknowledgements and probes to channel.ts, a relay's routing news to
 // channel-relay.ts, migration messages to migration.ts, heartbeats to the health monitor,
-// replication to replication.ts. One place demultiplexes, so the protocols do not know
+// replication to replication.ts, load reports to the load monitor. One place demultiplexes, so the protocols do not know
 // each other. The run loop services their timers through here too.
 import {
   DROP_NO_PORT, FRAME_CHANNEL_ACK, FRAME_CHANNEL_MESSAGE, FRAME_CHANNEL_MOVED, FRAME_CHANNEL_PROBE, FRAME_CHANNEL_SWITCHED,
-  FRAME_HEADER_BYTES, FRAME_HEARTBEAT, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE, FRAME_REPLICA_ACK, FRAME_REPLICA_MESSAGE,
+  FRAME_HEADER_BYTES, FRAME_HEARTBEAT, FRAME_LOAD_REPORT, FRAME_MIGRATION_ACK, FRAME_MIGRATION_MESSAGE, FRAME_REPLICA_ACK,
+  FRAME_REPLICA_MESSAGE,
 } from "./config";
+import { consolidate } from "./consolidation";
+import { relieveHotspot } from "./hotspot";
+import { measureLoad, receiveLoadReport, sendLoadReports } from "./load-monitor";
 import { serviceFailover } from "./failover";
 import { receiveHeartbeat } from "./health-monitor";
 import { receiveReplicaFrame } from "./replication";
@@ -32,6 +36,8 @@ export function receiveFrame(peer: u32, ptr: usize, len: u32): void {
     receiveHeartbeat(peer, payload, payloadBytes);
   } else if (type == FRAME_REPLICA_MESSAGE || type == FRAME_REPLICA_ACK) {
     receiveReplicaFrame(peer, type, channel, payload, payloadBytes);
+  } else if (type == FRAME_LOAD_REPORT) {
+    receiveLoadReport(peer, payload, payloadBytes);
   } else {
     dropFrame(peer, DROP_NO_PORT);
   }
@@ -43,4 +49,10 @@ export function serviceLinks(): void {
   serviceRelays();
   pumpMigrations();
   serviceFailover();
+  // The load policies, once a load period: measure, decide, tell the peers.
+  if (measureLoad()) {
+    relieveHotspot();
+    consolidate();
+    sendLoadReports();
+  }
 }

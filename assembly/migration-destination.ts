@@ -23,7 +23,7 @@ import { vmCount } from "./vm";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, COMMIT_REPLY_BYTES, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT,
   MSG_COMMIT_REPLY, MSG_DATA, MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, MSG_REPLAY_PROGRESS, PREPARE_HEADER_BYTES,
-  PREPARE_REPLY_BYTES, PREPARE_WINDOW_BYTES,
+  PREPARE_REPLY_BYTES, PREPARE_WINDOW_BYTES, AFFORDABLE_US_MAX, PREPARE_PINNED,
 } from "./migration-messages";
 import { IncomingStream } from "./restore";
 import { addWindowsLike, longestWaitNs, scheduleConfigured } from "./schedule";
@@ -191,6 +191,8 @@ function onPrepare(into: Incoming, body: usize, bytes: u32): void {
     refusePrepare(into, REASON_DEST_SCHEDULE);
     return;
   }
+  vm.affordableNs = <u64>(load<u32>(body, 28) & AFFORDABLE_US_MAX) * 1000;
+  vm.pinned = (load<u32>(body, 28) & PREPARE_PINNED) != 0;
   into.vm = vm;
   into.vmId = vm.id;
   into.state = INCOMING_RESERVED;

@@ -12,8 +12,11 @@ export const MSG_PAGE_REQUEST: u32 = 8;
 /** Trace-replay, destination → source: u64 the instruction count the replay has reached. */
 export const MSG_REPLAY_PROGRESS: u32 = 9;
 
-/** PREPARE: u32 kind, u32 ramBytes, u32 windows, u32 quiet us (post-copy's watch), u32 ports, u32 give-up timeouts, u32 replaces (1 + a protection, 0 none), u32 0, then per window u64 offset ns, u64 duration ns. */
+/** PREPARE: u32 kind, u32 ramBytes, u32 windows, u32 quiet us (post-copy's watch), u32 ports, u32 give-up timeouts, u32 replaces (1 + a protection, 0 none), u32 affordable us | pinned (bit 31), then per window u64 offset ns, u64 duration ns. */
 export const PREPARE_HEADER_BYTES: u32 = 32;
+/** PREPARE's last word: the VM's configured affordable downtime in us (bits 0-30, 0 none) and whether it is pinned (bit 31). */
+export const AFFORDABLE_US_MAX: u32 = 0x7FFF_FFFF;
+export const PREPARE_PINNED: u32 = 0x8000_0000;
 export const PREPARE_WINDOW_BYTES: u32 = 16;
 export const MAX_PREPARE_WINDOWS: u32 = 16;
 

@@ -49,7 +49,7 @@ import { report } from "./events";
 import {
   COMMIT_BODY_BYTES, COMMIT_FLAG_POSTCOPY, MAX_PREPARE_WINDOWS, MSG_CANCEL, MSG_COMMIT, MSG_COMMIT_REPLY, MSG_DATA,
   MSG_PAGE_REQUEST, MSG_POSTCOPY_DONE, MSG_PREPARE, MSG_PREPARE_REPLY, MSG_REPLAY_PROGRESS, PREPARE_HEADER_BYTES, PREPARE_REPLY_BYTES,
-  PREPARE_WINDOW_BYTES,
+  PREPARE_WINDOW_BYTES, AFFORDABLE_US_MAX, PREPARE_PINNED,
 } from "./migration-messages";
 import { discardParams, takeParams } from "./migration-params";
 import { MigrationStream } from "./migration-stream";
@@ -314,7 +314,7 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   const replaces = protectionHooks.replacing(vm.id, peer);
   if (replaces < 0) return refuse(out, REASON_PROTECTED);
   unchecked(out.params[PARAM_REPLACES] = <u64>replaces);
-  out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.slackNs;
+  out.affordableNs = out.param(PARAM_AFFORDABLE_NS) != 0 ? out.param(PARAM_AFFORDABLE_NS) : vm.affordableNs != 0 ? vm.affordableNs : vm.slackNs;
   if (out.affordableNs == u64.MAX_VALUE) return refuse(out, REASON_NO_AFFORDABLE);
   if (strategy == STRATEGY_COLD) {
     if (!hasImage(vm)) return refuse(out, REASON_NO_IMAGE);
@@ -411,7 +411,10 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
   store<u32>(body, <u32>out.param(PARAM_REPLACES), 24);
-  store<u32>(body, 0, 28);
+  // The VM's configured affordable downtime goes with it, in us (0: none; its task set's slack is computed
+  // there anew), and bit 31 says the board pinned it (the load policies never move it).
+  const affordableUs = vm.affordableNs / 1000 > <u64>AFFORDABLE_US_MAX ? AFFORDABLE_US_MAX : <u32>(vm.affordableNs / 1000);
+  store<u32>(body, affordableUs | (vm.pinned ? PREPARE_PINNED : 0), 28);
   for (let i: u32 = 0; i < windows; i++) {
     const at = body + PREPARE_HEADER_BYTES + <usize>i * PREPARE_WINDOW_BYTES;
     store<u64>(at, cyclesToNs(starts[i]));

@@ -165,6 +165,8 @@ export const FRAME_HEARTBEAT: u32 = 32;
 export const FRAME_REPLICA_MESSAGE: u32 = 33;
 /** a replication session's acknowledgement: u32 next sequence expected. */
 export const FRAME_REPLICA_ACK: u32 = 34;
+/** a processor's load report, every load period to every linked peer (docs/load-policies.md): u16 utilisation per mille, u16 flags (1 asleep, 2 evacuating, 4 hot, 8 receiving a migration), u16 VMs held, u16 0, u32 free RAM pages, u32 major frame us (0: the default schedule), then 32 bytes: bit i set if a window touches slice i of LOAD_SLICES equal slices of the major frame. */
+export const FRAME_LOAD_REPORT: u32 = 48;
 
 // ChannelKind: channelAddSource/Destination kind.
 /** every message delivered once, in order, into a queue of depth messages. */
@@ -515,6 +517,12 @@ export const EVENT_HANDOVER: u32 = 27;
 export const EVENT_COPY_HELD: u32 = 28;
 /** id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it). */
 export const EVENT_COPY_DROPPED: u32 = 29;
+/** a load policy moves a VM away: id = the migration (its events follow; 0 if it could not start), vm = its handle, a = LoadCause, b = destination processor. */
+export const EVENT_LOAD_MOVE: u32 = 40;
+/** this processor holds no VM and went to sleep (consolidation); a = board time. */
+export const EVENT_PROCESSOR_ASLEEP: u32 = 41;
+/** a VM came to this processor while it slept: awake again; a = board time, b = board time it slept since. */
+export const EVENT_PROCESSOR_AWAKE: u32 = 42;
 
 // ProtectionLostReason: protectionLost's a: why a holder's VM has no backup holding its epochs now.
 /** the backup is suspected. */
@@ -602,6 +610,72 @@ export const PROTECTION_STAT_TAKEOVER_BOUND_NS: u32 = 16;
 /** How many ProtectionStat values there are (they run from 0). */
 export const PROTECTION_STAT_COUNT: u32 = 17;
 
+// LoadParam: loadSetParam keys: the load policies of this processor (docs/load-policies.md); the board sets the same on every processor.
+/** the measurement period: load is measured, reported to the peers and decided on once a period. */
+export const LOAD_PARAM_PERIOD_NS: u32 = 0;
+/** a VM that moved (or whose move was turned down) is not moved by a load policy again within this time. */
+export const LOAD_PARAM_HOLD_NS: u32 = 1;
+/** hotspot: a processor whose utilisation (cycles its VMs executed / cycles) is at least this is hot; 0 off. */
+export const LOAD_PARAM_HOT_UTILISATION_PERMILLE: u32 = 2;
+/** hotspot: hot if at least this share of its VMs' windows overran in a period; 0 off. */
+export const LOAD_PARAM_HOT_OVERRUN_PERMILLE: u32 = 3;
+/** hotspot: hot if its VMs missed at least this many deadlines in a period; 0 off. */
+export const LOAD_PARAM_HOT_MISSES: u32 = 4;
+/** hotspot: relieve a processor hot for this long without a break. */
+export const LOAD_PARAM_HOT_SUSTAINED_NS: u32 = 5;
+/** consolidation: a processor whose utilisation stays below this empties itself onto its peers; 0 off. */
+export const LOAD_PARAM_CONSOLIDATE_BELOW_PERMILLE: u32 = 6;
+/** consolidation: below the threshold for this long before it empties. */
+export const LOAD_PARAM_CONSOLIDATE_SUSTAINED_NS: u32 = 7;
+/** the most a processor that takes a VM may be loaded after it (its utilisation + the VM's); a hotspot's relief also stays below the hot threshold. */
+export const LOAD_PARAM_FILL_PERMILLE: u32 = 8;
+/** the strategy of the policies' moves (Strategy). */
+export const LOAD_PARAM_STRATEGY: u32 = 9;
+/** 1: a processor that holds no VM sleeps (with consolidation on). */
+export const LOAD_PARAM_SLEEP: u32 = 10;
+/** LoadParam defaults, by key. */
+export const LOAD_PARAM_DEFAULTS: StaticArray<u64> = [10000000, 1000000000, 0, 0, 0, 50000000, 0, 200000000, 700, 0, 1];
+/** How many LoadParam values there are (they run from 0). */
+export const LOAD_PARAM_COUNT: u32 = 11;
+
+// LoadStat: loadStat(key): the load policies of this processor.
+/** utilisation over the last period, per mille. */
+export const LOAD_STAT_UTILISATION_PERMILLE: u32 = 0;
+/** periods measured. */
+export const LOAD_STAT_PERIODS: u32 = 1;
+/** board time it has been hot since (0: not hot). */
+export const LOAD_STAT_HOT_SINCE_NS: u32 = 2;
+/** board time it was hot, in all. */
+export const LOAD_STAT_HOT_NS: u32 = 3;
+/** moves a hotspot's relief started. */
+export const LOAD_STAT_RELIEF_MOVES: u32 = 4;
+/** moves consolidation started. */
+export const LOAD_STAT_CONSOLIDATION_MOVES: u32 = 5;
+/** moves the migration manager turned down at their start (admission). */
+export const LOAD_STAT_REFUSED_MOVES: u32 = 6;
+/** board time it was awake, in all (the energy proxy). */
+export const LOAD_STAT_AWAKE_NS: u32 = 7;
+/** 1 while it sleeps. */
+export const LOAD_STAT_ASLEEP: u32 = 8;
+/** times it went to sleep. */
+export const LOAD_STAT_SLEEPS: u32 = 9;
+/** peers whose load reports it holds. */
+export const LOAD_STAT_PEERS: u32 = 10;
+/** the highest utilisation of a period. */
+export const LOAD_STAT_PEAK_UTILISATION_PERMILLE: u32 = 11;
+/** How many LoadStat values there are (they run from 0). */
+export const LOAD_STAT_COUNT: u32 = 12;
+
+// LoadCause: why a load policy moved a VM (loadMove a).
+/** hotspot: utilisation at or above the threshold for the sustained time. */
+export const LOAD_CAUSE_UTILISATION: u64 = 1;
+/** hotspot: windows overran at or above the threshold for the sustained time. */
+export const LOAD_CAUSE_OVERRUNS: u64 = 2;
+/** hotspot: deadlines missed at or above the threshold for the sustained time. */
+export const LOAD_CAUSE_MISSES: u64 = 3;
+/** consolidation: the processor empties itself so that it can sleep. */
+export const LOAD_CAUSE_CONSOLIDATION: u64 = 4;
+
 // Limits and sizes.
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
 export const STREAM_VERSION: u32 = 2;
@@ -653,3 +727,7 @@ export const MAX_PROTECTIONS: i32 = 32;
 export const HEARTBEAT_HEADER_BYTES: u32 = 32;
 /** bytes of one protection's entry in a heartbeat. */
 export const HEARTBEAT_ENTRY_BYTES: u32 = 24;
+/** slices of the major frame a load report's window map has (a slice is marked if any window touches it). */
+export const LOAD_SLICES: u32 = 250;
+/** payload bytes of a load report (it fits the smallest MTU a board allows). */
+export const LOAD_REPORT_BYTES: u32 = 48;

@@ -225,12 +225,19 @@ export function replicationBacklogBytes(peer: u32): u64 {
   return <u64>replicationSessionsTo[peer] * windowFor(peer, mtu) * mtu;
 }
 
-/** The most bytes the sessions on the link to `peer` may have on the wire: a full window each. */
+/** A periodic frame every link carries besides the sessions (load-monitor.ts's load report), bytes; 0 none. */
+let periodicFrameBytes: u64 = 0;
+
+export function setPeriodicFrameBytes(bytes: u64): void {
+  periodicFrameBytes = bytes;
+}
+
+/** The most bytes the sessions on the link to `peer` may have on the wire: a full window each, and a periodic frame. */
 export function sessionBacklogBytes(peer: u32): u64 {
   const mtu = linkMtu(peer);
   if (mtu == 0) return 0;
   const sessions = <u64>1 + (peer < MAX_PEERS ? replicationSessionsTo[peer] : 0);
-  return sessions * windowFor(peer, mtu) * mtu;
+  return sessions * windowFor(peer, mtu) * mtu + periodicFrameBytes;
 }
 
 /**

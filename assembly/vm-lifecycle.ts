@@ -15,6 +15,11 @@ export function setRamCapacity(bytes: u64): void {
   ramCapacityBytes = bytes;
 }
 
+/** RAM this processor has for VMs: what the board set, or what the core's memory allows. */
+export function ramCapacity(): u64 {
+  return ramCapacityBytes == 0 || ramCapacityBytes > <u64>MAX_PROCESSOR_RAM_BYTES ? <u64>MAX_PROCESSOR_RAM_BYTES : ramCapacityBytes;
+}
+
 export function ramInUse(): u64 {
   let bytes: u64 = 0;
   for (let slot = 0; slot < MAX_VMS; slot++) {

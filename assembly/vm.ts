@@ -151,6 +151,10 @@ export class Vm {
   bootPc: u32;
   bootA0: u32;
   bootA1: u32;
+  /** What the VM can afford to be down, ns, as the board configured it (0: its task set's slack); a migration carries it. */
+  affordableNs: u64;
+  /** The board pinned it to where it runs: the load policies never move it (a migration carries this). */
+  pinned: bool;
   /** PMP CSRs (csr.ts), consecutive: pmpcfg0..3, then pmpaddr0..15 (PMP_STATE_BYTES). */
   pmpcfg0: u32;
   pmpcfg1: u32;

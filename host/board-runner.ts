@@ -23,7 +23,7 @@ import { Lockstep, cyclesToNs, nsToCycles } from './lockstep.js';
 import { loadImage } from './loader.js';
 import { MigrationController } from './migration.js';
 import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
-import { ChannelStat, CoreEvent, ProcessorStat, VmStat } from './numbers.js';
+import { ChannelStat, CoreEvent, LOAD_CAUSE_LABELS, ProcessorStat, VmStat } from './numbers.js';
 import { VmDirectory } from './vm-directory.js';
 import type { DirectoryEntry } from './vm-directory.js';
 import { BoardTrace, coreTraceRecord } from './trace.js';
@@ -35,6 +35,8 @@ import type { FaultEvent, InjectedFault } from './faults.js';
 import { declareProtections, newHealthEventLog, protectionPlans, recordHealthEvent, rejoinHealth, startHealth } from './health.js';
 import type { HealthEventLog, HealthSetup, ProtectionPlan } from './health.js';
 import { MAX_CYCLES_EXIT_STATUS } from './vm-exit.js';
+import { LoadLog, loadParamSettings } from './load-policies.js';
+import type { LoadResult } from './load-policies.js';
 import type { VmOutcome } from './vm-exit.js';
 
 /** The longest lockstep quantum, for boards whose links are slow or absent: 1 ms of virtual time. */
@@ -182,6 +184,8 @@ export interface BoardRunResult {
   health?: { setup: HealthSetup; events: HealthEventLog };
   /** Processors that failed (fail-stop) during the run. */
   failedProcessors: number[];
+  /** The load policies: each move with its bound and measured downtime, sleep, the energy proxy (boards with a load section). */
+  load?: LoadResult;
   /**
    * Quanta in which a protected VM retired instructions on two processors at once, as the
    * host saw it from every copy's instruction count (it must never happen: docs/health.md).
@@ -225,6 +229,7 @@ async function runPlacedBoard(options: BoardRunOptions, made: CoreRuntime[]): Pr
   const network = new LinkNetwork(board.links, linkFaults);
   const plans = board.health === undefined ? [] : protectionPlans(board);
   const healthLog = newHealthEventLog();
+  const loadLog = board.load === undefined ? undefined : new LoadLog(board.load);
   const quantumNs = chooseQuantum(network, options.quantumNs);
   const trace = options.onTrace === undefined ? undefined : new BoardTrace(options.onTrace);
   const images = await readImages(board);
@@ -262,6 +267,13 @@ async function runPlacedBoard(options: BoardRunOptions, made: CoreRuntime[]): Pr
           trace.add(coreTraceRecord(processor.id, cyclesToNs(atCycles, processor.clockHz), event, vm, atCycles, a, b, name));
         },
         onEvent: (kind, id, vm, atNs, a, b) => {
+          loadLog?.onEvent(processor.id, kind, id, name(vm), atNs, a, b);
+          if (kind === CoreEvent.loadMove) {
+            migrations?.watch(id, name(vm), processor.id, vm, Number(b), atNs);
+            trace?.add({ ns: atNs, cpu: processor.id, event: 'load-move', vm: name(vm), cause: LOAD_CAUSE_LABELS[Number(a)] ?? String(a), from: processor.id, to: Number(b), id });
+          } else if (kind === CoreEvent.processorAsleep || kind === CoreEvent.processorAwake) {
+            trace?.add({ ns: atNs, cpu: processor.id, event: kind === CoreEvent.processorAsleep ? 'processor-asleep' : 'processor-awake' });
+          }
           directory.onEvent(processor.id, kind, id, vm);
           if (kind === CoreEvent.failoverActivated && plans[id] !== undefined) directory.takeOver(plans[id]!.vm.name, processor.id, vm);
           if (kind === CoreEvent.copyHeld && plans[id] !== undefined) directory.copyHeld(plans[id]!.vm.name, processor.id, vm);
@@ -353,6 +365,10 @@ async function runPlacedBoard(options: BoardRunOptions, made: CoreRuntime[]): Pr
   result.faults = injector.faults();
   result.doubleActive = watcher.found;
   if (healthSetup !== undefined) result.health = { setup: healthSetup, events: healthLog };
+  if (loadLog !== undefined) {
+    const placedVms = new Set(board.vms.map((vm) => vm.processor));
+    result.load = loadLog.result(placed.map((slot) => ({ id: slot.id, core: slot.core, placedVms: placedVms.has(slot.id) })), endNs, (id) => controller.watchedReport(id));
+  }
   trace?.add({ ns: endNs, event: 'run-end', end, exitStatus: result.exitStatus, framesInFlight: result.framesInFlight });
   trace?.flush();
   return result;
@@ -449,6 +465,11 @@ function setUpProcessor(
     );
   }
   core.processorSetRam(BigInt(processor.ramBytes));
+  if (board.load !== undefined) {
+    for (const [key, value] of loadParamSettings(board.load)) {
+      refuseUnless(core.loadSetParam(key, value), `board ${board.path}: /load`, `loadSetParam(${key}, ${value}) on processor ${processor.id}`);
+    }
+  }
 }
 
 /**
@@ -499,6 +520,10 @@ function createBoardVm(
     ns: 0n, cycles: core.now(), cpu: processor, event: 'vm-load', vm: vm.name, vmId, kind,
     memoryBytes: vm.memoryBytes, image: vm.image, entry: image.entry, ...(copy === '' ? {} : { copy: true }),
   });
+  if (vm.pinned === true) refuseUnless(core.vmSetPinned(vmId, 1), `${vmAt}/pinned${copy}`, `vmSetPinned(${vmId}, 1)`);
+  if (vm.affordableDowntimeNs !== undefined) {
+    refuseUnless(core.vmSetAffordable(vmId, BigInt(vm.affordableDowntimeNs)), `${vmAt}/affordableDowntime${copy}`, `vmSetAffordable(${vmId}, ${vm.affordableDowntimeNs})`);
+  }
   vm.windows.forEach((window, index) => {
     refuseUnless(
       core.scheduleAddWindow(vmId, BigInt(window.offsetNs), BigInt(window.durationNs)),

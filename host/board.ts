@@ -18,6 +18,8 @@ import {
   CHANNEL_HEADER_BYTES, FRAME_HEADER_BYTES, MAX_CHANNEL_DEPTH, MAX_MESSAGE_BYTES, MAX_PEERS, MAX_PORTS, MAX_PROCESSOR_RAM_BYTES,
   MAX_PROTECTIONS, MAX_VMS, MAX_VM_RAM_BYTES, MAX_WINDOWS,
 } from './numbers.js';
+import { checkLoadPolicies, normaliseLoadPolicies } from './load-policies.js';
+import type { BoardLoadPolicies, RawLoadPolicies } from './load-policies.js';
 import { NS_PER_S, parseDurationS, parseRatePerS } from './reliability/units.js';
 import { formatSize } from './time-units.js';
 
@@ -78,6 +80,10 @@ export interface BoardVm {
   windows: PartitionWindow[];
   /** How the VM survives its processor's failure; undefined: not protected (as policy "none"). */
   protection?: VmProtection;
+  /** From `affordableDowntime`: what the VM can afford to be down, ns (its migrations are admitted against it); undefined: its task set's slack. */
+  affordableDowntimeNs?: number;
+  /** `pinned`: the load policies never move it. */
+  pinned?: boolean;
 }
 
 export type ProtectionPolicy = 'migrate-on-warning' | 'checkpoint' | 'restart' | 'none';
@@ -130,6 +136,8 @@ export interface Board {
   channels: BoardChannel[];
   /** Undefined when no VM is protected and the file has no health section. */
   health?: BoardHealth;
+  /** The load policies (docs/load-policies.md); undefined: none. */
+  load?: BoardLoadPolicies;
 }
 
 /** The heartbeat period without a health section. */
@@ -228,9 +236,10 @@ interface RawBoard {
   description?: string;
   processors: (Omit<BoardProcessor, 'failureRatePerS' | 'repairTimeS'> & { failureRate?: string; repairTime?: string })[];
   links?: (Omit<BoardLink, 'index' | 'bidirectional'> & { bidirectional?: boolean })[];
-  vms?: (Omit<BoardVm, 'index' | 'imagePath' | 'windows' | 'protection'> & { windows?: PartitionWindow[]; protection?: RawProtection })[];
+  vms?: (Omit<BoardVm, 'index' | 'imagePath' | 'windows' | 'protection' | 'affordableDowntimeNs'> & { windows?: PartitionWindow[]; protection?: RawProtection; affordableDowntime?: string })[];
   channels?: (Omit<BoardChannel, 'index' | 'depth'> & { depth?: number })[];
   health?: { heartbeat?: string; suspect?: string; members?: number[] };
+  load?: RawLoadPolicies;
 }
 
 interface RawProtection {
@@ -288,6 +297,8 @@ function normalise(raw: RawBoard, path: string): Board {
       };
       if (vm.kind !== undefined) normalised.kind = vm.kind;
       if (vm.protection !== undefined) normalised.protection = normaliseProtection(vm.protection);
+      if (vm.pinned === true) normalised.pinned = true;
+      if (vm.affordableDowntime !== undefined) normalised.affordableDowntimeNs = Math.round(parseDurationS(vm.affordableDowntime)! * NS_PER_S);
       return normalised;
     }),
     channels: (raw.channels ?? []).map((channel, index) => ({
@@ -302,6 +313,7 @@ function normalise(raw: RawBoard, path: string): Board {
   };
   if (raw.description !== undefined) board.description = raw.description;
   if (raw.health !== undefined || board.vms.some(isProtected)) board.health = normaliseHealth(raw.health ?? {}, board);
+  if (raw.load !== undefined) board.load = normaliseLoadPolicies(raw.load);
   return board;
 }
 
@@ -335,6 +347,7 @@ export function checkBoard(board: Board): BoardProblem[] {
   checkWindows(board, index, report);
   checkChannels(board, index, report);
   checkReliabilityFields(board, report);
+  checkLoad(board, report);
   return problems;
 }
 
@@ -558,6 +571,22 @@ function checkHealth(board: Board, ids: Set<number>, report: Report): void {
   if (protectedVms.length > MAX_PROTECTIONS) {
     report('/vms', `${protectedVms.length} VMs are protected, but a board holds at most ${MAX_PROTECTIONS} protections`);
   }
+}
+
+/** The load policies' section and each VM's affordable downtime (a migration carries it in whole microseconds, at most 2^31 - 1). */
+function checkLoad(board: Board, report: Report): void {
+  for (const vm of board.vms) {
+    const limit = vm.affordableDowntimeNs;
+    if (limit !== undefined && !(limit >= 1000 && limit / 1000 <= 0x7FFF_FFFF)) {
+      report(`/vms/${vm.index}/affordableDowntime`, 'must be at least 1 us and at most 2147.483647 s');
+    }
+  }
+  if (board.load !== undefined) checkLoadPolicies(board.load, slowestLink(board), report);
+}
+
+/** The bandwidth of the board's slowest link; undefined without links. */
+export function slowestLink(board: Board): number | undefined {
+  return board.links.length === 0 ? undefined : board.links.reduce((slowest, link) => Math.min(slowest, link.bandwidthBytesPerS), Infinity);
 }
 
 function idList(board: Board): string {

@@ -383,6 +383,9 @@ export class MigrationController {
   private readonly recorded: RecordedEvent[] = [];
   /** The migration being started: its `started` event arrives during migrationStart. */
   private starting: ActiveMigration | undefined;
+  /** Migrations a core started itself (a load policy's) that the host checks like its own, from the next boundary. */
+  private readonly toWatch: { id: number; vm: string; from: number; sourceVmId: number; to: number; atNs: bigint }[] = [];
+  private readonly watched: MigrationReport[] = [];
 
   constructor(events: readonly ScenarioEvent[], private readonly board: MigrationBoard) {
     // Stable by time: events at the same time keep the scenario's order.
@@ -397,6 +400,21 @@ export class MigrationController {
   /** Every report, in the order the migrations were asked for. */
   reports(): MigrationReport[] {
     return this.all;
+  }
+
+  /**
+   * A migration core `from` started itself (a load policy's move: its id and VM): from the
+   * next boundary on the controller checks it as it checks the scenario's — never on two
+   * processors, never down past its bound — and builds its report (watchedReport), which
+   * reports() leaves out (those are one per scenario event).
+   */
+  watch(id: number, vm: string, from: number, sourceVmId: number, to: number, atNs: bigint): void {
+    if (id !== 0) this.toWatch.push({ id, vm, from, sourceVmId, to, atNs });
+  }
+
+  /** The report of a migration watch() named, once it is final (undefined before, or for an id never watched). */
+  watchedReport(id: number): MigrationReport | undefined {
+    return this.watched.find((report) => report.id === id && report.endedAtNs !== undefined);
   }
 
   /** True while an event is still to come or a migration is under way (its report not final). */
@@ -419,6 +437,7 @@ export class MigrationController {
 
   /** The lockstep loop reached boundary `ns`: take the cores' events, check, then fire what is due. */
   atBoundary(ns: bigint): void {
+    this.adoptWatched(ns);
     this.takeEvents();
     for (const migration of [...this.active]) this.check(migration, ns);
     while (this.pending.length > 0 && (this.pending[0]!.atNs ?? 0n) <= ns) {
@@ -431,9 +450,30 @@ export class MigrationController {
 
   /** The run is over: every report becomes final with what the cores say now. */
   finish(ns: bigint): void {
+    this.adoptWatched(ns);
     this.takeEvents();
     for (const migration of [...this.active]) this.close(migration, ns);
     this.cancels.length = 0;
+  }
+
+  private adoptWatched(ns: bigint): void {
+    for (const { id, vm, from, sourceVmId, to, atNs } of this.toWatch.splice(0, this.toWatch.length)) {
+      const source = this.board.core(from);
+      const destination = this.board.core(to);
+      if (source === undefined || destination === undefined) continue;
+      const strategy = MIGRATION_STRATEGIES[Number(source.migrationStat(id, MigrationStat.strategy))] ?? 'stop-copy';
+      const event: MigrateEvent = { kind: 'migrate', atNs, vm, to, strategy };
+      const report = newReport(event, atNs);
+      report.id = id;
+      report.from = from;
+      report.sourceVmId = sourceVmId;
+      report.params = paramsOf(source, id);
+      this.watched.push(report);
+      this.active.push({
+        event, report, source, destination, sourceDone: false, committed: false, arrived: false, firstRun: false, lastBoundaryNs: ns,
+        sourceInstret: source.vmExit(sourceVmId) === VmExitReason.gone ? 0n : source.vmInstret(sourceVmId), destinationInstret: 0n,
+      });
+    }
   }
 
   private start(event: MigrateEvent, ns: bigint): void {

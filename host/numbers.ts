@@ -341,6 +341,8 @@ export const FrameType = {
   replicaMessage: 33,
   /** a replication session's acknowledgement: u32 next sequence expected. */
   replicaAck: 34,
+  /** a processor's load report, every load period to every linked peer (docs/load-policies.md): u16 utilisation per mille, u16 flags (1 asleep, 2 evacuating, 4 hot, 8 receiving a migration), u16 VMs held, u16 0, u32 free RAM pages, u32 major frame us (0: the default schedule), then 32 bytes: bit i set if a window touches slice i of LOAD_SLICES equal slices of the major frame. */
+  loadReport: 48,
 } as const;
 export type FrameTypeKey = keyof typeof FrameType;
 /** FrameType: the short name of each value (JSON, reports). */
@@ -355,6 +357,7 @@ export const FRAME_TYPE_LABELS: Readonly<Record<number, string>> = {
   [32]: "heartbeat",
   [33]: "replica-message",
   [34]: "replica-ack",
+  [48]: "load-report",
 };
 /** FrameType: what each value means, for people. */
 export const FRAME_TYPE_TEXT: Readonly<Record<number, string>> = {
@@ -368,6 +371,7 @@ export const FRAME_TYPE_TEXT: Readonly<Record<number, string>> = {
   [32]: "a processor's heartbeat: u64 send time ns, u64 its incarnation, u64 the members it suspects, u16 members, u16 protections, u32 0, then HEARTBEAT_ENTRY_BYTES per protection: its part in it and its lease grant (docs/health.md)",
   [33]: "a replication session's message (transport.ts layout; the channel field is the session: protection << 24 | serial)",
   [34]: "a replication session's acknowledgement: u32 next sequence expected",
+  [48]: "a processor's load report, every load period to every linked peer (docs/load-policies.md): u16 utilisation per mille, u16 flags (1 asleep, 2 evacuating, 4 hot, 8 receiving a migration), u16 VMs held, u16 0, u32 free RAM pages, u32 major frame us (0: the default schedule), then 32 bytes: bit i set if a window touches slice i of LOAD_SLICES equal slices of the major frame",
 };
 
 /** ChannelKind: channelAddSource/Destination kind. */
@@ -1056,6 +1060,12 @@ export const CoreEvent = {
   copyHeld: 28,
   /** id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it). */
   copyDropped: 29,
+  /** a load policy moves a VM away: id = the migration (its events follow; 0 if it could not start), vm = its handle, a = LoadCause, b = destination processor. */
+  loadMove: 40,
+  /** this processor holds no VM and went to sleep (consolidation); a = board time. */
+  processorAsleep: 41,
+  /** a VM came to this processor while it slept: awake again; a = board time, b = board time it slept since. */
+  processorAwake: 42,
 } as const;
 export type CoreEventKey = keyof typeof CoreEvent;
 /** CoreEvent: the short name of each value (JSON, reports). */
@@ -1089,6 +1099,9 @@ export const CORE_EVENT_LABELS: Readonly<Record<number, string>> = {
   [27]: "handover",
   [28]: "copy-held",
   [29]: "copy-dropped",
+  [40]: "load-move",
+  [41]: "processor-asleep",
+  [42]: "processor-awake",
 };
 /** CoreEvent: what each value means, for people. */
 export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
@@ -1121,6 +1134,9 @@ export const CORE_EVENT_TEXT: Readonly<Record<number, string>> = {
   [27]: "id = protection, source of a move: the VM left for processor a; the members move its lease there",
   [28]: "id = protection, a backup: it holds a new copy of the VM (vm = its handle here) for processor a's epochs",
   [29]: "id = protection: the copy here (vm = its handle) is given back (a newer term made it stale, or a move replaced it)",
+  [40]: "a load policy moves a VM away: id = the migration (its events follow; 0 if it could not start), vm = its handle, a = LoadCause, b = destination processor",
+  [41]: "this processor holds no VM and went to sleep (consolidation); a = board time",
+  [42]: "a VM came to this processor while it slept: awake again; a = board time, b = board time it slept since",
 };
 
 /** ProtectionLostReason: protectionLost's a: why a holder's VM has no backup holding its epochs now. */
@@ -1315,6 +1331,161 @@ export const PROTECTION_STAT_TEXT: Readonly<Record<number, string>> = {
   [16]: "the longest from its holder's failure to a quorum granting the lease to a copy (the interruption bound without the wait for a window)",
 };
 
+/** LoadParam: loadSetParam keys: the load policies of this processor (docs/load-policies.md); the board sets the same on every processor. */
+export const LoadParam = {
+  /** the measurement period: load is measured, reported to the peers and decided on once a period. */
+  periodNs: 0,
+  /** a VM that moved (or whose move was turned down) is not moved by a load policy again within this time. */
+  holdNs: 1,
+  /** hotspot: a processor whose utilisation (cycles its VMs executed / cycles) is at least this is hot; 0 off. */
+  hotUtilisationPermille: 2,
+  /** hotspot: hot if at least this share of its VMs' windows overran in a period; 0 off. */
+  hotOverrunPermille: 3,
+  /** hotspot: hot if its VMs missed at least this many deadlines in a period; 0 off. */
+  hotMisses: 4,
+  /** hotspot: relieve a processor hot for this long without a break. */
+  hotSustainedNs: 5,
+  /** consolidation: a processor whose utilisation stays below this empties itself onto its peers; 0 off. */
+  consolidateBelowPermille: 6,
+  /** consolidation: below the threshold for this long before it empties. */
+  consolidateSustainedNs: 7,
+  /** the most a processor that takes a VM may be loaded after it (its utilisation + the VM's); a hotspot's relief also stays below the hot threshold. */
+  fillPermille: 8,
+  /** the strategy of the policies' moves (Strategy). */
+  strategy: 9,
+  /** 1: a processor that holds no VM sleeps (with consolidation on). */
+  sleep: 10,
+} as const;
+export type LoadParamKey = keyof typeof LoadParam;
+/** LoadParam: the short name of each value (JSON, reports). */
+export const LOAD_PARAM_LABELS: Readonly<Record<number, string>> = {
+  [0]: "period-ns",
+  [1]: "hold-ns",
+  [2]: "hot-utilisation-permille",
+  [3]: "hot-overrun-permille",
+  [4]: "hot-misses",
+  [5]: "hot-sustained-ns",
+  [6]: "consolidate-below-permille",
+  [7]: "consolidate-sustained-ns",
+  [8]: "fill-permille",
+  [9]: "strategy",
+  [10]: "sleep",
+};
+/** LoadParam: what each value means, for people. */
+export const LOAD_PARAM_TEXT: Readonly<Record<number, string>> = {
+  [0]: "the measurement period: load is measured, reported to the peers and decided on once a period",
+  [1]: "a VM that moved (or whose move was turned down) is not moved by a load policy again within this time",
+  [2]: "hotspot: a processor whose utilisation (cycles its VMs executed / cycles) is at least this is hot; 0 off",
+  [3]: "hotspot: hot if at least this share of its VMs' windows overran in a period; 0 off",
+  [4]: "hotspot: hot if its VMs missed at least this many deadlines in a period; 0 off",
+  [5]: "hotspot: relieve a processor hot for this long without a break",
+  [6]: "consolidation: a processor whose utilisation stays below this empties itself onto its peers; 0 off",
+  [7]: "consolidation: below the threshold for this long before it empties",
+  [8]: "the most a processor that takes a VM may be loaded after it (its utilisation + the VM's); a hotspot's relief also stays below the hot threshold",
+  [9]: "the strategy of the policies' moves (Strategy)",
+  [10]: "1: a processor that holds no VM sleeps (with consolidation on)",
+};
+/** LoadParam: the core's defaults. */
+export const LOAD_PARAM_DEFAULTS = {
+  periodNs: 10000000,
+  holdNs: 1000000000,
+  hotUtilisationPermille: 0,
+  hotOverrunPermille: 0,
+  hotMisses: 0,
+  hotSustainedNs: 50000000,
+  consolidateBelowPermille: 0,
+  consolidateSustainedNs: 200000000,
+  fillPermille: 700,
+  strategy: 0,
+  sleep: 1,
+} as const;
+
+/** LoadStat: loadStat(key): the load policies of this processor. */
+export const LoadStat = {
+  /** utilisation over the last period, per mille. */
+  utilisationPermille: 0,
+  /** periods measured. */
+  periods: 1,
+  /** board time it has been hot since (0: not hot). */
+  hotSinceNs: 2,
+  /** board time it was hot, in all. */
+  hotNs: 3,
+  /** moves a hotspot's relief started. */
+  reliefMoves: 4,
+  /** moves consolidation started. */
+  consolidationMoves: 5,
+  /** moves the migration manager turned down at their start (admission). */
+  refusedMoves: 6,
+  /** board time it was awake, in all (the energy proxy). */
+  awakeNs: 7,
+  /** 1 while it sleeps. */
+  asleep: 8,
+  /** times it went to sleep. */
+  sleeps: 9,
+  /** peers whose load reports it holds. */
+  peers: 10,
+  /** the highest utilisation of a period. */
+  peakUtilisationPermille: 11,
+} as const;
+export type LoadStatKey = keyof typeof LoadStat;
+/** LoadStat: the short name of each value (JSON, reports). */
+export const LOAD_STAT_LABELS: Readonly<Record<number, string>> = {
+  [0]: "utilisation-permille",
+  [1]: "periods",
+  [2]: "hot-since-ns",
+  [3]: "hot-ns",
+  [4]: "relief-moves",
+  [5]: "consolidation-moves",
+  [6]: "refused-moves",
+  [7]: "awake-ns",
+  [8]: "asleep",
+  [9]: "sleeps",
+  [10]: "peers",
+  [11]: "peak-utilisation-permille",
+};
+/** LoadStat: what each value means, for people. */
+export const LOAD_STAT_TEXT: Readonly<Record<number, string>> = {
+  [0]: "utilisation over the last period, per mille",
+  [1]: "periods measured",
+  [2]: "board time it has been hot since (0: not hot)",
+  [3]: "board time it was hot, in all",
+  [4]: "moves a hotspot's relief started",
+  [5]: "moves consolidation started",
+  [6]: "moves the migration manager turned down at their start (admission)",
+  [7]: "board time it was awake, in all (the energy proxy)",
+  [8]: "1 while it sleeps",
+  [9]: "times it went to sleep",
+  [10]: "peers whose load reports it holds",
+  [11]: "the highest utilisation of a period",
+};
+
+/** LoadCause: why a load policy moved a VM (loadMove a). */
+export const LoadCause = {
+  /** hotspot: utilisation at or above the threshold for the sustained time. */
+  utilisation: 1,
+  /** hotspot: windows overran at or above the threshold for the sustained time. */
+  overruns: 2,
+  /** hotspot: deadlines missed at or above the threshold for the sustained time. */
+  misses: 3,
+  /** consolidation: the processor empties itself so that it can sleep. */
+  consolidation: 4,
+} as const;
+export type LoadCauseKey = keyof typeof LoadCause;
+/** LoadCause: the short name of each value (JSON, reports). */
+export const LOAD_CAUSE_LABELS: Readonly<Record<number, string>> = {
+  [1]: "hot-utilisation",
+  [2]: "hot-overruns",
+  [3]: "hot-deadline-misses",
+  [4]: "consolidation",
+};
+/** LoadCause: what each value means, for people. */
+export const LOAD_CAUSE_TEXT: Readonly<Record<number, string>> = {
+  [1]: "hotspot: utilisation at or above the threshold for the sustained time",
+  [2]: "hotspot: windows overran at or above the threshold for the sustained time",
+  [3]: "hotspot: deadlines missed at or above the threshold for the sustained time",
+  [4]: "consolidation: the processor empties itself so that it can sleep",
+};
+
 /** the stream format's version (docs/stream-format.md); a stream of another version is refused. */
 export const STREAM_VERSION = 2;
 /** the stream format's version with PAGE_COMPRESSED records (docs/stream-format.md): written only by a migration that compresses its pages; readers take 2 and 3. */
@@ -1365,3 +1536,7 @@ export const MAX_PROTECTIONS = 32;
 export const HEARTBEAT_HEADER_BYTES = 32;
 /** bytes of one protection's entry in a heartbeat. */
 export const HEARTBEAT_ENTRY_BYTES = 24;
+/** slices of the major frame a load report's window map has (a slice is marked if any window touches it). */
+export const LOAD_SLICES = 250;
+/** payload bytes of a load report (it fits the smallest MTU a board allows). */
+export const LOAD_REPORT_BYTES = 48;

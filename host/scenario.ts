@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { readBoard } from './board.js';
+import { readBoard, slowestLink } from './board.js';
+import { checkLoadPolicies, normaliseLoadPolicies } from './load-policies.js';
+import type { RawLoadPolicies } from './load-policies.js';
 import { linkBetween } from './board.js';
 import type { Board } from './board.js';
 import { describeSchemaError, formatProblems } from './board-schema.js';
@@ -69,6 +71,7 @@ interface ScenarioJson {
   linkFaults?: LinkFaultRates;
   events?: EventJson[];
   campaign?: CampaignJson;
+  load?: RawLoadPolicies;
 }
 
 interface EventJson {
@@ -232,12 +235,15 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
   }
   if (durationNs !== undefined && durationNs > 0n) problems.push(...eventsAfter(timed, durationNs, `the run's end (duration ${scenario.duration})`));
   const campaign = scenario.campaign === undefined ? undefined : parseCampaignSection(scenario.campaign, board, durationNs, problems);
+  // The scenario's load policies replace the board's for this run.
+  const load = scenario.load === undefined ? undefined : normaliseLoadPolicies(scenario.load);
+  if (load !== undefined) checkLoadPolicies(load, slowestLink(board), (pointer, message) => problems.push({ pointer, message }));
   refuseProblems(path, problems, lineOf);
   return {
     path,
     name: scenario.name ?? path.replace(/^.*\//, '').replace(/\.json$/i, ''),
     ...(scenario.description === undefined ? {} : { description: scenario.description }),
-    board,
+    board: load === undefined ? board : { ...board, load },
     ...(durationNs === undefined ? {} : { durationNs }),
     ...(scenario.seed === undefined ? {} : { seed: scenario.seed }),
     ...(scenario.linkFaults === undefined ? {} : { linkFaults: scenario.linkFaults }),

@@ -7,6 +7,7 @@ import type { BoardChannelResult, BoardRunResult, BoardVmResult } from './board-
 import { NO_SLACK } from './board-runner.js';
 import { jsonText } from './format.js';
 import { measureFailovers } from './health.js';
+import { formatLoadLines } from './load-policies.js';
 
 interface Column {
   title: string;
@@ -102,7 +103,8 @@ export function formatSummary(result: BoardRunResult): string {
     ? undefined
     : `links: ${delivered} frames delivered, ${result.links.reduce((sum, link) => sum + link.framesDropped, 0)} lost on the wire, ` +
       `${result.framesInFlight} in flight at the end; processors dropped ${result.processors.reduce((sum, p) => sum + p.framesDropped, 0n)}`;
-  return [heading, ...lines, ...channels, ...(linkLine === undefined ? [] : [linkLine]), ...healthLines(result)].join('\n') + '\n';
+  return [heading, ...lines, ...channels, ...(linkLine === undefined ? [] : [linkLine]), ...healthLines(result),
+    ...(result.load === undefined ? [] : formatLoadLines(result.load))].join('\n') + '\n';
 }
 
 /** Faults injected, each protection's bounds, and every failover measured against them. */

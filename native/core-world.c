@@ -238,6 +238,33 @@ static void call_vmFlipBit(serve_call *call) {
   serve_result_u32(call, Z_ferry_coreZ_vmFlipBit(call->core, vm, guestAddr, bit));
 }
 
+static void call_loadSetParam(serve_call *call) {
+  u32 key = serve_arg_u32(call);
+  u64 value = serve_arg_u64(call);
+  if (call->bad) return;
+  serve_result_u32(call, Z_ferry_coreZ_loadSetParam(call->core, key, value));
+}
+
+static void call_loadStat(serve_call *call) {
+  u32 key = serve_arg_u32(call);
+  if (call->bad) return;
+  serve_result_u64(call, Z_ferry_coreZ_loadStat(call->core, key));
+}
+
+static void call_vmSetAffordable(serve_call *call) {
+  u32 vm = serve_arg_u32(call);
+  u64 ns = serve_arg_u64(call);
+  if (call->bad) return;
+  serve_result_u32(call, Z_ferry_coreZ_vmSetAffordable(call->core, vm, ns));
+}
+
+static void call_vmSetPinned(serve_call *call) {
+  u32 vm = serve_arg_u32(call);
+  u32 pinned = serve_arg_u32(call);
+  if (call->bad) return;
+  serve_result_u32(call, Z_ferry_coreZ_vmSetPinned(call->core, vm, pinned));
+}
+
 static void call_checkpointBegin(serve_call *call) {
   if (call->bad) return;
   Z_ferry_coreZ_checkpointBegin(call->core);
@@ -439,6 +466,10 @@ const serve_export SERVE_EXPORTS[] = {
   call_healthProtectionStat,
   call_processorStall,
   call_vmFlipBit,
+  call_loadSetParam,
+  call_loadStat,
+  call_vmSetAffordable,
+  call_vmSetPinned,
   call_checkpointBegin,
   call_checkpointCapture,
   call_checkpointEnd,
@@ -505,6 +536,10 @@ const char SERVE_WORLD_TEXT[] =
   "export health-protection-stat(u32,u32) -> u64\n"
   "export processor-stall(u64) -> u64\n"
   "export vm-flip-bit(u32,u32,u32) -> s32\n"
+  "export load-set-param(u32,u64) -> s32\n"
+  "export load-stat(u32) -> u64\n"
+  "export vm-set-affordable(u32,u64) -> s32\n"
+  "export vm-set-pinned(u32,u32) -> s32\n"
   "export checkpoint-begin()\n"
   "export checkpoint-capture(u32,u32) -> s32\n"
   "export checkpoint-end() -> s32\n"

@@ -101,7 +101,7 @@ describe('scenario files', () => {
 
   it('names each problem by its JSON pointer', () => {
     expect(problems({ events: [] })).toBe('scenario x.json: /board: is required');
-    expect(problems({ board: 'b', extra: 1 })).toMatch(/\/extra: unknown property \(expected one of \$schema, name, description, board, duration, seed, linkFaults, events, campaign\)/);
+    expect(problems({ board: 'b', extra: 1 })).toMatch(/\/extra: unknown property \(expected one of \$schema, name, description, board, duration, seed, linkFaults, load, events, campaign\)/);
     expect(problems({ board: 'b', duration: '5' })).toMatch(/\/duration: must be a virtual time with a unit such as 100ms, 2s/);
     expect(problems({ board: 'b', linkFaults: { drop: 2 } })).toMatch(/\/linkFaults\/drop: must be at most 1, not 2/);
     expect(problems({ board: 'b', events: [{ migrate: { vm: 'ctl0', to: 3 } }] })).toMatch(/\/events\/0: an event has "at" and one of migrate, fail, repair, hang, warning, partition, slow, flip; or "cancel"/);
