@@ -20,7 +20,7 @@ import {
   EVENT_MIGRATION_REFUSED, EVENT_MIGRATION_RELEASED, EVENT_MIGRATION_STARTED, EXIT_RUNNING, MAX_ROUND_STATS,
   MIGRATION_HISTORY, PAGE_BYTES, PAGE_SHIFT, PARAM_AFFORDABLE_NS, PARAM_COUNT, PARAM_GIVE_UP_TIMEOUTS, PARAM_MAX_ROUNDS,
   PARAM_PREPAGE_NS, PARAM_RETRANSMISSIONS, PARAM_THRESHOLD_BYTES, PARAM_THROTTLE_FLOOR_PERMILLE,
-  PARAM_THROTTLE_TARGET_PERMILLE, REASON_BOUND, REASON_CANCELLED, REASON_CHANNEL_MTU, REASON_NO_AFFORDABLE,
+  PARAM_THROTTLE_TARGET_PERMILLE, REASON_BOUND, REASON_CANCELLED, REASON_CHANNEL_MTU, REASON_LINK_MTU, REASON_NO_AFFORDABLE,
   REASON_NO_LINK, REASON_NONE, REASON_NOT_CONVERGED, REASON_RELAY_TABLE, REASON_RESTORE_FAILED,
   REASON_BLACKOUT_OVERRUN, REASON_UNREACHABLE, REASON_VM_STOPPED, SBI_ERR_DENIED, SBI_ERR_INVALID_PARAM,
   SBI_ERR_INVALID_STATE, STATE_BLACKOUT, STATE_CANCELLED, STATE_COMMITTING, STATE_DONE, STATE_FAILED, STATE_IDLE,
@@ -308,6 +308,8 @@ export function startMigration(vmId: u32, peer: u32, strategy: u32): i32 {
   const out = begin(vm, peer, strategy);
   report(EVENT_MIGRATION_STARTED, out.id, vm.id, peer, strategy);
   if (!out.link.start(peer, out.id)) return refuse(out, REASON_NO_LINK);
+  // Every control message goes in one frame; PREPARE, with the VM's windows, is the largest.
+  if (PREPARE_HEADER_BYTES + <u32>windowsOf(vm.id, windowStarts, windowEnds) * PREPARE_WINDOW_BYTES > out.link.maxBody()) return refuse(out, REASON_LINK_MTU);
   // Until the other ends learn of the move, its channel frames go through this processor and this link.
   if (vmHooks.largestMessage(vm.id) + CHANNEL_HEADER_BYTES > maxPayloadTo(peer) && vmHooks.portCount(vm.id) != 0) return refuse(out, REASON_CHANNEL_MTU);
   if (!vmHooks.relayRoom(vm.id, vmHooks.portCount(vm.id))) return refuse(out, REASON_RELAY_TABLE);
@@ -395,6 +397,17 @@ function begin(vm: Vm, peer: u32, strategy: u32): Outgoing {
   return out;
 }
 
+/**
+ * How long this source may be silent without the destination taking it for gone (PREPARE's
+ * quietUs): post-copy's watch, trace-replay's two log batches and its digest of the stopped
+ * VM, and the wait for one of the VM's windows before its blackout may begin (readyToStop).
+ */
+function quietNs(out: Outgoing, vm: Vm): u64 {
+  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS)
+    : out.strategy == STRATEGY_TRACE_REPLAY ? 2 * LOG_BATCH_NS + cyclesToNs(digestCycles(vm.ramBytes)) : 0;
+  return watchNs + longestWaitNs(vm.id);
+}
+
 function sendPrepare(out: Outgoing, vm: Vm): void {
   const body = messageBody;
   const starts = windowStarts, ends = windowEnds;
@@ -405,9 +418,7 @@ function sendPrepare(out: Outgoing, vm: Vm): void {
   // Silences the destination must not take for a dead source: post-copy's watch, and the
   // wait for one of the VM's windows before its blackout may begin (readyToStop).
   // Trace-replay's source is quiet between two log batches, and while it digests the stopped VM.
-  const watchNs = out.strategy == STRATEGY_POST_COPY ? out.param(PARAM_PREPAGE_NS)
-    : out.strategy == STRATEGY_TRACE_REPLAY ? 2 * LOG_BATCH_NS + cyclesToNs(digestCycles(vm.ramBytes)) : 0;
-  store<u32>(body, <u32>((watchNs + longestWaitNs(vm.id)) / 1000), 12);
+  store<u32>(body, <u32>(quietNs(out, vm) / 1000), 12);
   store<u32>(body, vmHooks.portCount(vm.id), 16);
   store<u32>(body, <u32>out.param(PARAM_GIVE_UP_TIMEOUTS), 20);
   store<u32>(body, <u32>out.param(PARAM_REPLACES), 24);
@@ -607,7 +618,9 @@ function enterReplayBlackout(out: Outgoing, vm: Vm): void {
  * LOG_BATCH_NS once the checkpoint is on its way.
  */
 function traceTransfer(out: Outgoing, vm: Vm): void {
-  if (!out.trace.snapshotHandedOver() || now() - out.trace.lastCutCycles < nsToCycles(LOG_BATCH_NS)) return;
+  if (!out.trace.snapshotHandedOver()) return;
+  if (replayGoneSilent(out, vm)) { abort(out, REASON_UNREACHABLE, STATE_FAILED); return; }
+  if (now() - out.trace.lastCutCycles < nsToCycles(LOG_BATCH_NS)) return;
   out.trace.cut(vm, out.stream, false, 0);
   out.rounds++;
 }
@@ -617,8 +630,22 @@ function traceTransfer(out: Outgoing, vm: Vm): void {
  * the VM. Close enough (lag and log within their caps), the blackout is due; a lag that has
  * not reached a new low for 10 × max-rounds reports in a row does not converge.
  */
+/**
+ * The destination reports its replay every log batch while it advances. Silent for twice
+ * the time after which it drops a reservation whose source went quiet (the source hung,
+ * say) while the VM here ran on, it has dropped this one: its link still acknowledges,
+ * so only this watch ends the move (the VM runs on here).
+ */
+function replayGoneSilent(out: Outgoing, vm: Vm): bool {
+  if (out.trace.lastProgressCycles == 0) { out.trace.lastProgressCycles = now(); return false; }
+  if (vm.executed <= out.trace.replayedPosition) return false;
+  const dropCycles = <u64>out.param(PARAM_GIVE_UP_TIMEOUTS) * out.link.timeoutCycles + nsToCycles(quietNs(out, vm) + out.destination.scheduleGapNs);
+  return now() - out.trace.lastProgressCycles > 2 * dropCycles;
+}
+
 function onReplayProgress(out: Outgoing, position: u64): void {
   const vm = out.vm!;
+  out.trace.lastProgressCycles = now();
   if (position > out.trace.replayedPosition) out.trace.replayedPosition = position;
   const lag = vm.executed > out.trace.replayedPosition ? vm.executed - out.trace.replayedPosition : 0;
   if (lag < out.trace.bestLag) { out.trace.bestLag = lag; out.trace.reportsWithoutProgress = 0; }

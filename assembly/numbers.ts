@@ -299,6 +299,8 @@ export const REASON_NO_IMAGE: u64 = 18;
 export const REASON_LOG_RATE: u64 = 24;
 /** trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions). */
 export const REASON_REPLAY_DIVERGED: u64 = 25;
+/** a migration message (PREPARE, with the VM's windows) would not fit one frame of the link to the destination. */
+export const REASON_LINK_MTU: u64 = 26;
 
 // MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults.
 /** pre-copy: at most this many rounds (N). */

@@ -121,7 +121,7 @@ function chooseBackup(p: Protection, o: Outbound, vm: Vm): void {
   const nowAt = nowNs();
   for (let step: u32 = 1; step < p.orderLength; step++) {
     const m = p.memberAfter(from, step);
-    if (m == self || !alive(m) || nowAt < unchecked(o.avoidUntilNs[m]) || !canReach(memberId(m), BEGIN_HEADER_BYTES)) continue;
+    if (m == self || !alive(m) || nowAt < unchecked(o.avoidUntilNs[m]) || !canReach(memberId(m), MESSAGE_HEADER_BYTES + beginBytes(vm))) continue;
     if (!o.link.start(memberId(m), sessionId(p, o.serial + 1), FRAME_REPLICA_MESSAGE, FRAME_REPLICA_ACK, REPLICATION_BACKOFF_LIMIT)) continue;
     o.serial++;
     beginSession(p, o, vm, m);
@@ -132,6 +132,13 @@ function chooseBackup(p: Protection, o: Outbound, vm: Vm): void {
     o.protecting = false;
   }
   nameNoBackup(p, o);
+}
+
+const beginStarts = new StaticArray<u64>(MAX_BEGIN_WINDOWS), beginEnds = new StaticArray<u64>(MAX_BEGIN_WINDOWS);
+
+/** BEGIN's body for `vm`: it goes in one frame, so a backup whose link cannot carry it is passed over. */
+function beginBytes(vm: Vm): u32 {
+  return BEGIN_HEADER_BYTES + <u32>windowsOf(vm.id, beginStarts, beginEnds) * BEGIN_WINDOW_BYTES;
 }
 
 function sessionId(p: Protection, serial: u32): u32 {

@@ -174,6 +174,8 @@ export class TraceSource {
   /** The smallest lag seen, and the reports since it last fell. */
   bestLag: u64 = u64.MAX_VALUE;
   reportsWithoutProgress: u32 = 0;
+  /** When the last REPLAY_PROGRESS came (0: none yet since the checkpoint went). */
+  lastProgressCycles: u64 = 0;
   stopPosition: u64 = 0;
   digest: u32 = 0;
   lagAtStop: u64 = 0;
@@ -193,6 +195,7 @@ export class TraceSource {
     this.replayedPosition = 0;
     this.bestLag = u64.MAX_VALUE;
     this.reportsWithoutProgress = 0;
+    this.lastProgressCycles = 0;
     this.stopPosition = 0;
     this.digest = 0;
     this.lagAtStop = 0;

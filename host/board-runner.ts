@@ -20,6 +20,7 @@ import type { LinkFaultModel, LinkFaultRates } from './link-faults.js';
 import { LinkNetwork } from './link.js';
 import type { LinkDirectionStats } from './link.js';
 import { Lockstep, cyclesToNs, nsToCycles } from './lockstep.js';
+import type { ProcessorHealth } from './lockstep.js';
 import { loadImage } from './loader.js';
 import { MigrationController } from './migration.js';
 import type { MigrationBoard, MigrationReport, ScenarioEvent } from './migration.js';
@@ -301,7 +302,7 @@ async function runPlacedBoard(options: BoardRunOptions, made: CoreRuntime[]): Pr
   }
   setUpChannels(board, placed, directory, plans);
   const healthSetup = board.health === undefined ? undefined : startHealth(board, placed, plans);
-  migrations = new MigrationController(options.events ?? [], migrationBoard(placed, directory, trace));
+  migrations = new MigrationController(options.events ?? [], migrationBoard(placed, directory, trace, (id) => lockstep?.healthOf(id)));
   const controller = migrations;
   const probe = boardProbe(placed, directory);
   let injector: FaultInjector | undefined;
@@ -569,8 +570,14 @@ function boardProbe(placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>)
 }
 
 /** The board as the migration controller sees it: cores by processor id, and the VM directory. */
-function migrationBoard(placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>, trace: BoardTrace | undefined): MigrationBoard {
+function migrationBoard(
+  placed: PlacedProcessor[], directory: VmDirectory<PlacedVm>, trace: BoardTrace | undefined, health: (id: number) => ProcessorHealth | undefined,
+): MigrationBoard {
   return {
+    down: (id) => {
+      const state = health(id);
+      return state === 'up' || state === undefined ? undefined : state;
+    },
     core: (id) => placed.find((slot) => slot.id === id)?.core,
     locate: (name) => {
       const entry = directory.locate(name);

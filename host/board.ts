@@ -581,10 +581,16 @@ function checkLoad(board: Board, report: Report): void {
       report(`/vms/${vm.index}/affordableDowntime`, 'must be at least 1 us and at most 2147.483647 s');
     }
   }
-  if (board.load !== undefined) checkLoadPolicies(board.load, slowestLink(board), report);
+  if (board.load !== undefined) checkLoadPolicies(board.load, slowestLink(board), longestMajorFrame(board), report);
 }
 
 /** The bandwidth of the board's slowest link; undefined without links. */
+/** The longest major frame of the board's processors, ns (undefined: none sets one). */
+export function longestMajorFrame(board: Board): number | undefined {
+  const frames = board.processors.flatMap((processor) => (processor.majorFrameNs === undefined ? [] : [processor.majorFrameNs]));
+  return frames.length === 0 ? undefined : Math.max(...frames);
+}
+
 export function slowestLink(board: Board): number | undefined {
   return board.links.length === 0 ? undefined : board.links.reduce((slowest, link) => Math.min(slowest, link.bandwidthBytesPerS), Infinity);
 }

@@ -76,7 +76,6 @@ export function normaliseLoadPolicies(raw: RawLoadPolicies): BoardLoadPolicies {
   return load;
 }
 
-/** What a schema cannot say about the section; each problem at its JSON pointer. */
 /** The most of a link's time the load reports may take: one frame per period and direction. */
 export const REPORT_LINK_SHARE = 0.01;
 
@@ -84,15 +83,29 @@ export const REPORT_LINK_SHARE = 0.01;
  * What a schema cannot say about the section; each problem at its JSON pointer.
  * `slowestLinkBytesPerS`: the board's slowest link (undefined: no links).
  */
-export function checkLoadPolicies(load: BoardLoadPolicies, slowestLinkBytesPerS: number | undefined, report: (pointer: string, message: string) => void): void {
+/** The longest period the cores take (load-monitor.ts). */
+const MAX_PERIOD_NS = 1e12;
+
+/** A load report each period may take at most REPORT_LINK_SHARE of the slowest link. */
+function checkReportShare(periodNs: number, slowestLinkBytesPerS: number, report: (pointer: string, message: string) => void): void {
+  const frameNs = ((FRAME_HEADER_BYTES + LOAD_REPORT_BYTES) * 1e9) / slowestLinkBytesPerS;
+  const shortest = Math.ceil(frameNs / REPORT_LINK_SHARE);
+  if (periodNs < shortest) {
+    report('/load/period', `must be at least ${setting(shortest)}: a load report (${FRAME_HEADER_BYTES + LOAD_REPORT_BYTES} bytes) each period takes at most ${REPORT_LINK_SHARE * 100} % of the slowest link (${slowestLinkBytesPerS} bytes/s)`);
+  }
+}
+
+export function checkLoadPolicies(
+  load: BoardLoadPolicies, slowestLinkBytesPerS: number | undefined, longestFrameNs: number | undefined, report: (pointer: string, message: string) => void,
+): void {
   if (slowestLinkBytesPerS === undefined) report('/load', 'the load policies move VMs between processors: the board needs links');
   if (!(load.periodNs >= 1000)) report('/load/period', 'must be at least 1 us');
-  else if (slowestLinkBytesPerS !== undefined) {
-    const frameNs = ((FRAME_HEADER_BYTES + LOAD_REPORT_BYTES) * 1e9) / slowestLinkBytesPerS;
-    const shortest = Math.ceil(frameNs / REPORT_LINK_SHARE);
-    if (load.periodNs < shortest) {
-      report('/load/period', `must be at least ${setting(shortest)}: a load report (${FRAME_HEADER_BYTES + LOAD_REPORT_BYTES} bytes) each period takes at most ${REPORT_LINK_SHARE * 100} % of the slowest link (${slowestLinkBytesPerS} bytes/s)`);
-    }
+  else if (!(load.periodNs <= MAX_PERIOD_NS)) report('/load/period', `must be at most ${setting(MAX_PERIOD_NS)}`);
+  else {
+    // A period shorter than a major frame sees a busy window and then an idle gap: its
+    // utilisation says nothing of the processor's load (and a window may span periods).
+    if (longestFrameNs !== undefined && load.periodNs < longestFrameNs) report('/load/period', `must be at least the longest major frame (${setting(longestFrameNs)}): a period measures whole frames`);
+    if (slowestLinkBytesPerS !== undefined) checkReportShare(load.periodNs, slowestLinkBytesPerS, report);
   }
   if (load.strategy === 'cold') report('/load/strategy', 'a cold move restarts the VM from its image: a load policy does not throw a VM\'s state away');
   const hot = load.hotspot;

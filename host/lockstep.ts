@@ -119,6 +119,8 @@ export class Lockstep {
   /** Processor `from` sends a frame to `to` at its cycle `atCycles` (from its core's link-send import). */
   send(from: number, to: number, atCycles: bigint, bytes: Uint8Array): SendOutcome {
     const processor = this.processor(from);
+    // A failed or hung processor transmits nothing, whatever its core is asked to do.
+    if (this.healthOf(from) !== 'up') return { frames: [], dropped: true };
     const sentNs = cyclesToNs(atCycles, processor.clockHz);
     const outcome = this.options.network.send(from, to, bytes, sentNs);
     this.options.onSend?.(from, to, bytes, sentNs, outcome);

@@ -331,6 +331,8 @@ export interface MigrationBoard {
   core(id: number): CoreRuntime | undefined;
   /** Where the VM named `name` lives now (the VM directory); undefined for an unknown name. */
   locate(name: string): { processor: number; vmId: number } | undefined;
+  /** Processor `id` takes no command now: it has failed (and was not repaired), or it hangs. */
+  down?(id: number): 'failed' | 'hung' | undefined;
   /** A host trace record (docs/trace.md), if the run is traced. */
   trace?(record: { ns: bigint; event: string } & Record<string, unknown>): void;
 }
@@ -486,6 +488,8 @@ export class MigrationController {
       this.board.trace?.({ ns, event: 'migration-end', vm: event.vm, to: event.to, outcome: 'refused', message });
     };
     if (location === undefined) { refuse(`no VM named ${event.vm} on the board`); return; }
+    const down = this.board.down?.(location.processor);
+    if (down !== undefined) { refuse(`${event.vm} is on processor ${location.processor}, which ${down === 'failed' ? 'has failed: there is nothing to move' : 'hangs: it takes no command'}`); return; }
     report.from = location.processor;
     report.sourceVmId = location.vmId;
     const source = this.board.core(location.processor)!;

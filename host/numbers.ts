@@ -606,6 +606,8 @@ export const MigrationReason = {
   logRate: 24,
   /** trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions). */
   replayDiverged: 25,
+  /** a migration message (PREPARE, with the VM's windows) would not fit one frame of the link to the destination. */
+  linkMtu: 26,
 } as const;
 export type MigrationReasonKey = keyof typeof MigrationReason;
 /** MigrationReason: the short name of each value (JSON, reports). */
@@ -631,6 +633,7 @@ export const MIGRATION_REASON_LABELS: Readonly<Record<number, string>> = {
   [18]: "no-image",
   [24]: "log-rate-exceeds-replay-rate",
   [25]: "replay-diverged",
+  [26]: "link-mtu",
 };
 /** MigrationReason: what each value means, for people. */
 export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -655,6 +658,7 @@ export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
   [18]: "cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere",
   [24]: "trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up",
   [25]: "trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions)",
+  [26]: "a migration message (PREPARE, with the VM's windows) would not fit one frame of the link to the destination",
 };
 
 /** MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults. */

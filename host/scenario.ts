@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { readBoard, slowestLink } from './board.js';
+import { longestMajorFrame, readBoard, slowestLink } from './board.js';
 import { checkLoadPolicies, normaliseLoadPolicies } from './load-policies.js';
 import type { RawLoadPolicies } from './load-policies.js';
 import { linkBetween } from './board.js';
@@ -237,7 +237,7 @@ export function parseScenario(json: unknown, path: string, board: Board, lineOf?
   const campaign = scenario.campaign === undefined ? undefined : parseCampaignSection(scenario.campaign, board, durationNs, problems);
   // The scenario's load policies replace the board's for this run.
   const load = scenario.load === undefined ? undefined : normaliseLoadPolicies(scenario.load);
-  if (load !== undefined) checkLoadPolicies(load, slowestLink(board), (pointer, message) => problems.push({ pointer, message }));
+  if (load !== undefined) checkLoadPolicies(load, slowestLink(board), longestMajorFrame(board), (pointer, message) => problems.push({ pointer, message }));
   refuseProblems(path, problems, lineOf);
   return {
     path,

@@ -46,7 +46,7 @@ export const EXIT_STATUSES: Record<string, Rows> = {
     [1, 'a VM of the board failed (as for run), whatever became of the migration'],
     ...COMMON,
     [4, 'refused before it started: admission (the bound exceeds the affordable downtime, or none is known), the destination (no RAM, no free windows, busy), a VM that cannot move, no link; the VM runs on at the source'],
-    [5, 'started but did not complete: failed, cancelled, or still going when the run ended; the VM runs on at the source'],
+    [5, 'started but did not complete: failed, cancelled, or still going when the run ended — or the run ended before `--at` (every VM had stopped); the VM runs on at the source'],
     [6, 'the guarantee broke: the measured downtime exceeded the bound, or the VM ran on two processors (a bug in the core)'],
     INTERRUPTED,
   ],

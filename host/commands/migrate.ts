@@ -16,6 +16,7 @@ import type { CoreRuntimeName } from '../core-runtime.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkFaults } from '../link-faults.js';
 import { COMPRESSING_STRATEGIES, MIGRATION_STRATEGIES, ROUND_STRATEGIES, formatMigrationReport } from '../migration.js';
+import { formatNs } from '../migration-report.js';
 import type { MigrationParams, MigrationReport, MigrationStrategy } from '../migration.js';
 import { jsonText } from '../format.js';
 import { coreFactoryFor } from '../runner.js';
@@ -155,6 +156,9 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
     params.workingSet = true;
   }
 
+  if (flags.duration !== undefined && flags.at >= flags.duration) {
+    throw new ConfigError(`--at ${formatNs(flags.at)}: comes at or after the run's end (--duration ${formatNs(flags.duration)}): the migration would never start`);
+  }
   const json = flags.json === true;
   const consoleLines = new ConsoleLines((chunk) => (json ? io.stderr : io.stdout).write(chunk), board.vms.length > 1);
   let result: BoardRunResult;
@@ -173,8 +177,18 @@ export async function migrateCommand(boardPath: string, flags: MigrateFlags, io:
   } finally {
     consoleLines.finish();
   }
-  const report = result.migrations[0]!;
+  const report = result.migrations[0];
   for (const message of result.messages) io.stderr.write(`${message}\n`);
+  if (report === undefined) {
+    // Every VM stopped before --at: the run ended with nothing to move.
+    const why = `the run ended at ${formatNs(result.endNs)}, before --at ${formatNs(flags.at)} (every VM had stopped): the migration never started`;
+    if (json) {
+      const { migrations: _migrations, ...run } = summaryValue(result) as BoardRunResult;
+      io.stdout.write(jsonText({ migration: null, message: why, run }));
+    } else io.stdout.write(`${why}\n`);
+    if (flags.summary !== false) io.stderr.write(formatSummary(result));
+    return result.end === 'interrupted' ? INTERRUPTED_EXIT_STATUS : result.exitStatus === 1 ? MIGRATE_EXIT_STATUS.vmFailed : MIGRATE_EXIT_STATUS.notCompleted;
+  }
   if (json) {
     const { migrations: _migrations, ...run } = summaryValue(result) as BoardRunResult;
     io.stdout.write(jsonText({ migration: report, run }));
