@@ -65,7 +65,7 @@ export function formatMigrationReport(report: MigrationReport): string {
     + (report.bound.compressionNs === undefined ? '' : ` + compression ${formatNs(report.bound.compressionNs)}`)
     + (report.bound.replayNs === undefined ? '' : ` + replay ${formatNs(report.bound.replayNs)}`)
     + (report.destinationClockHz === undefined ? '' : ` (destination at ${report.destinationClockHz / 1e6} MHz)`));
-  row('affordable', report.affordableNs === undefined ? 'unknown' : `${formatNs(report.affordableNs)} (${report.params.affordableNs === undefined ? "the task set's slack" : 'configured'})`);
+  row('affordable', report.affordableNs === undefined ? 'unknown' : `${formatNs(report.affordableNs)} (${report.params.affordableNs === undefined ? "the VM's own: the board's affordableDowntime, else its task set's slack" : 'given for this move'})`);
   if (report.downtimeNs !== undefined) {
     row('downtime', `${formatNs(report.downtimeNs)} measured, ${report.downtimeRatio === undefined ? '-' : report.downtimeRatio.toFixed(3)} of the bound${(report.downtimeRatio ?? 0) > 1 ? '  ** EXCEEDS THE BOUND **' : ''}`);
   }
