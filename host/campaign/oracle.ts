@@ -168,7 +168,7 @@ function recordFaults(applied: readonly InjectedFault[], input: OracleInput): Fa
     const lasting = /for (\d+) ns/.exec(fault.detail ?? '');
     if (lasting !== null && (fault.kind === 'hang' || fault.kind === 'partition' || fault.kind === 'slow')) recorded.untilNs = Math.min(horizon, at(fault) + Number(lasting[1]));
     // A fail-stop lasts until its processor's repair.
-    const repair = fault.kind === 'fail' || fault.kind === 'fail-after-warning' ? repairAfter(applied, fault.processor!, fault.atNs) : undefined;
+    const repair = isFailStop(fault) ? repairAfter(applied, fault.processor!, fault.atNs) : undefined;
     if (repair !== undefined) recorded.untilNs = at(repair);
     faults.push(recorded);
   }
@@ -197,6 +197,15 @@ function recordDetections(result: BoardRunResult, applied: readonly InjectedFaul
   });
 }
 
+function isFailStop(fault: InjectedFault): boolean {
+  return fault.kind === 'fail' || fault.kind === 'fail-after-warning';
+}
+
+/** A fault that takes a processor out with what runs on it: a fail-stop or a hang. */
+function stopsProcessor(fault: InjectedFault): boolean {
+  return isFailStop(fault) || fault.kind === 'hang';
+}
+
 /** The repair of `processor` that ended its fail-stop at `failNs`, if it came. */
 function repairAfter(applied: readonly InjectedFault[], processor: number, failNs: bigint): InjectedFault | undefined {
   return applied.find((fault) => fault.kind === 'repair' && fault.processor === processor && fault.atNs >= failNs);
@@ -204,7 +213,7 @@ function repairAfter(applied: readonly InjectedFault[], processor: number, failN
 
 /** Did `processor` fail-stop at or after `sinceNs` (its state, copies included, gone, even if it was repaired)? */
 function failedSince(applied: readonly InjectedFault[], processor: number, sinceNs: bigint): boolean {
-  return applied.some((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning') && fault.processor === processor && fault.atNs >= sinceNs);
+  return applied.some((fault) => isFailStop(fault) && fault.processor === processor && fault.atNs >= sinceNs);
 }
 
 /** The partition's groups are in its detail "{0,1} | {2,3}: …"; it separates a and b if they sit in different groups. */
@@ -235,7 +244,7 @@ function outOfService(result: BoardRunResult, applied: readonly InjectedFault[])
  */
 function stopOf(applied: readonly InjectedFault[], processor: number, sinceNs: bigint): InjectedFault | undefined {
   const repairNs = applied.find((fault) => fault.kind === 'repair' && fault.processor === processor && fault.atNs > sinceNs)?.atNs;
-  return applied.filter((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === processor
+  return applied.filter((fault) => stopsProcessor(fault) && fault.processor === processor
     && (repairNs === undefined || fault.atNs <= repairNs)).pop();
 }
 
@@ -258,7 +267,7 @@ function causeOf(measure: FailoverMeasure, applied: readonly InjectedFault[], he
     return warning === undefined ? undefined : { fault: 'warning', atNs: warning.atNs, stopNs: measure.causeNs ?? before };
   }
   // Its latest stop while it held the VM: a processor repaired since an earlier fail-stop may have held it again.
-  const stop = [...applied].reverse().find((fault) => (fault.kind === 'fail' || fault.kind === 'fail-after-warning' || fault.kind === 'hang') && fault.processor === measure.from
+  const stop = [...applied].reverse().find((fault) => stopsProcessor(fault) && fault.processor === measure.from
     && fault.atNs <= before && fault.atNs >= heldSinceNs
     && !applied.some((end) => end.kind === 'hang-end' && end.processor === fault.processor && end.atNs > fault.atNs && end.atNs <= before && fault.kind === 'hang'));
   if (stop !== undefined) {
@@ -312,7 +321,7 @@ function recordFailovers(input: OracleInput, applied: readonly InjectedFault[]):
     if (holder !== undefined && !out.has(holder)) continue;
     // Not yet restored, but the trial ended within the bound after the fault: censored, not a loss.
     if (BigInt(atNs) + protection.interruptionBoundNs > horizonNs) continue;
-    const copySurvived = completeCopySurvived(input, protection, vm.processor, BigInt(atNs), out);
+    const copySurvived = completeCopySurvived(input, applied, protection, vm.processor, BigInt(atNs), out);
     lost.push({ vm: vm.name, atNs, processor: vm.processor, copySurvived });
     const stopKind = stop?.kind === 'hang' ? 'hang' : stop?.kind === 'fail-after-warning' ? 'warning' : 'fail-stop';
     failovers.push({
@@ -354,9 +363,9 @@ function holdingSince(input: OracleInput, protection: ProtectionBounds, holder: 
  * under way in the last interruption bound before the horizon (it may hold the takeover up
  * legitimately: the trial ended too soon to tell).
  */
-function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, holder: number, stopNs: bigint, out: ReadonlySet<number>): boolean {
+function completeCopySurvived(input: OracleInput, applied: readonly InjectedFault[], protection: ProtectionBounds, holder: number, stopNs: bigint, out: ReadonlySet<number>): boolean {
   const events = input.result.health?.events;
-  const regainedNs = quorumUpNs(input, stopNs, protection.interruptionBoundNs);
+  const regainedNs = quorumUpNs(input, applied, stopNs, protection.interruptionBoundNs);
   const quorum = regainedNs !== undefined && regainedNs + protection.interruptionBoundNs <= input.horizonNs;
   const latestCut = input.result.faults.filter((fault) => fault.kind === 'partition' && fault.skipped === undefined)
     .map((fault) => fault.atNs + BigInt(/for (\d+) ns/.exec(fault.detail ?? '')?.[1] ?? '0'))
@@ -364,7 +373,6 @@ function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, 
   const partitionLate = latestCut + protection.interruptionBoundNs > input.horizonNs;
   if (!quorum || partitionLate || events === undefined) return false;
   // A fail-stop wipes a processor's copy for good: a repaired one holds none until a holder replicates to it again.
-  const applied = input.result.faults.filter((fault) => fault.skipped === undefined);
   const copies = protection.order.filter((id) => id !== holder && !out.has(id) && !failedSince(applied, id, 0n));
   if (protection.policies.includes('restart')) return copies.length > 0;
   if (!protection.policies.includes('checkpoint')) return false;
@@ -382,14 +390,13 @@ function completeCopySurvived(input: OracleInput, protection: ProtectionBounds, 
  * its repair (its new life grants nothing before: docs/health.md). Undefined if none
  * comes before the end.
  */
-function quorumUpNs(input: OracleInput, fromNs: bigint, forNs: bigint): bigint | undefined {
+function quorumUpNs(input: OracleInput, applied: readonly InjectedFault[], fromNs: bigint, forNs: bigint): bigint | undefined {
   const members = input.board.health?.members ?? [];
   const leaseNs = input.result.health?.setup.suspectNs ?? 0n;
-  const applied = input.result.faults.filter((fault) => fault.skipped === undefined);
   const down: { processor: number; fromNs: bigint; untilNs: bigint }[] = [];
   const never = input.horizonNs + 1n;
   for (const fault of applied) {
-    if (fault.kind === 'fail' || fault.kind === 'fail-after-warning') {
+    if (isFailStop(fault)) {
       const repair = repairAfter(applied, fault.processor!, fault.atNs);
       down.push({ processor: fault.processor!, fromNs: fault.atNs, untilNs: repair === undefined ? never : repair.atNs + leaseNs });
     } else if (fault.kind === 'hang') {
