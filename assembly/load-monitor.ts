@@ -18,7 +18,7 @@ import {
   LOAD_STAT_AWAKE_NS, LOAD_STAT_COUNT, LOAD_STAT_PEERS, LOAD_STAT_PERIODS, LOAD_STAT_PEAK_UTILISATION_PERMILLE,
   LOAD_STAT_REFUSED_MOVES, LOAD_STAT_SLEEPS, LOAD_STAT_UTILISATION_PERMILLE, MAX_PEERS, MAX_VMS, PAGE_SHIFT, DROP_MALFORMED,
   REASON_DEST_BUSY, REASON_NO_AFFORDABLE, REASON_NO_IMAGE, REASON_NONE, REASON_PROTECTED, REASON_RELAY_TABLE, REASON_VM_STOPPED,
-  STATE_COMMITTING, STATE_DONE, STATE_POST_COPY, STRATEGY_WARM,
+  STATE_COMMITTING, STATE_DONE, STATE_POST_COPY, STRATEGY_COLD, STRATEGY_COUNT,
 } from "./config";
 import { canReach, dropFrame, sendFrame } from "./communication";
 import { report } from "./events";
@@ -55,7 +55,8 @@ export function setLoadParam(key: u32, value: u64): bool {
   if (key == LOAD_PARAM_PERIOD_NS && (value < 1000 || value > 1_000_000_000_000)) return false;
   if ((key == LOAD_PARAM_HOT_UTILISATION_PERMILLE || key == LOAD_PARAM_HOT_OVERRUN_PERMILLE || key == LOAD_PARAM_CONSOLIDATE_BELOW_PERMILLE
     || key == LOAD_PARAM_FILL_PERMILLE) && value > 1000) return false;
-  if (key == LOAD_PARAM_STRATEGY && value > <u64>STRATEGY_WARM) return false;
+  // A cold move restarts the VM from its image: a load policy keeps the VM's state.
+  if (key == LOAD_PARAM_STRATEGY && (value >= <u64>STRATEGY_COUNT || value == <u64>STRATEGY_COLD)) return false;
   if (key == LOAD_PARAM_SLEEP && value > 1) return false;
   unchecked(params[key] = value);
   setPeriodicFrameBytes(loadPoliciesOn() ? <u64>(FRAME_HEADER_BYTES + LOAD_REPORT_BYTES) : 0);

@@ -33,7 +33,7 @@ import {
   STAT_STRATEGY, STAT_TOTAL_NS, STAT_LAST_RUN_NS, CHANNEL_HEADER_BYTES, PARAM_REPLACES, REASON_PROTECTED, STAT_BOUND_AGREEMENT_NS,
   REASON_NO_IMAGE, STAT_BOUND_PREPARE_NS, STAT_IMAGE_PAGES, STRATEGY_COLD, STRATEGY_WARM, STAT_PAGES_SENT,
   PARAM_COMPRESS, STAT_BOUND_COMPRESSION_NS, STAT_CLASS_BYTES, STAT_CLASS_PAGES, PARAM_WORKING_SET, STAT_HELD_PAGES, STRATEGY_PRE_COPY,
-  STRATEGY_TRACE_REPLAY, REASON_LOG_RATE, REASON_REPLAY_DIVERGED, STAT_BOUND_REPLAY_NS, STAT_LOG_BYTES, STAT_LOG_ENTRIES, STAT_LOG_RATE,
+  STRATEGY_TRACE_REPLAY, REASON_LOG_RATE, REASON_REPLAY_RATE, REASON_REPLAY_DIVERGED, STAT_BOUND_REPLAY_NS, STAT_LOG_BYTES, STAT_LOG_ENTRIES, STAT_LOG_RATE,
   STAT_REPLAY_RATE, STAT_SOURCE_INSTRUCTIONS_PER_S, STAT_REPLAY_INSTRUCTIONS_PER_S, STAT_REPLAY_LAG, STAT_CHECKPOINT_POSITION,
   STAT_STOP_POSITION, STAT_STATE_DIGEST,
 } from "./config";
@@ -265,15 +265,17 @@ function admitTraceReplay(out: Outgoing, vm: Vm): bool {
  * With the destination's facts: the instructions per second it can replay (its clock times
  * the VM's share of it) against those the VM executes here. The replay catches up only if
  * it is faster; then the log rate it can take in is the link's share, or less, in
- * proportion, when the destination's instructions are the limit.
+ * proportion, when the destination's instructions are the limit. Why the move is refused
+ * (the slower instruction rate first: no share of the link makes up for it), or REASON_NONE.
  */
-function admitReplayRate(out: Outgoing): bool {
+function replayRateRefusal(out: Outgoing): u64 {
   out.replayInstructionsPerS = (out.destination.clockHz * out.destination.sharePermille) / 1000;
   if (out.sourceInstructionsPerS != 0 && out.logRateBytesPerS != 0) {
     const byInstructions = (out.logRateBytesPerS * out.replayInstructionsPerS) / out.sourceInstructionsPerS;
     if (byInstructions < out.replayRateBytesPerS) out.replayRateBytesPerS = byInstructions;
   }
-  return out.sourceInstructionsPerS < out.replayInstructionsPerS && out.logRateBytesPerS < out.replayRateBytesPerS;
+  if (out.sourceInstructionsPerS >= out.replayInstructionsPerS) return REASON_REPLAY_RATE;
+  return out.logRateBytesPerS < out.replayRateBytesPerS ? REASON_NONE : REASON_LOG_RATE;
 }
 
 /** The largest blackout the strategy can end with: stop-copy every touched page, pre-copy h bytes, post-copy its first instruction's pages. */
@@ -805,7 +807,10 @@ function onPrepareReply(out: Outgoing, body: usize, bytes: u32): void {
   out.destination.scheduleGapNs = load<u64>(body, 16);
   out.destination.sharePermille = <u64>load<u32>(body, 12);
   const vm = out.vm!;
-  if (out.strategy == STRATEGY_TRACE_REPLAY && !admitReplayRate(out)) { abort(out, REASON_LOG_RATE, STATE_REFUSED); return; }
+  if (out.strategy == STRATEGY_TRACE_REPLAY) {
+    const why = replayRateRefusal(out);
+    if (why != REASON_NONE) { abort(out, why, STATE_REFUSED); return; }
+  }
   if (boundFor(out, worstBlackoutBytes(out, vm)) > out.affordableNs) { abort(out, REASON_BOUND, STATE_REFUSED); return; }
   if (out.strategy == STRATEGY_WARM) { sendWarmCheckpoint(out, vm); return; }
   if (out.strategy == STRATEGY_STOP_COPY || out.strategy == STRATEGY_COLD) out.blackoutDue = true;

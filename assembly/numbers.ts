@@ -295,12 +295,14 @@ export const REASON_DEST_PORTS: u64 = 16;
 export const REASON_PROTECTED: u64 = 17;
 /** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
 export const REASON_NO_IMAGE: u64 = 18;
-/** trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up. */
+/** trace-replay: the VM's input log grows faster than the destination can take it in (the link's share, or less in proportion where the destination's instructions per second are the limit), so the replay would never catch up. */
 export const REASON_LOG_RATE: u64 = 24;
 /** trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions). */
 export const REASON_REPLAY_DIVERGED: u64 = 25;
 /** a migration message (PREPARE, with the VM's windows) would not fit one frame of the link to the destination. */
 export const REASON_LINK_MTU: u64 = 26;
+/** trace-replay: the destination replays fewer instructions per second (its clock times the VM's share there) than the VM executes here, so the replay would never catch up. */
+export const REASON_REPLAY_RATE: u64 = 27;
 
 // MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults.
 /** pre-copy: at most this many rounds (N). */

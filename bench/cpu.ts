@@ -4,11 +4,15 @@
  * four runtimes (docs/runtimes.md) — the plain wasm module and the jco component
  * in this process, the component on wasmtime and the native firmware (wasm2c + gcc)
  * as board processors in processes of their own, and the native firmware alone
- * (`ferry-native <image>`) — compared with the same C compiled natively by gcc -O2;
- * for both builds of the guest, compressed (guests/build/cpu.elf, rv32imac) and
- * uncompressed (cpu-rv32im.elf).
+ * (`ferry-native <image>`, built with guard-page and with explicit bounds checks) —
+ * compared with the same C compiled natively by gcc -O2; for both builds of the guest,
+ * compressed (guests/build/cpu.elf, rv32imac) and uncompressed (cpu-rv32im.elf).
  *
- *   npm run build && npm run bench:cpu [-- --runs N] [-- --json]
+ *   npm run build && npm run bench:cpu [-- --runs N] [-- --json] [-- --baseline NAME=COMMAND ...]
+ *
+ * --baseline times another interpreter in the same rounds: COMMAND (run by sh) must run the
+ * same workload at the same iteration count (guests/cpu/iterations.sh); it is timed as a
+ * whole process and compared with each runtime on the uncompressed build.
  *
  * Every run must print the same checksum and retire the same instructions, so
  * the comparison is of equal work. Wall time is measured with performance.now()
@@ -22,22 +26,30 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { CoreRuntimeName } from '../host/core-runtime.js';
 import { runImage } from '../host/runner.js';
 import { packageRoot } from '../host/package-root.js';
-import { median, parseRunOptions } from './statistics.js';
+import { median, RUN_OPTIONS, runOptionsOf } from './statistics.js';
 
-type RuntimeName = CoreRuntimeName | 'firmware';
+type RuntimeName = CoreRuntimeName | 'firmware' | 'firmware-explicit';
 const RUNTIMES: { name: RuntimeName; label: string }[] = [
   { name: 'module', label: 'module' },
   { name: 'component', label: 'component' },
   { name: 'wasmtime', label: 'wasmtime' },
   { name: 'native', label: 'native' },
   { name: 'firmware', label: 'ferry-native' },
+  { name: 'firmware-explicit', label: 'explicit checks' },
 ];
+
+/** The firmware's two builds (scripts/build-native.sh, FERRY_NATIVE_BOUNDS). */
+type Bounds = 'guard' | 'explicit';
+const FIRMWARE_DIRS: Record<Bounds, string> = { guard: 'native', explicit: 'native-explicit' };
+
+/** Another interpreter timed in the same rounds (--baseline NAME=COMMAND). */
+interface Baseline { name: string; command: string; seconds: number[]; checksum?: string }
 
 interface GuestRun { wallSeconds: number; instret: bigint; cycles: bigint; checksum: string }
 
@@ -88,16 +100,33 @@ async function runGuest(imagePath: string, runtime: CoreRuntimeName = 'module'):
   return { wallSeconds, instret: r.instret, cycles: r.cycles, checksum: checksumOf(r.console) };
 }
 
-/** build/native/ferry-native, rebuilt when older than the core; a reason string when it cannot be. */
-function nativeFirmware(root: string): string | { path: string } {
-  const path = join(root, 'build', 'native', 'ferry-native');
+/** build/native{,-explicit}/ferry-native, rebuilt when older than the core; a reason string when it cannot be. */
+function nativeFirmware(root: string, bounds: Bounds): string | { path: string } {
+  const path = join(root, 'build', FIRMWARE_DIRS[bounds], 'ferry-native');
   const core = join(root, 'build', 'core.wasm');
   if (existsSync(path) && statSync(path).mtimeMs >= statSync(core).mtimeMs) return { path };
   for (const tool of ['wasm2c', 'gcc']) {
     if (spawnSync(tool, ['--version']).status !== 0) return `${tool} not found (apt-get install -y wabt gcc)`;
   }
-  const build = spawnSync('bash', [join(root, 'scripts', 'build-native.sh')], { cwd: root, encoding: 'utf8' });
+  const env = { ...process.env, FERRY_NATIVE_BOUNDS: bounds };
+  const build = spawnSync('bash', [join(root, 'scripts', 'build-native.sh')], { cwd: root, encoding: 'utf8', env });
   return build.status === 0 ? { path } : `npm run build:native failed: ${build.stderr.trim()}`;
+}
+
+/** `--baseline NAME=COMMAND`: the name, and a shell command that runs the same workload. */
+function parseBaseline(text: string): Baseline {
+  const at = text.indexOf('=');
+  if (at < 1 || at === text.length - 1) throw new Error(`--baseline needs NAME=COMMAND, not '${text}'`);
+  return { name: text.slice(0, at), command: text.slice(at + 1), seconds: [] };
+}
+
+/** One run of a baseline, timed from spawn to exit; its checksum line is kept if it prints one. */
+function runBaseline(baseline: Baseline): void {
+  const start = performance.now();
+  const r = spawnSync('sh', ['-c', baseline.command], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  baseline.seconds.push((performance.now() - start) / 1000);
+  if (r.status !== 0) throw new Error(`--baseline ${baseline.name}: exit status ${r.status}\n${r.stderr}`);
+  baseline.checksum = /^checksum: (0x[0-9a-f]{8})$/m.exec(r.stdout)?.[1];
 }
 
 /** The whole ferry-native process, timed from spawn to exit. */
@@ -127,15 +156,19 @@ interface ImageResult {
 }
 
 async function main(): Promise<void> {
-  const options = parseRunOptions(process.argv.slice(2));
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { ...RUN_OPTIONS, baseline: { type: 'string', multiple: true } } });
+  const options = runOptionsOf(values);
+  const baselines = (values.baseline ?? []).map(parseBaseline);
   const root = packageRoot();
   const iterationCount = iterations(root);
 
   const native = runNative(root, iterationCount, options.runs);
-  const firmware = nativeFirmware(root);
+  const firmware = nativeFirmware(root, 'guard');
+  const explicit = typeof firmware === 'string' ? firmware : nativeFirmware(root, 'explicit');
   const wasmtime = existsSync(join(root, '.venv', 'bin', 'python')) ? undefined : '.venv not made (npm run setup:wasmtime)';
   const skipped = (name: RuntimeName): boolean =>
-    ((name === 'firmware' || name === 'native') && typeof firmware === 'string') || (name === 'wasmtime' && wasmtime !== undefined);
+    ((name === 'firmware' || name === 'native') && typeof firmware === 'string')
+    || (name === 'firmware-explicit' && typeof explicit === 'string') || (name === 'wasmtime' && wasmtime !== undefined);
   const runtimes = RUNTIMES.filter((r) => !skipped(r.name));
 
   const images: ImageResult[] = IMAGES.map((image) => ({
@@ -145,10 +178,13 @@ async function main(): Promise<void> {
     for (const image of images) {
       const imagePath = join(root, 'guests', 'build', image.file);
       for (const { name } of runtimes) {
-        const run = name === 'firmware' ? runFirmware((firmware as { path: string }).path, imagePath) : await runGuest(imagePath, name);
+        const run = name === 'firmware' ? runFirmware((firmware as { path: string }).path, imagePath)
+          : name === 'firmware-explicit' ? runFirmware((explicit as { path: string }).path, imagePath)
+          : await runGuest(imagePath, name);
         image.runs.get(name)!.push(run);
       }
     }
+    for (const baseline of baselines) runBaseline(baseline);
   }
 
   for (const image of images) {
@@ -166,6 +202,24 @@ async function main(): Promise<void> {
   const nativeWall = native ? median(native.seconds) : undefined;
   const wall = (image: ImageResult, name: RuntimeName): number => median(image.runs.get(name)!.map((g) => g.wallSeconds));
   const mips = (image: ImageResult, seconds: number): number => Number(image.instret) / seconds / 1e6;
+  // Baselines run the uncompressed workload (rv32im): their MIPS are at its instret, and
+  // each runtime is compared with them on that build.
+  const uncompressed = images.find((image) => image.name === 'uncompressed')!;
+  const baselineSummary = (baseline: Baseline) => ({
+    medianSeconds: median(baseline.seconds),
+    mipsAtFerryInstret: mips(uncompressed, median(baseline.seconds)),
+    speedup: Object.fromEntries(runtimes.map(({ name }) => [name, median(baseline.seconds) / wall(uncompressed, name)])),
+  });
+  const baselineLines = (baseline: Baseline): string[] => {
+    const { medianSeconds, mipsAtFerryInstret, speedup } = baselineSummary(baseline);
+    const same = baseline.checksum === undefined ? 'prints no checksum line'
+      : baseline.checksum === uncompressed.checksum ? 'the same checksum' : `checksum ${baseline.checksum}, not ${uncompressed.checksum}`;
+    return [
+      `  baseline ${baseline.name}: ${pad(fmt(medianSeconds, 3), 7)} s median (${baseline.seconds.map((x) => fmt(x, 3)).join(', ')}),`
+        + ` ${fmt(mipsAtFerryInstret, 1)} MIPS at the uncompressed build's instret; ${same}`,
+      `    uncompressed build against it: ${runtimes.map(({ name, label }) => `${label} ${fmt(speedup[name]!, 2)}x`).join(', ')}`,
+    ];
+  };
   const summary = (image: ImageResult) => Object.fromEntries(runtimes.map(({ name }) => [name, {
     wallSeconds: image.runs.get(name)!.map((g) => g.wallSeconds),
     medianSeconds: wall(image, name),
@@ -181,7 +235,9 @@ async function main(): Promise<void> {
         image: `guests/build/${image.file}`, build: image.name, march: image.march, checksum: image.checksum,
         instret: image.instret.toString(), virtualCycles: image.cycles.toString(), runtimes: summary(image),
       })),
+      baselines: baselines.map((b) => ({ ...b, ...baselineSummary(b) })),
       firmwareSkipped: typeof firmware === 'string' ? firmware : null,
+      explicitSkipped: typeof explicit === 'string' ? explicit : null,
       wasmtimeSkipped: wasmtime ?? null,
     }, null, 2)}\n`);
     return;
@@ -219,10 +275,13 @@ async function main(): Promise<void> {
     out.push('  gcc native    SKIPPED: gcc not found (apt-get install -y gcc)');
   }
   if (typeof firmware === 'string') out.push(`  native, ferry-native  SKIPPED: ${firmware}`);
+  else if (typeof explicit === 'string') out.push(`  explicit checks  SKIPPED: ${explicit}`);
+  for (const baseline of baselines) out.push(...baselineLines(baseline));
   if (wasmtime !== undefined) out.push(`  wasmtime      SKIPPED: ${wasmtime}`);
   out.push('  (module, component, wasmtime, native: wall around runImage, core loading included, and for');
   out.push('   wasmtime and native their own process and its start-up; ferry-native: the firmware alone,');
-  out.push('   the whole process, start-up and ELF loading included)');
+  out.push('   the whole process, start-up and ELF loading included; explicit checks: ferry-native built');
+  out.push('   with FERRY_NATIVE_BOUNDS=explicit, a compare before every access, as without an MMU)');
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -219,7 +219,11 @@ function partOf(source: string): string {
 // --- Native --------------------------------------------------------------------
 
 interface SizeRow { text: number; data: number; bss: number }
-interface NativeSizes { binary: string; total: SizeRow; parts: { name: string; file: string; size: SizeRow }[]; note?: string }
+interface NativeSizes {
+  binary: string; total: SizeRow; parts: { name: string; file: string; size: SizeRow }[]; note?: string;
+  /** The core's text in the build with explicit bounds checks (FERRY_NATIVE_BOUNDS=explicit), when that is built. */
+  explicitCore?: SizeRow;
+}
 
 const found = (tool: string): boolean => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -244,7 +248,7 @@ function nativeSizes(root: string): NativeSizes | string {
   const total = sizeOf(binary);
   if (total === undefined) return `size ${binary} failed`;
   const parts = [
-    { name: 'core (wasm2c output, bounds-checked)', file: 'ferry-core.o' },
+    { name: 'core (wasm2c output, guard pages)', file: 'ferry-core.o' },
     { name: 'wasm2c runtime (wasm-rt-impl)', file: 'wasm-rt-impl.o' },
     { name: 'board runtime (board.c)', file: 'board.o' },
     { name: 'ELF loader (elf.c)', file: 'elf.o' },
@@ -254,7 +258,8 @@ function nativeSizes(root: string): NativeSizes | string {
     const size = sizeOf(join(dir, 'obj', file));
     return size === undefined ? [] : [{ name, file, size }];
   });
-  return { binary: 'build/native/ferry-native', total, parts };
+  const explicitCore = sizeOf(join(root, 'build', 'native-explicit', 'obj', 'ferry-core.o'));
+  return { binary: 'build/native/ferry-native', total, parts, ...(explicitCore === undefined ? {} : { explicitCore }) };
 }
 
 // --- Report --------------------------------------------------------------------
@@ -338,6 +343,10 @@ function main(): void {
     out.push(`    ${'whole binary'.padEnd(40)} text ${num(text).padStart(8)}  data ${num(data).padStart(6)}  bss ${num(bss).padStart(7)}`);
     for (const part of native.parts) {
       out.push(`    ${part.name.padEnd(40)} text ${num(part.size.text).padStart(8)}  data ${num(part.size.data).padStart(6)}  bss ${num(part.size.bss).padStart(7)}`);
+    }
+    if (native.explicitCore !== undefined) {
+      const core = native.explicitCore;
+      out.push(`    ${'core with explicit bounds checks'.padEnd(40)} text ${num(core.text).padStart(8)}  data ${num(core.data).padStart(6)}  bss ${num(core.bss).padStart(7)}   (build/native-explicit)`);
     }
     out.push('    (the rest of the text is the C library start-up and PLT. Guest RAM is not in bss:');
     out.push('    it lives in the core\'s linear memory, allocated as VMs are created. wasm2c\'s 64 KiB');

@@ -14,10 +14,17 @@ export interface RunOptions {
   json: boolean;
 }
 
-/** Parses `--runs N --json` with Node's own parser; a bad or unknown option throws, naming it. */
-export function parseRunOptions(argv: string[]): RunOptions {
-  const { values } = parseArgs({ args: argv, options: { runs: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
+/** What the repeated-run benchmarks take: `--runs N` and `--json`, for parseArgs. */
+export const RUN_OPTIONS = { runs: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } as const;
+
+/** `--runs N --json` from parseArgs' values; a bad count throws, naming it. */
+export function runOptionsOf(values: { runs?: string; json?: boolean }): RunOptions {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs needs a positive integer, not ${values.runs}`);
   return { runs, json: values.json === true };
+}
+
+/** Parses `--runs N --json` with Node's own parser; a bad or unknown option throws, naming it. */
+export function parseRunOptions(argv: string[]): RunOptions {
+  return runOptionsOf(parseArgs({ args: argv, options: RUN_OPTIONS }).values);
 }

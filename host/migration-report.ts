@@ -20,6 +20,11 @@ export function describeOutcome(report: MigrationReport): string {
         return `${head} refused: the input log grows at ${formatRate(r.logRateBytesPerS)}, faster than the destination can replay it (${formatRate(r.replayRateBytesPerS)}; `
           + `it replays ${r.replayInstructionsPerS === 0n ? 'at an unknown rate' : `${r.replayInstructionsPerS} instructions/s`} where the VM executes ${r.sourceInstructionsPerS}/s)`;
       }
+      if (report.reason === 'replay-slower-than-vm' && report.replay !== undefined) {
+        const r = report.replay;
+        return `${head} refused: the destination replays ${r.replayInstructionsPerS} instructions/s (its clock times the VM's share there), `
+          + `no more than the VM executes here (${r.sourceInstructionsPerS}/s): the replay would never catch up`;
+      }
       return `${head} refused: ${report.reasonText}`;
     case 'failed':
       return `${head} failed: ${report.reasonText}; the VM runs on the source`;

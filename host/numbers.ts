@@ -602,12 +602,14 @@ export const MigrationReason = {
   protected: 17,
   /** cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere. */
   noImage: 18,
-  /** trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up. */
+  /** trace-replay: the VM's input log grows faster than the destination can take it in (the link's share, or less in proportion where the destination's instructions per second are the limit), so the replay would never catch up. */
   logRate: 24,
   /** trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions). */
   replayDiverged: 25,
   /** a migration message (PREPARE, with the VM's windows) would not fit one frame of the link to the destination. */
   linkMtu: 26,
+  /** trace-replay: the destination replays fewer instructions per second (its clock times the VM's share there) than the VM executes here, so the replay would never catch up. */
+  replayRate: 27,
 } as const;
 export type MigrationReasonKey = keyof typeof MigrationReason;
 /** MigrationReason: the short name of each value (JSON, reports). */
@@ -634,6 +636,7 @@ export const MIGRATION_REASON_LABELS: Readonly<Record<number, string>> = {
   [24]: "log-rate-exceeds-replay-rate",
   [25]: "replay-diverged",
   [26]: "link-mtu",
+  [27]: "replay-slower-than-vm",
 };
 /** MigrationReason: what each value means, for people. */
 export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
@@ -656,9 +659,10 @@ export const MIGRATION_REASON_TEXT: Readonly<Record<number, string>> = {
   [16]: "the destination has no room for the VM's channel ports",
   [17]: "the VM is protected: it may only move to the next processor of its protection that can take it",
   [18]: "cold: this processor does not hold the VM's boot image (it was restored or arrived here), so it cannot be restarted elsewhere",
-  [24]: "trace-replay: the VM's input log grows faster than the destination can replay it (the link's share, or its instructions per second there), so the replay would never catch up",
+  [24]: "trace-replay: the VM's input log grows faster than the destination can take it in (the link's share, or less in proportion where the destination's instructions per second are the limit), so the replay would never catch up",
   [25]: "trace-replay: the destination's replayed state did not match the source's digest at the switch (or the log did not match the replayed instructions)",
   [26]: "a migration message (PREPARE, with the VM's windows) would not fit one frame of the link to the destination",
+  [27]: "trace-replay: the destination replays fewer instructions per second (its clock times the VM's share there) than the VM executes here, so the replay would never catch up",
 };
 
 /** MigrationParam: migrationSetParam keys: they apply to the next migrationStart only, then return to their defaults. */

@@ -26,7 +26,12 @@ enum { OUTPUT_CONSOLE = 0, OUTPUT_LINK = 1, OUTPUT_TRACE = 2, OUTPUT_EVENT = 3 }
 enum { EXIT_OK = 0, EXIT_REFUSED = 2, EXIT_TRAPPED = 3 };
 
 #define HELLO_EXPORT 0xFFFFu
-#define SELF_DESCRIPTION "ferry-native wasm2c"
+/* Names how the core's accesses are bounds-checked (scripts/build-native.sh). */
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+#define SELF_DESCRIPTION "ferry-native wasm2c, guard-page bounds checks"
+#else
+#define SELF_DESCRIPTION "ferry-native wasm2c, explicit bounds checks"
+#endif
 /* The host sends at most one staging buffer per list and a quantum's worth of frames. */
 #define MAX_REQUEST_BYTES (64u * 1024u * 1024u)
 

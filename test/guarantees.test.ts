@@ -124,7 +124,7 @@ describe.skipIf(!hasCore())(`guarantees under faults${coreNote}`, () => {
           const [report] = result.migrations;
           if (strategy === 'trace-replay' && to < from) {
             // The probe never idles: a slower destination could not replay it as fast as it runs.
-            expect(report).toMatchObject({ outcome: 'refused', reason: 'log-rate-exceeds-replay-rate' });
+            expect(report).toMatchObject({ outcome: 'refused', reason: 'replay-slower-than-vm' });
             expect(report!.replay!.replayInstructionsPerS).toBe(BigInt(to));
             expect(probesHealthy(result)).toEqual([]);
             return;

@@ -308,6 +308,16 @@ describe('moves the migration manager does not admit', () => {
     expect(result.vms.every((vm) => vm.migratedFrom === undefined)).toBe(true);
     noDeadlineMissed(result);
   });
+
+  it('trace-replay moves go through its admission: a checker that never idles cannot be replayed on a peer of the same clock (replay-slower-than-vm)', async () => {
+    const board = await shipped('hotspot');
+    board.load!.strategy = 'trace-replay';
+    const result = await runBoard({ board, durationNs: 120n * MS });
+    const moves = result.load!.moves;
+    expect(moves[0]).toMatchObject({ vm: 'm0', from: 0, to: 1, outcome: 'refused', reason: 'replay-slower-than-vm' });
+    expect(result.vms.every((vm) => vm.migratedFrom === undefined)).toBe(true);
+    noViolations(result);
+  });
 });
 
 describe('a load section the board file gets wrong is refused at its JSON pointer', () => {

@@ -3,7 +3,8 @@
  * wasm2c, compiled by gcc with native/board.c into build/native/ferry-native.
  * `ferry-native <image>` must behave like `ferry run <image>`: the same console
  * bytes, exit status, stderr and retired-instruction count, and the same
- * one-line refusal of a bad image or option (exit 2).
+ * one-line refusal of a bad image or option (exit 2). The build with explicit
+ * bounds checks (for a target without an MMU) must behave like the default one.
  *
  * Needs wasm2c (Debian wabt) and gcc. Without them the suite is skipped with a
  * visible message, except under CI=true, where it fails: CI installs them.
@@ -17,7 +18,7 @@ import {
   EHDR, EM_X86_64, ET_DYN, ET_REL, PHDR, PT_NOTE, RAM_BASE, SAMPLE_CODE, buildElf, patch16, patch32, phdrAt,
 } from './helpers/elf-builder.js';
 import { FERRY_BIN, ROOT } from './helpers/paths.js';
-import { NATIVE, buildNativeIfStale, inCi, nativeMissing } from './helpers/runtime-tools.js';
+import { NATIVE, NATIVE_EXPLICIT, buildNativeIfStale, inCi, nativeMissing } from './helpers/runtime-tools.js';
 import { printAndShutdownGuest, spinningGuest, tohostGuest } from './helpers/test-guests.js';
 
 const GUEST_DIR = join(ROOT, 'guests', 'build');
@@ -181,10 +182,37 @@ if (missing !== undefined && inCi) {
       expect(result.stderr).toMatch(pattern);
     });
 
+    it('catches a fault in the core by its guard pages: a SIGSEGV is reported as the core trapping, exit 3', async () => {
+      const child = spawn(NATIVE, [file('spin-forever.elf', spinningGuest())], { cwd: ROOT });
+      const stderr: Buffer[] = [];
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      const status = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // well into the run loop
+      child.kill('SIGSEGV');
+      expect(await status).toBe(3);
+      expect(Buffer.concat(stderr).toString()).toMatch(/^ferry-native: internal error: the core trapped: /);
+    });
+
     it('--help describes the options and exit statuses', async () => {
       const result = await native(['--help']);
       expect(result.status).toBe(0);
       for (const text of ['--mode', '--max-cycles', '--instret', '124']) expect(result.stdout.toString()).toContain(text);
     });
+  });
+
+  describe('native firmware with explicit bounds checks (FERRY_NATIVE_BOUNDS=explicit) behaves like the guard-page build', () => {
+    beforeAll(() => {
+      buildNativeIfStale();
+      buildNativeIfStale('explicit');
+    }, 180_000);
+
+    it.each(GUESTS)(`%s (--max-cycles ${GUEST_MAX_CYCLES}): same stdout, exit status, stderr and instret`, async (name) => {
+      const args = [join(GUEST_DIR, name), '--instret', '--max-cycles', GUEST_MAX_CYCLES];
+      const [guard, explicit] = await Promise.all([native(args), run(NATIVE_EXPLICIT, args)]);
+      expect(explicit.status, explicit.stderr).toBe(guard.status);
+      expect(explicit.stderr).toBe(guard.stderr);
+      expect(explicit.stdout.equals(guard.stdout)).toBe(true);
+      expect(explicit.stderr).toMatch(/^instret: [1-9]\d*$/m);
+    }, 120_000);
   });
 }

@@ -185,7 +185,7 @@ const WRONG_WORLD = WORLD_TEXT.replace('export run(u64) -> u64', 'export run(u32
 describe.skipIf(nativeMissing() !== undefined)(`the native processor's hello${nativeMissing() === undefined ? '' : ` — SKIPPED: ${nativeMissing()}`}`, () => {
   it('answers the world it was built from, and refuses another with the line that differs', () => {
     buildNativeIfStale();
-    expect(helloWith(NATIVE, ['--serve'], WORLD_TEXT)).toEqual({ status: ReplyStatus.done, words: 'ferry-native wasm2c' });
+    expect(helloWith(NATIVE, ['--serve'], WORLD_TEXT)).toEqual({ status: ReplyStatus.done, words: 'ferry-native wasm2c, guard-page bounds checks' });
     const refused = helloWith(NATIVE, ['--serve'], WRONG_WORLD);
     expect(refused.status).toBe(ReplyStatus.refused);
     expect(refused.words).toMatch(/differs from the one this ferry-native was built from \(line 4 of the world\): rebuild it/);

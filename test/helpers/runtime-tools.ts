@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { CORE_WASM, ROOT, hasCore } from './paths.js';
 
 export const NATIVE = join(ROOT, 'build', 'native', 'ferry-native');
+/** The same firmware with explicit bounds checks (FERRY_NATIVE_BOUNDS=explicit), for a target without an MMU. */
+export const NATIVE_EXPLICIT = join(ROOT, 'build', 'native-explicit', 'ferry-native');
+type Bounds = 'guard' | 'explicit';
+const BUILDS: Record<Bounds, string> = { guard: NATIVE, explicit: NATIVE_EXPLICIT };
 export const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
 export const inCi = process.env['CI'] === 'true';
 
@@ -37,15 +41,17 @@ export function wasmtimeMissing(): string | undefined {
   return existsSync(join(ROOT, 'build', 'component', 'ferry-core.component.wasm')) ? undefined : 'the component is not built (npm run build:component)';
 }
 
-export function nativeIsStale(): boolean {
-  if (!existsSync(NATIVE)) return true;
-  const built = statSync(NATIVE).mtimeMs;
+export function nativeIsStale(bounds: Bounds = 'guard'): boolean {
+  const binary = BUILDS[bounds];
+  if (!existsSync(binary)) return true;
+  const built = statSync(binary).mtimeMs;
   return NATIVE_SOURCES.some((source) => existsSync(source) && statSync(source).mtimeMs > built);
 }
 
-/** Builds the native firmware if it is missing or older than what it is made from. */
-export function buildNativeIfStale(): void {
-  if (!nativeIsStale()) return;
-  const build = spawnSync('bash', [join(ROOT, 'scripts', 'build-native.sh')], { cwd: ROOT, encoding: 'utf8' });
+/** Builds the native firmware (guard-page bounds checks unless asked) if it is missing or older than what it is made from. */
+export function buildNativeIfStale(bounds: Bounds = 'guard'): void {
+  if (!nativeIsStale(bounds)) return;
+  const env = { ...process.env, FERRY_NATIVE_BOUNDS: bounds };
+  const build = spawnSync('bash', [join(ROOT, 'scripts', 'build-native.sh')], { cwd: ROOT, encoding: 'utf8', env });
   if (build.status !== 0) throw new Error(`npm run build:native failed:\n${build.stdout}${build.stderr}`);
 }
