@@ -3,7 +3,7 @@
 // to fit where its windows overlap a peer's; windows that meet on a slice boundary (whole
 // milliseconds of a 10 ms frame) do not collide. And a peer's load report, taken apart.
 import { setClockHz } from "../clock";
-import { KIND_PARAVIRTUAL, LOAD_REPORT_BYTES, LOAD_PARAM_PERIOD_NS, LOAD_PARAM_SLEEP, LOAD_PARAM_STRATEGY } from "../config";
+import { KIND_PARAVIRTUAL, LOAD_REPORT_BYTES, LOAD_PARAM_PERIOD_NS, LOAD_PARAM_SLEEP, LOAD_PARAM_STRATEGY, STRATEGY_COLD, STRATEGY_COUNT, STRATEGY_STOP_COPY, STRATEGY_TRACE_REPLAY } from "../config";
 import { framesDropped } from "../communication";
 import {
   addVmSlices, fitsSlices, peerFlags, peerFreePages, peerFrameUs, peerKnown, peerSlices, peerUtilisation, peerVms,
@@ -104,7 +104,10 @@ describe("load parameters", () => {
   it("refuses an unknown key and values out of range", () => {
     expect(setLoadParam(99, 1)).toBe(false);
     expect(setLoadParam(LOAD_PARAM_PERIOD_NS, 999)).toBe(false);
-    expect(setLoadParam(LOAD_PARAM_STRATEGY, 6)).toBe(false);
+    expect(setLoadParam(LOAD_PARAM_STRATEGY, STRATEGY_COUNT)).toBe(false);
+    expect(setLoadParam(LOAD_PARAM_STRATEGY, STRATEGY_COLD)).toBe(false); // a load policy keeps the VM's state
+    expect(setLoadParam(LOAD_PARAM_STRATEGY, STRATEGY_TRACE_REPLAY)).toBe(true);
+    expect(setLoadParam(LOAD_PARAM_STRATEGY, STRATEGY_STOP_COPY)).toBe(true);
     expect(setLoadParam(LOAD_PARAM_SLEEP, 2)).toBe(false);
     expect(setLoadParam(LOAD_PARAM_PERIOD_NS, 20_000_000)).toBe(true);
   });
