@@ -353,7 +353,7 @@ describe('a load section the board file gets wrong is refused at its JSON pointe
     ['a threshold above 1', (b: any) => { b.load.hotspot.utilisation = 1.5; }, '/load/hotspot/utilisation: must be at most 1, not 1.5'],
     ['a threshold of 0', (b: any) => { b.load.consolidation.below = 0; }, '/load/consolidation/below: must be at least 0.001, not 0'],
     ['a period without a unit', (b: any) => { b.load.period = '10'; }, '/load/period: must be a duration such as 10h, 30min or 20ms, not "10"'],
-    ['an unknown strategy', (b: any) => { b.load.strategy = 'teleport'; }, '/load/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", not "teleport"'],
+    ['an unknown strategy', (b: any) => { b.load.strategy = 'teleport'; }, '/load/strategy: must be one of "stop-copy", "pre-copy", "throttled", "post-copy", "cold", "warm", "trace-replay", not "teleport"'],
     ['an unknown property', (b: any) => { b.load.hotspot.cpu = 0.5; }, '/load/hotspot/cpu: unknown property (expected one of utilisation, overruns, deadlineMisses, sustained)'],
     ['consolidation without its threshold', (b: any) => { delete b.load.consolidation.below; }, '/load/consolidation/below: is required'],
     ['deadline misses of 0', (b: any) => { b.load.hotspot.deadlineMisses = 0; }, '/load/hotspot/deadlineMisses: must be at least 1, not 0'],
